@@ -1,0 +1,285 @@
+"""Coordinate reference systems for Weihai, and the Chinese GCJ-02 / BD-09 datums.
+
+Storage is CGCS2000 geographic (EPSG:4490, equal to WGS84 within centimetres for mapping purposes); metric
+analysis is CGCS2000 3-degree Gauss-Krüger zone 41, central meridian 123°E (EPSG:4550). Weihai spans
+about 121.6°E-122.7°E, so the west of Rushan lies just outside the nominal zone; the scale error there is
+about 0.3 m per km, which is acceptable for walking distances and sightlines. A different metric CRS can be
+passed wherever ``analysis_crs`` is accepted.
+
+GCJ-02 ("Mars coordinates", used by Amap/Tencent) and BD-09 (Baidu) are obfuscated datums: points are moved
+by a smooth, location-dependent offset of about 300-500 m in Weihai. The forward transforms are the published
+algorithm; the inverses are iterative and converge to far better than 1 cm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyproj
+
+from weihai_gis.errors import CRSError
+
+__all__ = [
+    "ANALYSIS_CRS",
+    "STORAGE_CRS",
+    "WEB_CRS",
+    "WEIHAI_BOUNDS",
+    "OffsetDiagnosis",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "diagnose_offset",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "inside_china",
+    "require_crs",
+    "to_wgs84",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+]
+
+STORAGE_CRS = "EPSG:4490"
+"""CGCS2000 geographic coordinates: the CRS layers are stored in."""
+
+ANALYSIS_CRS = "EPSG:4550"
+"""CGCS2000 / 3-degree Gauss-Krüger CM 123E: metres, for distances, buffers and rasters."""
+
+WEB_CRS = "EPSG:4326"
+"""WGS84 longitude/latitude as used by web maps (Leaflet draws it in Web Mercator)."""
+
+WEIHAI_BOUNDS = (121.55, 36.65, 122.75, 37.60)
+"""Generous lon/lat bounding box of Weihai's land and near-shore sea (west, south, east, north)."""
+
+_A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 algorithm
+_EE = 0.00669342162296594323  # its first eccentricity squared
+_X_PI = np.pi * 3000.0 / 180.0
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def inside_china(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Return True where a point lies in the rectangle where GCJ-02 applies an offset.
+
+    The published algorithm leaves points outside lon 72.004-137.8347, lat 0.8293-55.8271 unshifted.
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+
+
+def _delta(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """GCJ-02 offset (degrees) at WGS84 ``lon``, ``lat``."""
+    x = lon - 105.0
+    y = lat - 35.0
+    sq = np.sqrt(np.abs(x))
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sq
+    dlat += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlat += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sq
+    dlon += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlon += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    radlat = lat / 180.0 * np.pi
+    magic = 1.0 - _EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrtmagic) * np.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * np.pi)
+    inside = inside_china(lon, lat)
+    return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
+
+
+def _arrays(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    lon_a = np.asarray(lon, dtype=float)
+    lat_a = np.asarray(lat, dtype=float)
+    if lon_a.shape != lat_a.shape:
+        raise ValueError(f"`lon` and `lat` must have the same shape, got {lon_a.shape} and {lat_a.shape}.")
+    return lon_a, lat_a
+
+
+def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Convert WGS84 longitude/latitude (degrees) to GCJ-02 (the published forward algorithm)."""
+    lon_a, lat_a = _arrays(lon, lat)
+    dlon, dlat = _delta(lon_a, lat_a)
+    return lon_a + dlon, lat_a + dlat
+
+
+def gcj02_to_wgs84(
+    lon: npt.ArrayLike, lat: npt.ArrayLike, *, tol_deg: float = 1e-10, max_iter: int = 30
+) -> tuple[FloatArray, FloatArray]:
+    """Convert GCJ-02 to WGS84 by fixed-point iteration of the forward transform.
+
+    Parameters
+    ----------
+    lon, lat
+        GCJ-02 longitude and latitude in degrees (scalars or arrays of one shape).
+    tol_deg
+        Stop when every point moves less than this many degrees in an iteration (1e-10° ≈ 0.01 mm).
+    max_iter
+        Upper bound on iterations; convergence normally takes 3-5.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        WGS84 longitude and latitude; ``wgs84_to_gcj02`` of the result reproduces the input to ``tol_deg``.
+    """
+    glon, glat = _arrays(lon, lat)
+    wlon, wlat = glon.copy(), glat.copy()
+    for _ in range(max_iter):
+        flon, flat = wgs84_to_gcj02(wlon, wlat)
+        elon, elat = flon - glon, flat - glat
+        wlon = wlon - elon
+        wlat = wlat - elat
+        if np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0) < tol_deg:
+            break
+    return wlon, wlat
+
+
+def gcj02_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Convert GCJ-02 to Baidu BD-09 (the published forward algorithm)."""
+    x, y = _arrays(lon, lat)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(
+    lon: npt.ArrayLike, lat: npt.ArrayLike, *, tol_deg: float = 1e-10, max_iter: int = 30
+) -> tuple[FloatArray, FloatArray]:
+    """Convert BD-09 to GCJ-02: the usual closed-form inverse refined by iteration of the forward transform."""
+    blon, blat = _arrays(lon, lat)
+    x, y = blon - 0.0065, blat - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_iter):
+        flon, flat = gcj02_to_bd09(glon, glat)
+        elon, elat = flon - blon, flat - blat
+        glon, glat = glon - elon, glat - elat
+        if np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0) < tol_deg:
+            break
+    return glon, glat
+
+
+def wgs84_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Convert WGS84 to BD-09 (via GCJ-02)."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def bd09_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Convert BD-09 to WGS84 (via GCJ-02, both inverses iterative)."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+_TO_WGS84 = {
+    "wgs84": lambda lon, lat: (np.asarray(lon, float), np.asarray(lat, float)),
+    "gcj02": gcj02_to_wgs84,
+    "bd09": bd09_to_wgs84,
+}
+
+
+def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, datum: str) -> tuple[FloatArray, FloatArray]:
+    """Convert lon/lat in ``datum`` (``"wgs84"``, ``"gcj02"`` or ``"bd09"``) to WGS84.
+
+    Raises
+    ------
+    CRSError
+        For an unknown datum name.
+    """
+    key = datum.lower().replace("-", "").replace("_", "")
+    if key in ("cgcs2000", "epsg4490", "epsg4326"):
+        key = "wgs84"
+    if key not in _TO_WGS84:
+        raise CRSError(f"unknown coordinate datum {datum!r}; expected one of wgs84, gcj02, bd09.")
+    return _TO_WGS84[key](lon, lat)
+
+
+def require_crs(gdf: object, *, where: str) -> pyproj.CRS:
+    """Return the CRS of a GeoDataFrame or raise a :class:`CRSError` that names ``where``.
+
+    Parameters
+    ----------
+    gdf
+        A GeoDataFrame (anything with a ``.crs`` attribute).
+    where
+        Description of the input for the message, e.g. ``"facilities.gpkg, layer 'pois'"``.
+    """
+    crs = getattr(gdf, "crs", None)
+    if crs is None:
+        raise CRSError(
+            f"{where}: no CRS is declared. Set it with GeoDataFrame.set_crs(...) (e.g. 'EPSG:4490' for "
+            "CGCS2000 lon/lat) or fix the file's .prj / metadata."
+        )
+    return pyproj.CRS.from_user_input(crs)
+
+
+@dataclass(frozen=True)
+class OffsetDiagnosis:
+    """Result of :func:`diagnose_offset`.
+
+    Attributes
+    ----------
+    best
+        The datum hypothesis that brings the points closest to the reference: ``"wgs84"``, ``"gcj02"`` or
+        ``"bd09"``.
+    median_m
+        Median distance in metres from the points to the reference under each hypothesis.
+    shifted
+        True when ``best`` is not WGS84 and it is clearly better (median at most half of WGS84's and at
+        least 50 m closer): the input is very likely GCJ-02/BD-09 data labelled as WGS84.
+    """
+
+    best: str
+    median_m: dict[str, float]
+    shifted: bool
+
+    def message(self, where: str) -> str:
+        """A planner-readable explanation naming the input ``where``."""
+        parts = ", ".join(f"{k} {v:,.0f} m" for k, v in self.median_m.items())
+        if not self.shifted:
+            return f"{where}: coordinates agree with the reference as WGS84/CGCS2000 (median distance: {parts})."
+        return (
+            f"{where}: coordinates look {self.best.upper()}-shifted (median distance to the reference: {parts}). "
+            f"Amap/Tencent exports are GCJ-02 and Baidu exports BD-09; convert them first, e.g. "
+            f"read_facilities(..., datum='{self.best}') or --datum {self.best}."
+        )
+
+
+def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -> OffsetDiagnosis:
+    """Decide whether lon/lat points labelled WGS84 are really GCJ-02 or BD-09.
+
+    Each hypothesis is tried by converting the points to WGS84 as if they were in that datum and measuring
+    the median distance (in ``ANALYSIS_CRS`` metres) to a trusted WGS84/CGCS2000 reference: a street network,
+    a coastline or a boundary. The offset in Weihai is 300-500 m, so facilities snapped to streets, or a
+    boundary against a trusted boundary, separate the hypotheses clearly.
+
+    Parameters
+    ----------
+    lon, lat
+        Point coordinates in degrees as found in the input.
+    reference
+        GeoDataFrame or GeoSeries (any CRS) of trusted geometries, e.g. the walking network's edges.
+
+    Returns
+    -------
+    OffsetDiagnosis
+    """
+    import geopandas as gpd  # local: keep `import weihai_gis.crs` light for the CLI
+
+    ref = reference.geometry if isinstance(reference, gpd.GeoDataFrame) else reference
+    if ref.crs is None:
+        raise CRSError("diagnose_offset: the reference has no CRS.")
+    ref_m = ref.to_crs(ANALYSIS_CRS)
+    tree_geoms = ref_m.values
+    lon_a, lat_a = _arrays(lon, lat)
+    medians: dict[str, float] = {}
+    for datum, fn in _TO_WGS84.items():
+        x, y = fn(lon_a, lat_a)
+        pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=WEB_CRS).to_crs(ANALYSIS_CRS)
+        idx = ref_m.sindex.nearest(pts.values, return_all=False)
+        d = pts.values[idx[0]].distance(tree_geoms[idx[1]])
+        medians[datum] = float(np.median(d))
+    best = min(medians, key=medians.__getitem__)
+    shifted = best != "wgs84" and medians[best] <= 0.5 * medians["wgs84"] and medians["wgs84"] - medians[best] >= 50
+    return OffsetDiagnosis(best=best if shifted else "wgs84", median_m=medians, shifted=shifted)
