@@ -98,6 +98,12 @@ def _arrays(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatAr
     return lon_a, lat_a
 
 
+def _converged(elon: FloatArray, elat: FloatArray, tol_deg: float) -> bool:
+    """Tell whether every residual of an inverse iteration is below ``tol_deg`` (NaN inputs are ignored)."""
+    resid = np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)]))
+    return bool(np.nanmax(resid, initial=0.0) < tol_deg)
+
+
 def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Convert WGS84 longitude/latitude (degrees) to GCJ-02 (the published forward algorithm)."""
     lon_a, lat_a = _arrays(lon, lat)
@@ -131,7 +137,10 @@ def gcj02_to_wgs84(
         elon, elat = flon - glon, flat - glat
         wlon = wlon - elon
         wlat = wlat - elat
-        if np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0) < tol_deg:
+        if (
+            np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0)
+            < tol_deg
+        ):
             break
     return wlon, wlat
 
@@ -157,7 +166,10 @@ def bd09_to_gcj02(
         flon, flat = gcj02_to_bd09(glon, glat)
         elon, elat = flon - blon, flat - blat
         glon, glat = glon - elon, glat - elat
-        if np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0) < tol_deg:
+        if (
+            np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0)
+            < tol_deg
+        ):
             break
     return glon, glat
 
@@ -235,10 +247,12 @@ class OffsetDiagnosis:
     shifted: bool
 
     def message(self, where: str) -> str:
-        """A planner-readable explanation naming the input ``where``."""
+        """Return a planner-readable explanation naming the input ``where``."""
         parts = ", ".join(f"{k} {v:,.0f} m" for k, v in self.median_m.items())
         if not self.shifted:
-            return f"{where}: coordinates agree with the reference as WGS84/CGCS2000 (median distance: {parts})."
+            return (
+                f"{where}: coordinates agree with the reference as WGS84/CGCS2000 (median distance: {parts})."
+            )
         return (
             f"{where}: coordinates look {self.best.upper()}-shifted (median distance to the reference: {parts}). "
             f"Amap/Tencent exports are GCJ-02 and Baidu exports BD-09; convert them first, e.g. "
@@ -281,5 +295,7 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
         d = pts.values[idx[0]].distance(tree_geoms[idx[1]])
         medians[datum] = float(np.median(d))
     best = min(medians, key=medians.__getitem__)
-    shifted = best != "wgs84" and medians[best] <= 0.5 * medians["wgs84"] and medians["wgs84"] - medians[best] >= 50
+    shifted = (
+        best != "wgs84" and medians[best] <= 0.5 * medians["wgs84"] and medians["wgs84"] - medians[best] >= 50
+    )
     return OffsetDiagnosis(best=best if shifted else "wgs84", median_m=medians, shifted=shifted)

@@ -44,7 +44,9 @@ def require_input_file(path: str | os.PathLike[str], *, what: str = "input") -> 
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, inputs: tuple[str | os.PathLike[str], ...] = ()) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike[str], *, inputs: tuple[str | os.PathLike[str], ...] = ()
+) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it onto ``path`` only if the block succeeds.
 
     Parameters
@@ -67,7 +69,9 @@ def atomic_path(path: str | os.PathLike[str], *, inputs: tuple[str | os.PathLike
     dest = Path(path)
     for src in inputs:
         if Path(src).exists() and dest.exists() and dest.resolve() == Path(src).resolve():
-            raise InputFileError(f"refusing to write output onto input file {str(dest)!r}; choose another --out.")
+            raise InputFileError(
+                f"refusing to write output onto input file {str(dest)!r}; choose another --out."
+            )
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix, dir=dest.parent)
     os.close(fd)
@@ -75,7 +79,7 @@ def atomic_path(path: str | os.PathLike[str], *, inputs: tuple[str | os.PathLike
     tmp.unlink()  # let the writer create it (GDAL drivers refuse to open an empty file as a dataset)
     try:
         yield tmp
-        os.replace(tmp, dest)
+        tmp.replace(dest)
     finally:
         if tmp.exists():
             tmp.unlink()
