@@ -2,8 +2,8 @@
 
 Storage is CGCS2000 geographic (EPSG:4490, equal to WGS84 within centimetres for mapping purposes); metric
 analysis is CGCS2000 3-degree Gauss-Krüger zone 41, central meridian 123°E (EPSG:4550). Weihai spans
-about 121.6°E-122.7°E, so the west of Rushan lies just outside the nominal zone; the scale error there is
-about 0.3 m per km, which is acceptable for walking distances and sightlines. A different metric CRS can be
+about 121.17°E-122.71°E (western Rushan lies outside the nominal zone); the scale error there is about
+0.3 m per km, which is acceptable for walking distances and sightlines. A different metric CRS can be
 passed wherever ``analysis_crs`` is accepted.
 
 GCJ-02 ("Mars coordinates", used by Amap/Tencent) and BD-09 (Baidu) are obfuscated datums: points are moved
@@ -48,7 +48,7 @@ ANALYSIS_CRS = "EPSG:4550"
 WEB_CRS = "EPSG:4326"
 """WGS84 longitude/latitude as used by web maps (Leaflet draws it in Web Mercator)."""
 
-WEIHAI_BOUNDS = (121.55, 36.65, 122.75, 37.60)
+WEIHAI_BOUNDS = (121.10, 36.65, 122.75, 37.60)
 """Generous lon/lat bounding box of Weihai's land and near-shore sea (west, south, east, north)."""
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 algorithm

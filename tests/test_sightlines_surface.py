@@ -1,0 +1,289 @@
+"""Height-control surfaces (checked against the viewshed with buildings burnt in) and the CLI."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Point, box
+
+from weihai_gis.cli import main
+from weihai_gis.sightlines import (
+    DEM,
+    burn_buildings,
+    corridor_limits,
+    extract_ridges,
+    height_surface,
+    viewshed,
+    write_raster,
+)
+
+CELL = 20.0
+T = Affine(CELL, 0, 450000, 0, -CELL, 4100000)
+
+
+def ridge_dem(n_rows=120, n_cols=200, crest_col=150, height=100.0) -> DEM:
+    cols = np.arange(n_cols)[None, :]
+    z = height * np.exp(-(((cols - crest_col) / 12.0) ** 2)) + np.zeros((n_rows, 1))
+    return DEM(z + 5.0, T, "EPSG:4550")
+
+
+def xy(row, col):
+    return T @ (col + 0.5, row + 0.5)
+
+
+def test_building_at_the_limit_keeps_the_ridge_visible_and_taller_hides_it():
+    dem = ridge_dem()
+    ridge = np.zeros(dem.shape, bool)
+    ridge[:, 150] = True
+    vp, p = (60, 20), (60, 90)
+    base = viewshed(dem, xy(*vp), observer_height_m=1.6)
+    zrow = dem.elevation[60, 100:] - (0.85714 / (2 * 6378137.0)) * ((np.arange(100, 200) - 20) * CELL) ** 2
+    silhouette = (60, 100 + int(np.argmax((zrow - base.observer_z_m) / ((np.arange(100, 200) - 20) * CELL))))
+    assert base.visible[silhouette]
+    surf = height_surface(dem, [xy(*vp)], observer_heights_m=1.6, ridge_mask=ridge, protect_sea_horizon=False)
+    limit = surf[p]
+    assert 0 < limit < np.inf
+    for h, crest_visible in ((limit - 0.5, True), (limit + 1.0, False)):
+        b = gpd.GeoDataFrame({"h": [h]}, geometry=[box(*xy(*p), *xy(*p))]).buffer(CELL * 0.3)
+        b = gpd.GeoDataFrame({"h": [h]}, geometry=b, crs=4550)
+        built = burn_buildings(dem, b, height_field="h")
+        assert built.elevation[p] == pytest.approx(dem.elevation[p] + h)
+        vs = viewshed(built, xy(*vp), observer_height_m=1.6)
+        assert vs.visible[silhouette] == crest_visible
+
+
+def test_nothing_protected_means_no_limit():
+    dem = ridge_dem()
+    surf = height_surface(dem, [xy(60, 20)], ridge_mask=None, protect_sea_horizon=True)  # no sea cells
+    assert np.isinf(surf).all()
+
+
+def test_sea_horizon_limits_buildings_in_front_of_the_sea():
+    z = np.zeros((60, 120))
+    z[:, :40] = 20.0  # a 20 m terrace, sea (0 m) to the east
+    dem = DEM(z, T, "EPSG:4550", sea=z <= 0)
+    low = height_surface(dem, [xy(30, 5)], observer_heights_m=1.6, curvature_coeff=0.0)
+    assert np.isinf(low[30, 5:]).all()  # from 1.6 m the terrace edge hides the sea: nothing to protect east
+    surf = height_surface(dem, [xy(30, 5)], observer_heights_m=30.0, curvature_coeff=0.0)
+    # eye 50 m; the farthest visible sea cell (114 cells east) sets the line: 50 - 50 * d / 2280 m
+    assert surf[30, 30] == pytest.approx(50.0 - 50.0 * (25 * CELL) / (114 * CELL) - 20.0)
+    assert (surf[~np.isnan(surf)] >= 0).all()
+
+
+@settings(max_examples=10, deadline=None)
+@given(a=st.floats(0, 1), b=st.floats(0, 1), seed=st.integers(0, 1000))
+def test_keeping_more_of_the_ridge_exposed_never_raises_a_limit(a, b, seed):
+    lo, hi = sorted((a, b))
+    rng = np.random.default_rng(seed)
+    dem = ridge_dem(n_rows=40, n_cols=80, crest_col=60)
+    dem.elevation += rng.uniform(0, 5, dem.shape)
+    ridge = extract_ridges(dem, min_prominence_m=30)
+    kw = {"ridge_mask": ridge, "protect_sea_horizon": False, "n_azimuths": 360}
+    s_lo = height_surface(dem, [xy(20, 5)], ridge_exposed_share=lo, **kw)
+    s_hi = height_surface(dem, [xy(20, 5)], ridge_exposed_share=hi, **kw)
+    assert (s_hi <= s_lo + 1e-9).all()
+
+
+def test_extract_ridges_finds_the_crest_not_the_flanks():
+    dem = ridge_dem()
+    ridge = extract_ridges(dem)
+    assert ridge[5:-5, 150].all()
+    assert not ridge[:, :140].any() and not ridge[:, 160:].any()
+
+
+def test_corridor_limit_is_the_sight_line_from_peak_to_sea():
+    z = np.zeros((60, 120))
+    z[30, 10] = 200.0  # the peak
+    dem = DEM(z, T, "EPSG:4550")
+    line = gpd.GeoDataFrame({"width_m": [100.0]}, geometry=[LineString([xy(30, 10), xy(30, 110)])], crs=4550)
+    lim = corridor_limits(dem, line, observer_height_m=0.0, curvature_coeff=0.0)
+    length = 100 * CELL
+    for col in (30, 60, 90):
+        s = (col - 10) * CELL
+        assert lim[30, col] == pytest.approx(200.0 * (1 - s / length))
+        assert lim[31, col] == pytest.approx(200.0 * (1 - s / length))  # 20 m off-axis, inside 100 m
+    assert np.isinf(lim[40, 60])  # 200 m off-axis: outside
+
+
+def test_cli_viewshed_writes_the_library_result_on_the_dem_grid(tmp_path):
+    rng = np.random.default_rng(2)
+    dem = DEM(rng.uniform(0, 50, (40, 50)), T, "EPSG:4550")
+    dem.elevation[0, 0] = np.nan
+    path = write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
+    out = tmp_path / "vs.tif"
+    x, y = xy(20, 25)
+    res = CliRunner().invoke(
+        main,
+        [
+            "sightlines",
+            "viewshed",
+            "--dem",
+            str(path),
+            "--observer",
+            str(x),
+            str(y),
+            "--observer-height",
+            "3",
+            "--target-height",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    with rasterio.open(out) as src:
+        got, nodata = src.read(1), src.nodata
+        assert src.transform == T and src.crs.to_epsg() == 4550
+    expected = viewshed(dem, (x, y), observer_height_m=3, target_height_m=1).visible
+    assert nodata == 255 and got[0, 0] == 255
+    assert ((got == 1) == expected).all()
+
+
+def test_cli_zones_surface_and_check_round_trip(tmp_path):
+    x0, y0 = 450000.0, 4100000.0
+    coast = gpd.GeoDataFrame(geometry=[LineString([(x0 - 3000, y0), (x0 + 3000, y0)])], crs=4550)
+    land = gpd.GeoDataFrame(geometry=[box(x0 - 3000, y0, x0 + 3000, y0 + 3000)], crs=4550)
+    coast.to_file(tmp_path / "coast.gpkg")
+    land.to_file(tmp_path / "land.gpkg")
+    r = CliRunner().invoke(
+        main,
+        [
+            "sightlines",
+            "zones",
+            "--coastline",
+            str(tmp_path / "coast.gpkg"),
+            "--land",
+            str(tmp_path / "land.gpkg"),
+            "--out",
+            str(tmp_path / "zones.gpkg"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    zones = gpd.read_file(tmp_path / "zones.gpkg", layer="coastal_zones")
+    assert set(zones["zone"]) == {"core_setback", "general_control", "seaward"}
+    dem = ridge_dem()
+    write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
+    gpd.GeoDataFrame(geometry=[Point(xy(60, 20))], crs=4550).to_file(tmp_path / "vp.gpkg")
+    r = CliRunner().invoke(
+        main,
+        [
+            "-q",
+            "sightlines",
+            "surface",
+            "--dem",
+            str(tmp_path / "dem.tif"),
+            "--viewpoints",
+            str(tmp_path / "vp.gpkg"),
+            "--out",
+            str(tmp_path / "s.tif"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tmp_path / "s.tif") as src:
+        surf = src.read(1)
+    assert 0 <= surf[60, 90] < surf[60, 190] < 10000  # the limit line rises away from the viewpoint
+    blds = gpd.GeoDataFrame(
+        {"id": ["tall", "low"], "h": [float(surf[60, 90]) + 20, 1.0]},
+        geometry=[Point(xy(60, 90)).buffer(5), Point(xy(60, 91)).buffer(5)],
+        crs=4550,
+    )
+    blds.to_file(tmp_path / "b.gpkg")
+    r = CliRunner().invoke(
+        main,
+        [
+            "sightlines",
+            "check",
+            "--buildings",
+            str(tmp_path / "b.gpkg"),
+            "--height-field",
+            "h",
+            "--surface",
+            str(tmp_path / "s.tif"),
+            "--out",
+            str(tmp_path / "v.gpkg"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    viol = gpd.read_file(tmp_path / "v.gpkg", layer="violations")
+    assert list(viol["building_id"]) == ["tall"] and viol["excess_m"].iloc[0] == pytest.approx(20, abs=0.01)
+
+
+def test_cli_check_with_zones_and_corridor_without_width_column(tmp_path):
+    x0, y0 = 450000.0, 4100000.0
+    gpd.GeoDataFrame(geometry=[LineString([(x0 - 3000, y0), (x0 + 3000, y0)])], crs=4550).to_file(
+        tmp_path / "coast.gpkg"
+    )
+    gpd.GeoDataFrame(geometry=[box(x0 - 3000, y0, x0 + 3000, y0 + 3000)], crs=4550).to_crs(4490).to_file(
+        tmp_path / "land.gpkg"
+    )  # land in EPSG:4490, coastline in EPSG:4550
+    run = CliRunner().invoke
+    r = run(
+        main,
+        [
+            "sightlines",
+            "zones",
+            "--coastline",
+            str(tmp_path / "coast.gpkg"),
+            "--land",
+            str(tmp_path / "land.gpkg"),
+            "--out",
+            str(tmp_path / "zones.gpkg"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    blds = gpd.GeoDataFrame(
+        {"id": ["near_sea", "inland"], "h": [5.0, 5.0]},
+        geometry=[box(x0, y0 + 20, x0 + 20, y0 + 40), box(x0, y0 + 2000, x0 + 20, y0 + 2020)],
+        crs=4550,
+    )
+    blds.to_file(tmp_path / "b.shp")  # Shapefile input works too
+    r = run(
+        main,
+        [
+            "sightlines",
+            "check",
+            "--buildings",
+            str(tmp_path / "b.shp"),
+            "--height-field",
+            "h",
+            "--zones",
+            str(tmp_path / "zones.gpkg"),
+            "--out",
+            str(tmp_path / "v.gpkg"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    viol = gpd.read_file(tmp_path / "v.gpkg", layer="violations")
+    assert list(viol["building_id"]) == ["near_sea"] and viol["zone"].iloc[0] == "core_setback"
+    # corridors without a width_m column take the planner parameter from controls.yaml
+    dem = ridge_dem()
+    write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
+    gpd.GeoDataFrame(geometry=[Point(xy(60, 20))], crs=4550).to_file(tmp_path / "vp.gpkg")
+    gpd.GeoDataFrame(geometry=[LineString([xy(60, 150), xy(60, 5)])], crs=4550).to_file(tmp_path / "c.gpkg")
+    r = run(
+        main,
+        [
+            "-q",
+            "sightlines",
+            "surface",
+            "--dem",
+            str(tmp_path / "dem.tif"),
+            "--viewpoints",
+            str(tmp_path / "vp.gpkg"),
+            "--corridors",
+            str(tmp_path / "c.gpkg"),
+            "--no-sea",
+            "--out",
+            str(tmp_path / "s.tif"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tmp_path / "s.tif") as src:
+        surf = src.read(1)
+    assert surf[60, 100] < surf[20, 100]  # inside the corridor the peak-to-sea sight line is lower

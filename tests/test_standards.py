@@ -1,0 +1,88 @@
+"""Standards as data: profiles load, verified flags follow the evidence, validation names the problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from weihai_gis import standards
+from weihai_gis.errors import StandardsError
+from weihai_gis.standards import list_profiles, load_profile, profile_for_town_type
+
+# values quoted with ✅ in standards-evidence.md (and only these) may be verified: true
+VERIFIED_ALLOWED = {
+    ("gb50180-2018", "park_10"),
+    ("mofcom-15min", "restaurant"),
+    ("mofcom-15min", "parcel"),
+    ("mofcom-15min", "housekeeping"),
+    ("mofcom-15min", "culture"),
+    ("mofcom-15min", "fitness"),
+    ("mofcom-15min", "elderly_care"),
+}
+
+
+def test_all_five_profiles_are_packaged():
+    assert set(list_profiles()) == {
+        "gb50180-2018",
+        "tdt1062-2021-urban",
+        "tdt1062-2021-rural",
+        "complete-community",
+        "mofcom-15min",
+    }
+
+
+@pytest.mark.parametrize("name", list_profiles())
+def test_profile_categories_have_citations_types_and_only_evidenced_verified_flags(name):
+    cats = load_profile(name).categories
+    assert cats["id"].is_unique
+    assert set(cats["type"]) <= {"基础保障", "品质提升"}
+    assert (cats["citation"].str.len() > 10).all()
+    assert (cats["max_walk_m"] > 0).all()
+    verified = {(name, c) for c in cats.loc[cats["verified"], "id"]}
+    assert verified <= VERIFIED_ALLOWED
+
+
+def test_minute_limits_convert_with_the_walker_speed():
+    cfg = standards.coverage_config()["walking_speed_m_per_min"]
+    adult = load_profile("mofcom-15min").categories.set_index("id")
+    elderly = load_profile("mofcom-15min", walker="elderly").categories.set_index("id")
+    assert adult.loc["convenience", "max_walk_m"] == pytest.approx(5 * cfg["adult"], abs=0.05)
+    assert elderly.loc["convenience", "max_walk_m"] == pytest.approx(5 * cfg["elderly"], abs=0.05)
+    # distance-first profiles do not change with speed
+    gb = load_profile("gb50180-2018", walker="elderly").categories.set_index("id")
+    assert gb.loc["primary_school", "max_walk_m"] == 500
+
+
+def test_town_types_map_to_urban_or_rural_profiles():
+    assert profile_for_town_type("城郊融合型") == "tdt1062-2021-urban"
+    assert profile_for_town_type("生态农业型") == "tdt1062-2021-rural"
+    assert profile_for_town_type("文旅康养型") == "tdt1062-2021-rural"
+    with pytest.raises(StandardsError, match="城郊型"):
+        profile_for_town_type("城郊型")
+
+
+def test_unknown_profile_and_walker_are_named():
+    with pytest.raises(StandardsError, match="gb50180-2019"):
+        load_profile("gb50180-2019")
+    with pytest.raises(StandardsError, match="runner"):
+        load_profile("gb50180-2018", walker="runner")
+
+
+def test_invalid_category_field_is_named_with_file_and_category(monkeypatch):
+    real = standards._read_yaml
+
+    def broken(filename):
+        data = real(filename)
+        if filename == "profile-gb50180-2018.yaml":
+            data["categories"][1] = {**data["categories"][1], "type": "必配"}
+        return data
+
+    monkeypatch.setattr(standards, "_read_yaml", broken)
+    with pytest.raises(
+        StandardsError, match=r"profile-gb50180-2018.yaml, category 'primary_school', field 'type'"
+    ):
+        load_profile("gb50180-2018")
+
+
+def test_walkable_yaml_keeps_no_as_a_string():
+    rules = standards.walkable_rules()
+    assert "no" in rules["foot_forbidden"] and "motorway" in rules["barrier_highway"]

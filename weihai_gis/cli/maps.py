@@ -1,0 +1,175 @@
+"""``weihai-gis map`` and ``weihai-gis report``: offline HTML maps and the HTML report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import pyogrio
+
+from weihai_gis.files import require_input_file
+
+__all__ = ["COMMANDS", "map_command", "report_command"]
+
+_BASEMAPS = click.Choice(["none", "osm", "tianditu", "tianditu-img", "amap"])
+
+
+def _layers(path: Path | None, validate: bool) -> Mapping[str, gpd.GeoDataFrame]:
+    from weihai_gis.layers import load_layers
+
+    return load_layers(path, validate=validate)
+
+
+def _violations(path: Path | None) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    p = require_input_file(path, what="violations")
+    names = [str(row[0]) for row in pyogrio.list_layers(p)]
+    return gpd.read_file(p, layer="violations" if "violations" in names else names[0])
+
+
+@click.command("map")
+@click.option(
+    "--layers", "layers_path", type=click.Path(path_type=Path), help="Layers GeoPackage (default: embedded)."
+)
+@click.option(
+    "--validate/--no-validate",
+    default=True,
+    show_default=True,
+    help="Check the layers against their schemas (--no-validate draws a draft as read).",
+)
+@click.option(
+    "--results",
+    "results_path",
+    type=click.Path(path_type=Path),
+    help="Coverage results GeoPackage (`weihai-gis coverage --out`): draw the coverage map.",
+)
+@click.option(
+    "--violations",
+    "violations_path",
+    type=click.Path(path_type=Path),
+    help="Sightline violations GeoPackage: draw the sightlines map.",
+)
+@click.option(
+    "--viewshed", "viewshed_path", type=click.Path(path_type=Path), help="Viewshed GeoTIFF overlay."
+)
+@click.option(
+    "--surface", "surface_path", type=click.Path(path_type=Path), help="Height-limit surface GeoTIFF."
+)
+@click.option(
+    "--rate",
+    "rate_column",
+    default="rate_all_basic",
+    show_default=True,
+    help="Coverage rate column to map, e.g. rate_primary_school.",
+)
+@click.option(
+    "--basemap", type=_BASEMAPS, default="none", show_default=True, help="Basemap tiles (none = offline)."
+)
+@click.option("--tianditu-key", envvar="TIANDITU_TOKEN", help="天地图 key (default $TIANDITU_TOKEN).")
+@click.option(
+    "--embed-token", is_flag=True, help="Write the Tianditu key into the HTML (else read from ?tk=)."
+)
+@click.option(
+    "--offline/--online", default=True, show_default=True, help="Inline all scripts/styles (no CDN)."
+)
+@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Output .html file.")
+def map_command(
+    layers_path: Path | None,
+    validate: bool,
+    results_path: Path | None,
+    violations_path: Path | None,
+    viewshed_path: Path | None,
+    surface_path: Path | None,
+    rate_column: str,
+    basemap: str,
+    tianditu_key: str | None,
+    embed_token: bool,
+    offline: bool,
+    out_path: Path,
+) -> None:
+    """Write an interactive map as one HTML file (planning layers by default).
+
+    \b
+    $ weihai-gis map --out planning.html
+    $ weihai-gis map --results results.gpkg --rate rate_all_basic --out coverage.html
+    $ weihai-gis map --basemap tianditu --out planning_tdt.html   # open as planning_tdt.html?tk=KEY
+    """  # noqa: D301 - click needs the literal \b (no-rewrap marker)
+    from weihai_gis import maps
+
+    layers = _layers(layers_path, validate)
+    opts = {"basemap": basemap, "tianditu_key": tianditu_key, "embed_token": embed_token}
+    if results_path is not None:
+        m = maps.coverage_map(
+            require_input_file(results_path, what="coverage results"), layers, rate_column=rate_column, **opts
+        )
+        kind = "覆盖率 / coverage"
+    elif violations_path is not None or viewshed_path is not None or surface_path is not None:
+        m = maps.sightlines_map(
+            _violations(violations_path), layers, viewshed=viewshed_path, surface=surface_path, **opts
+        )
+        kind = "三线管控 / sightlines"
+    else:
+        m = maps.planning_map(layers, **opts)
+        kind = "规划图层 / planning"
+    dest = maps.save_map(m, out_path, offline=offline)
+    for msg in getattr(m, "weihai_warnings", []):
+        click.echo(f"警告 / warning: {msg}", err=True)
+    size_kb = dest.stat().st_size / 1024
+    click.echo(
+        f"地图 / map ({kind}, {'离线 offline' if offline else '在线 online'}): {dest} ({size_kb:.0f} KB)"
+    )
+
+
+@click.command("report")
+@click.option(
+    "--layers", "layers_path", type=click.Path(path_type=Path), help="Layers GeoPackage (default: embedded)."
+)
+@click.option(
+    "--validate/--no-validate",
+    default=True,
+    show_default=True,
+    help="Check the layers against their schemas (--no-validate draws a draft as read).",
+)
+@click.option(
+    "--results", "results_path", type=click.Path(path_type=Path), help="Coverage results GeoPackage."
+)
+@click.option(
+    "--violations", "violations_path", type=click.Path(path_type=Path), help="Violations GeoPackage."
+)
+@click.option("--title", default="威海精致城市建设分析报告", show_default=True, help="Report title.")
+@click.option("--no-maps", is_flag=True, help="Leave the embedded maps out (smaller file).")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Output .html file.")
+def report_command(
+    layers_path: Path | None,
+    validate: bool,
+    results_path: Path | None,
+    violations_path: Path | None,
+    title: str,
+    no_maps: bool,
+    out_path: Path,
+) -> None:
+    """Write the offline HTML report (Chinese) with tables, charts, maps, method and provenance.
+
+    \b
+    $ weihai-gis report --out report.html
+    $ weihai-gis report --results results.gpkg --out report.html
+    """  # noqa: D301 - click needs the literal \b (no-rewrap marker)
+    from weihai_gis.report import build_report, write_report
+
+    layers = _layers(layers_path, validate)
+    coverage = require_input_file(results_path, what="coverage results") if results_path is not None else None
+    page = build_report(
+        layers=layers,
+        coverage=coverage,
+        sightlines=_violations(violations_path),
+        title=title,
+        include_maps=not no_maps,
+    )
+    dest = write_report(page, out_path)
+    click.echo(f"报告 / report: {dest} ({dest.stat().st_size / 1024:.0f} KB)")
+
+
+COMMANDS = [map_command, report_command]

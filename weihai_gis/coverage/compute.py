@@ -1,0 +1,216 @@
+"""Run a life-circle profile over origins and facilities: snapping, per-category distances, buffers, flags."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+from tqdm.auto import tqdm
+
+from weihai_gis.coverage.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.coverage.result import CoverageResult
+from weihai_gis.errors import CRSError, LayerError, StandardsError
+from weihai_gis.network import Snapped, WalkNetwork, snap_points
+from weihai_gis.standards import Profile, facility_kinds, load_profile
+
+__all__ = ["coverage"]
+
+log = logging.getLogger(__name__)
+
+
+def _points(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        raise CRSError(f"{what}: the layer has no CRS; set it before computing coverage.")
+    out = frame.to_crs(crs) if not frame.crs.equals(crs) else frame.copy()
+    bad = out.geometry.isna() | out.geometry.is_empty
+    if bad.any():
+        raise LayerError(
+            f"{what}: {int(bad.sum())} rows have no geometry (first rows {list(out.index[bad][:5])})."
+        )
+    geoms = out.geometry.to_numpy()
+    not_point = shapely.get_type_id(geoms) != 0
+    if not_point.any():
+        geoms = geoms.copy()
+        geoms[not_point] = shapely.point_on_surface(geoms[not_point])
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=crs))
+    return out
+
+
+def _facility_sets(
+    facilities: gpd.GeoDataFrame, category_field: str, prof: Profile
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Row positions of the facilities serving each category, and warnings."""
+    if category_field not in facilities.columns:
+        raise LayerError(
+            f"facilities: category field {category_field!r} is missing; fields are {list(facilities.columns)}."
+        )
+    values = facilities[category_field].astype(str).to_numpy()
+    vocab = set(facility_kinds()["kinds"])
+    ids = set(prof.categories["id"])
+    unknown = sorted(set(values) - vocab - ids)
+    if unknown:
+        counts = pd.Series(values).value_counts()
+        listed = ", ".join(f"{u!r} ({counts[u]} rows)" for u in unknown[:20])
+        raise StandardsError(
+            f"facilities, field {category_field!r}: values unknown to profile {prof.name!r} and to "
+            f"facility-kinds.yaml: {listed}. Map them to a facility kind or a category id of the profile."
+        )
+    warnings = []
+    unused = sorted(set(values) - prof.known_kinds - ids)
+    if unused:
+        warnings.append(f"facility kinds not used by profile {prof.name}: {', '.join(unused)} (ignored)")
+    sets = {}
+    for _, cat in prof.categories.iterrows():
+        serve = set(cat["kinds"]) | {cat["id"]}
+        sets[cat["id"]] = np.flatnonzero(np.isin(values, list(serve)))
+    return sets, warnings
+
+
+def coverage(
+    net: WalkNetwork,
+    origins: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    profile: str | Profile = "gb50180-2018",
+    category_field: str = "category",
+    population_field: str = "population",
+    id_field: str | None = None,
+    max_snap_m: float | None = None,
+    min_component_nodes: int | None = None,
+    progress: bool = False,
+) -> CoverageResult:
+    """Compute life-circle coverage: network distance from every origin to the nearest facility per category.
+
+    Parameters
+    ----------
+    net
+        Walking network (metric CRS).
+    origins
+        Residences: points (polygons use a point on their surface) with a population field; any CRS.
+    facilities
+        Facilities with a category field holding facility kinds (``facility-kinds.yaml``) or category ids
+        of the profile; any CRS.
+    profile
+        Profile name (:func:`weihai_gis.standards.list_profiles`) or a loaded :class:`Profile`.
+    category_field, population_field
+        Field names. Without the population field each origin counts as 1 person (logged).
+    id_field
+        Origin id field (default ``origin_id`` or ``id`` when present, else the row number).
+    max_snap_m, min_component_nodes
+        Snapping limits (metres; nodes); defaults from ``coverage-config.yaml``.
+    progress
+        Show a tqdm bar over categories.
+
+    Returns
+    -------
+    CoverageResult
+
+    Raises
+    ------
+    StandardsError
+        Unknown profile, or facility categories unknown to the profile and the kind vocabulary.
+    LayerError, CRSError
+        Missing fields or geometries, or a layer without CRS.
+    """
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    if origins.empty:
+        raise LayerError("origins: the layer is empty; nothing to compute coverage for.")
+    orig = _points(origins, net.crs, "origins")
+    fac = _points(facilities, net.crs, "facilities") if not facilities.empty else facilities
+    warnings: list[str] = []
+    if population_field in orig.columns:
+        pop = pd.to_numeric(orig[population_field], errors="coerce")
+        bad = pop.isna() | (pop < 0)
+        if bad.any():
+            raise LayerError(
+                f"origins, field {population_field!r}: {int(bad.sum())} rows are not non-negative numbers "
+                f"(first rows {list(orig.index[bad][:5])})."
+            )
+    else:
+        log.info("origins have no %r field; each origin counts as 1 person", population_field)
+        warnings.append(f"origins have no {population_field!r} field: each origin counts as 1 person")
+        pop = pd.Series(1.0, index=orig.index)
+    id_col = id_field or next((c for c in ("origin_id", "id") if c in orig.columns), None)
+    origin_id = orig[id_col].astype(str).to_numpy() if id_col else np.arange(len(orig)).astype(str)
+    sets, kind_warnings = _facility_sets(fac, category_field, prof) if not fac.empty else ({}, [])
+    warnings.extend(kind_warnings)
+
+    o_snap = snap_points(net, orig, max_snap_m=max_snap_m, min_component_nodes=min_component_nodes)
+    f_snap = (
+        snap_points(net, fac, max_snap_m=max_snap_m, min_component_nodes=min_component_nodes)
+        if not fac.empty
+        else None
+    )
+    index = NetworkIndex(net)
+    o_xy = shapely.get_coordinates(orig.geometry.to_numpy())
+    f_xy = shapely.get_coordinates(fac.geometry.to_numpy()) if not fac.empty else np.empty((0, 2))
+    out = {
+        "origin_id": origin_id,
+        "population": pop.to_numpy(dtype=float),
+        "reachable": o_snap.reachable,
+        "unreachable_reason": o_snap.reason,
+        "snap_m": o_snap.connector_m,
+    }
+    cats = prof.categories.drop(columns=["kinds"]).copy()
+    n_fac, n_fac_ok = [], []
+    for _, cat in tqdm(list(prof.categories.iterrows()), desc="categories", disable=not progress):
+        cid, cutoff = cat["id"], float(cat["max_walk_m"])
+        rows = sets.get(cid, np.empty(0, dtype=np.int64))
+        n_fac.append(len(rows))
+        if len(rows) == 0:
+            warnings.append(f"category {cid} ({cat['name_zh']}): no facilities in the input; results are NaN")
+            dist = np.full(len(orig), np.nan)
+            bmet = np.zeros(len(orig), dtype=bool)
+            n_fac_ok.append(0)
+        else:
+            sub = f_snap.take(rows)
+            n_fac_ok.append(int(sub.reachable.sum()))
+            if not sub.reachable.any():
+                warnings.append(
+                    f"category {cid} ({cat['name_zh']}): all {len(rows)} facilities are off the network or on "
+                    f"islands (e.g. {sub.reason[0]}); network coverage is 0"
+                )
+            dist = nearest_distance_m(index, o_snap, sub, max_walk_m=cutoff)
+            bdist, _ = cKDTree(f_xy[rows]).query(o_xy, k=1, distance_upper_bound=cutoff)
+            bmet = np.isfinite(bdist) & (bdist <= cutoff)
+        out[f"dist_{cid}"] = dist
+        out[f"met_{cid}"] = np.isfinite(dist)
+        out[f"buffer_met_{cid}"] = bmet
+    cats["n_facilities"] = n_fac
+    cats["n_facilities_reachable"] = n_fac_ok
+    basic = prof.basic_ids
+    frame = pd.DataFrame(out, index=orig.index)
+    frame["all_basic_met"] = frame[[f"met_{c}" for c in basic]].all(axis=1) if basic else False
+    frame["buffer_all_basic_met"] = frame[[f"buffer_met_{c}" for c in basic]].all(axis=1) if basic else False
+    result_origins = gpd.GeoDataFrame(
+        frame.reset_index(drop=True), geometry=orig.geometry.to_numpy(), crs=net.crs
+    )
+    result_fac = _facilities_frame(fac, f_snap, category_field, net.crs)
+    for w in warnings:
+        log.warning(w)
+    return CoverageResult(
+        origins=result_origins,
+        categories=cats,
+        facilities=result_fac,
+        profile_name=prof.name,
+        network_summary=net.summary(),
+        warnings=warnings,
+    )
+
+
+def _facilities_frame(
+    fac: gpd.GeoDataFrame, snap: Snapped | None, category_field: str, crs: str
+) -> gpd.GeoDataFrame:
+    """Facilities with their snapping outcome, in the network CRS."""
+    keep = [c for c in ("id", "name", "source_type") if c in fac.columns]
+    frame = pd.DataFrame({c: fac[c].to_numpy() for c in keep})
+    frame["category"] = fac[category_field].astype(str).to_numpy() if category_field in fac.columns else []
+    if snap is not None:
+        frame["reachable"] = snap.reachable
+        frame["unreachable_reason"] = snap.reason
+        frame["snap_m"] = snap.connector_m
+    return gpd.GeoDataFrame(frame, geometry=fac.geometry.to_numpy(), crs=crs)

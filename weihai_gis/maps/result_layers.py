@@ -1,0 +1,276 @@
+"""Builders for analysis results: coverage choropleths, gaps, facilities (clustered), sightline violations."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from folium.plugins import FastMarkerCluster
+
+from weihai_gis.errors import LayerError
+from weihai_gis.maps.draw import Style, geojson_layer, legend_for
+from weihai_gis.maps.legend import LegendItem, LegendSection
+from weihai_gis.maps.prepare import web_frame
+
+__all__ = [
+    "COVERAGE_BREAKS",
+    "COVERAGE_COLORS",
+    "add_coverage",
+    "add_facilities",
+    "add_gaps",
+    "add_violations",
+    "coverage_class",
+]
+
+log = logging.getLogger(__name__)
+
+#: Class breaks of coverage rates (share 0..1) and their colours, red (poor) to green (good).
+COVERAGE_BREAKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+COVERAGE_COLORS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+_NO_DATA = "#cccccc"
+_CATEGORY_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
+
+
+def coverage_class(rate: float | None) -> int | None:
+    """Return the class index 0..4 of a coverage share (0-20-40-60-80-100 %), ``None`` for missing.
+
+    Parameters
+    ----------
+    rate
+        Population-weighted share in 0..1 (NaN/None = no population).
+
+    Returns
+    -------
+    int or None
+        Class index; 1.0 falls into the top class.
+    """
+    if rate is None or (isinstance(rate, float) and np.isnan(rate)):
+        return None
+    idx = int(np.searchsorted(COVERAGE_BREAKS[1:-1], float(rate), side="right"))
+    return min(idx, len(COVERAGE_COLORS) - 1)
+
+
+def _rate_column(gdf: gpd.GeoDataFrame, rate_column: str, where: str) -> None:
+    if rate_column not in gdf.columns:
+        rates = [c for c in gdf.columns if c.startswith("rate_")]
+        raise LayerError(
+            f"{where}: no column {rate_column!r}; available rate columns: {', '.join(rates) or 'none'}."
+        )
+
+
+def add_coverage(
+    m: folium.Map,
+    summary: gpd.GeoDataFrame,
+    *,
+    rate_column: str = "rate_all_basic",
+    title: str = "覆盖率",
+    datum: str = "wgs84",
+    show: bool = True,
+) -> LegendSection | None:
+    """Draw a coverage summary (hexagons or units) as a 5-class choropleth of ``rate_column``.
+
+    Parameters
+    ----------
+    m
+        The map.
+    summary
+        ``CoverageResult.summary(...)`` / ``hex_summary(...)`` output (``rate_<category>`` shares 0..1).
+    rate_column
+        Column to map, e.g. ``rate_all_basic`` or ``rate_clinic``.
+    title
+        Chinese title prefix of the layer (the column name is appended).
+    datum
+        Basemap datum.
+    show
+        Whether the layer is on when the page opens.
+
+    Returns
+    -------
+    LegendSection or None
+        Classed legend (0-20-40-60-80-100 %); ``None`` if the summary is empty.
+
+    Raises
+    ------
+    LayerError
+        If ``rate_column`` is missing.
+    """
+    name = f"{title} {rate_column} / coverage"
+    _rate_column(summary, rate_column, f"coverage layer {name!r}")
+    data = summary.copy()
+    rates = pd.to_numeric(data[rate_column], errors="coerce")
+    data["rate_label"] = rates.map(lambda r: "无人口 / no data" if pd.isna(r) else f"{100 * r:.1f}%")
+    data["_class"] = rates.map(lambda r: -1 if pd.isna(r) else coverage_class(float(r)))
+
+    def style(f: dict[str, Any]) -> Style:
+        k = f["properties"].get("_class", -1)
+        c = _NO_DATA if k is None or k < 0 else COVERAGE_COLORS[int(k)]
+        return {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": 0.7}
+
+    added = geojson_layer(
+        m,
+        data,
+        name=name,
+        style=style,
+        datum=datum,
+        show=show,
+        simplify_m=5.0,
+        fields=["name_zh", "id", "population", "n_origins", "rate_label"],
+        style_fields=("_class",),
+    )
+    if added is None:
+        return None
+    pct = [int(100 * b) for b in COVERAGE_BREAKS]
+    items = [LegendItem(f"{pct[i]}–{pct[i + 1]}%", COVERAGE_COLORS[i]) for i in range(len(COVERAGE_COLORS))]
+    items.append(LegendItem("无人口 / no population", _NO_DATA))
+    return LegendSection(title=name, items=tuple(items), note="按人口加权 / population-weighted")
+
+
+def add_gaps(
+    m: folium.Map,
+    summary: gpd.GeoDataFrame,
+    *,
+    rate_column: str = "rate_all_basic",
+    threshold: float = 0.6,
+    datum: str = "wgs84",
+) -> LegendSection | None:
+    """Outline the units whose coverage is below ``threshold`` (the planning gaps) in thick red.
+
+    Parameters
+    ----------
+    m
+        The map.
+    summary
+        Coverage summary with ``rate_column``.
+    rate_column
+        Rate column (share 0..1).
+    threshold
+        Units with a rate strictly below this share are gaps.
+    datum
+        Basemap datum.
+
+    Returns
+    -------
+    LegendSection or None
+        Legend entry; ``None`` if there is no gap.
+    """
+    _rate_column(summary, rate_column, "gap layer")
+    rates = pd.to_numeric(summary[rate_column], errors="coerce")
+    gaps = summary.loc[rates < threshold].copy()
+    gaps["rate_label"] = pd.to_numeric(gaps[rate_column]).map(lambda r: f"{100 * r:.1f}%")
+    name = f"短板单元 (<{100 * threshold:.0f}%) / gaps"
+    added = geojson_layer(
+        m,
+        gaps,
+        name=name,
+        datum=datum,
+        simplify_m=5.0,
+        style=lambda _f: {"color": "#b2182b", "weight": 3, "fillOpacity": 0.0},
+        fields=["name_zh", "id", "population", "rate_label"],
+    )
+    if added is None:
+        return None
+    item = LegendItem(f"{rate_column} < {100 * threshold:.0f}%", "#b2182b", "dashed")
+    return LegendSection(title=name, items=(item,), note=f"{len(gaps)} 个单元 / units")
+
+
+def add_facilities(
+    m: folium.Map,
+    facilities: gpd.GeoDataFrame,
+    *,
+    category_column: str = "category",
+    datum: str = "wgs84",
+) -> LegendSection | None:
+    """Draw facilities as clustered circle markers coloured by category (Leaflet.markercluster).
+
+    Parameters
+    ----------
+    m
+        The map.
+    facilities
+        Point layer with a CRS and a category column.
+    category_column
+        Column naming each facility's category (missing -> one colour).
+    datum
+        Basemap datum.
+
+    Returns
+    -------
+    LegendSection or None
+        Legend entry with one colour per category; ``None`` if there is no facility.
+    """
+    frame = web_frame(facilities, where="facilities", datum=datum)
+    data = frame.gdf
+    data = data[data.geometry.geom_type == "Point"]
+    if data.empty:
+        return None
+    cats = (
+        data[category_column].astype(str)
+        if category_column in data.columns
+        else pd.Series("设施", index=data.index)
+    )
+    colors = {c: _CATEGORY_PALETTE[i % len(_CATEGORY_PALETTE)] for i, c in enumerate(sorted(cats.unique()))}
+    label_col = next((c for c in ("name_zh", "name", "id") if c in data.columns), None)
+    labels = data[label_col].astype(str) if label_col else cats
+    rows = [
+        [float(p.y), float(p.x), html.escape(f"{lab} · {cat}"), colors[cat]]
+        for p, lab, cat in zip(data.geometry, labels, cats, strict=True)
+    ]
+    callback = """function (row) {
+            var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
+                {radius: 5, color: "#333", weight: 1, fillColor: row[3], fillOpacity: 0.9});
+            marker.bindTooltip(row[2]);
+            return marker;
+        }"""
+    name = "设施 / facilities"
+    FastMarkerCluster(rows, callback=callback, name=name, show=True).add_to(m)
+    items = [LegendItem(c, col, "point") for c, col in colors.items()]
+    return LegendSection(title=name, items=tuple(items), note=f"{len(rows)} 处，聚合显示 / clustered")
+
+
+def add_violations(
+    m: folium.Map, violations: gpd.GeoDataFrame, *, datum: str = "wgs84"
+) -> LegendSection | None:
+    """Draw sightline/height-control violations coloured by how much a building exceeds its limit.
+
+    Parameters
+    ----------
+    m
+        The map.
+    violations
+        ``violations`` layer (building_id, rule, rule_zh, limit_m, height_m, excess_m, zone, geometry).
+    datum
+        Basemap datum.
+
+    Returns
+    -------
+    LegendSection or None
+        Legend entry (excess classes in metres); ``None`` if there is no violation.
+    """
+    bins = (
+        (0.0, "#fdae61", "超高 0–10 米 / excess 0-10 m"),
+        (10.0, "#f46d43", "10–30 米 / m"),
+        (30.0, "#a50026", "> 30 米 / m"),
+    )
+
+    def style(f: dict[str, Any]) -> Style:
+        excess = f["properties"].get("excess_m") or 0.0
+        c = next(col for lo, col, _ in reversed(bins) if float(excess) >= lo)
+        return {"color": "#67001f", "weight": 1, "fillColor": c, "fillOpacity": 0.85, "radius": 5}
+
+    name = "超高违规 / violations"
+    added = geojson_layer(
+        m,
+        violations,
+        name=name,
+        style=style,
+        datum=datum,
+        fields=["building_id", "rule_zh", "zone", "limit_m", "height_m", "excess_m"],
+    )
+    if added is None:
+        return None
+    return legend_for(name, violations, [LegendItem(lab, col) for _lo, col, lab in bins], added[1])

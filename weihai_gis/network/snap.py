@@ -1,0 +1,135 @@
+"""Snap points to the nearest walkable edge (not node), with connector and along-edge offsets."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from weihai_gis.errors import CRSMismatchError
+from weihai_gis.network.graph import WalkNetwork
+from weihai_gis.standards import coverage_config
+
+__all__ = ["Snapped", "snap_points"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapped:
+    """Where points join the network.
+
+    Attributes
+    ----------
+    edge
+        Index of the nearest edge per point (-1 when the network is empty).
+    pos_m
+        Distance in metres along that edge from its start node ``edge_u`` to the projection.
+    to_u_m, to_v_m
+        Along-edge distance in metres from the projection to the edge's start and end node.
+    connector_m
+        Straight distance in metres from the point to its projection on the edge.
+    reachable
+        False when the point is farther than ``max_snap_m`` from every edge or its edge lies on a
+        component with fewer than ``min_component_nodes`` nodes.
+    reason
+        Why a point is unreachable (None when reachable), e.g. ``"snap distance 412 m > max_snap_m 250 m"``.
+    """
+
+    edge: npt.NDArray[np.int64]
+    pos_m: npt.NDArray[np.float64]
+    to_u_m: npt.NDArray[np.float64]
+    to_v_m: npt.NDArray[np.float64]
+    connector_m: npt.NDArray[np.float64]
+    reachable: npt.NDArray[np.bool_]
+    reason: npt.NDArray[np.object_]
+
+    def take(self, rows: npt.ArrayLike) -> Snapped:
+        """Return the snapping result of the points at positions ``rows`` only."""
+        idx = np.asarray(rows, dtype=np.int64)
+        return Snapped(**{name: getattr(self, name)[idx] for name in self.__dataclass_fields__})
+
+
+def snap_points(
+    net: WalkNetwork,
+    points: gpd.GeoSeries | gpd.GeoDataFrame,
+    *,
+    max_snap_m: float | None = None,
+    min_component_nodes: int | None = None,
+) -> Snapped:
+    """Snap each point to its nearest edge using a shapely STRtree.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    points
+        Point geometries in ``net.crs`` (reproject first; a mismatch raises). Polygons are represented by
+        a point on their surface.
+    max_snap_m
+        Farthest allowed connector, metres (default from ``standards/coverage-config.yaml``).
+    min_component_nodes
+        Smallest network component counted as connected (default from the config file).
+
+    Returns
+    -------
+    Snapped
+
+    Raises
+    ------
+    CRSMismatchError
+        When ``points`` is not in ``net.crs``.
+    """
+    cfg = coverage_config()["snapping"]
+    max_snap_m = float(cfg["max_snap_m"] if max_snap_m is None else max_snap_m)
+    min_nodes = int(cfg["min_component_nodes"] if min_component_nodes is None else min_component_nodes)
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    if geoms.crs is None or not geoms.crs.equals(net.crs):
+        raise CRSMismatchError(
+            f"points are in {geoms.crs}, the network in {net.crs}; reproject the points first."
+        )
+    pts = geoms.to_numpy()
+    not_point = shapely.get_type_id(pts) != 0
+    if not_point.any():
+        pts = pts.copy()
+        pts[not_point] = shapely.point_on_surface(pts[not_point])
+    n = len(pts)
+    tree = shapely.STRtree(net.edge_geometry)
+    idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    edge = np.full(n, -1, dtype=np.int64)
+    connector = np.full(n, np.inf)
+    edge[idx[0]] = idx[1]
+    connector[idx[0]] = dist
+    # ties (several edges at exactly the same distance) keep one of them: any gives the same distances
+    has = edge >= 0
+    pos = np.full(n, np.nan)
+    pos[has] = shapely.line_locate_point(net.edge_geometry[edge[has]], pts[has])
+    length = np.where(has, net.edge_length_m[np.maximum(edge, 0)], np.nan)
+    pos = np.clip(pos, 0.0, length)
+    comp_size = net.components().node_component_size()
+    size = np.where(has, comp_size[net.edge_u[np.maximum(edge, 0)]], 0)
+    reason = np.full(n, None, dtype=object)
+    far = has & (connector > max_snap_m)
+    small = has & ~far & (size < min_nodes)
+    for i in np.flatnonzero(far):
+        reason[i] = f"snap distance {connector[i]:.0f} m > max_snap_m {max_snap_m:g} m"
+    for i in np.flatnonzero(small):
+        reason[i] = f"on an isolated component of {size[i]} nodes (< min_component_nodes {min_nodes})"
+    for i in np.flatnonzero(~has):
+        reason[i] = "no geometry or empty network"
+    reachable = has & ~far & ~small
+    if (~reachable).any():
+        log.info("%d of %d points unreachable", int((~reachable).sum()), n)
+    return Snapped(
+        edge=edge,
+        pos_m=pos,
+        to_u_m=pos,
+        to_v_m=length - pos,
+        connector_m=connector,
+        reachable=reachable,
+        reason=reason,
+    )

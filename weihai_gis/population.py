@@ -1,0 +1,158 @@
+"""Origins (where residents live) with a population: from a raster, building footprints or a points table."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+
+from weihai_gis.errors import CRSError, InputFileError, LayerError
+from weihai_gis.files import require_input_file
+from weihai_gis.standards import coverage_config
+
+__all__ = ["origins_from_buildings", "origins_from_points", "origins_from_raster"]
+
+log = logging.getLogger(__name__)
+
+
+def origins_from_raster(path: str | os.PathLike[str], *, band: int = 1) -> gpd.GeoDataFrame:
+    """One origin per raster cell with population > 0 (WorldPop / GHS-POP style GeoTIFF).
+
+    Parameters
+    ----------
+    path
+        Population raster (persons per cell) with a CRS.
+    band
+        Band number (1-based).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        origin_id (``"r<row>c<col>"``), population (the cell value), point geometry at the cell centre, in
+        the raster's CRS.
+    """
+    src_path = require_input_file(path, what="population raster")
+    with rasterio.open(src_path) as src:
+        if src.crs is None:
+            raise CRSError(f"population raster {str(src_path)!r} has no CRS.")
+        data = src.read(band, masked=True).astype(float).filled(np.nan)
+        transform, crs = src.transform, src.crs
+    rows, cols = np.nonzero(np.nan_to_num(data) > 0)
+    if len(rows) == 0:
+        raise LayerError(f"population raster {str(src_path)!r}: no cell has a population above 0.")
+    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    return gpd.GeoDataFrame(
+        {"origin_id": [f"r{r}c{c}" for r, c in zip(rows, cols, strict=True)], "population": data[rows, cols]},
+        geometry=gpd.points_from_xy(xs, ys),
+        crs=crs,
+    )
+
+
+def origins_from_buildings(
+    buildings: gpd.GeoDataFrame,
+    *,
+    floors_field: str = "building:levels",
+    default_floors: float | None = None,
+    dwelling_area_m2: float | None = None,
+    household_size: float | None = None,
+    metric_crs: str | None = None,
+    residential_values: list[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Estimate residents per building: footprint area × floors / dwelling area × household size.
+
+    Parameters
+    ----------
+    buildings
+        Building footprints (polygons) with a CRS.
+    floors_field
+        Field with the number of floors (OSM ``building:levels``); missing or invalid values use
+        ``default_floors``.
+    default_floors, dwelling_area_m2, household_size
+        Floors when unknown, gross floor area per household (m²) and persons per household; defaults from
+        ``coverage-config.yaml`` (modelling values, verified: false).
+    metric_crs
+        CRS for footprint areas (default: the frame's UTM zone).
+    residential_values
+        When given, keep only buildings whose ``building`` field is in this list.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        origin_id, population, floors, floors_source (``field`` / ``default``), footprint polygons.
+    """
+    cfg = coverage_config()["population"]
+    default_floors = float(cfg["default_floors"] if default_floors is None else default_floors)
+    dwelling = float(cfg["dwelling_area_m2"] if dwelling_area_m2 is None else dwelling_area_m2)
+    hh = float(cfg["household_size"] if household_size is None else household_size)
+    if buildings.crs is None:
+        raise CRSError("buildings have no CRS.")
+    b = buildings[buildings.geometry.notna() & buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if residential_values is not None and "building" in b.columns:
+        b = b[b["building"].isin(residential_values)]
+    if b.empty:
+        raise LayerError("buildings: no polygon footprints (after filtering) to place residents in.")
+    area = b.to_crs(metric_crs or b.estimate_utm_crs()).area.to_numpy()
+    floors = (
+        pd.to_numeric(b[floors_field], errors="coerce")
+        if floors_field in b.columns
+        else pd.Series(np.nan, index=b.index)
+    )
+    known = floors.notna() & (floors > 0)
+    floors = floors.where(known, default_floors).to_numpy(dtype=float)
+    ids = b["id"].astype(str).to_numpy() if "id" in b.columns else b.index.astype(str).to_numpy()
+    log.info(
+        "buildings: %d of %d have %r; others use %g floors",
+        int(known.sum()),
+        len(b),
+        floors_field,
+        default_floors,
+    )
+    return gpd.GeoDataFrame(
+        {
+            "origin_id": ids,
+            "population": area * floors / dwelling * hh,
+            "floors": floors,
+            "floors_source": np.where(known, "field", "default"),
+        },
+        geometry=b.geometry.to_numpy(),
+        crs=b.crs,
+    )
+
+
+def origins_from_points(
+    path: str | os.PathLike[str], *, population_field: str = "population", layer: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read origins from a vector file of points (or polygons) with a population field.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer with ``population`` as float (renamed from ``population_field``) and its CRS.
+    """
+    src = require_input_file(path, what="origins")
+    where = f"origins {str(src)!r}" + (f", layer {layer!r}" if layer else "")
+    try:
+        frame = gpd.read_file(src, layer=layer)
+    except Exception as exc:
+        raise InputFileError(f"{where}: cannot read as a vector file ({exc}).") from exc
+    if frame.crs is None:
+        raise CRSError(f"{where}: the layer has no CRS.")
+    if frame.empty:
+        raise LayerError(f"{where}: the layer has no rows.")
+    if population_field not in frame.columns:
+        raise LayerError(f"{where}: field {population_field!r} is missing; fields are {list(frame.columns)}.")
+    pop = pd.to_numeric(frame[population_field], errors="coerce")
+    bad = pop.isna() | (pop < 0)
+    if bad.any():
+        raise LayerError(
+            f"{where}, field {population_field!r}: {int(bad.sum())} rows are not non-negative numbers "
+            f"(rows {list(frame.index[bad][:5])})."
+        )
+    frame["population"] = pop.astype(float)
+    frame.geometry = shapely.make_valid(frame.geometry.to_numpy())
+    return frame

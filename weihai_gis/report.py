@@ -1,0 +1,355 @@
+"""One-file HTML report (Chinese): summaries, 覆盖率 tables, SVG charts, embedded offline maps, method, provenance.
+
+The report is rendered from ``weihai_gis/templates/report.html.j2`` with jinja2. Charts are inline SVG bars
+drawn here (no JavaScript chart library); maps are the offline map pages of :mod:`weihai_gis.maps` embedded as
+``<iframe srcdoc>``, so the file opens without internet and makes no network request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import jinja2
+import numpy as np
+import pandas as pd
+
+from weihai_gis.files import atomic_path
+from weihai_gis.maps import coverage_map, map_html, planning_map, sightlines_map
+from weihai_gis.maps.draw import STATUS_ZH
+from weihai_gis.maps.planning_layers import LAYER_TITLES
+from weihai_gis.maps.results import CoverageTables, coverage_tables
+
+__all__ = ["build_report", "svg_bar_chart", "write_report"]
+
+log = logging.getLogger(__name__)
+
+_UNIT_TITLES = {
+    "renewal_districts": "城市更新片区 / renewal districts",
+    "town_areas": "镇街（近似范围）/ towns & streets (approx. areas)",
+    "towns": "镇街 / towns & streets",
+    "counties": "区市 / counties",
+    "hex": "六边形网格 / hexagons",
+}
+_APPROX = {"approximate", "indicative", "candidate", "parameter"}
+
+
+def svg_bar_chart(labels: list[str], shares: list[float], *, title: str, width_px: int = 560) -> str:
+    """Return an inline SVG horizontal bar chart of shares (0..1) drawn as percentages.
+
+    Parameters
+    ----------
+    labels
+        Bar labels (Chinese first).
+    shares
+        Values in 0..1 (NaN drawn as an empty bar labelled "无数据").
+    title
+        Accessible title of the chart.
+    width_px
+        Width of the SVG in pixels.
+
+    Returns
+    -------
+    str
+        ``<svg ...>`` markup with one ``<rect class="bar">`` per value.
+    """
+    row_h, label_w, pad = 22, 190, 50
+    bar_w = width_px - label_w - pad
+    height = row_h * len(labels) + 30
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width_px}" height="{height}" '
+        f'role="img" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>'
+    ]
+    for frac in (0.0, 0.5, 1.0):
+        x = label_w + frac * bar_w
+        parts.append(
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#ccc"/>'
+            f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{frac:.0%}</text>'
+        )
+    for i, (label, share) in enumerate(zip(labels, shares, strict=True)):
+        y = i * row_h + 4
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 13}" font-size="12" text-anchor="end">{html.escape(label)}</text>'
+        )
+        if share is None or np.isnan(share):
+            parts.append(
+                f'<text x="{label_w + 4}" y="{y + 13}" font-size="11" fill="#888">无数据 / no data</text>'
+            )
+            continue
+        w = max(0.0, min(1.0, float(share))) * bar_w
+        color = (
+            "#1a9641"
+            if share >= 0.8
+            else "#a6d96a"
+            if share >= 0.6
+            else "#fdae61"
+            if share >= 0.4
+            else "#d7191c"
+        )
+        parts.append(
+            f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{row_h - 6}" fill="{color}"/>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" font-size="11">{100 * share:.1f}%</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _pct(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if np.isnan(f) else f"{100 * f:.1f}%"
+
+
+def _weighted_rates(summary: gpd.GeoDataFrame, columns: list[str]) -> dict[str, float]:
+    """Population-weighted mean of each rate over the rows of a summary (the rows partition the origins)."""
+    pop = pd.to_numeric(
+        summary.get("population", pd.Series(1.0, index=summary.index)), errors="coerce"
+    ).fillna(0)
+    out = {}
+    for col in columns:
+        r = pd.to_numeric(summary[col], errors="coerce")
+        ok = r.notna() & (pop > 0)
+        out[col] = float((r[ok] * pop[ok]).sum() / pop[ok].sum()) if ok.any() else float("nan")
+    return out
+
+
+def _category_names(tables: CoverageTables) -> dict[str, str]:
+    names = {
+        "rate_all_basic": "全要素达标率（基础保障）/ all basic",
+        "rate_all_basic_buffer": "直线缓冲达标率 / buffer",
+    }
+    if tables.categories is not None and "id" in tables.categories.columns:
+        for _, row in tables.categories.iterrows():
+            names[f"rate_{row['id']}"] = f"{row.get('name_zh', row['id'])} / {row['id']}"
+    return names
+
+
+def _citation(c: Any) -> str:
+    if isinstance(c, Mapping):
+        return "，".join(str(c[k]) for k in ("document", "clause", "url") if c.get(k))
+    return "" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c)
+
+
+def _count(v: Any) -> str:
+    f = pd.to_numeric(v, errors="coerce")
+    return "—" if pd.isna(f) else f"{float(f):,.0f}"
+
+
+def _unit_table(summary: gpd.GeoDataFrame, rate_cols: list[str], names: dict[str, str]) -> dict[str, Any]:
+    header = ["名称 / name", "人口 / population", "起点 / origins"] + [names.get(c, c) for c in rate_cols]
+    rows = [
+        [
+            str(r.get("name_zh") or r.get("id", "")),
+            _count(r.get("population")),
+            _count(r.get("n_origins")),
+            *[_pct(r[c]) for c in rate_cols],
+        ]
+        for _, r in summary.iterrows()
+    ]
+    return {"header": header, "rows": rows}
+
+
+def _unit_chart(summary: gpd.GeoDataFrame, title: str, max_bars: int = 30) -> str:
+    """Bar chart of rate_all_basic per unit, lowest first (the gaps), at most ``max_bars`` bars."""
+    rates = pd.to_numeric(summary["rate_all_basic"], errors="coerce")
+    order = rates.sort_values(na_position="last").index[:max_bars]
+    names = summary["name_zh"].where(summary["name_zh"].notna(), summary["id"]).astype(str)
+    if len(summary) > max_bars:
+        title = f"{title}（最低 {max_bars} 个 / lowest {max_bars} of {len(summary)}）"
+    return svg_bar_chart([names[i] for i in order], [float(rates[i]) for i in order], title=title)
+
+
+def _coverage_context(tables: CoverageTables) -> dict[str, Any]:
+    rates = tables.rate_columns()
+    names = _category_names(tables)
+    cats = [c for c in rates if c not in ("rate_all_basic", "rate_all_basic_buffer")]
+    overall_src = tables.hex if tables.hex is not None else next(iter(tables.units.values()), None)
+    overall = _weighted_rates(overall_src, rates) if overall_src is not None else {}
+    category_rows = []
+    for col in ["rate_all_basic", *cats, "rate_all_basic_buffer"]:
+        if col in overall:
+            category_rows.append([names.get(col, col), _pct(overall[col])])
+    unit_tables, charts = [], []
+    main_cols = [c for c in ("rate_all_basic", "rate_all_basic_buffer") if c in rates] + cats[:6]
+    for unit, summary in tables.units.items():
+        unit_tables.append({"title": _UNIT_TITLES.get(unit, unit), **_unit_table(summary, main_cols, names)})
+        if "rate_all_basic" in summary.columns:
+            charts.append(_unit_chart(summary, f"全要素达标率 — {_UNIT_TITLES.get(unit, unit)}"))
+    if cats:
+        charts.insert(
+            0,
+            svg_bar_chart(
+                [names.get(c, c) for c in cats],
+                [overall[c] for c in cats],
+                title="各类设施覆盖率 / coverage by category",
+            ),
+        )
+    cat_table = None
+    if tables.categories is not None:
+        cat_table = [
+            [
+                str(r.get("id", "")),
+                str(r.get("name_zh", "")),
+                str(r.get("type", "")),
+                str(r.get("max_walk_m", "")),
+                _citation(r.get("citation")),
+                "已核实 ✓" if bool(r.get("verified")) else "未核实 ✗",
+            ]
+            for _, r in tables.categories.iterrows()
+        ]
+    return {
+        "category_rows": category_rows,
+        "unit_tables": unit_tables,
+        "charts": charts,
+        "categories": cat_table,
+        "profile": tables.profile_name,
+        "n_origins": tables.n_origins,
+        "population": tables.population,
+        "in_weihai": tables.in_weihai,
+        "network": [(str(k), str(v)) for k, v in tables.network_summary.items()],
+        "warnings": tables.warnings,
+    }
+
+
+def _provenance(layers: Mapping[str, gpd.GeoDataFrame]) -> list[dict[str, Any]]:
+    rows = []
+    for name, gdf in layers.items():
+        status = gdf["status"].value_counts().to_dict() if "status" in gdf.columns else {}
+        basis = sorted({str(b) for b in gdf["basis"].dropna()}) if "basis" in gdf.columns else []
+        rows.append(
+            {
+                "name": LAYER_TITLES.get(name, name),
+                "n": len(gdf),
+                "status": "、".join(f"{STATUS_ZH.get(s, s)} {n}" for s, n in status.items()) or "—",
+                "approx": bool(set(status) & _APPROX) or len(gdf) == 0,
+                "basis": "；".join(basis[:3]) + (f" …(+{len(basis) - 3})" if len(basis) > 3 else ""),
+            }
+        )
+    return rows
+
+
+def _sightlines_context(violations: gpd.GeoDataFrame) -> dict[str, Any]:
+    groups = violations.groupby(["rule_zh", "zone"], dropna=False)
+    rows = [[str(k[0]), str(k[1]), str(len(g)), f"{g['excess_m'].max():.1f}"] for k, g in groups]
+    return {"n": len(violations), "rows": rows}
+
+
+def _srcdoc(page: str) -> str:
+    return html.escape(page, quote=True)
+
+
+def build_report(
+    *,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    coverage: Any = None,
+    sightlines: gpd.GeoDataFrame | None = None,
+    title: str = "威海精致城市建设分析报告",
+    notes: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    sources_md: str | os.PathLike[str] | None = None,
+    include_maps: bool = True,
+) -> str:
+    """Build the offline HTML report.
+
+    Parameters
+    ----------
+    layers
+        Embedded layers (``weihai_gis.layers.load_layers()``): provenance table and planning map.
+    coverage
+        A ``CoverageResult``, a results mapping / GeoPackage path (see :func:`weihai_gis.maps.coverage_tables`).
+    sightlines
+        Violations GeoDataFrame of the sightline checks.
+    title
+        Report title.
+    notes
+        Free text shown under the title.
+    parameters
+        Run parameters shown in a table (e.g. walking speed, snapping distance in metres, profile).
+    sources_md
+        Path of ``data/SOURCES.md`` (shown verbatim); ``None`` looks next to the embedded data if present.
+    include_maps
+        Embed the offline maps (each adds ~250 KB).
+
+    Returns
+    -------
+    str
+        HTML text (no remote script, stylesheet or image).
+    """
+    tables = coverage_tables(coverage, layers) if coverage is not None else None
+    maps_html: list[dict[str, str]] = []
+    if include_maps and layers is not None:
+        maps_html.append(
+            {"title": "规划图层 / planning layers", "srcdoc": _srcdoc(map_html(planning_map(layers)))}
+        )
+    if include_maps and tables is not None:
+        cov = coverage_map(_tables_source(tables), layers)
+        maps_html.append({"title": "生活圈覆盖率 / coverage", "srcdoc": _srcdoc(map_html(cov))})
+    if include_maps and sightlines is not None:
+        maps_html.append(
+            {
+                "title": "三线管控 / sightlines",
+                "srcdoc": _srcdoc(map_html(sightlines_map(sightlines, layers))),
+            }
+        )
+    if sources_md is None:
+        from weihai_gis.layers import DEFAULT_GPKG
+
+        candidate = Path(DEFAULT_GPKG).with_name("SOURCES.md")
+        sources_md = candidate if candidate.exists() else None
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("weihai_gis", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+    )
+    context = {
+        "title": title,
+        "notes": notes,
+        "generated": dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "coverage": _coverage_context(tables) if tables is not None else None,
+        "sightlines": _sightlines_context(sightlines) if sightlines is not None and len(sightlines) else None,
+        "maps": maps_html,
+        "provenance": _provenance(layers) if layers is not None else [],
+        "gaps": [str(i.message) for i in getattr(getattr(layers, "report", None), "gaps", None) or []],
+        "sources_md": Path(sources_md).read_text(encoding="utf-8") if sources_md else None,
+        "parameters": [(str(k), str(v)) for k, v in (parameters or {}).items()],
+    }
+    return env.get_template("report.html.j2").render(**context)
+
+
+def _tables_source(tables: CoverageTables) -> dict[str, Any]:
+    """Return ``tables`` as a results mapping accepted by :func:`~weihai_gis.maps.coverage_map`."""
+    out: dict[str, Any] = {f"summary_{k}": v for k, v in tables.units.items()}
+    if tables.hex is not None:
+        out["summary_hex"] = tables.hex
+    if tables.facilities is not None:
+        out["facilities"] = tables.facilities
+    return out
+
+
+def write_report(report_html: str, path: str | os.PathLike[str]) -> Path:
+    """Write the report atomically and return its path.
+
+    Parameters
+    ----------
+    report_html
+        Output of :func:`build_report`.
+    path
+        Destination ``.html``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    dest = Path(path)
+    with atomic_path(dest) as tmp:
+        tmp.write_text(report_html, encoding="utf-8")
+    log.info("wrote report %s (%.0f KB)", dest, dest.stat().st_size / 1024)
+    return dest

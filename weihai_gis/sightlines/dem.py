@@ -1,0 +1,377 @@
+"""DEM input and output: read GeoTIFF tiles of any CRS into a metric analysis grid, write result rasters.
+
+A :class:`DEM` holds a float64 elevation array (``nan`` where there is no data), its affine transform, its
+CRS, a boolean sea mask and the name of the file(s) it came from, so every later error can name the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import rasterio.features
+import rasterio.merge
+import rasterio.warp
+import rasterio.windows
+from affine import Affine
+from pyproj import CRS
+
+from weihai_gis.crs import ANALYSIS_CRS
+from weihai_gis.errors import DEMError, InputFileError, LayerError
+from weihai_gis.files import atomic_path, require_input_file
+
+__all__ = ["DEM", "burn_buildings", "read_dem", "write_raster"]
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+_DEGREE_SIZED_PIXEL = 1e-3
+"""A projected pixel smaller than this many metres is almost surely a degree value labelled as metres."""
+
+
+@dataclass
+class DEM:
+    """A digital elevation model on a north-up grid in a metric CRS.
+
+    Attributes
+    ----------
+    elevation
+        Heights in metres, float64, shape (rows, cols); ``nan`` where the source had no data.
+    transform
+        Affine transform from (col, row) to CRS coordinates of the cell corner.
+    crs
+        The grid's CRS (metres unless :meth:`require_metric` was skipped on purpose).
+    sea
+        True where the cell is sea (see :func:`read_dem`).
+    source
+        File name(s) the grid came from, used in error messages.
+    """
+
+    elevation: npt.NDArray[np.float64]
+    transform: Affine
+    crs: CRS
+    sea: npt.NDArray[np.bool_] = field(default=None)  # type: ignore[assignment]
+    source: str = "<array>"
+
+    def __post_init__(self) -> None:
+        self.elevation = np.asarray(self.elevation, dtype=np.float64)
+        self.crs = CRS.from_user_input(self.crs)
+        if self.sea is None:
+            self.sea = np.zeros(self.elevation.shape, dtype=bool)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid."""
+        return self.elevation.shape  # type: ignore[return-value]
+
+    @property
+    def cell_size_m(self) -> float:
+        """Width of a cell in CRS units (metres for a metric grid)."""
+        return float(abs(self.transform.a))
+
+    @property
+    def valid(self) -> npt.NDArray[np.bool_]:
+        """True where the elevation is known."""
+        return np.isfinite(self.elevation)
+
+    @property
+    def semi_major_m(self) -> float:
+        """Semi-major axis of the CRS ellipsoid in metres (used for earth curvature, as GDAL does)."""
+        return float(self.crs.ellipsoid.semi_major_metre) if self.crs.ellipsoid else 6378137.0
+
+    def rowcol(self, x: float, y: float) -> tuple[int, int]:
+        """Return the (row, col) of the cell containing CRS point (x, y), truncating like GDAL."""
+        col, row = ~self.transform @ (x, y)
+        return int(np.floor(row)), int(np.floor(col))
+
+    def cell_centres(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Return the x and y coordinates of every cell centre, each of shape (rows, cols)."""
+        rows, cols = np.indices(self.shape, dtype=np.float64)
+        t = self.transform
+        xs = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
+        ys = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
+        return xs, ys
+
+    def require_metric(self) -> DEM:
+        """Check that cell sizes and distances are in metres; return self.
+
+        Raises
+        ------
+        DEMError
+            If the CRS is geographic (degrees) or a projected CRS has degree-sized pixels or coordinates.
+        """
+        if self.crs.is_geographic:
+            raise DEMError(
+                f"DEM {self.source}: CRS {self.crs.to_string()} is geographic (degrees) but the analysis needs "
+                f"metres; read it with read_dem(..., crs={ANALYSIS_CRS!r}) or reproject it "
+                f"(gdalwarp -t_srs {ANALYSIS_CRS})."
+            )
+        left, bottom = self.transform @ (0, self.shape[0])
+        right, top = self.transform @ (self.shape[1], 0)
+        looks_degrees = max(abs(left), abs(right)) <= 180 and max(abs(top), abs(bottom)) <= 90
+        if self.cell_size_m < _DEGREE_SIZED_PIXEL or (looks_degrees and self.cell_size_m < 0.01):
+            raise DEMError(
+                f"DEM {self.source}: CRS {self.crs.to_string()} says metres but the pixel size is "
+                f"{self.cell_size_m:g} and the bounds ({left:g}, {bottom:g}, {right:g}, {top:g}) look like "
+                "longitude/latitude degrees; assign the right geographic CRS (gdal_edit -a_srs EPSG:4326) "
+                "and reproject."
+            )
+        if abs(self.transform.b) > 1e-9 or abs(self.transform.d) > 1e-9:
+            raise DEMError(f"DEM {self.source}: rotated grids are not supported; warp it north-up first.")
+        return self
+
+
+def _open_checked(path: PathLike, stack: ExitStack) -> rasterio.DatasetReader:
+    p = require_input_file(path, what="DEM")
+    try:
+        src = stack.enter_context(rasterio.open(p))
+    except rasterio.errors.RasterioIOError as exc:
+        raise DEMError(f"DEM {p}: cannot be read as a raster ({exc}).") from exc
+    if src.crs is None:
+        raise DEMError(f"DEM {p}: has no CRS; assign one first (gdal_edit -a_srs EPSG:...).")
+    if src.transform.is_identity:
+        raise DEMError(f"DEM {p}: has no georeferencing (identity transform).")
+    return src
+
+
+def read_dem(
+    paths: PathLike | Sequence[PathLike],
+    *,
+    crs: str | CRS | None = ANALYSIS_CRS,
+    resolution_m: float | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: str | CRS | None = None,
+    window: rasterio.windows.Window | None = None,
+    sea_at_or_below_m: float | None = 0.0,
+    sea_mask: npt.NDArray[np.bool_] | None = None,
+    resampling: str = "bilinear",
+) -> DEM:
+    """Read one GeoTIFF or a mosaic of tiles into a :class:`DEM`.
+
+    Parameters
+    ----------
+    paths
+        One raster file or several tiles (mosaicked with :func:`rasterio.merge.merge`, first tile wins).
+    crs
+        CRS of the returned grid; ``None`` keeps the source grid unchanged (no resampling). The default is
+        the analysis CRS (EPSG:4550, metres). A geographic target is refused because distances need metres.
+    resolution_m
+        Cell size of the reprojected grid in metres; default: GDAL's estimate of the source resolution.
+    bounds
+        (west, south, east, north) window to read, in ``bounds_crs`` (default: the source CRS).
+    bounds_crs
+        CRS of ``bounds``.
+    window
+        A pixel window of a single source file (alternative to ``bounds``).
+    sea_at_or_below_m
+        Cells with elevation at or below this height (metres) are sea; ``None`` disables the rule.
+    sea_mask
+        Boolean array on the returned grid, True at sea; combined (OR) with ``sea_at_or_below_m``.
+    resampling
+        rasterio resampling name for reprojection (``"bilinear"``, ``"nearest"``, ``"cubic"`` ...).
+
+    Returns
+    -------
+    DEM
+        Elevation in metres with ``nan`` for nodata.
+
+    Raises
+    ------
+    DEMError
+        If a file is unreadable, has no CRS, holds only nodata, or a metric grid would be built on degrees.
+    """
+    path_list = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    if not path_list:
+        raise InputFileError("read_dem: no DEM file given.")
+    source = ", ".join(str(Path(p)) for p in path_list)
+    if window is not None and len(path_list) > 1:
+        raise DEMError(f"DEM {source}: a pixel window applies to one file; use bounds for a mosaic.")
+    with ExitStack() as stack:
+        srcs = [_open_checked(p, stack) for p in path_list]
+        src_crs = srcs[0].crs
+        for p, s in zip(path_list, srcs, strict=True):
+            if s.crs != src_crs:
+                raise DEMError(f"DEM tiles disagree on CRS: {path_list[0]} is {src_crs}, {p} is {s.crs}.")
+        nodata = srcs[0].nodata
+        src_bounds = None
+        if bounds is not None:
+            src_bounds = (
+                rasterio.warp.transform_bounds(bounds_crs, src_crs, *bounds, densify_pts=21)
+                if bounds_crs is not None
+                else tuple(bounds)
+            )
+        try:
+            if len(srcs) == 1:
+                src = srcs[0]
+                if window is None and src_bounds is not None:
+                    window = rasterio.windows.from_bounds(*src_bounds, transform=src.transform)
+                    window = window.round_offsets().round_lengths()
+                    window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+                data = src.read(1, window=window, masked=True)
+                transform = src.window_transform(window) if window is not None else src.transform
+            else:
+                arr, transform = rasterio.merge.merge(srcs, bounds=src_bounds, masked=True)
+                data = arr[0]
+        except (rasterio.errors.RasterioIOError, rasterio.errors.WindowError) as exc:
+            raise DEMError(f"DEM {source}: reading failed ({exc}).") from exc
+    elevation = np.ma.filled(data.astype(np.float64), np.nan)
+    if nodata is not None and not np.isnan(nodata):
+        elevation[elevation == nodata] = np.nan
+    if not np.isfinite(elevation).any():
+        raise DEMError(f"DEM {source}: every cell in the requested area is nodata.")
+    out_crs = CRS.from_user_input(src_crs)
+    if crs is not None and CRS.from_user_input(crs) != out_crs:
+        elevation, transform, out_crs = _reproject(
+            elevation, transform, out_crs, CRS.from_user_input(crs), resolution_m, resampling, source
+        )
+    dem = DEM(elevation, transform, out_crs, source=source)
+    if crs is not None or not out_crs.is_geographic:
+        dem.require_metric()  # a projected grid is always checked for degree-sized cells
+    sea = np.zeros(dem.shape, dtype=bool)
+    if sea_at_or_below_m is not None:
+        sea |= np.isfinite(elevation) & (elevation <= sea_at_or_below_m)
+    if sea_mask is not None:
+        if sea_mask.shape != dem.shape:
+            raise DEMError(f"DEM {source}: sea mask shape {sea_mask.shape} differs from grid {dem.shape}.")
+        sea |= sea_mask.astype(bool)
+    dem.sea = sea
+    log.debug("read DEM %s: %s cells of %.1f m in %s", source, dem.shape, dem.cell_size_m, out_crs)
+    return dem
+
+
+def _reproject(
+    elevation: npt.NDArray[np.float64],
+    transform: Affine,
+    src_crs: CRS,
+    dst_crs: CRS,
+    resolution_m: float | None,
+    resampling: str,
+    source: str,
+) -> tuple[npt.NDArray[np.float64], Affine, CRS]:
+    if dst_crs.is_geographic:
+        raise DEMError(f"DEM {source}: target CRS {dst_crs.to_string()} is geographic; give a metric CRS.")
+    rows, cols = elevation.shape
+    left, top = transform @ (0, 0)
+    right, bottom = transform @ (cols, rows)
+    kwargs = {"resolution": resolution_m} if resolution_m else {}
+    dst_transform, width, height = rasterio.warp.calculate_default_transform(
+        src_crs, dst_crs, cols, rows, left=left, bottom=bottom, right=right, top=top, **kwargs
+    )
+    out = np.full((height, width), np.nan, dtype=np.float64)
+    rasterio.warp.reproject(
+        elevation,
+        out,
+        src_transform=transform,
+        src_crs=src_crs,
+        src_nodata=np.nan,
+        dst_transform=dst_transform,
+        dst_crs=dst_crs,
+        dst_nodata=np.nan,
+        resampling=rasterio.enums.Resampling[resampling],
+    )
+    return out, dst_transform, dst_crs
+
+
+def write_raster(
+    path: PathLike,
+    array: npt.ArrayLike,
+    dem: DEM,
+    *,
+    nodata: float | None,
+    dtype: str = "float32",
+    inputs: tuple[PathLike, ...] = (),
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Write ``array`` on the grid of ``dem`` as a compressed GeoTIFF, atomically.
+
+    Parameters
+    ----------
+    path
+        Output GeoTIFF.
+    array
+        Values of shape ``dem.shape``; ``nan`` is written as ``nodata``.
+    dem
+        Grid (transform and CRS) of the output.
+    nodata
+        Nodata value stored in the file.
+    dtype
+        Output data type, e.g. ``"uint8"`` or ``"float32"``.
+    inputs
+        Input files of the run; writing onto one of them is refused.
+    tags
+        Metadata tags written into the file (e.g. what a value means).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    arr = np.asarray(array, dtype=np.float64)
+    if arr.shape != dem.shape:
+        raise ValueError(f"array shape {arr.shape} differs from the DEM grid {dem.shape}")
+    if nodata is not None:
+        arr = np.where(np.isnan(arr), nodata, arr)
+    profile = {
+        "driver": "GTiff",
+        "height": dem.shape[0],
+        "width": dem.shape[1],
+        "count": 1,
+        "dtype": dtype,
+        "crs": dem.crs,
+        "transform": dem.transform,
+        "nodata": nodata,
+        "compress": "deflate",
+    }
+    with atomic_path(path, inputs=inputs) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(arr.astype(dtype), 1)
+        if tags:
+            dst.update_tags(**tags)
+    return Path(path)
+
+
+def burn_buildings(dem: DEM, buildings: gpd.GeoDataFrame, *, height_field: str) -> DEM:
+    """Return a surface model: the DEM with building heights (metres above ground) added under footprints.
+
+    Parameters
+    ----------
+    dem
+        Bare-earth DEM.
+    buildings
+        Footprint polygons in any CRS (reprojected to the DEM's CRS).
+    height_field
+        Column holding the building height above ground in metres.
+
+    Returns
+    -------
+    DEM
+        A copy whose elevation is ground plus the tallest building covering each cell centre.
+    """
+    if height_field not in buildings.columns:
+        raise LayerError(f"buildings: field {height_field!r} missing; columns are {list(buildings.columns)}.")
+    if buildings.crs is None:
+        raise LayerError("buildings: layer has no CRS.")
+    heights = buildings[height_field].astype(float)
+    bad = buildings.index[~np.isfinite(heights) | (heights < 0)]
+    if len(bad):
+        raise LayerError(
+            f"buildings: field {height_field!r} must be a height >= 0 m; bad in {len(bad)} rows "
+            f"(index {list(bad[:5])})."
+        )
+    geoms = buildings.to_crs(dem.crs).geometry
+    order = np.argsort(heights.to_numpy())  # taller last, so it wins where footprints overlap
+    shapes = [(geoms.iloc[i], float(heights.iloc[i])) for i in order if geoms.iloc[i] is not None]
+    added = np.zeros(dem.shape, dtype=np.float64)
+    if shapes:
+        added = rasterio.features.rasterize(
+            shapes, out_shape=dem.shape, transform=dem.transform, fill=0.0, dtype="float64"
+        )
+    return DEM(dem.elevation + added, dem.transform, dem.crs, sea=dem.sea & (added == 0), source=dem.source)

@@ -1,0 +1,381 @@
+"""Height-control surfaces: the tallest building per cell that keeps ridgelines and the sea horizon in view.
+
+For a viewpoint with eye height ``Zobs`` and a cell ``p`` at distance ``d`` and azimuth ``theta``, a building
+stays below the protected silhouette when its top is under the sight line of elevation angle ``alpha``:
+
+    H_max(p) = Zobs + d * tan(alpha(theta, d)) + cc * d**2 / (2 * a) - ground(p)
+
+(the same curvature convention as :mod:`weihai_gis.sightlines.viewshed`). ``alpha`` comes from one horizon
+scan per viewpoint (rays sampled every cell width, nearest-cell heights), never from repeated viewsheds:
+
+* ridge: ``t_r`` = the skyline tangent up to the farthest ridge cell on the ray (the largest elevation
+  tangent of any sample up to it, so a rounded crest hidden by its own front slope still counts), reached
+  at the silhouette point at distance ``d_r``.
+  To keep the top ``share`` of the ridge exposed, in front of the ridge the line is lowered to
+  ``t_r - share * (t_r - t_f)`` where ``t_f`` is the tangent of the foreground: the highest elevation
+  tangent up to the foot of the ridge, the foot being the lowest terrain point between viewpoint and ridge.
+  Behind the ridge (``d >= d_r``) the limit is the silhouette line ``t_r`` itself.
+* sea horizon: ``t_s`` = the largest elevation tangent among visible sea cells (the visible sea horizon);
+  it applies to the whole ray.
+
+The surface is the minimum over viewpoints (and over 通山达海 corridors, :func:`corridor_limits`), clipped
+at 0 m; ``inf`` means no limit (nothing protected is visible along that direction).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import rasterio.features
+from scipy import ndimage
+from tqdm import tqdm
+
+from weihai_gis.errors import DEMError, LayerError
+from weihai_gis.sightlines.dem import DEM
+from weihai_gis.sightlines.viewshed import DEFAULT_CURVATURE_COEFF
+
+__all__ = ["corridor_limits", "extract_ridges", "height_surface", "rasterize_lines", "viewpoint_limit"]
+
+log = logging.getLogger(__name__)
+
+_CHUNK_SAMPLES = 4_000_000
+"""Ray samples handled at once in the horizon scan (bounds memory to a few hundred MB)."""
+
+
+def rasterize_lines(dem: DEM, lines: gpd.GeoDataFrame) -> npt.NDArray[np.bool_]:
+    """Return a mask of the cells touched by ``lines`` (any CRS; reprojected to the DEM's CRS)."""
+    if lines.crs is None:
+        raise LayerError("ridgelines: layer has no CRS.")
+    geoms = [g for g in lines.to_crs(dem.crs).geometry if g is not None and not g.is_empty]
+    if not geoms:
+        return np.zeros(dem.shape, dtype=bool)
+    return rasterio.features.rasterize(
+        [(g, 1) for g in geoms], out_shape=dem.shape, transform=dem.transform, all_touched=True, dtype="uint8"
+    ).astype(bool)
+
+
+def extract_ridges(
+    dem: DEM,
+    *,
+    min_prominence_m: float = 40.0,
+    prominence_radius_m: float = 300.0,
+    lag_cells: int = 2,
+    min_directions: int = 2,
+) -> npt.NDArray[np.bool_]:
+    """Mark ridge cells: local maxima across the slope that stand out from their surroundings.
+
+    A cell is a ridge cell when (1) along at least ``min_directions`` of the four profiles through it
+    (W-E, N-S and both diagonals) it is higher than both cells ``lag_cells`` away (the profile test of
+    Peucker & Douglas 1975: a maximum across the fall line), and (2) it rises at least ``min_prominence_m``
+    above the lowest cell within ``prominence_radius_m``. Sea and nodata cells are never ridges.
+
+    Parameters
+    ----------
+    dem
+        Metric DEM.
+    min_prominence_m
+        Minimum height above the local minimum, metres.
+    prominence_radius_m
+        Radius of the neighbourhood for the local minimum, metres.
+    lag_cells
+        Distance in cells of the profile neighbours (2 suppresses one-cell noise).
+    min_directions
+        Number of profiles (1-4) on which the cell must be a maximum.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of ridge cells.
+    """
+    z = np.where(dem.valid, dem.elevation, np.nanmin(dem.elevation))
+    pad = np.pad(z, lag_cells, mode="edge")
+    n, m = z.shape
+    count = np.zeros(z.shape, dtype=np.int8)
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        lr, lc = dr * lag_cells, dc * lag_cells
+        ahead = pad[lag_cells + lr : lag_cells + lr + n, lag_cells + lc : lag_cells + lc + m]
+        behind = pad[lag_cells - lr : lag_cells - lr + n, lag_cells - lc : lag_cells - lc + m]
+        count += (z > ahead) & (z > behind)
+    size = 2 * round(prominence_radius_m / dem.cell_size_m) + 1
+    prominence = z - ndimage.minimum_filter(z, size=size, mode="nearest")
+    return (count >= min_directions) & (prominence >= min_prominence_m) & dem.valid & ~dem.sea
+
+
+def _sample_rays(
+    dem: DEM, r0: int, c0: int, azimuths: npt.NDArray[np.float64], dist: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
+    """Flat index of the cell under every ray sample; samples off the grid get index ``rows * cols``."""
+    t = dem.transform
+    n_rows, n_cols = dem.shape
+    dist32 = dist.astype(np.float32)
+    colf = np.multiply.outer((np.sin(azimuths) / t.a).astype(np.float32), dist32) + np.float32(c0 + 0.5)
+    rowf = np.multiply.outer((np.cos(azimuths) / t.e).astype(np.float32), dist32) + np.float32(r0 + 0.5)
+    inside = (colf >= 0) & (colf < n_cols) & (rowf >= 0) & (rowf < n_rows)
+    flat = rowf.astype(np.intp) * n_cols + colf.astype(np.intp)
+    flat[~inside] = n_rows * n_cols
+    return flat
+
+
+def _ray_lengths(dem: DEM, r0: int, c0: int, azimuths: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Distance (CRS units) from the centre of cell (r0, c0) to the grid edge along each azimuth."""
+    t = dem.transform
+    x0, y0 = t.c + (c0 + 0.5) * t.a, t.f + (r0 + 0.5) * t.e
+    left, right = t.c, t.c + dem.shape[1] * t.a
+    top, bottom = t.f, t.f + dem.shape[0] * t.e
+    dx, dy = np.sin(azimuths), np.cos(azimuths)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tx = np.where(dx > 1e-12, (right - x0) / dx, np.where(dx < -1e-12, (left - x0) / dx, np.inf))
+        ty = np.where(dy > 1e-12, (top - y0) / dy, np.where(dy < -1e-12, (bottom - y0) / dy, np.inf))
+    return np.minimum(tx, ty)
+
+
+def _ray_limits(
+    t: npt.NDArray[np.float64],
+    z: npt.NDArray[np.float64],
+    ridge: npt.NDArray[np.bool_],
+    sea: npt.NDArray[np.bool_],
+    share: float,
+) -> tuple[npt.NDArray[np.float64], ...]:
+    """Per ray: (ridge distance index, tangent in front, tangent behind, sea tangent); see module doc."""
+    n_az, n_s = t.shape
+    run_max = np.maximum.accumulate(t, axis=1)
+    before = np.concatenate([np.full((n_az, 1), -np.inf), run_max[:, :-1]], axis=1)
+    visible = t >= before
+    rows = np.arange(n_az)
+    cols = np.arange(n_s)[None, :]
+    k_last = np.where(ridge, cols, -1).max(axis=1)  # farthest ridge sample on the ray
+    has_ridge = k_last >= 0
+    k_last = np.maximum(k_last, 0)
+    k_r = np.argmax(np.where(cols <= k_last[:, None], t, -np.inf), axis=1)  # silhouette point
+    t_r = run_max[rows, k_last]
+    z_front = np.where((cols < k_r[:, None]) & (z > -np.inf), z, np.inf)
+    k_f = np.argmin(z_front, axis=1)
+    t_f = np.where(k_r > 0, run_max[rows, k_f], t_r)
+    with np.errstate(invalid="ignore"):
+        t_front = np.where(has_ridge, t_r - share * (t_r - t_f), np.inf)
+    t_back = np.where(has_ridge, t_r, np.inf)
+    k_r = np.where(has_ridge, k_r, n_s)
+    t_sea = np.where(sea & visible, t, -np.inf).max(axis=1)
+    t_sea = np.where(np.isfinite(t_sea), t_sea, np.inf)
+    return k_r, t_front, t_back, t_sea
+
+
+def viewpoint_limit(
+    dem: DEM,
+    viewpoint_xy: tuple[float, float],
+    *,
+    observer_height_m: float = 1.6,
+    ridge_mask: npt.NDArray[np.bool_] | None = None,
+    protect_sea_horizon: bool = True,
+    ridge_exposed_share: float = 0.0,
+    curvature_coeff: float = DEFAULT_CURVATURE_COEFF,
+    n_azimuths: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """Height limit (metres above ground) per cell for one viewpoint; ``inf`` where nothing is protected.
+
+    Parameters
+    ----------
+    dem
+        Metric DEM (bare earth: existing buildings are not part of the protected view).
+    viewpoint_xy
+        Viewpoint (x, y) in the DEM's CRS.
+    observer_height_m
+        Eye height above the ground of the viewpoint cell, metres.
+    ridge_mask
+        Protected ridge cells (see :func:`extract_ridges`, :func:`rasterize_lines`); ``None`` for none.
+    protect_sea_horizon
+        Also keep the visible sea horizon (sea cells of ``dem.sea``) in view.
+    ridge_exposed_share
+        Share (0-1) of the ridge's visible height above its foreground that must stay exposed.
+    curvature_coeff
+        Earth curvature and refraction coefficient (GDAL convention).
+    n_azimuths
+        Number of rays; default one per cell of the perimeter at the farthest grid corner.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 limits, may be negative before clipping (``nan`` on nodata cells).
+    """
+    dem.require_metric()
+    if not 0.0 <= ridge_exposed_share <= 1.0:
+        raise ValueError(f"ridge_exposed_share must be within 0-1, got {ridge_exposed_share}")
+    r0, c0 = dem.rowcol(*viewpoint_xy)
+    if not (0 <= r0 < dem.shape[0] and 0 <= c0 < dem.shape[1]) or not np.isfinite(dem.elevation[r0, c0]):
+        raise DEMError(f"DEM {dem.source}: viewpoint {viewpoint_xy} lies outside the DEM or on nodata.")
+    if ridge_mask is not None and ridge_mask.shape != dem.shape:
+        raise DEMError(
+            f"DEM {dem.source}: ridge mask shape {ridge_mask.shape} differs from the grid {dem.shape}."
+        )
+    zobs = float(dem.elevation[r0, c0]) + observer_height_m
+    cell = dem.cell_size_m
+    corners = np.array([[0, 0], [0, dem.shape[1]], [dem.shape[0], 0], [dem.shape[0], dem.shape[1]]])
+    r_max = float(np.hypot(corners[:, 0] - r0 - 0.5, corners[:, 1] - c0 - 0.5).max()) * cell
+    n_az = n_azimuths or int(np.ceil(2 * np.pi * r_max / cell))
+    azimuths = np.arange(n_az) * (2 * np.pi / n_az)
+    ray_len = _ray_lengths(dem, r0, c0, azimuths)
+    k_curv = curvature_coeff / (2.0 * dem.semi_major_m)
+    # one extra element at the end stands for "off the grid"
+    elev = np.append(np.where(dem.valid, dem.elevation, -np.inf).ravel(), -np.inf)
+    ridge_flat = np.append(
+        ridge_mask.ravel() if ridge_mask is not None else np.zeros(dem.elevation.size, bool), False
+    )
+    sea_flat = np.append(
+        dem.sea.ravel() if protect_sea_horizon else np.zeros(dem.elevation.size, bool), False
+    )
+    k_r = np.empty(n_az, dtype=np.intp)
+    t_front, t_back, t_sea = np.empty(n_az), np.empty(n_az), np.empty(n_az)
+    step = max(1, _CHUNK_SAMPLES // max(1, int(np.ceil(ray_len.max() / cell))))
+    for a0 in range(0, n_az, step):
+        sl = slice(a0, min(a0 + step, n_az))
+        dist = np.arange(1, max(1, int(np.ceil(ray_len[sl].max() / cell))) + 1) * cell  # rays end at the edge
+        flat = _sample_rays(dem, r0, c0, azimuths[sl], dist)
+        z = elev[flat]  # -inf off the grid and on nodata
+        t = (z - (k_curv * dist**2 + zobs)) * (1.0 / dist)
+        k_r[sl], t_front[sl], t_back[sl], t_sea[sl] = _ray_limits(
+            t, z, ridge_flat[flat], sea_flat[flat], ridge_exposed_share
+        )
+    xs, ys = dem.cell_centres()
+    t = dem.transform
+    dx = xs - (t.c + (c0 + 0.5) * t.a)
+    dy = ys - (t.f + (r0 + 0.5) * t.e)
+    d = np.hypot(dx, dy)
+    az_idx = np.rint(np.mod(np.arctan2(dx, dy), 2 * np.pi) / (2 * np.pi) * n_az).astype(np.intp) % n_az
+    ridge_d = (k_r[az_idx] + 1) * cell
+    tan_lim = np.minimum(np.where(d < ridge_d, t_front[az_idx], t_back[az_idx]), t_sea[az_idx])
+    with np.errstate(invalid="ignore"):
+        limit = zobs + d * tan_lim + k_curv * d * d - dem.elevation
+    limit[r0, c0] = np.inf if not np.isfinite(tan_lim[r0, c0]) else observer_height_m
+    return limit
+
+
+def corridor_limits(
+    dem: DEM,
+    corridors: gpd.GeoDataFrame,
+    *,
+    width_m: float | None = None,
+    observer_height_m: float = 1.6,
+    curvature_coeff: float = DEFAULT_CURVATURE_COEFF,
+) -> npt.NDArray[np.float64]:
+    """Height limits inside 通山达海 view corridors: under the sight line from the peak to the sea target.
+
+    Each corridor is a line from a peak (first vertex) to a sea target (last vertex). Inside the corridor
+    polygon (the line buffered by half its width) a building must stay below the straight sight line from
+    the peak eye (ground + ``observer_height_m``) to the target (ground, at least sea level), evaluated at
+    the cell's distance from the peak along the chord, with the curvature convention of the viewshed.
+
+    Parameters
+    ----------
+    dem
+        Metric DEM.
+    corridors
+        Lines in any CRS, with a ``width_m`` column unless ``width_m`` is given.
+    width_m
+        Corridor width in metres for every line (overrides the column).
+    observer_height_m
+        Eye height above the peak's ground, metres.
+    curvature_coeff
+        Earth curvature and refraction coefficient.
+
+    Returns
+    -------
+    numpy.ndarray
+        Limits in metres above ground inside corridors, ``inf`` elsewhere.
+    """
+    dem.require_metric()
+    if corridors.crs is None:
+        raise LayerError("view_corridors: layer has no CRS.")
+    if width_m is None and "width_m" not in corridors.columns:
+        raise LayerError("view_corridors: field 'width_m' missing and no width_m given.")
+    lines = corridors.to_crs(dem.crs)
+    xs, ys = dem.cell_centres()
+    k_curv = curvature_coeff / (2.0 * dem.semi_major_m)
+    out = np.full(dem.shape, np.inf)
+    for idx, row in lines.iterrows():
+        geom = row.geometry
+        width = float(width_m if width_m is not None else row["width_m"])
+        if geom is None or geom.is_empty or not width > 0:
+            raise LayerError(f"view_corridors: row {idx} needs a line geometry and a width > 0 m.")
+        coords = np.asarray(geom.coords if geom.geom_type == "LineString" else geom.geoms[0].coords)
+        (xa, ya), (xb, yb) = coords[0][:2], coords[-1][:2]
+        ra, ca = dem.rowcol(xa, ya)
+        rb, cb = dem.rowcol(xb, yb)
+        if not all(0 <= r < dem.shape[0] and 0 <= c < dem.shape[1] for r, c in ((ra, ca), (rb, cb))):
+            raise LayerError(f"view_corridors: row {idx} has an end outside the DEM {dem.source}.")
+        za = dem.elevation[ra, ca] + observer_height_m
+        zb = max(np.nan_to_num(dem.elevation[rb, cb], nan=0.0), 0.0)
+        length = float(np.hypot(xb - xa, yb - ya))
+        tan = (zb - k_curv * length**2 - za) / length
+        inside = rasterio.features.geometry_mask(
+            [geom.buffer(width / 2.0)], out_shape=dem.shape, transform=dem.transform, invert=True
+        )
+        s = np.clip(((xs - xa) * (xb - xa) + (ys - ya) * (yb - ya)) / length, 0.0, length)
+        limit = za + s * tan + k_curv * s * s - dem.elevation
+        out = np.where(inside, np.fmin(out, limit), out)
+    return out
+
+
+def height_surface(
+    dem: DEM,
+    viewpoints_xy: Sequence[tuple[float, float]],
+    *,
+    observer_heights_m: float | Sequence[float] = 1.6,
+    ridge_mask: npt.NDArray[np.bool_] | None = None,
+    protect_sea_horizon: bool = True,
+    ridge_exposed_share: float = 0.0,
+    corridors: gpd.GeoDataFrame | None = None,
+    corridor_width_m: float | None = None,
+    curvature_coeff: float = DEFAULT_CURVATURE_COEFF,
+    n_azimuths: int | None = None,
+    quiet: bool = True,
+) -> npt.NDArray[np.float64]:
+    """Height-control surface: per cell, the tallest building (m above ground) allowed by every viewpoint.
+
+    Parameters
+    ----------
+    dem
+        Metric bare-earth DEM.
+    viewpoints_xy
+        Viewpoints (x, y) in the DEM's CRS.
+    observer_heights_m
+        Eye height(s) above ground, one for all or one per viewpoint, metres.
+    ridge_mask, protect_sea_horizon, ridge_exposed_share, curvature_coeff, n_azimuths
+        See :func:`viewpoint_limit`.
+    corridors
+        Optional 通山达海 corridors (see :func:`corridor_limits`).
+    corridor_width_m
+        Width of every corridor in metres (default: the corridors' ``width_m`` column).
+    quiet
+        Hide the progress bar.
+
+    Returns
+    -------
+    numpy.ndarray
+        Limits >= 0 m; ``inf`` where unconstrained; ``nan`` on nodata.
+    """
+    heights = np.broadcast_to(np.asarray(observer_heights_m, dtype=float), (len(viewpoints_xy),))
+    surface = np.full(dem.shape, np.inf)
+    for xy, h in tqdm(list(zip(viewpoints_xy, heights, strict=True)), disable=quiet, desc="viewpoints"):
+        lim = viewpoint_limit(
+            dem,
+            xy,
+            observer_height_m=float(h),
+            ridge_mask=ridge_mask,
+            protect_sea_horizon=protect_sea_horizon,
+            ridge_exposed_share=ridge_exposed_share,
+            curvature_coeff=curvature_coeff,
+            n_azimuths=n_azimuths,
+        )
+        surface = np.fmin(surface, lim)
+    if corridors is not None and len(corridors):
+        surface = np.fmin(
+            surface,
+            corridor_limits(dem, corridors, width_m=corridor_width_m, curvature_coeff=curvature_coeff),
+        )
+    surface = np.maximum(surface, 0.0)
+    surface[~dem.valid] = np.nan
+    return surface

@@ -1,0 +1,273 @@
+"""Coastal setback zones (海岸建筑退缩线 "两线两区", 1 km seaward coastal zone) and railway safety bands.
+
+Distances come from ``weihai_gis/standards/controls.yaml`` (each value with its citation and ``verified``
+flag). The Shandong core/general widths are not published in any text we could read: they are planner
+parameters, and every zone built from them carries ``status = "parameter"``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import shapely
+import yaml
+
+from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS
+from weihai_gis.errors import LayerError, StandardsError
+
+__all__ = ["HSR_CONTEXTS", "ZONE_COLUMNS", "coastal_zones", "hsr_bands", "load_controls"]
+
+log = logging.getLogger(__name__)
+
+ZONE_COLUMNS = ["id", "zone", "name_zh", "inner_m", "outer_m", "status", "rule_ref", "basis", "geometry"]
+"""Columns of the ``coastal_zones`` layer (data contract)."""
+
+HSR_CONTEXTS = ("urban", "suburban", "village", "other")
+"""《铁路安全管理条例》第二十七条 settings: 城市市区, 城市郊区居民居住区, 村镇居民居住区, 其他地区."""
+
+
+@functools.cache
+def _packaged_controls() -> dict[str, Any]:
+    text = resources.files("weihai_gis.standards").joinpath("controls.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def load_controls(path: str | Path | None = None) -> dict[str, Any]:
+    """Return the controls configuration (the packaged ``controls.yaml`` unless ``path`` is given).
+
+    Raises
+    ------
+    StandardsError
+        If the file lacks the ``coastal``, ``railway`` or ``sightlines`` sections.
+    """
+    if path is None:
+        data = _packaged_controls()
+        where = "weihai_gis/standards/controls.yaml"
+    else:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        where = str(path)
+    missing = [k for k in ("coastal", "railway", "sightlines") if k not in (data or {})]
+    if missing:
+        raise StandardsError(f"{where}: missing section(s) {missing}.")
+    return data
+
+
+def _value(section: dict[str, Any], key: str, where: str) -> tuple[float, bool]:
+    try:
+        entry = section[key]
+        value = entry["value"]
+        verified = bool(entry["verified"])
+    except (KeyError, TypeError) as exc:
+        raise StandardsError(f"controls {where}.{key}: needs 'value', 'citation' and 'verified'.") from exc
+    if value is None or float(value) < 0:
+        raise StandardsError(f"controls {where}.{key}: value {value!r} must be a distance >= 0 m.")
+    return float(value), verified
+
+
+_LINES = ("LineString", "MultiLineString")
+_POLYGONS = ("Polygon", "MultiPolygon")
+
+
+def _metric_union(gdf: gpd.GeoDataFrame, what: str, allowed: tuple[str, ...]) -> shapely.Geometry:
+    if gdf.crs is None:
+        raise LayerError(f"{what}: layer has no CRS.")
+    geoms = gdf.to_crs(ANALYSIS_CRS).geometry
+    geoms = geoms[geoms.notna() & ~geoms.is_empty]
+    if geoms.empty:
+        raise LayerError(f"{what}: layer is empty (no geometries).")
+    wrong = geoms.index[~geoms.geom_type.isin(allowed)]
+    if len(wrong):
+        raise LayerError(
+            f"{what}: {len(wrong)} rows (index {list(wrong[:5])}) are {sorted(set(geoms.loc[wrong].geom_type))}; "
+            f"expected {' or '.join(allowed)}."
+        )
+    return shapely.union_all(shapely.make_valid(geoms.to_numpy()))
+
+
+def coastal_zones(
+    coastline: gpd.GeoDataFrame,
+    land: gpd.GeoDataFrame,
+    *,
+    rules: dict[str, Any] | None = None,
+    urban_boundary: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Build the coastal zones: core setback and general control (landward) and the 1 km seaward zone.
+
+    Distances are measured from the coastline lines. Landward zones are clipped to ``land``; the seaward
+    zone is the 1 km band minus land. Inside ``urban_boundary`` (城镇开发边界) the inside-boundary widths
+    apply, elsewhere the outside ones; without a boundary every land cell uses the outside widths.
+
+    Parameters
+    ----------
+    coastline
+        Coastline lines in any CRS (polygons are accepted and their boundary is used).
+    land
+        Land polygons (e.g. the counties) in any CRS.
+    rules
+        The ``coastal`` section of :func:`load_controls` (default: the packaged one).
+    urban_boundary
+        Optional urban development boundary polygons in any CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`ZONE_COLUMNS` in EPSG:4490; one row per zone and setting (inside/outside boundary).
+    """
+    rules = rules if rules is not None else load_controls()["coastal"]
+    coast = _metric_union(coastline, "coastline", _LINES + _POLYGONS)
+    if coast.geom_type in ("Polygon", "MultiPolygon"):  # land polygons given as the coastline: use their edge
+        coast = coast.boundary
+    land_geom = _metric_union(land, "land", _POLYGONS)
+    ucb = _metric_union(urban_boundary, "urban_boundary", _POLYGONS) if urban_boundary is not None else None
+    seaward_m, seaward_ok = _value(rules, "seaward_m", "coastal")
+    rows: list[dict[str, Any]] = []
+    settings = (
+        [("inside", "城镇开发边界内"), ("outside", "城镇开发边界外")]
+        if ucb is not None
+        else [("outside", "")]
+    )
+    for setting, label in settings:
+        area = land_geom
+        if ucb is not None:
+            area = land_geom.intersection(ucb) if setting == "inside" else land_geom.difference(ucb)
+        inner = 0.0
+        inner_ok = True
+        for zone in ("core_setback", "general_control"):
+            spec = rules[zone]
+            outer, outer_ok = _value(spec, f"{setting}_urban_boundary_m", f"coastal.{zone}")
+            if outer < inner:
+                raise StandardsError(
+                    f"controls coastal.{zone}: {outer} m is less than the inner line {inner} m."
+                )
+            band = coast.buffer(outer, quad_segs=16)
+            if inner > 0:
+                band = band.difference(coast.buffer(inner, quad_segs=16))
+            geom = band.intersection(area)
+            verified = inner_ok and outer_ok
+            rows.append(
+                {
+                    "id": f"CZ-{zone}-{setting}",
+                    "zone": zone,
+                    "name_zh": spec["name_zh"] + (f"({label})" if label else ""),
+                    "inner_m": inner,
+                    "outer_m": outer,
+                    "status": "official" if verified else "parameter",
+                    "rule_ref": spec["rule_ref"],
+                    "basis": (
+                        f"{inner:g}-{outer:g} m landward of the coastline"
+                        + (f", {label}" if label else ", no urban boundary given: outside-boundary widths")
+                        + (
+                            ""
+                            if verified
+                            else "; widths are planner parameters (verified: false), not official"
+                        )
+                    ),
+                    "geometry": geom,
+                }
+            )
+            inner, inner_ok = outer, outer_ok
+    sea = coast.buffer(seaward_m, quad_segs=16).difference(land_geom)
+    rows.append(
+        {
+            "id": "CZ-seaward",
+            "zone": "seaward",
+            "name_zh": rules["seaward"]["name_zh"],
+            "inner_m": 0.0,
+            "outer_m": seaward_m,
+            "status": "approximate" if seaward_ok else "parameter",
+            "rule_ref": rules["seaward"]["rule_ref"],
+            "basis": f"{seaward_m:g} m seaward of the given coastline (distance from the regulation; "
+            "geometry as accurate as the coastline layer)",
+            "geometry": sea,
+        }
+    )
+    out = gpd.GeoDataFrame(rows, columns=ZONE_COLUMNS, geometry="geometry", crs=ANALYSIS_CRS)
+    out = out[~out.geometry.is_empty].reset_index(drop=True)
+    return out.to_crs(STORAGE_CRS)
+
+
+def hsr_bands(
+    line: gpd.GeoDataFrame,
+    *,
+    context: str = "urban",
+    railway: str = "hsr",
+    formation_half_width_m: float | None = None,
+    landscape_m: float | None = None,
+    rules: dict[str, Any] | None = None,
+) -> gpd.GeoDataFrame:
+    """Railway safety protection band (铁路安全管理条例 第二十七条) and an optional landscape band.
+
+    The regulation measures the band from the embankment toe, cutting top or bridge edge. A mapped
+    centreline is therefore first widened by ``formation_half_width_m`` (a site parameter).
+
+    Parameters
+    ----------
+    line
+        Railway centrelines in any CRS.
+    context
+        One of :data:`HSR_CONTEXTS` (urban 10 m, suburban 12 m, village 15 m, other 20 m for HSR).
+    railway
+        ``"hsr"`` or ``"other"`` (8/10/12/15 m).
+    formation_half_width_m
+        Centreline to embankment toe / bridge edge, metres (default from controls.yaml, a parameter).
+    landscape_m
+        Width of an extra landscape (风貌) band beyond the safety band, metres; ``None`` uses
+        controls.yaml, where it is unset because no rule was found.
+    rules
+        The ``railway`` section of :func:`load_controls`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`ZONE_COLUMNS` (zone ``hsr_safety`` / ``hsr_landscape``) in EPSG:4490.
+    """
+    rules = rules if rules is not None else load_controls()["railway"]
+    if context not in HSR_CONTEXTS:
+        raise ValueError(f"context must be one of {HSR_CONTEXTS}, got {context!r}")
+    if railway not in ("hsr", "other"):
+        raise ValueError(f"railway must be 'hsr' or 'other', got {railway!r}")
+    band = rules["safety_band_m"]
+    safety_m = float(band[railway][context])
+    if formation_half_width_m is None:
+        formation_half_width_m, _ = _value(rules, "formation_half_width_m", "railway")
+    if landscape_m is None and rules.get("landscape_band_m", {}).get("value") is not None:
+        landscape_m, _ = _value(rules, "landscape_band_m", "railway")
+    axis = _metric_union(line, "railway line", _LINES)
+    edge = axis.buffer(formation_half_width_m) if formation_half_width_m > 0 else axis
+    safety = axis.buffer(formation_half_width_m + safety_m)
+    rows = [
+        {
+            "id": f"RW-safety-{context}",
+            "zone": "hsr_safety",
+            "name_zh": "铁路线路安全保护区",
+            "inner_m": 0.0,
+            "outer_m": safety_m,
+            "status": "official" if band["verified"] else "parameter",
+            "rule_ref": band["citation"],
+            "basis": f"{safety_m:g} m ({railway}, {context}) beyond a formation edge taken "
+            f"{formation_half_width_m:g} m from the centreline (parameter)",
+            "geometry": safety,
+        }
+    ]
+    if landscape_m:
+        rows.append(
+            {
+                "id": f"RW-landscape-{context}",
+                "zone": "hsr_landscape",
+                "name_zh": "铁路沿线风貌控制带",
+                "inner_m": safety_m,
+                "outer_m": safety_m + landscape_m,
+                "status": "parameter",
+                "rule_ref": rules["landscape_band_m"]["citation"],
+                "basis": f"landscape band {landscape_m:g} m beyond the safety band (planner parameter)",
+                "geometry": edge.buffer(safety_m + landscape_m).difference(safety),
+            }
+        )
+    return gpd.GeoDataFrame(rows, columns=ZONE_COLUMNS, geometry="geometry", crs=ANALYSIS_CRS).to_crs(
+        STORAGE_CRS
+    )

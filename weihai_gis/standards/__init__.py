@@ -1,0 +1,303 @@
+"""Life-circle standards as data: profiles, facility kinds, walkable-way rules and engine settings.
+
+Every value planners may change lives in a YAML file next to this module, with a citation and a
+``verified`` flag (true only where a public text quoting the value was seen; see
+``/work/shared/design/standards-evidence.md``). This module only reads and validates those files.
+
+Files
+-----
+``profile-<name>.yaml``
+    One life-circle profile (GB 50180-2018, TD/T 1062-2021 urban/rural, 完整社区, 商务部一刻钟便民生活圈).
+``facility-kinds.yaml``
+    The facility-kind vocabulary and its OSM-tag and Amap-typecode mappings.
+``walkable.yaml``
+    Which OSM ways are walkable and which are barriers.
+``coverage-config.yaml``
+    Snapping limits, walking speeds (m/min) and the town-type → profile table.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from weihai_gis.errors import StandardsError
+
+__all__ = [
+    "CATEGORY_TYPES",
+    "Profile",
+    "coverage_config",
+    "facility_kinds",
+    "list_profiles",
+    "load_profile",
+    "profile_for_town_type",
+    "walkable_rules",
+]
+
+log = logging.getLogger(__name__)
+
+CATEGORY_TYPES = ("基础保障", "品质提升")
+_REQUIRED = ("id", "name_zh", "name_en", "tier", "type", "kinds", "citation", "verified")
+_CITATION_KEYS = ("document", "clause", "url")
+
+
+def _read_yaml(filename: str) -> dict[str, Any]:
+    """Read one packaged YAML file, raising StandardsError naming it when malformed."""
+    path = resources.files(__name__).joinpath(filename)
+    if not path.is_file():
+        raise StandardsError(f"standards file {filename!r} is missing from weihai_gis/standards/.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise StandardsError(f"standards file {filename!r} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise StandardsError(f"standards file {filename!r}: expected a mapping at the top level.")
+    return data
+
+
+@functools.cache
+def coverage_config() -> dict[str, Any]:
+    """Return ``coverage-config.yaml`` (snapping limits in metres, walking speeds in m/min, town types)."""
+    cfg = _read_yaml("coverage-config.yaml")
+    snap = cfg.get("snapping", {})
+    for key in ("max_snap_m", "min_component_nodes"):
+        value = snap.get(key)
+        if not isinstance(value, int | float) or value < 0:
+            raise StandardsError(
+                f"coverage-config.yaml, snapping, field {key!r}: expected a non-negative number, got {value!r}."
+            )
+    speeds = cfg.get("walking_speed_m_per_min", {})
+    for walker in ("adult", "elderly", "child"):
+        value = speeds.get(walker)
+        if not isinstance(value, int | float) or value <= 0:
+            raise StandardsError(
+                f"coverage-config.yaml, walking_speed_m_per_min, field {walker!r}: expected a positive "
+                f"number of metres per minute, got {value!r}."
+            )
+    return cfg
+
+
+@functools.cache
+def walkable_rules() -> dict[str, Any]:
+    """Return ``walkable.yaml``: lists of walkable and barrier ``highway`` values and access rules."""
+    rules = _read_yaml("walkable.yaml")
+    for key in (
+        "walkable_highway",
+        "barrier_highway",
+        "foot_forbidden",
+        "foot_allowed",
+        "access_forbidden",
+        "area_excluded",
+    ):
+        value = rules.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise StandardsError(f"walkable.yaml, field {key!r}: expected a list of strings, got {value!r}.")
+    overlap = set(rules["walkable_highway"]) & set(rules["barrier_highway"])
+    if overlap:
+        raise StandardsError(f"walkable.yaml: highway values both walkable and barrier: {sorted(overlap)}.")
+    return rules
+
+
+@functools.cache
+def facility_kinds() -> dict[str, Any]:
+    """Return ``facility-kinds.yaml``: ``kinds`` (vocabulary), ``osm_rules`` and ``amap`` mappings."""
+    data = _read_yaml("facility-kinds.yaml")
+    kinds = data.get("kinds")
+    if not isinstance(kinds, dict) or not kinds:
+        raise StandardsError("facility-kinds.yaml, field 'kinds': expected a non-empty mapping.")
+    for i, rule in enumerate(data.get("osm_rules", [])):
+        if rule.get("kind") not in kinds:
+            raise StandardsError(
+                f"facility-kinds.yaml, osm_rules[{i}], field 'kind': {rule.get('kind')!r} is not a known kind."
+            )
+        if not isinstance(rule.get("tags"), dict) or not rule["tags"]:
+            raise StandardsError(f"facility-kinds.yaml, osm_rules[{i}], field 'tags': expected a mapping.")
+    for kind, entry in data.get("amap", {}).items():
+        if kind not in kinds:
+            raise StandardsError(f"facility-kinds.yaml, amap, kind {kind!r} is not a known kind.")
+        for key in ("seen", "uncertain"):
+            for code in entry.get(key, []):
+                if not (isinstance(code, str) and len(code) == 6 and code.isdigit()):
+                    raise StandardsError(
+                        f"facility-kinds.yaml, amap.{kind}.{key}: typecode {code!r} is not a 6-digit string."
+                    )
+    return data
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A life-circle profile.
+
+    Attributes
+    ----------
+    name
+        Profile id, e.g. ``"gb50180-2018"``.
+    name_zh
+        Chinese title.
+    document
+        The standard or guideline the profile encodes.
+    walker
+        Which walking speed converted minute limits (``adult``, ``elderly`` or ``child``).
+    speed_m_per_min
+        That walking speed in metres per minute.
+    categories
+        One row per category: id, name_zh, name_en, max_walk_m, max_walk_min, tier, type
+        (基础保障 / 品质提升), kinds (tuple of facility kinds that serve it), citation (str), verified, note.
+    """
+
+    name: str
+    name_zh: str
+    document: str
+    walker: str
+    speed_m_per_min: float
+    categories: pd.DataFrame
+
+    @property
+    def basic_ids(self) -> list[str]:
+        """Ids of the 基础保障 categories (all must be met for 全要素达标)."""
+        return self.categories.loc[self.categories["type"] == "基础保障", "id"].tolist()
+
+    @property
+    def known_kinds(self) -> set[str]:
+        """Facility kinds used by at least one category of this profile."""
+        return {k for kinds in self.categories["kinds"] for k in kinds}
+
+
+def list_profiles() -> list[str]:
+    """Return the names of the packaged profiles (``profile-<name>.yaml``), sorted."""
+    root = resources.files(__name__)
+    return sorted(
+        p.name[len("profile-") : -len(".yaml")]
+        for p in root.iterdir()
+        if p.name.startswith("profile-") and p.name.endswith(".yaml")
+    )
+
+
+def _citation_text(citation: Any, where: str) -> str:
+    if not isinstance(citation, dict) or any(k not in citation for k in _CITATION_KEYS):
+        raise StandardsError(
+            f"{where}, field 'citation': expected a mapping with keys {list(_CITATION_KEYS)}."
+        )
+    text = f"{citation['document']}, {citation['clause']}"
+    return f"{text} — {citation['url']}" if citation["url"] else text
+
+
+def load_profile(name: str, *, walker: str = "adult") -> Profile:
+    """Load and validate a life-circle profile.
+
+    Parameters
+    ----------
+    name
+        Profile name, one of :func:`list_profiles` (e.g. ``"gb50180-2018"``).
+    walker
+        ``"adult"``, ``"elderly"`` or ``"child"``: the walking speed (metres per minute, from
+        ``coverage-config.yaml``) used to convert minute limits to metres and to report minutes.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    StandardsError
+        Unknown profile or walker, or a category with a missing/invalid field (the message names the file,
+        the category and the field).
+    """
+    available = list_profiles()
+    if name not in available:
+        raise StandardsError(f"unknown life-circle profile {name!r}; available: {', '.join(available)}.")
+    speeds = coverage_config()["walking_speed_m_per_min"]
+    if walker not in ("adult", "elderly", "child"):
+        raise StandardsError(f"unknown walker {walker!r}; expected one of adult, elderly, child.")
+    speed = float(speeds[walker])
+    filename = f"profile-{name}.yaml"
+    data = _read_yaml(filename)
+    kinds_vocab = set(facility_kinds()["kinds"])
+    raw = data.get("categories")
+    if not isinstance(raw, list) or not raw:
+        raise StandardsError(f"{filename}: field 'categories' must be a non-empty list.")
+    rows = []
+    seen: set[str] = set()
+    for i, cat in enumerate(raw):
+        cid = cat.get("id", f"#{i}") if isinstance(cat, dict) else f"#{i}"
+        where = f"{filename}, category {cid!r}"
+        if not isinstance(cat, dict):
+            raise StandardsError(f"{where}: expected a mapping.")
+        for field in _REQUIRED:
+            if field not in cat:
+                raise StandardsError(f"{where}: missing field {field!r}.")
+        if cid in seen:
+            raise StandardsError(f"{where}: duplicate category id.")
+        seen.add(cid)
+        if not str(cid).isidentifier():
+            raise StandardsError(f"{where}, field 'id': must be an identifier (letters, digits, _).")
+        if cat["type"] not in CATEGORY_TYPES:
+            raise StandardsError(f"{where}, field 'type': {cat['type']!r}; expected one of {CATEGORY_TYPES}.")
+        if not isinstance(cat["verified"], bool):
+            raise StandardsError(
+                f"{where}, field 'verified': expected true or false, got {cat['verified']!r}."
+            )
+        kinds = cat["kinds"]
+        if not isinstance(kinds, list) or not kinds:
+            raise StandardsError(f"{where}, field 'kinds': expected a non-empty list of facility kinds.")
+        unknown = sorted(set(kinds) - kinds_vocab)
+        if unknown:
+            raise StandardsError(
+                f"{where}, field 'kinds': unknown facility kinds {unknown} (see facility-kinds.yaml)."
+            )
+        metres, minutes = cat.get("max_walk_m"), cat.get("max_walk_min")
+        if (metres is None) == (minutes is None):
+            raise StandardsError(f"{where}: give exactly one of 'max_walk_m' or 'max_walk_min'.")
+        value = metres if metres is not None else minutes
+        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            field = "max_walk_m" if metres is not None else "max_walk_min"
+            raise StandardsError(f"{where}, field {field!r}: expected a positive number, got {value!r}.")
+        max_m = float(metres) if metres is not None else float(minutes) * speed
+        rows.append(
+            {
+                "id": cid,
+                "name_zh": str(cat["name_zh"]),
+                "name_en": str(cat["name_en"]),
+                "max_walk_m": round(max_m, 1),
+                "max_walk_min": round(max_m / speed, 1) if minutes is None else float(minutes),
+                "limit_unit": "m" if metres is not None else "min",
+                "tier": str(cat["tier"]),
+                "type": cat["type"],
+                "kinds": tuple(kinds),
+                "citation": _citation_text(cat["citation"], where),
+                "verified": cat["verified"],
+                "note": str(cat.get("note", "")),
+            }
+        )
+    return Profile(
+        name=name,
+        name_zh=str(data.get("name_zh", name)),
+        document=str(data.get("document", "")),
+        walker=walker,
+        speed_m_per_min=speed,
+        categories=pd.DataFrame(rows),
+    )
+
+
+def profile_for_town_type(town_type: str) -> str:
+    """Return the profile name used for a town type (城郊融合型 → urban, 生态农业型 → rural, ...).
+
+    Raises
+    ------
+    StandardsError
+        If the town type is not in ``coverage-config.yaml``'s ``town_type_profile`` table.
+    """
+    table = coverage_config()["town_type_profile"]
+    if town_type not in table:
+        raise StandardsError(
+            f"coverage-config.yaml, town_type_profile: unknown town type {town_type!r}; "
+            f"expected one of {', '.join(table)}."
+        )
+    return str(table[town_type])
