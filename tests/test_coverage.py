@@ -7,6 +7,7 @@ import functools
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -124,6 +125,9 @@ def test_coverage_never_drops_when_adding_facilities_or_growing_cutoff(seed, ext
 
 def test_result_columns_rates_and_unreachable_counts():
     net, origins, facilities = _sample()
+    far = origins.iloc[[0]].copy()  # a household 5 km off the network: unreachable, never a made-up distance
+    far["geometry"] = far.geometry.to_crs(net.crs).translate(5000, 5000).to_crs(far.crs)
+    origins = pd.concat([origins, far], ignore_index=True)
     res = coverage(net, origins, facilities, profile="gb50180-2018")
     o = res.origins
     assert str(o.crs) == net.crs

@@ -141,3 +141,20 @@ def test_snap_reasons_name_distance_and_component_size(tmp_path):
     assert snap.reason[2].startswith("on an isolated component of 2 nodes")
     assert snap.connector_m[0] == pytest.approx(3.0)
     assert snap.to_u_m[0] + snap.to_v_m[0] == pytest.approx(net.edge_length_m[snap.edge[0]])
+
+
+def test_point_beside_a_stray_path_snaps_to_the_connected_network(tmp_path):
+    lines = [shapely.LineString([(i * 10.0, 0), ((i + 1) * 10.0, 0)]) for i in range(20)]  # street, 21 nodes
+    lines += [shapely.LineString([(40, 30), (60, 30)])]  # courtyard path OSM left unconnected (2 nodes)
+    path = tmp_path / "lines.gpkg"
+    gpd.GeoDataFrame(geometry=lines, crs="EPSG:4550").to_file(path)
+    net = build_network(path, crs="EPSG:4550")
+    pts = gpd.GeoSeries([shapely.Point(50, 35)], crs="EPSG:4550")  # 5 m from the path, 35 m from the street
+    snap = snap_points(net, pts, max_snap_m=250, min_component_nodes=5)
+    assert snap.reachable.tolist() == [True]
+    assert snap.connector_m[0] == pytest.approx(35.0)
+    # with a snap limit below 35 m the point is unreachable, and the reason names the isolated path
+    snap = snap_points(net, pts, max_snap_m=20, min_component_nodes=5)
+    assert snap.reachable.tolist() == [False]
+    assert snap.reason[0].startswith("on an isolated component of 2 nodes")
+    assert "35 m away" in snap.reason[0]

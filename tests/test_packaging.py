@@ -9,11 +9,15 @@ import yaml
 
 import weihai_gis
 
+# conda-forge names that differ from the PyPI distribution name
+CONDA_TO_PYPI = {"pyosmium": "osmium"}
+
 
 def _spec(req: str) -> tuple[str, str]:
     m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*(>=\s*[0-9][^,;\s]*)?", req)
     assert m, req
-    return m.group(1).lower().replace("_", "-"), (m.group(2) or "").replace(" ", "")
+    name = m.group(1).lower().replace("_", "-")
+    return CONDA_TO_PYPI.get(name, name), (m.group(2) or "").replace(" ", "")
 
 
 def test_environment_yml_has_the_same_packages_and_minimum_versions_as_pyproject(repo_root):

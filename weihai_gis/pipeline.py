@@ -163,7 +163,8 @@ def run_main_job(
     log.info("4/5 maps")
     result.files["planning_map"] = save_map(planning_map(layers), out / "planning_map.html")
     result.files["coverage_map"] = save_map(
-        coverage_map(result.files["coverage"], layers if inputs.in_weihai else None), out / "coverage_map.html"
+        coverage_map(result.files["coverage"], layers if inputs.in_weihai else None),
+        out / "coverage_map.html",
     )
     result.files["sightlines_map"] = save_map(sightlines_map(violations, layers), out / "sightlines_map.html")
 
@@ -173,7 +174,11 @@ def run_main_job(
         coverage=result.files["coverage"],
         sightlines=violations,
         notes="；".join(result.notes),
-        parameters={"profile": profile, "coverage_source": inputs.source, "layers": str(layers_path or DEFAULT_GPKG)},
+        parameters={
+            "profile": profile,
+            "coverage_source": inputs.source,
+            "layers": str(layers_path or DEFAULT_GPKG),
+        },
     )
     result.files["report"] = write_report(html, out / "report.html")
     return result

