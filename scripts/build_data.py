@@ -234,6 +234,9 @@ def boundaries(log: list[str]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return city, counties
 
 
+CHINA_DIVISION = "china-division@2.7.0"  # npm; the same version scripts/setup.sh --test installs
+
+
 def china_division(folder: Path | None, log: list[str]) -> tuple[pd.DataFrame, str, Path]:
     """Weihai's 乡镇/街道 rows from npm china-division (installed into a temp folder unless given)."""
     if folder is None:
@@ -247,7 +250,7 @@ def china_division(folder: Path | None, log: list[str]) -> tuple[pd.DataFrame, s
                 "--no-fund",
                 "--prefix",
                 str(folder),
-                "china-division",
+                CHINA_DIVISION,
             ],
             check=True,
         )

