@@ -8,6 +8,8 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from weihai_gis.cli import main
 from weihai_gis.layers import DEFAULT_GPKG
@@ -136,3 +138,23 @@ def test_demo_with_a_missing_network_file_is_bad_input(tmp_path):
     assert result.exit_code == 2
     assert "nope.pbf" in result.output or "x.csv" in result.output
     assert "Traceback" not in result.output
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(10, 200_000), st.floats(10, 200_000), st.floats(1.0, 4.0))
+def test_auto_hex_size_stays_in_range_and_grows_with_the_extent(width_m, height_m, scale):
+    import geopandas as gpd
+    import shapely
+
+    from weihai_gis.pipeline import HEX_SIZE_RANGE_M, auto_hex_size_m
+
+    def frame(w, h):
+        return gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(w, h)], crs="EPSG:4550")
+
+    small = auto_hex_size_m(frame(width_m, height_m))
+    large = auto_hex_size_m(frame(width_m * scale, height_m * scale))
+    assert HEX_SIZE_RANGE_M[0] <= small <= large <= HEX_SIZE_RANGE_M[1]
+    # within the range, about 100 hexagons cover the extent
+    if HEX_SIZE_RANGE_M[0] < small < HEX_SIZE_RANGE_M[1]:
+        count = width_m * height_m / (2.598 * small**2)
+        assert 80 <= count <= 125

