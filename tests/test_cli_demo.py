@@ -75,6 +75,33 @@ def test_demo_summary_table_equals_population_weighted_rates_of_the_origins(demo
         assert table.loc[cat, "rate_buffer"] == pytest.approx(buffer)
 
 
+def test_demo_all_basic_rate_covers_only_the_categories_the_sample_has_facilities_for(demo_out):
+    out, output = demo_out
+    gpkg = out / "coverage.gpkg"
+    origins = pyogrio.read_dataframe(gpkg, layer="origins")
+    cats = pyogrio.read_dataframe(gpkg, layer="categories")
+    facilities = pyogrio.read_dataframe(gpkg, layer="facilities")
+    table = pd.read_csv(out / "coverage_summary.csv").set_index("id")
+    # the Helsinki sample has no kindergarten, police ...: those are not assessed, not "nobody served"
+    present = set(facilities["category"])
+    kinds = {"kindergarten", "police"}
+    assert not kinds & present and not cats.set_index("id").loc[list(kinds), "assessed"].any()
+    basic = cats.loc[(cats["type"] == "基础保障") & cats["assessed"], "id"].tolist()
+    n_basic = int((cats["type"] == "基础保障").sum())
+    assert 0 < len(basic) < n_basic
+    pop = origins["population"]
+    for flag, column in (("met", "rate_network"), ("buffer_met", "rate_buffer")):
+        both = origins[[f"{flag}_{c}" for c in basic]].all(axis=1)
+        assert table.loc["all_basic", column] == pytest.approx((pop * both).sum() / pop.sum())
+    # straight-line all-basic is no longer forced to 0 by kinds missing from the input
+    assert table.loc["all_basic", "rate_buffer"] > 0
+    scope = f"已评估 {len(basic)}/{n_basic} 类"
+    assert scope in table.loc["all_basic", "name_zh"] and "未评估" in output
+    assert table.loc[list(kinds), "rate_network"].isna().all()
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert scope in report and 'id="assessment-note"' in report
+
+
 def test_demo_maps_and_report_are_self_contained(demo_out):
     out, _ = demo_out
     for name in ("planning_map.html", "coverage_map.html", "sightlines_map.html", "report.html"):
@@ -158,3 +185,49 @@ def test_auto_hex_size_stays_in_range_and_grows_with_the_extent(width_m, height_
     if HEX_SIZE_RANGE_M[0] < small < HEX_SIZE_RANGE_M[1]:
         count = width_m * height_m / (2.598 * small**2)
         assert 80 <= count <= 125
+
+
+def test_demo_on_supplied_inputs_with_a_population_raster(tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    net = build_network(sample_osm_path())
+    x0, y0, x1, y1 = net.nodes_gdf().total_bounds
+    cell = 100.0
+    rows, cols = int((y1 - y0) // cell), int((x1 - x0) // cell)
+    pop = np.zeros((rows, cols), dtype="float32")
+    pop[::2, ::3] = 25.0  # a sparse grid of populated cells
+    raster = tmp_path / "population.tif"
+    with rasterio.open(
+        raster,
+        "w",
+        driver="GTiff",
+        height=rows,
+        width=cols,
+        count=1,
+        dtype="float32",
+        crs=net.crs,
+        transform=from_origin(x0, y1, cell, cell),
+        nodata=-1,
+    ) as dst:
+        dst.write(pop, 1)
+    out = tmp_path / "out"
+    args = [
+        "-q",
+        "demo",
+        "--network",
+        str(sample_osm_path()),
+        "--facilities",
+        str(sample_osm_path()),
+        "--origins",
+        str(raster),
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "supplied inputs" in result.output and "SAMPLE" not in result.output
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
+    assert len(origins) == int((pop > 0).sum())
+    assert origins["population"].sum() == pytest.approx(float(pop.sum()))

@@ -18,6 +18,7 @@ from weihai_gis.errors import StandardsError
 from weihai_gis.facilities import facilities_from_osm
 from weihai_gis.network import build_network, sample_osm_path, snap_points
 from weihai_gis.population import origins_from_buildings
+from weihai_gis.standards import load_profile
 
 
 @functools.cache
@@ -185,3 +186,142 @@ def test_empty_facility_layer_gives_all_nan_and_one_warning_per_category():
     assert dist.isna().all().all()
     assert sum("no facilities" in w for w in res.warnings) == len(res.category_ids)
     assert not res.origins["all_basic_met"].any()
+    assert not res.categories["assessed"].any()
+    all_basic = res.overall().set_index("id").loc["all_basic"]
+    assert np.isnan(all_basic["rate_network"]) and np.isnan(all_basic["rate_buffer"])
+
+
+# --- categories not assessed (no facility of the kind in the input) ----------------------------------------
+
+
+def _assessed_oracle(facilities, profile="gb50180-2018"):
+    """Category id -> True when the input holds a facility of a kind serving it (from the profile's kinds)."""
+    cats = load_profile(profile).categories
+    return {
+        row["id"]: bool(facilities["category"].isin({*row["kinds"], row["id"]}).any())
+        for _, row in cats.iterrows()
+    }
+
+
+def _basic_ids(profile="gb50180-2018"):
+    cats = load_profile(profile).categories
+    return cats.loc[cats["type"] == "基础保障", "id"].tolist()
+
+
+def _without_parcel(facilities):
+    """The sample without its post offices: 快递送达设施 (parcel) becomes unassessed, all-basic rises above 0."""
+    return facilities[~facilities["category"].isin(["post", "parcel"])]
+
+
+def _with(facilities, category, point):
+    extra = gpd.GeoDataFrame({"category": [category]}, geometry=[point], crs=facilities.crs)
+    return pd.concat([facilities, extra], ignore_index=True)
+
+
+def _weighted(origins, flag):
+    pop = origins["population"]
+    return (pop * origins[flag]).sum() / pop.sum()
+
+
+@pytest.mark.parametrize("drop_parcel", [False, True])
+def test_all_basic_met_is_the_and_over_the_assessed_basic_categories(drop_parcel):
+    net, origins, facilities = _sample()
+    fac = _without_parcel(facilities) if drop_parcel else facilities
+    res = coverage(net, origins, fac, profile="gb50180-2018")
+    assessed = _assessed_oracle(fac)
+    basic = [c for c in _basic_ids() if assessed[c]]
+    assert 0 < len(basic) < len(_basic_ids())  # the sample lacks some basic kinds (kindergarten, police ...)
+    o = res.origins
+    want = o[[f"met_{c}" for c in basic]].all(axis=1) & o["reachable"]
+    want_buffer = o[[f"buffer_met_{c}" for c in basic]].all(axis=1)
+    assert (o["all_basic_met"] == want).all() and (o["buffer_all_basic_met"] == want_buffer).all()
+    assert res.categories.set_index("id")["assessed"].to_dict() == assessed
+    table = res.overall().set_index("id")
+    assert table.loc["all_basic", "rate_network"] == pytest.approx(_weighted(o, "all_basic_met"))
+    assert table.loc["all_basic", "rate_buffer"] == pytest.approx(_weighted(o, "buffer_all_basic_met"))
+    assert (
+        table.loc["all_basic", "name_zh"]
+        == f"全要素达标率（已评估 {len(basic)}/{len(_basic_ids())} 类基础保障）"
+    )
+    if drop_parcel:  # the AND over fewer categories is not empty here: the rate is a real, positive share
+        assert table.loc["all_basic", "rate_network"] > 0
+
+
+def test_unassessed_categories_have_nan_rates_everywhere_and_are_named_in_the_warnings():
+    net, origins, facilities = _sample()
+    fac = _without_parcel(facilities)
+    res = coverage(net, origins, fac, profile="gb50180-2018")
+    missing = [c for c, ok in _assessed_oracle(fac).items() if not ok]
+    assert "parcel" in missing and "police" in missing
+    units = gpd.GeoDataFrame(
+        {"id": ["all"], "name_zh": ["全部"]},
+        geometry=[shapely.box(*res.origins.total_bounds).buffer(10)],
+        crs=res.origins.crs,
+    )
+    table = res.overall().set_index("id")
+    for frame in (res.summary(units), res.hex_summary(300)):
+        for cid in missing:
+            assert frame[f"rate_{cid}"].isna().all() and frame[f"rate_buffer_{cid}"].isna().all()
+        assert frame["rate_bus_stop"].notna().any()
+    for cid in missing:
+        assert np.isnan(table.loc[cid, "rate_network"]) and not table.loc[cid, "assessed"]
+        assert not res.origins[f"met_{cid}"].any() and res.origins[f"dist_{cid}"].isna().all()
+    assert table.loc["bus_stop", "assessed"] and table.loc["all_basic", "assessed"]
+    note = next(w for w in res.warnings if w.startswith("全要素达标率只计已评估"))
+    names = load_profile("gb50180-2018").categories.set_index("id")["name_zh"]
+    assert all(names[c] in note and c in note for c in missing)
+    assert "bus_stop" not in note
+
+
+def test_no_basic_category_assessed_gives_no_all_basic_met_a_nan_rate_and_a_warning():
+    net, origins, facilities = _sample()
+    banks = facilities[facilities["category"] == "bank"]  # serves only bank_post (品质提升)
+    res = coverage(net, origins, banks, profile="gb50180-2018")
+    assert not res.origins["all_basic_met"].any() and not res.origins["buffer_all_basic_met"].any()
+    table = res.overall().set_index("id")
+    assert np.isnan(table.loc["all_basic", "rate_network"]) and not table.loc["all_basic", "assessed"]
+    assert table.loc["bank_post", "rate_network"] > 0
+    assert table.loc["all_basic", "name_zh"] == f"全要素达标率（已评估 0/{len(_basic_ids())} 类基础保障）"
+    assert any("全要素达标率无法评估" in w for w in res.warnings)
+
+
+@functools.cache
+def _base_without_parcel():
+    net, origins, facilities = _sample()
+    return coverage(net, origins, _without_parcel(facilities), profile="gb50180-2018")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pick=st.integers(0, 10_000), first=st.sampled_from(["parcel", "police"]))
+def test_first_facility_of_a_category_makes_it_assessed_and_can_only_lower_all_basic(pick, first):
+    net, origins, facilities = _sample()
+    base = _base_without_parcel()
+    assert not base.categories.set_index("id").loc[first, "assessed"]
+    where = origins.geometry.iloc[pick % len(origins)]
+    res = coverage(net, origins, _with(_without_parcel(facilities), first, where), profile="gb50180-2018")
+    assert res.categories.set_index("id").loc[first, "assessed"]
+    old, new = base.origins, res.origins
+    # the new category joins the AND; nothing else changes
+    assert (new["all_basic_met"] == (old["all_basic_met"] & new[f"met_{first}"])).all()
+    assert (new["buffer_all_basic_met"] == (old["buffer_all_basic_met"] & new[f"buffer_met_{first}"])).all()
+    assert (new["all_basic_met"] <= old["all_basic_met"]).all()
+    assert new[f"met_{first}"].any()  # an origin sits on the new facility: the category is really covered
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pick=st.integers(0, 10_000), kind=st.sampled_from(["toilet", "park", "convenience", "community_service"])
+)
+def test_another_facility_of_an_assessed_category_never_lowers_any_rate(pick, kind):
+    net, origins, facilities = _sample()
+    base = _base_without_parcel()
+    where = origins.geometry.iloc[pick % len(origins)]
+    res = coverage(net, origins, _with(_without_parcel(facilities), kind, where), profile="gb50180-2018")
+    assert (res.categories["assessed"] == base.categories["assessed"]).all()
+    for flag in ["all_basic_met", "buffer_all_basic_met"] + [f"met_{c}" for c in base.category_ids]:
+        assert (res.origins[flag] >= base.origins[flag]).all(), flag
+    old, new = base.overall(), res.overall()
+    same_nan = old["rate_network"].isna() == new["rate_network"].isna()
+    assert same_nan.all()
+    assert (new["rate_network"].fillna(0) >= old["rate_network"].fillna(0) - 1e-12).all()
+    assert (new["rate_buffer"].fillna(0) >= old["rate_buffer"].fillna(0) - 1e-12).all()

@@ -27,6 +27,25 @@ def test_coverage_sample_writes_gpkg_csv_xlsx_matching_the_library(tmp_path):
     assert table.set_index("id").loc["bus_stop", "rate_network"] == pytest.approx(want)
 
 
+def test_coverage_gpkg_categories_say_which_categories_were_assessed_and_all_basic_uses_only_those(tmp_path):
+    out = tmp_path / "res.gpkg"
+    result = CliRunner().invoke(main, ["-q", "coverage", "--sample", "helsinki", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cats = pyogrio.read_dataframe(out, layer="categories")
+    origins = pyogrio.read_dataframe(out, layer="origins")
+    assert cats["assessed"].dtype == bool
+    assert (cats["assessed"] == (cats["n_facilities"] > 0)).all() and (~cats["assessed"]).any()
+    basic = cats.loc[(cats["type"] == "基础保障") & cats["assessed"], "id"]
+    want = origins[[f"met_{c}" for c in basic]].all(axis=1)
+    assert (origins["all_basic_met"] == want).all()
+    table = pd.read_csv(out.with_suffix(".csv")).set_index("id")
+    assert table["assessed"].drop("all_basic").tolist() == cats["assessed"].tolist()
+    assert table.loc[cats.loc[~cats["assessed"], "id"], "rate_network"].isna().all()
+    n_basic = int((cats["type"] == "基础保障").sum())
+    assert f"已评估 {len(basic)}/{n_basic} 类" in table.loc["all_basic", "name_zh"]
+    assert "未评估" in result.output
+
+
 def test_coverage_without_inputs_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["coverage", "--out", str(tmp_path / "x.gpkg")])
     assert result.exit_code == 2 and "--network" in result.output

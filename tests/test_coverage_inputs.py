@@ -135,6 +135,13 @@ def test_cli_on_user_files_writes_unit_summaries(tmp_path):
     assert "rate_bus_stop" in summary and "gap_all_basic" in summary
     sheet = pd.read_excel(out.with_suffix(".xlsx"), sheet_name="towns")
     assert sheet["rate_bus_stop"].tolist() == pytest.approx(summary["rate_bus_stop"].tolist(), nan_ok=True)
+    # only the two kinds in the file are assessed: 全要素达标率 is their AND, the others are NaN, not 0
+    table = pd.read_csv(out.with_suffix(".csv")).set_index("id")
+    both = origins["met_bus_stop"] & origins["met_primary_school"]
+    want = (origins["population"] * both).sum() / origins["population"].sum()
+    assert table.loc["all_basic", "rate_network"] == pytest.approx(want)
+    assert set(table.index[table["assessed"]]) == {"bus_stop", "primary_school", "all_basic"}
+    assert table.loc[~table["assessed"], "rate_network"].isna().all()
 
 
 def test_cli_maps_bad_facility_categories_to_exit_2(tmp_path):

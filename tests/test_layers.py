@@ -153,3 +153,13 @@ def test_cli_validate_exit_codes(tmp_path):
     gpd.GeoDataFrame(towns).to_file(path, layer="towns")
     broken = runner.invoke(main, ["layers", "validate", "--use", f"towns={path}"])
     assert broken.exit_code == 2 and 'field "kind" has "village" in 2 rows' in broken.output
+
+
+def test_map_titles_come_from_the_schemas_chinese_first():
+    from weihai_gis.maps.planning_layers import LAYER_TITLES
+
+    assert list(LAYER_TITLES) == list(SCHEMAS)
+    for name, schema in SCHEMAS.items():
+        zh, en = LAYER_TITLES[name].split(" / ")
+        assert zh == (schema.map_title_zh or schema.title_zh) and en == schema.title_en, name
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh) and en.isascii() and en.strip() == en != "", name

@@ -17,8 +17,12 @@ from shapely.geometry import Polygon
 
 from weihai_gis.crs import wgs84_to_gcj02
 from weihai_gis.errors import CRSError, InputFileError, LayerError
+from weihai_gis.facilities import read_facilities
 from weihai_gis.layers import DEFAULT_GPKG, load_layers, read_layer, validate_layers, write_layers
+from weihai_gis.layers.io import read_vector
 from weihai_gis.layers.validate import check_layer
+from weihai_gis.network import build_network
+from weihai_gis.population import origins_from_points
 
 pytestmark = pytest.mark.skipif(not DEFAULT_GPKG.exists(), reason="embedded data/weihai.gpkg not built")
 
@@ -213,3 +217,61 @@ def test_category_errors_name_exactly_the_corrupted_rows(rows):
     assert len(category) == 1
     assert set(category[0].rows) == rows
     assert set(category[0].ids) == set(towns["id"].iloc[sorted(rows)])
+
+
+def _no_crs_lines(tmp_path: Path) -> Path:
+    path = tmp_path / "nocrs.gpkg"
+    lines = gpd.GeoDataFrame(
+        {"population": [1.0], "amenity": ["school"]},
+        geometry=[shapely.LineString([(0, 0), (100, 0)])],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pyogrio warns when writing a layer without CRS
+        pyogrio.write_dataframe(lines, path, layer="roads")
+    return path
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda p: read_vector(p, layer="roads", what="test"),
+        lambda p: build_network(p, layer="roads"),
+        lambda p: read_facilities(p, layer="roads"),
+        lambda p: origins_from_points(p, layer="roads"),
+    ],
+    ids=["read_vector", "network", "facilities", "origins"],
+)
+def test_user_vector_file_without_crs_is_refused_naming_file_and_layer(tmp_path, read):
+    with pytest.raises(CRSError, match=r"nocrs\.gpkg'?, layer 'roads': the layer has no CRS"):
+        read(_no_crs_lines(tmp_path))
+
+
+def test_user_vector_files_get_the_geopackage_header_checks(tmp_path):
+    bad = tmp_path / "roads.gpkg"
+    data = DEFAULT_GPKG.read_bytes()
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputFileError, match=r"roads\.gpkg: truncated"):
+        build_network(bad)
+    bad.write_text("id,name\n1,张村镇\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"roads\.gpkg: not a GeoPackage"):
+        origins_from_points(bad)
+
+
+def test_unreadable_vector_file_names_file_and_layer(tmp_path):
+    bad = tmp_path / "pois.geojson"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"facilities '.*pois\.geojson': cannot read as a vector file"):
+        read_facilities(bad)
+    good = _no_crs_lines(tmp_path)
+    with pytest.raises(InputFileError, match=r"layer 'nope': cannot read as a vector file"):
+        read_vector(good, layer="nope")
+
+
+def test_read_vector_returns_the_layer_as_gdal_reads_it(tmp_path):
+    counties = load_layers(validate=False)["counties"]
+    path = tmp_path / "c.geojson"
+    counties.to_file(path)
+    got = read_vector(path, what="counties")
+    expected = pyogrio.read_dataframe(path)
+    assert got.crs == expected.crs and list(got.columns) == list(expected.columns)
+    assert shapely.equals(got.geometry.to_numpy(), expected.geometry.to_numpy()).all()

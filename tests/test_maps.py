@@ -12,6 +12,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import xstatic.pkg.leaflet as xs_leaflet
@@ -406,3 +407,55 @@ def test_continuous_raster_classes_are_quantiles_or_equal_intervals_when_values_
         dst.write(np.where(band == -9999.0, band, 0.0).astype("float32") + (band == 99) * 50, 1)
     labels = [i.label for i in add_raster(m, flat, name="f", kind="continuous").items]
     assert [lab.split(" ")[0] for lab in labels] == ["0–10", "10–20", "20–30", "30–40", "40–50"]
+
+
+# --- categories not assessed ------------------------------------------------------------------------------
+
+
+def _results_with_clinic_not_assessed(layers):
+    """Results where the input held no clinic: its rates are NaN and the categories table says so."""
+    results = make_results(layers)
+    for name in [k for k in results if k.startswith("summary_")]:
+        results[name] = results[name].assign(rate_clinic=np.nan)
+    results["categories"] = pd.DataFrame(
+        {
+            "id": ["clinic", "primary_school", "market"],
+            "name_zh": ["诊所", "小学", "菜市场"],
+            "type": ["基础保障", "基础保障", "品质提升"],
+            "n_facilities": [0, 20, 20],
+            "assessed": [False, True, True],
+        }
+    )
+    return results
+
+
+def test_coverage_map_labels_the_all_basic_scope_and_lists_categories_not_assessed(layers):
+    m = maps.coverage_map(_results_with_clinic_not_assessed(layers), layers)
+    page = maps.map_html(m)
+    assert _contains_text(page, "全要素达标率（已评估 1/2 类基础保障）")
+    assert _contains_text(page, "未评估 / not assessed") and _contains_text(page, "诊所 / clinic")
+    assert any("诊所" in w and "未评估" in w for w in m.weihai_warnings)
+    assert page.count('class="weihai-warning"') == len(m.weihai_warnings)
+
+
+def test_coverage_map_of_an_unassessed_category_calls_its_empty_rates_not_assessed(layers):
+    results = _results_with_clinic_not_assessed(layers)
+    label = "未评估（输入中无此类设施）/ not assessed (no such facility in the input)"
+    assessed = maps.map_html(maps.coverage_map(results, layers, rate_column="rate_market"))
+    page = maps.map_html(maps.coverage_map(results, layers, rate_column="rate_clinic"))
+    assert _contains_text(page, label) and not _contains_text(assessed, label)
+    assert not _contains_text(
+        page, "无人口 / no population"
+    )  # empty because not assessed, not for lack of people
+    assert not re.search(r"rate_label\W+0\.0%", page)  # never drawn as 0 %
+
+
+def test_coverage_tables_fall_back_to_facility_counts_when_the_table_has_no_assessed_column(layers):
+    results = _results_with_clinic_not_assessed(layers)
+    results["categories"] = results["categories"].drop(columns="assessed")
+    tables = maps.coverage_tables(results)
+    assert tables.not_assessed() == {"clinic": "诊所"}
+    assert tables.all_basic_scope_zh() == "已评估 1/2 类基础保障"
+    assert any("诊所" in w for w in tables.warnings)
+    full = make_results(layers)
+    assert maps.coverage_tables(full).not_assessed() == {} and maps.coverage_tables(full).warnings == []

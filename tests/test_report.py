@@ -180,3 +180,27 @@ def test_report_of_a_result_object_shows_network_facts_and_analysis_warnings(lay
         1
     )
     assert "gb50180-2018" in page
+
+
+def test_report_shows_unassessed_categories_as_not_assessed_and_labels_the_all_basic_scope(layers, results):
+    res = dict(results)
+    for name in [k for k in res if k.startswith("summary_")]:
+        res[name] = res[name].assign(rate_clinic=np.nan)
+    res["categories"] = results["categories"].assign(n_facilities=[0, 20, 20], assessed=[False, True, True])
+    page = build_report(layers=layers, coverage=res)
+    table = re.search(r'<table id="category-table">(.*?)</table>', page, re.S).group(1)
+    assert re.search(r"<td>诊所 / clinic</td><td class=\"num\">未评估 / not assessed</td>", table)
+    assert "<td>全要素达标率（已评估 1/2 类基础保障）/ all basic</td>" in table
+    assert "诊所" in re.search(r'<div class="warn" id="assessment-note">(.*?)</div>', page, re.S).group(1)
+    standards = re.search(r'<table id="standards-table">(.*?)</table>', page, re.S).group(1)
+    assert standards.count("未评估") == 1 and standards.count("已评估 / assessed（20 处）") == 2
+    for unit in re.findall(r'<table class="unit-table">(.*?)</table>', page, re.S):
+        rows = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r) for r in re.findall(r"<tr>(.*?)</tr>", unit)]
+        col = rows[0].index("诊所 / clinic")
+        assert {r[col] for r in rows[1:]} == {"未评估 / not assessed"}
+    chart = next(s for s in re.findall(r"<svg.*?</svg>", page, re.S) if "coverage by category" in s)
+    assert "未评估 / not assessed" in chart
+    maps_html = [html.unescape(d) for d in re.findall(r'srcdoc="([^"]*)"', page)]
+    assert any("已评估 1/2 类基础保障" in d or "\\u5df2\\u8bc4\\u4f30 1/2" in d for d in maps_html)
+    # with every category assessed nothing says 未评估
+    assert "未评估 / not assessed" not in build_report(layers=layers, coverage=results, include_maps=False)

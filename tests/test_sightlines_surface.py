@@ -37,6 +37,21 @@ def xy(row, col):
     return T @ (col + 0.5, row + 0.5)
 
 
+def run_sightlines(command: str, *flags: str, **options: object) -> None:
+    """Run ``weihai-gis -q sightlines COMMAND FLAGS --option value ...`` and require success.
+
+    Option names take dashes for underscores; a tuple value gives several arguments (``observer=(x, y)``).
+    """
+    args = ["-q", "sightlines", command, *flags]
+    for key, value in options.items():
+        args += [
+            f"--{key.replace('_', '-')}",
+            *(str(v) for v in (value if isinstance(value, tuple) else (value,))),
+        ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+
+
 def test_building_at_the_limit_keeps_the_ridge_visible_and_taller_hides_it():
     dem = ridge_dem()
     ridge = np.zeros(dem.shape, bool)
@@ -118,25 +133,14 @@ def test_cli_viewshed_writes_the_library_result_on_the_dem_grid(tmp_path):
     path = write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
     out = tmp_path / "vs.tif"
     x, y = xy(20, 25)
-    res = CliRunner().invoke(
-        main,
-        [
-            "sightlines",
-            "viewshed",
-            "--dem",
-            str(path),
-            "--observer",
-            str(x),
-            str(y),
-            "--observer-height",
-            "3",
-            "--target-height",
-            "1",
-            "--out",
-            str(out),
-        ],
+    run_sightlines(
+        "viewshed",
+        dem=path,
+        observer=(x, y),
+        observer_height="3",
+        target_height="1",
+        out=out,
     )
-    assert res.exit_code == 0, res.output
     with rasterio.open(out) as src:
         got, nodata = src.read(1), src.nodata
         assert src.transform == T and src.crs.to_epsg() == 4550
@@ -151,40 +155,23 @@ def test_cli_zones_surface_and_check_round_trip(tmp_path):
     land = gpd.GeoDataFrame(geometry=[box(x0 - 3000, y0, x0 + 3000, y0 + 3000)], crs=4550)
     coast.to_file(tmp_path / "coast.gpkg")
     land.to_file(tmp_path / "land.gpkg")
-    r = CliRunner().invoke(
-        main,
-        [
-            "sightlines",
-            "zones",
-            "--coastline",
-            str(tmp_path / "coast.gpkg"),
-            "--land",
-            str(tmp_path / "land.gpkg"),
-            "--out",
-            str(tmp_path / "zones.gpkg"),
-        ],
+    run_sightlines(
+        "zones",
+        coastline=tmp_path / "coast.gpkg",
+        land=tmp_path / "land.gpkg",
+        out=tmp_path / "zones.gpkg",
     )
-    assert r.exit_code == 0, r.output
     zones = gpd.read_file(tmp_path / "zones.gpkg", layer="coastal_zones")
     assert set(zones["zone"]) == {"core_setback", "general_control", "seaward"}
     dem = ridge_dem()
     write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
     gpd.GeoDataFrame(geometry=[Point(xy(60, 20))], crs=4550).to_file(tmp_path / "vp.gpkg")
-    r = CliRunner().invoke(
-        main,
-        [
-            "-q",
-            "sightlines",
-            "surface",
-            "--dem",
-            str(tmp_path / "dem.tif"),
-            "--viewpoints",
-            str(tmp_path / "vp.gpkg"),
-            "--out",
-            str(tmp_path / "s.tif"),
-        ],
+    run_sightlines(
+        "surface",
+        dem=tmp_path / "dem.tif",
+        viewpoints=tmp_path / "vp.gpkg",
+        out=tmp_path / "s.tif",
     )
-    assert r.exit_code == 0, r.output
     with rasterio.open(tmp_path / "s.tif") as src:
         surf = src.read(1)
     assert 0 <= surf[60, 90] < surf[60, 190] < 10000  # the limit line rises away from the viewpoint
@@ -194,22 +181,13 @@ def test_cli_zones_surface_and_check_round_trip(tmp_path):
         crs=4550,
     )
     blds.to_file(tmp_path / "b.gpkg")
-    r = CliRunner().invoke(
-        main,
-        [
-            "sightlines",
-            "check",
-            "--buildings",
-            str(tmp_path / "b.gpkg"),
-            "--height-field",
-            "h",
-            "--surface",
-            str(tmp_path / "s.tif"),
-            "--out",
-            str(tmp_path / "v.gpkg"),
-        ],
+    run_sightlines(
+        "check",
+        buildings=tmp_path / "b.gpkg",
+        height_field="h",
+        surface=tmp_path / "s.tif",
+        out=tmp_path / "v.gpkg",
     )
-    assert r.exit_code == 0, r.output
     viol = gpd.read_file(tmp_path / "v.gpkg", layer="violations")
     assert list(viol["building_id"]) == ["tall"] and viol["excess_m"].iloc[0] == pytest.approx(20, abs=0.01)
 
@@ -222,43 +200,25 @@ def test_cli_check_with_zones_and_corridor_without_width_column(tmp_path):
     gpd.GeoDataFrame(geometry=[box(x0 - 3000, y0, x0 + 3000, y0 + 3000)], crs=4550).to_crs(4490).to_file(
         tmp_path / "land.gpkg"
     )  # land in EPSG:4490, coastline in EPSG:4550
-    run = CliRunner().invoke
-    r = run(
-        main,
-        [
-            "sightlines",
-            "zones",
-            "--coastline",
-            str(tmp_path / "coast.gpkg"),
-            "--land",
-            str(tmp_path / "land.gpkg"),
-            "--out",
-            str(tmp_path / "zones.gpkg"),
-        ],
+    run_sightlines(
+        "zones",
+        coastline=tmp_path / "coast.gpkg",
+        land=tmp_path / "land.gpkg",
+        out=tmp_path / "zones.gpkg",
     )
-    assert r.exit_code == 0, r.output
     blds = gpd.GeoDataFrame(
         {"id": ["near_sea", "inland"], "h": [5.0, 5.0]},
         geometry=[box(x0, y0 + 20, x0 + 20, y0 + 40), box(x0, y0 + 2000, x0 + 20, y0 + 2020)],
         crs=4550,
     )
     blds.to_file(tmp_path / "b.shp")  # Shapefile input works too
-    r = run(
-        main,
-        [
-            "sightlines",
-            "check",
-            "--buildings",
-            str(tmp_path / "b.shp"),
-            "--height-field",
-            "h",
-            "--zones",
-            str(tmp_path / "zones.gpkg"),
-            "--out",
-            str(tmp_path / "v.gpkg"),
-        ],
+    run_sightlines(
+        "check",
+        buildings=tmp_path / "b.shp",
+        height_field="h",
+        zones=tmp_path / "zones.gpkg",
+        out=tmp_path / "v.gpkg",
     )
-    assert r.exit_code == 0, r.output
     viol = gpd.read_file(tmp_path / "v.gpkg", layer="violations")
     assert list(viol["building_id"]) == ["near_sea"] and viol["zone"].iloc[0] == "core_setback"
     # corridors without a width_m column take the planner parameter from controls.yaml
@@ -266,24 +226,14 @@ def test_cli_check_with_zones_and_corridor_without_width_column(tmp_path):
     write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
     gpd.GeoDataFrame(geometry=[Point(xy(60, 20))], crs=4550).to_file(tmp_path / "vp.gpkg")
     gpd.GeoDataFrame(geometry=[LineString([xy(60, 150), xy(60, 5)])], crs=4550).to_file(tmp_path / "c.gpkg")
-    r = run(
-        main,
-        [
-            "-q",
-            "sightlines",
-            "surface",
-            "--dem",
-            str(tmp_path / "dem.tif"),
-            "--viewpoints",
-            str(tmp_path / "vp.gpkg"),
-            "--corridors",
-            str(tmp_path / "c.gpkg"),
-            "--no-sea",
-            "--out",
-            str(tmp_path / "s.tif"),
-        ],
+    run_sightlines(
+        "surface",
+        "--no-sea",
+        dem=tmp_path / "dem.tif",
+        viewpoints=tmp_path / "vp.gpkg",
+        corridors=tmp_path / "c.gpkg",
+        out=tmp_path / "s.tif",
     )
-    assert r.exit_code == 0, r.output
     with rasterio.open(tmp_path / "s.tif") as src:
         surf = src.read(1)
     assert surf[60, 100] < surf[20, 100]  # inside the corridor the peak-to-sea sight line is lower

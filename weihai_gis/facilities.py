@@ -18,8 +18,9 @@ import pandas as pd
 import shapely
 
 from weihai_gis.crs import STORAGE_CRS, to_wgs84
-from weihai_gis.errors import CRSError, InputFileError, LayerError
+from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.files import require_input_file
+from weihai_gis.layers.io import read_vector
 from weihai_gis.standards import facility_kinds
 
 __all__ = ["facilities_from_osm", "map_amap_types", "map_osm_tags", "read_facilities"]
@@ -146,13 +147,7 @@ def _read_table(
     elif suffix in (".xlsx", ".xls"):
         table = pd.read_excel(path, sheet_name=layer or 0, dtype=str)
     else:
-        try:
-            frame = gpd.read_file(path, layer=layer)
-        except Exception as exc:
-            raise InputFileError(f"{where}: cannot read as a vector file ({exc}).") from exc
-        if frame.crs is None:
-            raise CRSError(f"{where}: the layer has no CRS; set it (e.g. EPSG:4326) first.")
-        return frame
+        return read_vector(path, layer=layer, what="facilities")
     cols = list(table.columns)
     lon = lon_field or _find(cols, _LON)
     lat = lat_field or _find(cols, _LAT)

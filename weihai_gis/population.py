@@ -11,11 +11,12 @@ import pandas as pd
 import rasterio
 import shapely
 
-from weihai_gis.errors import CRSError, InputFileError, LayerError
+from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.files import require_input_file
+from weihai_gis.layers.io import read_vector
 from weihai_gis.standards import coverage_config
 
-__all__ = ["origins_from_buildings", "origins_from_points", "origins_from_raster"]
+__all__ = ["origins_from_buildings", "origins_from_points", "origins_from_raster", "population_values"]
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,36 @@ def origins_from_buildings(
     )
 
 
+def population_values(values: pd.Series, *, where: str = "origins") -> pd.Series:
+    """Return a population column as floats after checking every value is a non-negative number.
+
+    Parameters
+    ----------
+    values
+        The column (numbers or numeric text), named after its field.
+    where
+        What the column belongs to, e.g. ``"origins 'o.gpkg'"``; messages start with it and the field.
+
+    Returns
+    -------
+    pandas.Series
+        Population per row (persons), float, same index.
+
+    Raises
+    ------
+    LayerError
+        Rows with a missing, non-numeric or negative value (the count and the first rows are named).
+    """
+    pop = pd.to_numeric(values, errors="coerce")
+    bad = pop.isna() | (pop < 0)
+    if bad.any():
+        raise LayerError(
+            f"{where}, field {values.name!r}: {int(bad.sum())} rows are not non-negative numbers "
+            f"(first rows {list(values.index[bad][:5])})."
+        )
+    return pop.astype(float)
+
+
 def origins_from_points(
     path: str | os.PathLike[str], *, population_field: str = "population", layer: str | None = None
 ) -> gpd.GeoDataFrame:
@@ -134,25 +165,12 @@ def origins_from_points(
     geopandas.GeoDataFrame
         The layer with ``population`` as float (renamed from ``population_field``) and its CRS.
     """
-    src = require_input_file(path, what="origins")
-    where = f"origins {str(src)!r}" + (f", layer {layer!r}" if layer else "")
-    try:
-        frame = gpd.read_file(src, layer=layer)
-    except Exception as exc:
-        raise InputFileError(f"{where}: cannot read as a vector file ({exc}).") from exc
-    if frame.crs is None:
-        raise CRSError(f"{where}: the layer has no CRS.")
+    frame = read_vector(path, layer=layer, what="origins")
+    where = f"origins {str(path)!r}" + (f", layer {layer!r}" if layer else "")
     if frame.empty:
         raise LayerError(f"{where}: the layer has no rows.")
     if population_field not in frame.columns:
         raise LayerError(f"{where}: field {population_field!r} is missing; fields are {list(frame.columns)}.")
-    pop = pd.to_numeric(frame[population_field], errors="coerce")
-    bad = pop.isna() | (pop < 0)
-    if bad.any():
-        raise LayerError(
-            f"{where}, field {population_field!r}: {int(bad.sum())} rows are not non-negative numbers "
-            f"(rows {list(frame.index[bad][:5])})."
-        )
-    frame["population"] = pop.astype(float)
+    frame["population"] = population_values(frame[population_field], where=where)
     frame.geometry = shapely.make_valid(frame.geometry.to_numpy())
     return frame

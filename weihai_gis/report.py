@@ -11,7 +11,7 @@ import datetime as dt
 import html
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,17 @@ _UNIT_TITLES = {
     "hex": "六边形网格 / hexagons",
 }
 _APPROX = {"approximate", "indicative", "candidate", "parameter"}
+_NOT_ASSESSED = "未评估 / not assessed"
 
 
-def svg_bar_chart(labels: list[str], shares: list[float], *, title: str, width_px: int = 560) -> str:
+def svg_bar_chart(
+    labels: list[str],
+    shares: list[float],
+    *,
+    title: str,
+    width_px: int = 560,
+    missing_labels: Sequence[str | None] | None = None,
+) -> str:
     """Return an inline SVG horizontal bar chart of shares (0..1) drawn as percentages.
 
     Parameters
@@ -53,6 +61,9 @@ def svg_bar_chart(labels: list[str], shares: list[float], *, title: str, width_p
         Accessible title of the chart.
     width_px
         Width of the SVG in pixels.
+    missing_labels
+        Per value, the text drawn instead of a NaN bar (``None`` or absent: "无数据 / no data"), e.g.
+        "未评估 / not assessed" for a category with no facility in the input.
 
     Returns
     -------
@@ -72,15 +83,15 @@ def svg_bar_chart(labels: list[str], shares: list[float], *, title: str, width_p
             f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#ccc"/>'
             f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{frac:.0%}</text>'
         )
-    for i, (label, share) in enumerate(zip(labels, shares, strict=True)):
+    missing = list(missing_labels) if missing_labels is not None else [None] * len(labels)
+    for i, (label, share, gone) in enumerate(zip(labels, shares, missing, strict=True)):
         y = i * row_h + 4
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 13}" font-size="12" text-anchor="end">{html.escape(label)}</text>'
         )
         if share is None or np.isnan(share):
-            parts.append(
-                f'<text x="{label_w + 4}" y="{y + 13}" font-size="11" fill="#888">无数据 / no data</text>'
-            )
+            text = html.escape(gone or "无数据 / no data")
+            parts.append(f'<text x="{label_w + 4}" y="{y + 13}" font-size="11" fill="#888">{text}</text>')
             continue
         w = max(0.0, min(1.0, float(share))) * bar_w
         color = (
@@ -121,9 +132,24 @@ def _weighted_rates(summary: gpd.GeoDataFrame, columns: list[str]) -> dict[str, 
     return out
 
 
+def _not_assessed_columns(tables: CoverageTables) -> set[str]:
+    """Rate columns whose value is "not assessed" (no facility of the kind in the input), not a share."""
+    cols = set()
+    for cid in tables.not_assessed():
+        cols |= {f"rate_{cid}", f"rate_buffer_{cid}"}
+    if (tables.all_basic_scope_zh() or "").startswith("已评估 0/"):
+        cols |= {"rate_all_basic", "rate_all_basic_buffer", "gap_all_basic"}
+    return cols
+
+
+def _rate_text(value: Any, column: str, not_assessed: set[str]) -> str:
+    return _NOT_ASSESSED if column in not_assessed else _pct(value)
+
+
 def _category_names(tables: CoverageTables) -> dict[str, str]:
+    scope = tables.all_basic_scope_zh()
     names = {
-        "rate_all_basic": "全要素达标率（基础保障）/ all basic",
+        "rate_all_basic": f"全要素达标率（{scope or '基础保障'}）/ all basic",
         "rate_all_basic_buffer": "直线缓冲达标率 / buffer",
     }
     if tables.categories is not None and "id" in tables.categories.columns:
@@ -143,46 +169,58 @@ def _count(v: Any) -> str:
     return "—" if pd.isna(f) else f"{float(f):,.0f}"
 
 
-def _unit_table(summary: gpd.GeoDataFrame, rate_cols: list[str], names: dict[str, str]) -> dict[str, Any]:
+def _unit_table(
+    summary: gpd.GeoDataFrame, rate_cols: list[str], names: dict[str, str], not_assessed: set[str]
+) -> dict[str, Any]:
     header = ["名称 / name", "人口 / population", "起点 / origins"] + [names.get(c, c) for c in rate_cols]
     rows = [
         [
             str(r.get("name_zh") or r.get("id", "")),
             _count(r.get("population")),
             _count(r.get("n_origins")),
-            *[_pct(r[c]) for c in rate_cols],
+            *[_rate_text(r[c], c, not_assessed) for c in rate_cols],
         ]
         for _, r in summary.iterrows()
     ]
     return {"header": header, "rows": rows}
 
 
-def _unit_chart(summary: gpd.GeoDataFrame, title: str, max_bars: int = 30) -> str:
+def _unit_chart(summary: gpd.GeoDataFrame, title: str, missing: str | None, max_bars: int = 30) -> str:
     """Bar chart of rate_all_basic per unit, lowest first (the gaps), at most ``max_bars`` bars."""
     rates = pd.to_numeric(summary["rate_all_basic"], errors="coerce")
     order = rates.sort_values(na_position="last").index[:max_bars]
     names = summary["name_zh"].where(summary["name_zh"].notna(), summary["id"]).astype(str)
     if len(summary) > max_bars:
         title = f"{title}（最低 {max_bars} 个 / lowest {max_bars} of {len(summary)}）"
-    return svg_bar_chart([names[i] for i in order], [float(rates[i]) for i in order], title=title)
+    return svg_bar_chart(
+        [names[i] for i in order],
+        [float(rates[i]) for i in order],
+        title=title,
+        missing_labels=[missing] * len(order),
+    )
 
 
 def _coverage_context(tables: CoverageTables) -> dict[str, Any]:
     rates = tables.rate_columns()
     names = _category_names(tables)
+    gone = _not_assessed_columns(tables)
     cats = [c for c in rates if c not in ("rate_all_basic", "rate_all_basic_buffer")]
     overall_src = tables.hex if tables.hex is not None else next(iter(tables.units.values()), None)
     overall = _weighted_rates(overall_src, rates) if overall_src is not None else {}
     category_rows = []
     for col in ["rate_all_basic", *cats, "rate_all_basic_buffer"]:
         if col in overall:
-            category_rows.append([names.get(col, col), _pct(overall[col])])
+            category_rows.append([names.get(col, col), _rate_text(overall[col], col, gone)])
     unit_tables, charts = [], []
-    main_cols = [c for c in ("rate_all_basic", "rate_all_basic_buffer") if c in rates] + cats[:6]
+    # assessed categories first: a unit table of empty "not assessed" columns tells a planner nothing
+    shown = [c for c in cats if c not in gone] + [c for c in cats if c in gone]
+    main_cols = [c for c in ("rate_all_basic", "rate_all_basic_buffer") if c in rates] + shown[:6]
+    unit_missing = _NOT_ASSESSED if "rate_all_basic" in gone else None
     for unit, summary in tables.units.items():
-        unit_tables.append({"title": _UNIT_TITLES.get(unit, unit), **_unit_table(summary, main_cols, names)})
+        title = _UNIT_TITLES.get(unit, unit)
+        unit_tables.append({"title": title, **_unit_table(summary, main_cols, names, gone)})
         if "rate_all_basic" in summary.columns:
-            charts.append(_unit_chart(summary, f"全要素达标率 — {_UNIT_TITLES.get(unit, unit)}"))
+            charts.append(_unit_chart(summary, f"{names['rate_all_basic']} — {title}", unit_missing))
     if cats:
         charts.insert(
             0,
@@ -190,10 +228,12 @@ def _coverage_context(tables: CoverageTables) -> dict[str, Any]:
                 [names.get(c, c) for c in cats],
                 [overall[c] for c in cats],
                 title="各类设施覆盖率 / coverage by category",
+                missing_labels=[_NOT_ASSESSED if c in gone else None for c in cats],
             ),
         )
     cat_table = None
     if tables.categories is not None:
+        missing = tables.not_assessed()
         cat_table = [
             [
                 str(r.get("id", "")),
@@ -202,10 +242,15 @@ def _coverage_context(tables: CoverageTables) -> dict[str, Any]:
                 str(r.get("max_walk_m", "")),
                 _citation(r.get("citation")),
                 "已核实 ✓" if bool(r.get("verified")) else "未核实 ✗",
+                "未评估：输入中无此类设施 / not assessed"
+                if str(r.get("id", "")) in missing
+                else f"已评估 / assessed{_facility_count(r.get('n_facilities'))}",
             ]
             for _, r in tables.categories.iterrows()
         ]
     return {
+        "all_basic_scope": tables.all_basic_scope_zh(),
+        "not_assessed": list(tables.not_assessed().values()),
         "category_rows": category_rows,
         "unit_tables": unit_tables,
         "charts": charts,
@@ -217,6 +262,11 @@ def _coverage_context(tables: CoverageTables) -> dict[str, Any]:
         "network": [(str(k), str(v)) for k, v in tables.network_summary.items()],
         "warnings": tables.warnings,
     }
+
+
+def _facility_count(n: Any) -> str:
+    f = pd.to_numeric(n, errors="coerce")
+    return "" if pd.isna(f) else f"（{float(f):,.0f} 处）"
 
 
 def _provenance(layers: Mapping[str, gpd.GeoDataFrame]) -> list[dict[str, Any]]:
@@ -330,6 +380,8 @@ def _tables_source(tables: CoverageTables) -> dict[str, Any]:
         out["summary_hex"] = tables.hex
     if tables.facilities is not None:
         out["facilities"] = tables.facilities
+    if tables.categories is not None:
+        out["categories"] = tables.categories
     return out
 
 

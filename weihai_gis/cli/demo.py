@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from weihai_gis.cli.options import input_file
 from weihai_gis.pipeline import run_main_job
 from weihai_gis.standards import list_profiles
 
@@ -12,50 +15,57 @@ __all__ = ["COMMANDS", "demo"]
 
 @click.command("demo")
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-@click.option(
-    "--layers",
-    "layers_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Planning layers GeoPackage (default: embedded).",
-)
-@click.option(
-    "--network",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Walking network you supply (with --facilities and --origins).",
-)
-@click.option("--facilities", default=None, type=click.Path(dir_okay=False), help="Facilities you supply.")
-@click.option(
-    "--origins", default=None, type=click.Path(dir_okay=False), help="Origins with a population field."
-)
+@input_file("--layers", "Planning layers GeoPackage (default: embedded).")
+@input_file("--network", "Walking network you supply (with --facilities and --origins).")
+@input_file("--facilities", "Facilities you supply (.osm.pbf, CSV/XLSX, vector file).")
+@input_file("--origins", "Origins with a population field, or a population raster (.tif).")
 @click.option(
     "--osm-cache",
     default=None,
     type=click.Path(file_okay=False),
     help="Folder written by `weihai-gis fetch osm`.",
 )
-@click.option(
-    "--buildings",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Buildings with heights to check against the coastal zones.",
-)
-@click.option("--height-field", default="height_m", show_default=True)
+@input_file("--buildings", "Buildings with heights to check against the coastal control zones.")
+@click.option("--height-field", default="height_m", show_default=True, help="Building height field (metres).")
 @click.option("--profile", type=click.Choice(list_profiles()), default="gb50180-2018", show_default=True)
 @click.option(
     "--cache-dir", default=None, type=click.Path(file_okay=False), help="Cache for built walking networks."
 )
 @click.pass_context
-def demo(ctx: click.Context, out_dir: str, **options: str | None) -> None:
+def demo(
+    ctx: click.Context,
+    out_dir: str,
+    layers_path: Path | None,
+    network_path: Path | None,
+    facilities_path: Path | None,
+    origins_path: Path | None,
+    osm_cache: str | None,
+    buildings_path: Path | None,
+    height_field: str,
+    profile: str,
+    cache_dir: str | None,
+) -> None:
     r"""Run the whole pipeline: validate layers, coverage, maps and the report, all into --out.
 
     \b
     $ weihai-gis demo --out out/
     $ weihai-gis demo --osm-cache data/cache --out out/        # after `weihai-gis fetch osm`
+    $ weihai-gis demo --network roads.gpkg --facilities amap.xlsx --origins pop.tif --out out/
     """
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    result = run_main_job(out_dir, progress=not quiet, **options)  # type: ignore[arg-type]
+    result = run_main_job(
+        out_dir,
+        layers_path=layers_path,
+        network=network_path,
+        facilities=facilities_path,
+        origins=origins_path,
+        osm_cache=osm_cache,
+        buildings=buildings_path,
+        height_field=height_field,
+        profile=profile,
+        cache_dir=cache_dir,
+        progress=not quiet,
+    )
     report = result.layers.report if result.layers is not None else None
     if report is not None:
         click.echo(
@@ -64,15 +74,20 @@ def demo(ctx: click.Context, out_dir: str, **options: str | None) -> None:
     for note in result.notes:
         click.echo(f"注意 / note: {note}")
     if result.coverage is not None:
-        table = result.coverage.overall().set_index("id")
+        row = result.coverage.overall().set_index("id").loc["all_basic"]
         click.echo(
-            f"全要素达标率 / all basic met: {table.loc['all_basic', 'rate_network']:.1%} "
-            f"(直线 buffer {table.loc['all_basic', 'rate_buffer']:.1%}), profile {result.coverage.profile_name}"
+            f"{row['name_zh']} / all basic met: {_pct(row['rate_network'])} "
+            f"(直线 buffer {_pct(row['rate_buffer'])}), profile {result.coverage.profile_name}"
         )
         for warning in result.coverage.warnings:
             click.echo(f"注意 / warning: {warning}")
     for name, path in result.files.items():
         click.echo(f"  {name}: {path}")
+
+
+def _pct(rate: float) -> str:
+    """Format a share as a percentage; NaN (nothing to assess) reads 未评估."""
+    return "未评估 / not assessed" if rate != rate else f"{rate:.1%}"
 
 
 COMMANDS = [demo]

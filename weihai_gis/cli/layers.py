@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
+from weihai_gis.cli.options import FILE
 from weihai_gis.layers import DEFAULT_GPKG, SCHEMAS, load_layers, validate_layers
 from weihai_gis.layers.report import expected_label
 
 __all__ = ["COMMANDS", "layers"]
-
-_PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 def _parse_overrides(items: tuple[str, ...]) -> dict[str, str | tuple[str, str]]:
@@ -41,7 +40,7 @@ def layers() -> None:
 
 
 @layers.command("list")
-@click.argument("path", required=False, type=_PATH)
+@click.argument("path", required=False, type=FILE)
 def list_cmd(path: Path | None) -> None:
     """列出图层 / list layers with geometry, row count and the count the plan expects."""
     data = load_layers(path, validate=False)
@@ -56,7 +55,7 @@ def list_cmd(path: Path | None) -> None:
 
 @layers.command("show")
 @click.argument("name")
-@click.argument("path", required=False, type=_PATH)
+@click.argument("path", required=False, type=FILE)
 @click.option("--limit", default=100, show_default=True, help="Rows to print (0 = all).")
 def show_cmd(name: str, path: Path | None, limit: int) -> None:
     """显示图层 / print the rows of layer NAME as a table (geometry as its type)."""
@@ -77,7 +76,7 @@ def show_cmd(name: str, path: Path | None, limit: int) -> None:
 
 
 @layers.command("validate")
-@click.argument("path", required=False, type=_PATH)
+@click.argument("path", required=False, type=FILE)
 @_USE
 def validate_cmd(path: Path | None, uses: tuple[str, ...]) -> None:
     """校验 / validate the dataset (default: embedded data/weihai.gpkg); exit 2 on errors."""

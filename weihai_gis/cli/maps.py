@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 import geopandas as gpd
-import pyogrio
 
+from weihai_gis.cli.options import input_file, layers_options, output_file
 from weihai_gis.files import require_input_file
+from weihai_gis.layers.io import list_file_layers, read_vector
 
 __all__ = ["COMMANDS", "map_command", "report_command"]
 
@@ -25,39 +26,16 @@ def _layers(path: Path | None, validate: bool) -> Mapping[str, gpd.GeoDataFrame]
 def _violations(path: Path | None) -> gpd.GeoDataFrame | None:
     if path is None:
         return None
-    p = require_input_file(path, what="violations")
-    names = [str(row[0]) for row in pyogrio.list_layers(p)]
-    return gpd.read_file(p, layer="violations" if "violations" in names else names[0])
+    names = list_file_layers(require_input_file(path, what="violations"))
+    return read_vector(path, layer="violations" if "violations" in names else names[0], what="violations")
 
 
 @click.command("map")
-@click.option(
-    "--layers", "layers_path", type=click.Path(path_type=Path), help="Layers GeoPackage (default: embedded)."
-)
-@click.option(
-    "--validate/--no-validate",
-    default=True,
-    show_default=True,
-    help="Check the layers against their schemas (--no-validate draws a draft as read).",
-)
-@click.option(
-    "--results",
-    "results_path",
-    type=click.Path(path_type=Path),
-    help="Coverage results GeoPackage (`weihai-gis coverage --out`): draw the coverage map.",
-)
-@click.option(
-    "--violations",
-    "violations_path",
-    type=click.Path(path_type=Path),
-    help="Sightline violations GeoPackage: draw the sightlines map.",
-)
-@click.option(
-    "--viewshed", "viewshed_path", type=click.Path(path_type=Path), help="Viewshed GeoTIFF overlay."
-)
-@click.option(
-    "--surface", "surface_path", type=click.Path(path_type=Path), help="Height-limit surface GeoTIFF."
-)
+@layers_options
+@input_file("--results", "Coverage results GeoPackage (`weihai-gis coverage --out`): draw the coverage map.")
+@input_file("--violations", "Sightline violations GeoPackage: draw the sightlines map.")
+@input_file("--viewshed", "Viewshed GeoTIFF overlay.")
+@input_file("--surface", "Height-limit surface GeoTIFF.")
 @click.option(
     "--rate",
     "rate_column",
@@ -75,7 +53,7 @@ def _violations(path: Path | None) -> gpd.GeoDataFrame | None:
 @click.option(
     "--offline/--online", default=True, show_default=True, help="Inline all scripts/styles (no CDN)."
 )
-@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Output .html file.")
+@output_file("Output .html file.")
 def map_command(
     layers_path: Path | None,
     validate: bool,
@@ -124,24 +102,12 @@ def map_command(
 
 
 @click.command("report")
-@click.option(
-    "--layers", "layers_path", type=click.Path(path_type=Path), help="Layers GeoPackage (default: embedded)."
-)
-@click.option(
-    "--validate/--no-validate",
-    default=True,
-    show_default=True,
-    help="Check the layers against their schemas (--no-validate draws a draft as read).",
-)
-@click.option(
-    "--results", "results_path", type=click.Path(path_type=Path), help="Coverage results GeoPackage."
-)
-@click.option(
-    "--violations", "violations_path", type=click.Path(path_type=Path), help="Violations GeoPackage."
-)
+@layers_options
+@input_file("--results", "Coverage results GeoPackage.")
+@input_file("--violations", "Violations GeoPackage.")
 @click.option("--title", default="威海精致城市建设分析报告", show_default=True, help="Report title.")
 @click.option("--no-maps", is_flag=True, help="Leave the embedded maps out (smaller file).")
-@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Output .html file.")
+@output_file("Output .html file.")
 def report_command(
     layers_path: Path | None,
     validate: bool,

@@ -9,8 +9,10 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 
+from weihai_gis.cli.options import FILE
 from weihai_gis.errors import InputFileError
 from weihai_gis.files import atomic_path, require_input_file
+from weihai_gis.layers.io import read_vector
 from weihai_gis.sightlines import (
     DEFAULT_CURVATURE_COEFF,
     check_buildings,
@@ -37,22 +39,18 @@ def _read_layer(
     require_input_file(path, what=what)
     try:
         names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-        if layer is None and len(names) > 1:
-            if default_layer not in names:
-                raise InputFileError(
-                    f"{what} file {str(path)!r} has {len(names)} layers ({', '.join(names)}); name one with "
-                    f"the --{what.replace(' ', '-')}-layer option."
-                )
-            layer = default_layer
-        if layer is not None and layer not in names:
-            raise InputFileError(
-                f"{what} file {str(path)!r} has no layer {layer!r}; layers: {', '.join(names)}."
-            )
-        return gpd.read_file(path, layer=layer)
-    except InputFileError:
-        raise
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise InputFileError(f"{what} file {str(path)!r} cannot be read as a vector layer ({exc}).") from exc
+    if layer is None and len(names) > 1:
+        if default_layer not in names:
+            raise InputFileError(
+                f"{what} file {str(path)!r} has {len(names)} layers ({', '.join(names)}); name one with "
+                f"the --{what.replace(' ', '-')}-layer option."
+            )
+        layer = default_layer
+    if layer is not None and layer not in names:
+        raise InputFileError(f"{what} file {str(path)!r} has no layer {layer!r}; layers: {', '.join(names)}.")
+    return read_vector(path, layer=layer, what=what)
 
 
 def _write_gpkg(gdf: gpd.GeoDataFrame, out: Path, layer: str, inputs: tuple[Path, ...]) -> None:
@@ -66,12 +64,12 @@ def sightlines() -> None:
 
 
 @sightlines.command("zones")
-@click.option("--coastline", type=click.Path(path_type=Path), required=True, help="Coastline lines.")
-@click.option("--land", type=click.Path(path_type=Path), required=True, help="Land (county) polygons.")
-@click.option("--urban-boundary", type=click.Path(path_type=Path), help="城镇开发边界 polygons (optional).")
+@click.option("--coastline", type=FILE, required=True, help="Coastline lines.")
+@click.option("--land", type=FILE, required=True, help="Land (county) polygons.")
+@click.option("--urban-boundary", type=FILE, help="城镇开发边界 polygons (optional).")
 @click.option("--coastline-layer", help="Layer in a multi-layer coastline file (default: 'coastline').")
 @click.option("--land-layer", help="Layer in a multi-layer land file (default: 'counties').")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output GeoPackage.")
+@click.option("--out", type=FILE, required=True, help="Output GeoPackage.")
 def zones_cmd(
     coastline: Path,
     land: Path,
@@ -93,13 +91,13 @@ def zones_cmd(
 
 
 @sightlines.command("viewshed")
-@click.option("--dem", type=click.Path(path_type=Path), required=True, help="DEM GeoTIFF in a metric CRS.")
+@click.option("--dem", type=FILE, required=True, help="DEM GeoTIFF in a metric CRS.")
 @click.option("--observer", type=float, nargs=2, required=True, metavar="X Y", help="In the DEM's CRS.")
 @click.option("--observer-height", type=float, default=2.0, show_default=True, help="Eye height, m.")
 @click.option("--target-height", type=float, default=0.0, show_default=True, help="Target height, m.")
 @click.option("--curvature-coeff", type=float, default=DEFAULT_CURVATURE_COEFF, show_default=True)
 @click.option("--max-distance", type=float, default=None, help="Range limit in metres.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output GeoTIFF.")
+@click.option("--out", type=FILE, required=True, help="Output GeoTIFF.")
 def viewshed_cmd(
     dem: Path,
     observer: tuple[float, float],
@@ -128,14 +126,14 @@ def viewshed_cmd(
 
 
 @sightlines.command("surface")
-@click.option("--dem", type=click.Path(path_type=Path), required=True, help="DEM GeoTIFF (any CRS).")
-@click.option("--viewpoints", type=click.Path(path_type=Path), required=True, help="Viewpoint points.")
-@click.option("--ridgelines", type=click.Path(path_type=Path), help="Ridge lines (default: from the DEM).")
-@click.option("--corridors", type=click.Path(path_type=Path), help="通山达海 corridor lines with width_m.")
+@click.option("--dem", type=FILE, required=True, help="DEM GeoTIFF (any CRS).")
+@click.option("--viewpoints", type=FILE, required=True, help="Viewpoint points.")
+@click.option("--ridgelines", type=FILE, help="Ridge lines (default: from the DEM).")
+@click.option("--corridors", type=FILE, help="通山达海 corridor lines with width_m.")
 @click.option("--resolution", type=float, default=None, help="Analysis cell size in metres.")
 @click.option("--ridge-share", type=float, default=None, help="Share of the ridge kept exposed (0-1).")
 @click.option("--no-sea", is_flag=True, help="Do not protect the sea horizon.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output GeoTIFF.")
+@click.option("--out", type=FILE, required=True, help="Output GeoTIFF.")
 @click.pass_context
 def surface_cmd(
     ctx: click.Context,
@@ -192,12 +190,12 @@ def surface_cmd(
 
 
 @sightlines.command("check")
-@click.option("--buildings", type=click.Path(path_type=Path), required=True, help="Footprints layer.")
+@click.option("--buildings", type=FILE, required=True, help="Footprints layer.")
 @click.option("--height-field", required=True, help="Field with the height above ground in metres.")
 @click.option("--id-field", default="id", show_default=True, help="Field identifying buildings.")
-@click.option("--zones", type=click.Path(path_type=Path), help="Zones layer with a 'zone' field.")
-@click.option("--surface", type=click.Path(path_type=Path), help="Height-control surface GeoTIFF.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output GeoPackage.")
+@click.option("--zones", type=FILE, help="Zones layer with a 'zone' field.")
+@click.option("--surface", type=FILE, help="Height-control surface GeoTIFF.")
+@click.option("--out", type=FILE, required=True, help="Output GeoPackage.")
 def check_cmd(
     buildings: Path, height_field: str, id_field: str, zones: Path | None, surface: Path | None, out: Path
 ) -> None:

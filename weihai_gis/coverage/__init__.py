@@ -2,13 +2,34 @@
 
 ``coverage(net, origins, facilities, profile=...)`` snaps origins and facilities to the nearest walkable
 edge, runs one multi-source Dijkstra per category (see :mod:`weihai_gis.coverage.engine`), and returns a
-:class:`CoverageResult` with network and straight-line (buffer) results side by side.
+:class:`CoverageResult` with network and straight-line (buffer) results side by side. A category with no
+facility in the input is *not assessed*: NaN rates, left out of 全要素达标率 (``all_basic_met``), named in
+the result's warnings.
 """
 
 from __future__ import annotations
 
 from weihai_gis.coverage.compute import coverage
 from weihai_gis.coverage.engine import NetworkIndex, nearest_distance_m
-from weihai_gis.coverage.result import CoverageResult, hex_ids
+from weihai_gis.coverage.result import (
+    BASIC_TYPE,
+    CoverageResult,
+    all_basic_note,
+    all_basic_title_zh,
+    assessed_flags,
+    basic_assessment,
+    hex_ids,
+)
 
-__all__ = ["CoverageResult", "NetworkIndex", "coverage", "hex_ids", "nearest_distance_m"]
+__all__ = [
+    "BASIC_TYPE",
+    "CoverageResult",
+    "NetworkIndex",
+    "all_basic_note",
+    "all_basic_title_zh",
+    "assessed_flags",
+    "basic_assessment",
+    "coverage",
+    "hex_ids",
+    "nearest_distance_m",
+]

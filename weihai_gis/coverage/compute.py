@@ -12,9 +12,10 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from weihai_gis.coverage.engine import NetworkIndex, nearest_distance_m
-from weihai_gis.coverage.result import CoverageResult
+from weihai_gis.coverage.result import CoverageResult, all_basic_note, basic_assessment
 from weihai_gis.errors import CRSError, LayerError, StandardsError
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
+from weihai_gis.population import population_values
 from weihai_gis.standards import Profile, facility_kinds, load_profile
 
 __all__ = ["coverage"]
@@ -108,6 +109,10 @@ def coverage(
     Returns
     -------
     CoverageResult
+        A category with no facility in the input is *not assessed* (``categories["assessed"]`` False):
+        its distances are NaN, its flags False, its rates NaN, and it is left out of ``all_basic_met``,
+        which requires every assessed 基础保障 category (False for unreachable origins, and for everybody
+        when no basic category is assessed). ``warnings`` names the categories left out.
 
     Raises
     ------
@@ -123,13 +128,7 @@ def coverage(
     fac = _points(facilities, net.crs, "facilities") if not facilities.empty else facilities
     warnings: list[str] = []
     if population_field in orig.columns:
-        pop = pd.to_numeric(orig[population_field], errors="coerce")
-        bad = pop.isna() | (pop < 0)
-        if bad.any():
-            raise LayerError(
-                f"origins, field {population_field!r}: {int(bad.sum())} rows are not non-negative numbers "
-                f"(first rows {list(orig.index[bad][:5])})."
-            )
+        pop = population_values(orig[population_field])
     else:
         log.info("origins have no %r field; each origin counts as 1 person", population_field)
         warnings.append(f"origins have no {population_field!r} field: each origin counts as 1 person")
@@ -162,7 +161,9 @@ def coverage(
         rows = sets.get(cid, np.empty(0, dtype=np.int64))
         n_fac.append(len(rows))
         if len(rows) == 0:
-            warnings.append(f"category {cid} ({cat['name_zh']}): no facilities in the input; results are NaN")
+            warnings.append(
+                f"category {cid} ({cat['name_zh']}): no facilities in the input; not assessed, results are NaN"
+            )
             dist = np.full(len(orig), np.nan)
             bmet = np.zeros(len(orig), dtype=bool)
             n_fac_ok.append(0)
@@ -182,10 +183,15 @@ def coverage(
         out[f"buffer_met_{cid}"] = bmet
     cats["n_facilities"] = n_fac
     cats["n_facilities_reachable"] = n_fac_ok
-    basic = prof.basic_ids
+    cats["assessed"] = np.asarray(n_fac) > 0
+    basic, _ = basic_assessment(cats)
     frame = pd.DataFrame(out, index=orig.index)
+    # all-basic over the assessed basic categories only: a kind absent from the input is "not assessed",
+    # not "nobody served" (met_<cat> of such a category stays False and is reported as NaN rates)
     frame["all_basic_met"] = frame[[f"met_{c}" for c in basic]].all(axis=1) if basic else False
     frame["buffer_all_basic_met"] = frame[[f"buffer_met_{c}" for c in basic]].all(axis=1) if basic else False
+    if note := all_basic_note(cats):
+        warnings.append(note)
     result_origins = gpd.GeoDataFrame(
         frame.reset_index(drop=True), geometry=orig.geometry.to_numpy(), crs=net.crs
     )

@@ -15,11 +15,101 @@ import shapely
 from weihai_gis.errors import LayerError
 from weihai_gis.files import atomic_path
 
-__all__ = ["CoverageResult", "hex_ids"]
+__all__ = [
+    "BASIC_TYPE",
+    "CoverageResult",
+    "all_basic_note",
+    "all_basic_title_zh",
+    "assessed_flags",
+    "basic_assessment",
+    "hex_ids",
+]
 
 log = logging.getLogger(__name__)
 
 _SQRT3 = np.sqrt(3.0)
+
+#: ``type`` of the categories that make up 全要素达标率 (all-basic rate).
+BASIC_TYPE = "基础保障"
+
+
+def assessed_flags(categories: pd.DataFrame) -> pd.Series:
+    """Return per category whether the input held at least one facility of it (it was assessed).
+
+    Parameters
+    ----------
+    categories
+        Category table (``CoverageResult.categories`` or the ``categories`` table of a results GeoPackage).
+        Uses the ``assessed`` column; tables written before it existed fall back to ``n_facilities > 0``,
+        and tables with neither count every category as assessed.
+
+    Returns
+    -------
+    pandas.Series
+        Bool per row of ``categories`` (same index).
+    """
+    if "assessed" in categories.columns:
+        return categories["assessed"].fillna(False).astype(bool)
+    if "n_facilities" in categories.columns:
+        return pd.to_numeric(categories["n_facilities"], errors="coerce").fillna(0) > 0
+    return pd.Series(True, index=categories.index)
+
+
+def basic_assessment(categories: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Return the ids of the 基础保障 categories that were assessed and of those that were not.
+
+    Parameters
+    ----------
+    categories
+        Category table with ``id`` and ``type`` (see :func:`assessed_flags`).
+
+    Returns
+    -------
+    tuple of list of str
+        ``(assessed, not_assessed)`` in table order.
+    """
+    basic = categories["type"] == BASIC_TYPE if "type" in categories.columns else categories["id"].notna()
+    flags = assessed_flags(categories)
+    ids = categories["id"].astype(str)
+    return ids[basic & flags].tolist(), ids[basic & ~flags].tolist()
+
+
+def all_basic_title_zh(categories: pd.DataFrame) -> str:
+    """Return the Chinese title of the all-basic rate with its scope, e.g. ``全要素达标率（已评估 19/24 类基础保障）``."""
+    done, missing = basic_assessment(categories)
+    return f"全要素达标率（已评估 {len(done)}/{len(done) + len(missing)} 类基础保障）"
+
+
+def all_basic_note(categories: pd.DataFrame) -> str | None:
+    """Return the bilingual note on which 基础保障 categories the all-basic rate covers (None when all do).
+
+    Parameters
+    ----------
+    categories
+        Category table with ``id``, ``name_zh``, ``type`` (see :func:`assessed_flags`).
+
+    Returns
+    -------
+    str or None
+        Chinese / English sentence naming the categories not assessed (no facility of the kind in the
+        input), or ``None`` when every basic category was assessed.
+    """
+    done, missing = basic_assessment(categories)
+    if not missing:
+        return None
+    names = categories.set_index(categories["id"].astype(str))
+    zh = ", ".join(str(names.at[c, "name_zh"]) if "name_zh" in names.columns else c for c in missing)
+    n = len(done) + len(missing)
+    if not done:
+        return (
+            f"全要素达标率无法评估：输入中没有任何基础保障类设施（{n} 类均未评估）/ all-basic rate not "
+            f"assessable: the input holds no facility of any of the {n} basic categories (rate is NaN)"
+        )
+    return (
+        f"全要素达标率只计已评估的 {len(done)}/{n} 类基础保障要素；未评估（输入中无此类设施）: {zh} / "
+        f"all-basic rate covers the {len(done)} of {n} basic categories present in the input; "
+        f"not assessed: {', '.join(missing)}"
+    )
 
 
 def hex_ids(x: np.ndarray, y: np.ndarray, size_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -54,11 +144,15 @@ class CoverageResult:
     ----------
     origins
         GeoDataFrame in the network's metric CRS: origin_id, population, reachable, unreachable_reason,
-        snap_m, ``dist_<category>`` (metres, NaN = none in reach or unreachable), ``met_<category>``,
-        ``buffer_met_<category>`` (straight-line), all_basic_met, buffer_all_basic_met.
+        snap_m, ``dist_<category>`` (metres, NaN = none in reach, unreachable origin or category not
+        assessed), ``met_<category>``, ``buffer_met_<category>`` (straight-line; both False for a category
+        not assessed), all_basic_met (every *assessed* 基础保障 category met; False for unreachable origins
+        and when no basic category is assessed), buffer_all_basic_met (the same with straight-line flags).
     categories
         DataFrame: id, name_zh, name_en, max_walk_m, max_walk_min, tier, type, citation, verified, note,
-        n_facilities, n_facilities_reachable.
+        n_facilities, n_facilities_reachable, assessed (True when the input holds at least one facility of
+        the category, reachable or not). Categories not assessed have NaN rates everywhere and are left out
+        of the all-basic flags and rates (``warnings`` names them).
     facilities
         GeoDataFrame of the facilities used (metric CRS) with reachable, unreachable_reason, snap_m.
     profile_name
@@ -100,13 +194,14 @@ class CoverageResult:
         denom = sums["population"].where(sums["population"] > 0)
         out = sums[["population", "n_origins", "n_unreachable", "population_unreachable"]].copy()
         out[["n_origins", "n_unreachable"]] = out[["n_origins", "n_unreachable"]].astype(np.int64)
-        empty = set(self.categories.loc[self.categories["n_facilities"] == 0, "id"])
+        empty = set(self.categories.loc[~assessed_flags(self.categories), "id"])
         for cid in rate_cols:
             out[f"rate_{cid}"] = np.nan if cid in empty else sums[f"_w_{cid}"] / denom
         for cid in rate_cols:
             out[f"rate_buffer_{cid}"] = np.nan if cid in empty else sums[f"_wb_{cid}"] / denom
-        out["rate_all_basic"] = sums["_w_all"] / denom
-        out["rate_all_basic_buffer"] = sums["_wb_all"] / denom
+        any_basic = bool(basic_assessment(self.categories)[0])
+        out["rate_all_basic"] = sums["_w_all"] / denom if any_basic else np.nan
+        out["rate_all_basic_buffer"] = sums["_wb_all"] / denom if any_basic else np.nan
         out["gap_all_basic"] = out["rate_all_basic_buffer"] - out["rate_all_basic"]
         return out
 
@@ -128,8 +223,9 @@ class CoverageResult:
         geopandas.GeoDataFrame
             One row per unit (units without origins get population 0 and NaN rates): id, name_zh,
             population, n_origins, n_unreachable, population_unreachable, ``rate_<category>`` (0..1,
-            population-weighted over all origins, unreachable ones counting as not met),
-            ``rate_buffer_<category>``, rate_all_basic, rate_all_basic_buffer, gap_all_basic, geometry.
+            population-weighted over all origins, unreachable ones counting as not met; NaN for a category
+            not assessed), ``rate_buffer_<category>``, rate_all_basic (over the assessed 基础保障 categories;
+            NaN when none is assessed), rate_all_basic_buffer, gap_all_basic, geometry.
         """
         for f in (id_field, name_field):
             if f not in units.columns:
@@ -174,10 +270,20 @@ class CoverageResult:
         )
 
     def overall(self) -> pd.DataFrame:
-        """Return one row per category: population-weighted network and straight-line rates and their gap."""
+        """Return one row per category plus the all-basic row: network and straight-line rates and their gap.
+
+        Returns
+        -------
+        pandas.DataFrame
+            id, name_zh, type, max_walk_m, verified, n_facilities, assessed, rate_network, rate_buffer
+            (population-weighted shares 0..1; NaN for a category not assessed), gap. The last row, id
+            ``all_basic``, is 全要素达标率 over the assessed 基础保障 categories; its name_zh says how many
+            (e.g. ``全要素达标率（已评估 19/24 类基础保障）``) and its ``assessed`` is True when at least one is.
+        """
         agg = self._aggregate(pd.Series(0, index=self.origins.index)).iloc[0]
+        flags = assessed_flags(self.categories)
         rows = []
-        for _, cat in self.categories.iterrows():
+        for (_, cat), assessed in zip(self.categories.iterrows(), flags, strict=True):
             rows.append(
                 {
                     "id": cat["id"],
@@ -186,6 +292,7 @@ class CoverageResult:
                     "max_walk_m": cat["max_walk_m"],
                     "verified": cat["verified"],
                     "n_facilities": cat["n_facilities"],
+                    "assessed": bool(assessed),
                     "rate_network": agg[f"rate_{cat['id']}"],
                     "rate_buffer": agg[f"rate_buffer_{cat['id']}"],
                 }
@@ -193,11 +300,12 @@ class CoverageResult:
         rows.append(
             {
                 "id": "all_basic",
-                "name_zh": "全要素达标率（全部基础保障）",
-                "type": "基础保障",
+                "name_zh": all_basic_title_zh(self.categories),
+                "type": BASIC_TYPE,
                 "max_walk_m": np.nan,
                 "verified": False,
                 "n_facilities": int(self.categories["n_facilities"].sum()),
+                "assessed": bool(basic_assessment(self.categories)[0]),
                 "rate_network": agg["rate_all_basic"],
                 "rate_buffer": agg["rate_all_basic_buffer"],
             }

@@ -6,7 +6,7 @@
 """
 
 from weihai_gis.layers.dataset import DEFAULT_GPKG, Layers, Override, load_layers, validate_layers
-from weihai_gis.layers.io import read_layer, write_layers
+from weihai_gis.layers.io import read_layer, read_vector, write_layers
 from weihai_gis.layers.report import Issue, ValidationReport
 from weihai_gis.layers.schema import SCHEMAS, FieldSpec, LayerSchema, PlanCount
 
@@ -22,6 +22,7 @@ __all__ = [
     "ValidationReport",
     "load_layers",
     "read_layer",
+    "read_vector",
     "validate_layers",
     "write_layers",
 ]

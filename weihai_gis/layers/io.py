@@ -2,7 +2,9 @@
 
 Inputs are opened read-only and checked before GDAL sees them, so a missing, truncated or mislabelled file
 gives an :class:`~weihai_gis.errors.InputFileError` that says what is wrong instead of a driver traceback.
-Outputs go through :func:`weihai_gis.files.atomic_path`.
+:func:`read_layer` reads a layer of the dataset; :func:`read_vector` reads any user vector file (roads,
+facilities, origins ...) with the same checks and a CRS requirement. Outputs go through
+:func:`weihai_gis.files.atomic_path`.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-from weihai_gis.errors import InputFileError, LayerError
+from weihai_gis.errors import CRSError, InputFileError, LayerError
 from weihai_gis.files import atomic_path, require_input_file
 from weihai_gis.layers.schema import SCHEMAS
 
-__all__ = ["READ_SUFFIXES", "check_input_file", "list_file_layers", "read_layer", "write_layers"]
+__all__ = [
+    "READ_SUFFIXES",
+    "check_input_file",
+    "list_file_layers",
+    "read_layer",
+    "read_vector",
+    "write_layers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +97,24 @@ def check_input_file(path: str | os.PathLike[str], *, what: str = "layer") -> Pa
         raise InputFileError(
             f"{p.name}: unsupported format {suffix!r}; expected one of {', '.join(sorted(READ_SUFFIXES))}."
         )
-    if suffix == ".gpkg":
-        _check_geopackage(p)
-    elif READ_SUFFIXES[suffix] == "GeoParquet":
-        with p.open("rb") as fh:
+    _check_header(p)
+    return p
+
+
+def _check_header(path: Path) -> None:
+    """Raise InputFileError when a GeoPackage or GeoParquet file does not look complete (others pass)."""
+    fmt = READ_SUFFIXES.get(path.suffix.lower())
+    if fmt == "GeoPackage":
+        _check_geopackage(path)
+    elif fmt == "GeoParquet":
+        with path.open("rb") as fh:
             head = fh.read(4)
-            fh.seek(max(p.stat().st_size - 4, 0))
+            fh.seek(max(path.stat().st_size - 4, 0))
             tail = fh.read(4)
         if head != _PARQUET_MAGIC or tail != _PARQUET_MAGIC:
             raise InputFileError(
-                f"{p.name}: not a complete Parquet file (missing 'PAR1' magic at start or end)."
+                f"{path.name}: not a complete Parquet file (missing 'PAR1' magic at start or end)."
             )
-    return p
 
 
 def list_file_layers(path: str | os.PathLike[str]) -> list[str]:
@@ -183,6 +198,51 @@ def read_layer(path: str | os.PathLike[str], name: str, *, layer: str | None = N
         gdf = _restore_shapefile_names(gdf, name)
     log.debug("read %s rows from %s (layer %s)", len(gdf), p, wanted)
     return gdf
+
+
+def read_vector(
+    path: str | os.PathLike[str], *, layer: str | None = None, what: str = "input"
+) -> gpd.GeoDataFrame:
+    """Read a user's vector file (any format GDAL reads) and require a declared CRS.
+
+    GeoPackage and GeoParquet files get the header checks of :func:`check_input_file` first, so a truncated
+    or mislabelled file is reported as such; other suffixes are left to GDAL.
+
+    Parameters
+    ----------
+    path
+        The file (GeoPackage, GeoJSON, Shapefile, GeoParquet, FlatGeobuf, ...). It is only read.
+    layer
+        Layer inside a multi-layer file; None reads the first one.
+    what
+        What the file is for, e.g. ``"walking network"``; messages start with it, the path and the layer.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer in its own CRS.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, empty, truncated or cannot be read as a vector layer.
+    CRSError
+        The layer declares no CRS.
+    """
+    p = require_input_file(path, what=what)
+    where = f"{what} {str(p)!r}" + (f", layer {layer!r}" if layer else "")
+    _check_header(p)
+    try:
+        if READ_SUFFIXES.get(p.suffix.lower()) == "GeoParquet":
+            frame = gpd.read_parquet(p)
+        else:
+            frame = gpd.read_file(p, layer=layer)
+    except Exception as exc:  # any driver failure becomes one message naming the file and layer
+        raise InputFileError(f"{where}: cannot read as a vector file ({exc}).") from exc
+    if frame.crs is None:
+        raise CRSError(f"{where}: the layer has no CRS; declare it (e.g. EPSG:4490 or EPSG:4326) first.")
+    log.debug("read %s rows from %s", len(frame), where)
+    return frame
 
 
 def _geometry_type(gdf: gpd.GeoDataFrame, name: str) -> str | None:

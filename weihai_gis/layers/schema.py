@@ -81,7 +81,9 @@ class LayerSchema:
     name
         Layer name in the GeoPackage.
     title_zh
-        Chinese title for tables and maps.
+        Chinese title for tables.
+    title_en
+        English title (maps and legends show ``"中文 / English"``).
     geometry_types
         Allowed shapely geometry type names.
     fields
@@ -102,10 +104,13 @@ class LayerSchema:
         Per-category plan counts reported as gaps when fewer.
     plan_names
         Names (``name_zh``) the plan gives for members of this layer; absent ones are reported as a gap.
+    map_title_zh
+        Shorter Chinese title for the map layer control and legend; empty means ``title_zh``.
     """
 
     name: str
     title_zh: str
+    title_en: str
     geometry_types: tuple[str, ...]
     fields: tuple[FieldSpec, ...]
     expected_count: int | None = None
@@ -115,10 +120,16 @@ class LayerSchema:
     counts_by: tuple[str, dict[object, int]] | None = None
     plan_counts: tuple[PlanCount, ...] = ()
     plan_names: tuple[str, ...] = ()
+    map_title_zh: str = ""
 
     def field(self, name: str) -> FieldSpec | None:
         """Return the declared field called ``name`` (None when not declared)."""
         return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def map_title(self) -> str:
+        """Bilingual title of the layer on maps and legends, e.g. ``"区市 / counties"``."""
+        return f"{self.map_title_zh or self.title_zh} / {self.title_en}"
 
     @property
     def geometry_label(self) -> str:
@@ -150,14 +161,17 @@ _schemas = (
     LayerSchema(
         "city_boundary",
         "威海市界",
+        "city boundary",
         _POLY,
         _common(_NAME_EN),
         expected_count=1,
         count_note="one city outline (official land area 5,797.74 km²)",
+        map_title_zh="市界",
     ),
     LayerSchema(
         "counties",
         "区市",
+        "counties",
         _POLY,
         _common(_NAME_EN, id_pattern=r"^\d{6}$"),
         expected_count=4,
@@ -166,6 +180,7 @@ _schemas = (
     LayerSchema(
         "towns",
         "镇/街道驻地",
+        "town & street seats",
         ("Point",),
         _common(
             _NAME_EN,
@@ -191,10 +206,12 @@ _schemas = (
             PlanCount("provincial_pilot", True, 5, "§2 '实施5个山东省小城镇创新提升行动试点镇' names none"),
             PlanCount("urban_integration", True, 4, "§9 names 张村、羊亭、初村、草庙子"),
         ),
+        map_title_zh="镇街驻地",
     ),
     LayerSchema(
         "town_areas",
         "镇街范围(近似)",
+        "town areas (approx.)",
         _POLY,
         _common(FieldSpec("kind", allowed=("town", "street")), id_pattern=r"^\d{12}$"),
         count_note="one cell per located town seat (Voronoi, approximate until the bureau's file is loaded)",
@@ -202,6 +219,7 @@ _schemas = (
     LayerSchema(
         "renewal_districts",
         "重点片区",
+        "renewal districts",
         _POLY,
         _common(
             _NAME_EN,
@@ -225,10 +243,12 @@ _schemas = (
             "羊亭工业园—嵩山珠海路南",
             "张村沈阳路沿线",
         ),
+        map_title_zh="城市更新片区",
     ),
     LayerSchema(
         "feature_streets",
         "特色街区",
+        "feature streets",
         (*_LINE, *_POLY),
         _common(_NAME_EN, id_pattern=r"^FS\d{2}$"),
         expected_count=8,
@@ -238,16 +258,19 @@ _schemas = (
     LayerSchema(
         "bays",
         "海湾综合提升",
+        "bays",
         (*_POLY, *_LINE, "Point"),
         _common(_NAME_EN, FieldSpec("works_zh", nullable=True), id_pattern=r"^BAY\d{2}$"),
         expected_count=20,
         count_note=f"{_PLAN} §5: 中心城区20个海湾综合提升工程 (names only two works)",
         authored=True,
         plan_names=("金线顶", "幸福门—悦海公园"),
+        map_title_zh="海湾",
     ),
     LayerSchema(
         "coastline",
         "海岸线",
+        "coastline",
         _LINE,
         _common(),
         count_note="GSHHG shoreline clipped to Weihai",
@@ -255,6 +278,7 @@ _schemas = (
     LayerSchema(
         "coastal_zones",
         "海岸带管控分区",
+        "coastal control zones",
         _POLY,
         (
             FieldSpec("id"),
@@ -272,6 +296,7 @@ _schemas = (
     LayerSchema(
         "ridgelines",
         "山脊线",
+        "ridgelines",
         _LINE,
         _common(),
         count_note=f"{_PLAN} §5 '山脊线' (no ridge is named)",
@@ -280,14 +305,17 @@ _schemas = (
     LayerSchema(
         "hsr_corridor",
         "高铁沿线",
+        "HSR corridor",
         _LINE,
         _common(),
         count_note=f"{_PLAN} §5 '高铁沿线' (the line is not drawn in the plan)",
         authored=True,
+        map_title_zh="高铁廊道",
     ),
     LayerSchema(
         "view_corridors",
         "通山达海视觉廊道",
+        "view corridors",
         ("LineString",),
         _common(
             FieldSpec("from_zh"),
@@ -296,10 +324,12 @@ _schemas = (
         ),
         count_note=f"{_PLAN} §5 '通山达海视觉廊道' (none is named)",
         authored=True,
+        map_title_zh="视线通廊",
     ),
     LayerSchema(
         "viewpoints",
         "观景点",
+        "viewpoints",
         ("Point",),
         _common(FieldSpec("observer_height_m", "float")),
         count_note=f"{_PLAN} names no viewpoint",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -18,61 +18,33 @@ import geopandas as gpd
 
 from weihai_gis.crs import WEB_CRS
 from weihai_gis.maps.basemaps import add_basemap
-from weihai_gis.maps.legend import LegendSection, add_legend
-from weihai_gis.maps.planning_layers import (
-    LAYER_TITLES,
-    add_bays,
-    add_boundaries,
-    add_coastal_zones,
-    add_feature_streets,
-    add_line_layer,
-    add_renewal_districts,
-    add_town_areas,
-    add_towns,
-    add_viewpoints,
-)
+from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend
+from weihai_gis.maps.planning_layers import LAYER_TITLES, add_plan_layer
 from weihai_gis.maps.prepare import bounds_latlon
 from weihai_gis.maps.raster import add_raster
 from weihai_gis.maps.result_layers import add_coverage, add_facilities, add_gaps, add_violations
-from weihai_gis.maps.results import coverage_tables
+from weihai_gis.maps.results import CoverageTables, coverage_tables
 
 __all__ = ["PLANNING_ORDER", "coverage_map", "planning_map", "sightlines_map"]
 
 log = logging.getLogger(__name__)
 
-Builder = Callable[..., LegendSection | None]
-
-
-def _line(layer: str) -> Builder:
-    def build(m: folium.Map, gdf: gpd.GeoDataFrame, *, datum: str = "wgs84") -> LegendSection | None:
-        return add_line_layer(m, gdf, layer=layer, datum=datum)
-
-    return build
-
-
-def _outline(layer: str) -> Builder:
-    def build(m: folium.Map, gdf: gpd.GeoDataFrame, *, datum: str = "wgs84") -> LegendSection | None:
-        return add_boundaries(m, gdf, layer=layer)
-
-    return build
-
-
-#: Layers of the planning map, bottom to top, with their builders.
-PLANNING_ORDER: dict[str, Builder] = {
-    "city_boundary": _outline("city_boundary"),
-    "counties": _outline("counties"),
-    "town_areas": add_town_areas,
-    "coastal_zones": add_coastal_zones,
-    "renewal_districts": add_renewal_districts,
-    "bays": add_bays,
-    "feature_streets": add_feature_streets,
-    "coastline": _line("coastline"),
-    "ridgelines": _line("ridgelines"),
-    "hsr_corridor": _line("hsr_corridor"),
-    "view_corridors": _line("view_corridors"),
-    "viewpoints": add_viewpoints,
-    "towns": add_towns,
-}
+#: Layers of the planning map, bottom to top (each drawn by :func:`add_plan_layer` with its own style).
+PLANNING_ORDER: tuple[str, ...] = (
+    "city_boundary",
+    "counties",
+    "town_areas",
+    "coastal_zones",
+    "renewal_districts",
+    "bays",
+    "feature_streets",
+    "coastline",
+    "ridgelines",
+    "hsr_corridor",
+    "view_corridors",
+    "viewpoints",
+    "towns",
+)
 _SIGHTLINE_LAYERS = (
     "city_boundary",
     "coastal_zones",
@@ -104,10 +76,15 @@ def _finish(
     add_legend(m, sections)
     web = [f.to_crs(WEB_CRS) for f in frames if len(f) and f.crs is not None and f.geometry.notna().any()]
     m.fit_bounds(bounds_latlon([w[w.geometry.notna() & ~w.geometry.is_empty] for w in web]))
-    for msg in warnings:
+    if warnings:  # one stacked box, so several warnings never overlap
+        boxes = "".join(
+            '<div class="weihai-warning" style="background:#fff3cd;border:1px solid #c90;padding:4px;'
+            f'margin-bottom:4px">{html.escape(msg)}</div>'
+            for msg in warnings
+        )
         folium.Element(
-            f'<div class="weihai-warning" style="position:absolute;top:10px;left:60px;z-index:1000;'
-            f'background:#fff3cd;border:1px solid #c90;padding:4px;font:12px sans-serif">{html.escape(msg)}</div>'
+            '<div class="weihai-warnings" style="position:absolute;top:10px;left:60px;max-width:60%;'
+            f'z-index:1000;font:12px sans-serif">{boxes}</div>'
         ).add_to(m.get_root().html)
     m.weihai_warnings = warnings  # type: ignore[attr-defined]
     return m
@@ -127,7 +104,7 @@ def _draw(
         if gdf is None or len(gdf) == 0:
             skipped.append(LAYER_TITLES[name])
             continue
-        sec = PLANNING_ORDER[name](m, gdf, datum=datum)
+        sec = add_plan_layer(m, gdf, name, datum=datum)
         if sec is None:
             skipped.append(LAYER_TITLES[name])
         else:
@@ -169,6 +146,37 @@ def planning_map(
     return _finish(m, sections, frames, warnings, skipped)
 
 
+_NOT_ASSESSED = "未评估（输入中无此类设施）/ not assessed (no such facility in the input)"
+
+
+def _assessment(tables: CoverageTables, rate_column: str) -> tuple[str, str, LegendSection | None]:
+    """Return the NaN label and legend note for ``rate_column``, and a legend section on categories not assessed.
+
+    A category with no facility in the input is not assessed: its rates are NaN (drawn grey, labelled
+    未评估, never 0 %) and 全要素达标率 covers only the assessed 基础保障 categories ("已评估 X/Y 类").
+    """
+    missing = tables.not_assessed()
+    scope = tables.all_basic_scope_zh()
+    missing_label, note = "无人口 / no population", ""
+    cid = rate_column.removeprefix("rate_buffer_").removeprefix("rate_")
+    if rate_column in ("rate_all_basic", "rate_all_basic_buffer") and scope:
+        note = f"全要素达标率（{scope}）/ all-basic rate over the assessed basic categories"
+        if scope.startswith("已评估 0/"):
+            missing_label = _NOT_ASSESSED
+    elif cid in missing:
+        missing_label = _NOT_ASSESSED
+        note = f"{missing[cid]} 未评估 / not assessed"
+    section = None
+    if missing:
+        section = LegendSection(
+            title="未评估 / not assessed",
+            items=tuple(LegendItem(f"{name} / {i}", "#cccccc") for i, name in missing.items()),
+            note="输入中无此类设施：不计入全要素达标率，覆盖率为空而非 0% / no facility of these kinds in the "
+            "input: left out of the all-basic rate; their rates are empty, not 0 %",
+        )
+    return missing_label, note, section
+
+
 def coverage_map(
     results: Any,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
@@ -190,7 +198,9 @@ def coverage_map(
     layers
         Embedded layers for context (boundaries) and, with a ``CoverageResult``, the summary units.
     rate_column
-        Rate to map: ``rate_all_basic`` (全要素达标率) or ``rate_<category>``.
+        Rate to map: ``rate_all_basic`` (全要素达标率, over the assessed 基础保障 categories; the legend
+        says "已评估 X/Y 类") or ``rate_<category>``. Categories not assessed (no facility of the kind in
+        the input) are listed in the legend and a map warning as 未评估 / not assessed and drawn grey.
     gap_threshold
         Units (or hexagons when no unit summary exists) below this share are outlined as gaps.
     hex_size_m
@@ -209,20 +219,29 @@ def coverage_map(
         warnings.append(
             "覆盖率结果不在威海范围内（样例数据，如赫尔辛基）/ coverage results lie outside Weihai (sample data)"
         )
+    missing_label, note, not_assessed = _assessment(tables, rate_column)
+    if not_assessed is not None:
+        warnings.append(
+            f"全要素达标率只计{tables.all_basic_scope_zh()}；未评估（输入中无此类设施）: "
+            f"{'、'.join(tables.not_assessed().values())} / not assessed: no such facility in the input"
+        )
+    style = {"missing_label": missing_label, "note": note}
     sections: list[LegendSection] = []
     frames: list[gpd.GeoDataFrame] = []
     skipped: list[str] = []
     if layers is not None and tables.in_weihai:
         _draw(m, layers, ("city_boundary", "counties"), datum, sections, frames, [])
     if tables.hex is not None and len(tables.hex):
-        sec = add_coverage(m, tables.hex, rate_column=rate_column, title="覆盖率(六边形)", datum=datum)
+        sec = add_coverage(
+            m, tables.hex, rate_column=rate_column, title="覆盖率(六边形)", datum=datum, **style
+        )
         if sec is not None:
             sections.append(sec)
             frames.append(tables.hex)
     for i, (unit, summary) in enumerate(tables.units.items()):
         title = f"覆盖率({LAYER_TITLES.get(unit, unit).split(' / ')[0]})"
         first = i == 0 and tables.hex is None
-        sec = add_coverage(m, summary, rate_column=rate_column, title=title, datum=datum, show=first)
+        sec = add_coverage(m, summary, rate_column=rate_column, title=title, datum=datum, show=first, **style)
         if sec is not None:
             classed = any(s.title.startswith("覆盖率") for s in sections)
             sections.append(
@@ -238,6 +257,8 @@ def coverage_map(
         sec = add_facilities(m, tables.facilities, datum=datum)
         if sec is not None:
             sections.append(sec)
+    if not_assessed is not None:
+        sections.append(not_assessed)
     return _finish(m, sections, frames, warnings, skipped)
 
 

@@ -71,6 +71,8 @@ def add_coverage(
     title: str = "覆盖率",
     datum: str = "wgs84",
     show: bool = True,
+    missing_label: str = "无人口 / no population",
+    note: str = "",
 ) -> LegendSection | None:
     """Draw a coverage summary (hexagons or units) as a 5-class choropleth of ``rate_column``.
 
@@ -88,6 +90,11 @@ def add_coverage(
         Basemap datum.
     show
         Whether the layer is on when the page opens.
+    missing_label
+        What a NaN rate means, shown in tooltips and the grey legend swatch: no population by default;
+        ``"未评估 / not assessed"`` when the rate's category has no facility in the input.
+    note
+        Extra legend remark (e.g. the scope of 全要素达标率), put before "按人口加权".
 
     Returns
     -------
@@ -103,7 +110,7 @@ def add_coverage(
     _rate_column(summary, rate_column, f"coverage layer {name!r}")
     data = summary.copy()
     rates = pd.to_numeric(data[rate_column], errors="coerce")
-    data["rate_label"] = rates.map(lambda r: "无人口 / no data" if pd.isna(r) else f"{100 * r:.1f}%")
+    data["rate_label"] = rates.map(lambda r: missing_label if pd.isna(r) else f"{100 * r:.1f}%")
     data["_class"] = rates.map(lambda r: -1 if pd.isna(r) else coverage_class(float(r)))
 
     def style(f: dict[str, Any]) -> Style:
@@ -126,8 +133,9 @@ def add_coverage(
         return None
     pct = [int(100 * b) for b in COVERAGE_BREAKS]
     items = [LegendItem(f"{pct[i]}–{pct[i + 1]}%", COVERAGE_COLORS[i]) for i in range(len(COVERAGE_COLORS))]
-    items.append(LegendItem("无人口 / no population", _NO_DATA))
-    return LegendSection(title=name, items=tuple(items), note="按人口加权 / population-weighted")
+    items.append(LegendItem(missing_label, _NO_DATA))
+    remark = "；".join(t for t in (note, "按人口加权 / population-weighted") if t)
+    return LegendSection(title=name, items=tuple(items), note=remark)
 
 
 def add_gaps(

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from weihai_gis.coverage.result import all_basic_note, assessed_flags, basic_assessment
 from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import LayerError
 from weihai_gis.files import require_input_file
@@ -42,7 +43,9 @@ class CoverageTables:
     facilities
         Facility points, or ``None``.
     categories
-        Category table (id, name_zh, max_walk_m, type, citation, verified), or ``None`` if unknown.
+        Category table (id, name_zh, max_walk_m, type, citation, verified, assessed), or ``None`` if unknown.
+        A category not assessed (no facility of it in the input) has NaN rates and is left out of
+        全要素达标率; see :meth:`not_assessed` and :meth:`all_basic_scope_zh`.
     profile_name
         Standards profile name, or ``None``.
     n_origins, population
@@ -52,7 +55,8 @@ class CoverageTables:
     network_summary
         Facts about the walking network (nodes, edges, length ...) when the result carries them.
     warnings
-        Warnings of the analysis (e.g. categories without facilities).
+        Warnings of the analysis (e.g. categories without facilities; for a results GeoPackage, the note on
+        the categories left out of 全要素达标率 is rebuilt from its ``categories`` table).
     """
 
     hex: gpd.GeoDataFrame | None = None
@@ -70,6 +74,26 @@ class CoverageTables:
         """Return the ``rate_*`` columns of the first available summary (hex first)."""
         frames = [f for f in [self.hex, *self.units.values()] if f is not None]
         return [c for c in frames[0].columns if c.startswith("rate_")] if frames else []
+
+    def not_assessed(self) -> dict[str, str]:
+        """Return id -> name_zh of the categories not assessed (no facility of the kind in the input).
+
+        Empty when the category table is unknown.
+        """
+        cats = self.categories
+        if cats is None or "id" not in cats.columns:
+            return {}
+        rows = cats.loc[~assessed_flags(cats)]
+        names = rows["name_zh"] if "name_zh" in rows.columns else rows["id"]
+        return dict(zip(rows["id"].astype(str), names.astype(str), strict=True))
+
+    def all_basic_scope_zh(self) -> str | None:
+        """Return the scope of 全要素达标率, e.g. ``"已评估 19/24 类基础保障"``; ``None`` if the table is unknown."""
+        cats = self.categories
+        if cats is None or "id" not in cats.columns:
+            return None
+        done, missing = basic_assessment(cats)
+        return f"已评估 {len(done)}/{len(done) + len(missing)} 类基础保障"
 
 
 def _in_weihai(frames: list[gpd.GeoDataFrame | None]) -> bool:
@@ -191,4 +215,8 @@ def coverage_tables(
             else:
                 tables.units[name] = summary.loc[held]
     tables.in_weihai = _in_weihai([tables.hex, *tables.units.values()])
+    cats = tables.categories
+    note = all_basic_note(cats) if cats is not None and {"id", "type"} <= set(cats.columns) else None
+    if note and note not in tables.warnings:
+        tables.warnings.append(note)
     return tables

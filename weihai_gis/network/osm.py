@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from weihai_gis.errors import CRSError, InputFileError, NetworkError
+from weihai_gis.layers.io import read_vector
 from weihai_gis.network.tags import walkable_mask
 
 __all__ = ["read_graphml", "read_lines", "read_osm_pbf", "read_osm_xml", "split_at_shared_vertices"]
@@ -244,6 +245,8 @@ def read_lines(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
 
     Raises
     ------
+    InputFileError
+        The file cannot be read as a vector layer.
     CRSError
         The layer has no CRS, or a geographic CRS with coordinates outside ±180°/±90° (metres declared as
         degrees).
@@ -251,12 +254,7 @@ def read_lines(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
         The layer has no line geometries, or no walkable line.
     """
     where = f"walking network {str(path)!r}" + (f", layer {layer!r}" if layer else "")
-    try:
-        frame = gpd.read_file(path, layer=layer)
-    except Exception as exc:
-        raise InputFileError(f"{where}: cannot read as a vector file ({exc}).") from exc
-    if frame.crs is None:
-        raise CRSError(f"{where}: the layer has no CRS; set it (e.g. EPSG:4490) before building a network.")
+    frame = read_vector(path, layer=layer, what="walking network")
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     frame = frame[frame.geom_type.isin(["LineString", "MultiLineString"])]
     if frame.empty:

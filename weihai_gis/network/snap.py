@@ -54,6 +54,19 @@ class Snapped:
         return Snapped(**{name: getattr(self, name)[idx] for name in self.__dataclass_fields__})
 
 
+def _nearest(
+    geoms: npt.NDArray[np.object_], pts: npt.NDArray[np.object_]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Index into ``geoms`` of the geometry nearest each point and its distance (-1 and inf when none)."""
+    nearest = np.full(len(pts), -1, dtype=np.int64)
+    dist = np.full(len(pts), np.inf)
+    if len(geoms):
+        idx, d = shapely.STRtree(geoms).query_nearest(pts, return_distance=True, all_matches=False)
+        nearest[idx[0]] = idx[1]
+        dist[idx[0]] = d
+    return nearest, dist
+
+
 def snap_points(
     net: WalkNetwork,
     points: gpd.GeoSeries | gpd.GeoDataFrame,
@@ -102,14 +115,9 @@ def snap_points(
     routable = np.flatnonzero(comp_size[net.edge_u] >= min_nodes)
     # Snap to the nearest edge of a component large enough to matter: a building beside a stray courtyard
     # path that OSM leaves unconnected still reaches the street a few metres away.
+    nearest, connector = _nearest(net.edge_geometry[routable], pts)
     edge = np.full(n, -1, dtype=np.int64)
-    connector = np.full(n, np.inf)
-    if len(routable):
-        idx, dist = shapely.STRtree(net.edge_geometry[routable]).query_nearest(
-            pts, return_distance=True, all_matches=False
-        )
-        edge[idx[0]] = routable[idx[1]]
-        connector[idx[0]] = dist
+    edge[nearest >= 0] = routable[nearest[nearest >= 0]]
     # ties (several edges at exactly the same distance) keep one of them: any gives the same distances
     has = edge >= 0
     pos = np.full(n, np.nan)
@@ -118,14 +126,7 @@ def snap_points(
     pos = np.clip(pos, 0.0, length)
     far = connector > max_snap_m
     # for the message: is the nearest edge of all on an isolated component?
-    near_all = np.full(n, -1, dtype=np.int64)
-    near_all_m = np.full(n, np.inf)
-    if len(net.edge_geometry):
-        idx, dist = shapely.STRtree(net.edge_geometry).query_nearest(
-            pts, return_distance=True, all_matches=False
-        )
-        near_all[idx[0]] = idx[1]
-        near_all_m[idx[0]] = dist
+    near_all, near_all_m = _nearest(net.edge_geometry, pts)
     reason = np.full(n, None, dtype=object)
     for i in np.flatnonzero(far):
         j = near_all[i]

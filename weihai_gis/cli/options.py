@@ -1,0 +1,85 @@
+"""Click options shared by several ``weihai-gis`` commands, each declared once.
+
+Every option here is a decorator (or a factory of one) to stack on a click command, e.g.::
+
+    @click.command("map")
+    @layers_options
+    @input_file("--results", "Coverage results GeoPackage.")
+    @output_file("Output .html file.")
+    def map_command(layers_path, validate, results_path, out_path): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["FILE", "input_file", "layers_options", "output_file"]
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+"""Type of an option or argument naming a file to read or write (value: :class:`~pathlib.Path`; a folder
+is refused; inputs are checked when read)."""
+
+
+def input_file(flag: str, help_text: str, *, required: bool = False) -> Decorator:
+    """Return the option ``flag`` naming an input file; the parameter is ``<flag>_path`` (e.g. ``results_path``).
+
+    Parameters
+    ----------
+    flag
+        Option name, e.g. ``"--results"``.
+    help_text
+        Help text.
+    required
+        Whether the option must be given.
+
+    Returns
+    -------
+    callable
+        The click option decorator.
+    """
+    dest = flag.lstrip("-").replace("-", "_") + "_path"
+    return click.option(flag, dest, type=FILE, required=required, default=None, help=help_text)
+
+
+def output_file(help_text: str) -> Decorator:
+    """Return the required ``--out`` option (parameter ``out_path``) with the given help text.
+
+    Parameters
+    ----------
+    help_text
+        Help text, e.g. ``"Output GeoPackage."``.
+
+    Returns
+    -------
+    callable
+        The click option decorator.
+    """
+    return click.option("--out", "out_path", type=FILE, required=True, help=help_text)
+
+
+def layers_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--layers`` (parameter ``layers_path``, default: embedded) and ``--validate/--no-validate``.
+
+    Parameters
+    ----------
+    command
+        The click command function.
+
+    Returns
+    -------
+    callable
+        The command with both options.
+    """
+    command = click.option(
+        "--validate/--no-validate",
+        default=True,
+        show_default=True,
+        help="Check the layers against their schemas (--no-validate draws a draft as read).",
+    )(command)
+    return input_file("--layers", "Layers GeoPackage (default: embedded).")(command)
