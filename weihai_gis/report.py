@@ -30,13 +30,8 @@ __all__ = ["build_report", "svg_bar_chart", "write_report"]
 
 log = logging.getLogger(__name__)
 
-_UNIT_TITLES = {
-    "renewal_districts": "城市更新片区 / renewal districts",
-    "town_areas": "镇街（近似范围）/ towns & streets (approx. areas)",
-    "towns": "镇街 / towns & streets",
-    "counties": "区市 / counties",
-    "hex": "六边形网格 / hexagons",
-}
+#: Titles of the summary units: the layer schemas' titles, plus the hexagon grid.
+_UNIT_TITLES = {**LAYER_TITLES, "hex": "六边形网格 / hexagons"}
 _APPROX = {"approximate", "indicative", "candidate", "parameter"}
 _NOT_ASSESSED = "未评估 / not assessed"
 
