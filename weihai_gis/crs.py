@@ -51,6 +51,11 @@ WEB_CRS = "EPSG:4326"
 WEIHAI_BOUNDS = (121.10, 36.65, 122.75, 37.60)
 """Generous lon/lat bounding box of Weihai's land and near-shore sea (west, south, east, north)."""
 
+MIN_OFFSET_GAIN_M = 20.0
+"""How much closer (metres, median) a shifted-datum hypothesis must bring points to the reference to be
+believed; with city blocks of 200-400 m, true positions sit within ~10-30 m of a street and shifted ones
+40-150 m away."""
+
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 algorithm
 _EE = 0.00669342162296594323  # its first eccentricity squared
 _X_PI = np.pi * 3000.0 / 180.0
@@ -239,7 +244,7 @@ class OffsetDiagnosis:
         Median distance in metres from the points to the reference under each hypothesis.
     shifted
         True when ``best`` is not WGS84 and it is clearly better (median at most half of WGS84's and at
-        least 50 m closer): the input is very likely GCJ-02/BD-09 data labelled as WGS84.
+        least :data:`MIN_OFFSET_GAIN_M` closer): the input is very likely GCJ-02/BD-09 data labelled as WGS84.
     """
 
     best: str
@@ -296,6 +301,8 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
         medians[datum] = float(np.median(d))
     best = min(medians, key=medians.__getitem__)
     shifted = (
-        best != "wgs84" and medians[best] <= 0.5 * medians["wgs84"] and medians["wgs84"] - medians[best] >= 50
+        best != "wgs84"
+        and medians[best] <= 0.5 * medians["wgs84"]
+        and medians["wgs84"] - medians[best] >= MIN_OFFSET_GAIN_M
     )
     return OffsetDiagnosis(best=best if shifted else "wgs84", median_m=medians, shifted=shifted)

@@ -88,9 +88,10 @@ def _coverage_inputs(
     facilities: str | os.PathLike[str] | None,
     origins: str | os.PathLike[str] | None,
     osm_cache: str | os.PathLike[str] | None,
+    reading: dict[str, str | None],
 ) -> CoverageInputs:
     if network or facilities or origins:
-        return supplied_inputs(network, facilities, origins)
+        return supplied_inputs(network, facilities, origins, **reading)  # type: ignore[arg-type]
     if osm_cache and (fetched := fetched_inputs(osm_cache)) is not None:
         return fetched
     return sample_inputs()
@@ -103,6 +104,10 @@ def run_main_job(
     network: str | os.PathLike[str] | None = None,
     facilities: str | os.PathLike[str] | None = None,
     origins: str | os.PathLike[str] | None = None,
+    datum: str = "wgs84",
+    mapping: str = "osm",
+    category_field: str | None = None,
+    population_field: str = "population",
     osm_cache: str | os.PathLike[str] | None = None,
     buildings: str | os.PathLike[str] | None = None,
     height_field: str = "height_m",
@@ -121,7 +126,11 @@ def run_main_job(
         GeoPackage of the planning layers (default: the embedded Weihai dataset).
     network, facilities, origins
         Coverage inputs supplied by the planner (all three together): a walking network file, a facility
-        file and an origins file with a ``population`` field.
+        file and an origins file with a ``population`` field (or a population raster).
+    datum, mapping, category_field, population_field
+        How to read the supplied facilities and origins (see
+        :func:`weihai_gis.samples.supplied_inputs`): e.g. ``datum="gcj02", mapping="amap"`` for an Amap
+        export.
     osm_cache
         Folder written by ``weihai-gis fetch osm``; used when no inputs are supplied and it holds a fetch.
     buildings
@@ -150,7 +159,13 @@ def run_main_job(
     result.files["validation"] = _write_text(out / "validation.txt", layers.report.text())
 
     log.info("2/5 life-circle coverage")
-    inputs = _coverage_inputs(network, facilities, origins, osm_cache)
+    reading = {
+        "datum": datum,
+        "mapping": mapping,
+        "category_field": category_field,
+        "population_field": population_field,
+    }
+    inputs = _coverage_inputs(network, facilities, origins, osm_cache, reading)
     result.coverage_source = inputs.source
     result.notes.append(inputs.label_zh)
     net = build_network(inputs.network, cache_dir=cache_dir)

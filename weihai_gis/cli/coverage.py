@@ -70,11 +70,11 @@ def coverage(
     sample,
     out_path,
 ) -> None:
-    r"""Compute 15-minute life-circle coverage (覆盖率, 全要素达标率) and write a GeoPackage + CSV/XLSX.
+    """Compute 15-minute life-circle coverage (覆盖率, 全要素达标率) and write a GeoPackage + CSV/XLSX.
 
     \b
     $ weihai-gis coverage --sample helsinki --out results.gpkg
-    $ weihai-gis coverage --network weihai.osm.pbf --facilities amap.csv --mapping amap --datum gcj02 \
+    $ weihai-gis coverage --network weihai.osm.pbf --facilities amap.csv --mapping amap --datum gcj02 \\
         --origins buildings.gpkg --units towns.gpkg --out results.gpkg
     """
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))

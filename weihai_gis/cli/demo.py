@@ -20,6 +20,27 @@ __all__ = ["COMMANDS", "demo"]
 @input_file("--facilities", "Facilities you supply (.osm.pbf, CSV/XLSX, vector file).")
 @input_file("--origins", "Origins with a population field, or a population raster (.tif).")
 @click.option(
+    "--datum",
+    type=click.Choice(["wgs84", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+    help="Datum of supplied facility lon/lat (Amap: gcj02, Baidu: bd09).",
+)
+@click.option(
+    "--mapping",
+    type=click.Choice(["osm", "amap"]),
+    default="osm",
+    show_default=True,
+    help="How supplied facility types map to categories.",
+)
+@click.option("--category-field", default=None, help="Facility field already holding kinds/category ids.")
+@click.option(
+    "--population-field",
+    default="population",
+    show_default=True,
+    help="Population field of supplied origins.",
+)
+@click.option(
     "--osm-cache",
     default=None,
     type=click.Path(file_okay=False),
@@ -39,13 +60,17 @@ def demo(
     network_path: Path | None,
     facilities_path: Path | None,
     origins_path: Path | None,
+    datum: str,
+    mapping: str,
+    category_field: str | None,
+    population_field: str,
     osm_cache: str | None,
     buildings_path: Path | None,
     height_field: str,
     profile: str,
     cache_dir: str | None,
 ) -> None:
-    r"""Run the whole pipeline: validate layers, coverage, maps and the report, all into --out.
+    """Run the whole pipeline: validate layers, coverage, maps and the report, all into --out.
 
     \b
     $ weihai-gis demo --out out/
@@ -59,6 +84,10 @@ def demo(
         network=network_path,
         facilities=facilities_path,
         origins=origins_path,
+        datum=datum,
+        mapping=mapping,
+        category_field=category_field,
+        population_field=population_field,
         osm_cache=osm_cache,
         buildings=buildings_path,
         height_field=height_field,

@@ -40,7 +40,7 @@ def fetch() -> None:
     help="Folder for walk.graphml, pois.gpkg and buildings.gpkg (weihai-gis demo --osm-cache reads it).",
 )
 def fetch_osm(place: str, bbox: tuple[float, float, float, float] | None, cache_dir: str) -> None:
-    r"""Download the walk network (GraphML) and POIs (GeoPackage) from OpenStreetMap with osmnx.
+    """Download the walk network (GraphML) and POIs (GeoPackage) from OpenStreetMap with osmnx.
 
     \b
     $ weihai-gis fetch osm --place 威海市 --cache data/cache

@@ -74,7 +74,7 @@ def map_command(
     $ weihai-gis map --out planning.html
     $ weihai-gis map --results results.gpkg --rate rate_all_basic --out coverage.html
     $ weihai-gis map --basemap tianditu --out planning_tdt.html   # open as planning_tdt.html?tk=KEY
-    """  # noqa: D301 - click needs the literal \b (no-rewrap marker)
+    """
     from weihai_gis import maps
 
     layers = _layers(layers_path, validate)
@@ -122,7 +122,7 @@ def report_command(
     \b
     $ weihai-gis report --out report.html
     $ weihai-gis report --results results.gpkg --out report.html
-    """  # noqa: D301 - click needs the literal \b (no-rewrap marker)
+    """
     from weihai_gis.report import build_report, write_report
 
     layers = _layers(layers_path, validate)

@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 
 from weihai_gis.coverage.engine import NetworkIndex, nearest_distance_m
 from weihai_gis.coverage.result import CoverageResult, all_basic_note, basic_assessment
-from weihai_gis.errors import CRSError, LayerError, StandardsError
+from weihai_gis.crs import WEB_CRS, diagnose_offset, inside_china
+from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
 from weihai_gis.population import population_values
 from weihai_gis.standards import Profile, facility_kinds, load_profile
@@ -39,6 +40,35 @@ def _points(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
         geoms[not_point] = shapely.point_on_surface(geoms[not_point])
         out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=crs))
     return out
+
+
+#: At most this many points are tested for a GCJ-02/BD-09 offset (a random sample; the median decides).
+OFFSET_SAMPLE = 2000
+
+
+def _check_offset(points: gpd.GeoDataFrame, net: WalkNetwork, what: str, mode: str) -> list[str]:
+    """Test points against the network for a GCJ-02/BD-09 shift; raise, warn or skip per ``mode``."""
+    if mode not in ("error", "warn", "off"):
+        raise ValueError(f"`offset_check` must be 'error', 'warn' or 'off', got {mode!r}.")
+    if mode == "off" or points.empty or not len(net.edge_geometry):
+        return []
+    sample = (
+        points.sample(min(len(points), OFFSET_SAMPLE), random_state=0)
+        if len(points) > OFFSET_SAMPLE
+        else points
+    )
+    lonlat = shapely.get_coordinates(sample.geometry.to_crs(WEB_CRS).to_numpy())
+    if not inside_china(lonlat[:, 0], lonlat[:, 1]).mean() > 0.5:
+        return []  # GCJ-02 shifts only points inside China
+    edges = gpd.GeoSeries(net.edge_geometry, crs=net.crs)
+    diag = diagnose_offset(lonlat[:, 0], lonlat[:, 1], edges)
+    if not diag.shifted:
+        return []
+    message = diag.message(f"{what} vs the walking network {net.source!r}")
+    if mode == "error":
+        raise CoordinateOffsetError(message)
+    log.warning("%s", message)
+    return [message]
 
 
 def _facility_sets(
@@ -82,6 +112,7 @@ def coverage(
     id_field: str | None = None,
     max_snap_m: float | None = None,
     min_component_nodes: int | None = None,
+    offset_check: str = "error",
     progress: bool = False,
 ) -> CoverageResult:
     """Compute life-circle coverage: network distance from every origin to the nearest facility per category.
@@ -103,6 +134,10 @@ def coverage(
         Origin id field (default ``origin_id`` or ``id`` when present, else the row number).
     max_snap_m, min_component_nodes
         Snapping limits (metres; nodes); defaults from ``coverage-config.yaml``.
+    offset_check
+        For networks in China: ``"error"`` (default) raises :class:`CoordinateOffsetError` when the origins
+        or facilities lie much closer to the streets as GCJ-02/BD-09 than as declared (an Amap/Baidu export
+        read without its datum); ``"warn"`` only adds a warning; ``"off"`` skips the test.
     progress
         Show a tqdm bar over categories.
 
@@ -120,6 +155,8 @@ def coverage(
         Unknown profile, or facility categories unknown to the profile and the kind vocabulary.
     LayerError, CRSError
         Missing fields or geometries, or a layer without CRS.
+    CoordinateOffsetError
+        Origins or facilities look GCJ-02/BD-09-shifted against the network (see ``offset_check``).
     """
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     if origins.empty:
@@ -127,6 +164,8 @@ def coverage(
     orig = _points(origins, net.crs, "origins")
     fac = _points(facilities, net.crs, "facilities") if not facilities.empty else facilities
     warnings: list[str] = []
+    for what, frame in (("origins", orig), ("facilities", fac)):
+        warnings.extend(_check_offset(frame, net, what, offset_check))
     if population_field in orig.columns:
         pop = population_values(orig[population_field])
     else:

@@ -259,7 +259,9 @@ def coverage_map(
             sections.append(sec)
     if not_assessed is not None:
         sections.append(not_assessed)
-    return _finish(m, sections, frames, warnings, skipped)
+    # open on where people live (the hexagons), not on the context boundaries of the whole city
+    view = [tables.hex] if tables.hex is not None and len(tables.hex) else frames
+    return _finish(m, sections, view, warnings, skipped)
 
 
 def sightlines_map(

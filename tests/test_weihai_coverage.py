@@ -1,0 +1,143 @@
+"""Coverage on data located in Weihai, the way a planner supplies it: road lines, an Amap POI export in
+GCJ-02, population points; summarised by the embedded renewal districts, town areas and counties.
+
+The street grid, POIs and residents are generated (no Weihai streets or POIs exist offline); the planning
+units are the shipped ones. Oracles: unit rates recomputed from the origins with a shapely/geopandas spatial
+join; facility positions converted back from GCJ-02 against the positions they were generated at.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from weihai_gis.cli import main
+from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, wgs84_to_gcj02
+from weihai_gis.layers import load_layers
+
+CENTRE = (122.113, 37.5002)  # the indicative 卫城—金线顶 district (RD04) in central Weihai
+SPACING_M, N_LINES = 250.0, 13
+AMAP_KINDS = {  # Amap typecode, type text, how many
+    "primary_school": ("141203", "科教文化服务;学校;小学", 3),
+    "middle_school": ("141202", "科教文化服务;学校;中学", 2),
+    "convenience": ("060200", "购物服务;便民商店/便利店;便民商店/便利店", 8),
+    "bus_stop": ("150700", "交通设施服务;公交车站;公交车站相关", 10),
+}
+
+
+@pytest.fixture(scope="module")
+def weihai_inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("weihai")
+    rng = np.random.default_rng(42)
+    to_m = pyproj.Transformer.from_crs("EPSG:4326", ANALYSIS_CRS, always_xy=True)
+    cx, cy = to_m.transform(*CENTRE)
+    half = SPACING_M * (N_LINES - 1) / 2
+    ticks = np.linspace(-half, half, N_LINES)
+    lines = [shapely.LineString([(cx + t, cy - half), (cx + t, cy + half)]) for t in ticks]
+    lines += [shapely.LineString([(cx - half, cy + t), (cx + half, cy + t)]) for t in ticks]
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * len(lines)}, geometry=lines, crs=ANALYSIS_CRS)
+    roads.to_crs(STORAGE_CRS).to_file(folder / "roads.gpkg", layer="roads")
+
+    rows, true_xy = [], []
+    for kind, (code, text, count) in AMAP_KINDS.items():
+        for i in range(count):
+            line = lines[rng.integers(len(lines))]
+            p = line.interpolate(rng.uniform(0, line.length))
+            p = shapely.Point(p.x + rng.uniform(-12, 12), p.y + rng.uniform(-12, 12))
+            true_xy.append((p.x, p.y))
+            rows.append({"id": f"{kind}-{i}", "name": f"{kind} {i}", "type": text, "typecode": code})
+    true = gpd.GeoSeries(gpd.points_from_xy(*np.array(true_xy).T), crs=ANALYSIS_CRS).to_crs("EPSG:4326")
+    glon, glat = wgs84_to_gcj02(true.x.to_numpy(), true.y.to_numpy())
+    pois = pd.DataFrame(rows).assign(location=[f"{x:.6f},{y:.6f}" for x, y in zip(glon, glat, strict=True)])
+    pois.to_csv(folder / "amap_pois.csv", index=False, encoding="utf-8-sig")
+
+    xy = rng.uniform(-half, half, size=(400, 2)) + np.array([cx, cy])
+    origins = gpd.GeoDataFrame(
+        {"population": rng.integers(10, 200, 400).astype(float)},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=ANALYSIS_CRS,
+    )
+    origins.to_crs(STORAGE_CRS).to_file(folder / "residents.gpkg", layer="residents")
+    return folder, true.set_axis(pois["id"])
+
+
+@pytest.fixture(scope="module")
+def demo_run(weihai_inputs):
+    folder, _ = weihai_inputs
+    out = folder / "out"
+    args = [
+        "-q", "demo", "--network", str(folder / "roads.gpkg"), "--facilities", str(folder / "amap_pois.csv"),
+        "--mapping", "amap", "--datum", "gcj02", "--origins", str(folder / "residents.gpkg"), "--out", str(out),
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_weihai_run_is_summarised_by_the_embedded_planning_units(demo_run):
+    out, output = demo_run
+    assert "supplied inputs" in output and "SAMPLE" not in output
+    layers = pyogrio.list_layers(out / "coverage.gpkg")[:, 0].tolist()
+    assert {"summary_renewal_districts", "summary_town_areas", "summary_counties"} <= set(layers)
+
+
+@pytest.mark.parametrize("unit", ["renewal_districts", "counties", "town_areas"])
+def test_unit_rates_equal_a_spatial_join_of_the_origins(demo_run, unit):
+    out, _ = demo_run
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
+    summary = pyogrio.read_dataframe(out / "coverage.gpkg", layer=f"summary_{unit}").set_index("id")
+    units = load_layers()[unit].to_crs(origins.crs)
+    joined = gpd.sjoin(origins, units[["id", "geometry"]], predicate="within")
+    assert len(joined), f"no generated resident falls in any {unit}"
+    for uid, group in joined.groupby("id"):
+        pop = group["population"]
+        assert summary.loc[uid, "population"] == pytest.approx(pop.sum())
+        for cat in ("primary_school", "bus_stop", "convenience"):
+            want = (pop * group[f"met_{cat}"]).sum() / pop.sum()
+            assert summary.loc[uid, f"rate_{cat}"] == pytest.approx(want), (unit, uid, cat)
+
+
+def test_amap_gcj02_positions_come_back_within_half_a_metre(weihai_inputs, demo_run):
+    _, true = weihai_inputs
+    out, _ = demo_run
+    fac = pyogrio.read_dataframe(out / "coverage.gpkg", layer="facilities").to_crs("EPSG:4326")
+    fac = fac.set_index("id").loc[true.index]
+    geod = pyproj.Geod(ellps="WGS84")
+    _, _, err = geod.inv(
+        true.x.to_numpy(), true.y.to_numpy(), fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy()
+    )
+    assert err.max() < 0.5
+
+
+def test_amap_export_read_without_its_datum_is_refused(weihai_inputs, tmp_path):
+    folder, _ = weihai_inputs
+    args = [
+        "demo", "--network", str(folder / "roads.gpkg"), "--facilities", str(folder / "amap_pois.csv"),
+        "--mapping", "amap", "--origins", str(folder / "residents.gpkg"), "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "GCJ02-shifted" in result.output and "--datum gcj02" in result.output
+    assert not (tmp_path / "out" / "coverage.gpkg").exists()
+
+
+def test_coverage_map_opens_on_the_populated_area_not_the_whole_city(demo_run):
+    import re
+
+    out, _ = demo_run
+    page = (out / "coverage_map.html").read_text(encoding="utf-8")
+    number = r"-?[0-9.]+"
+    calls = re.findall(rf"\.fitBounds\(\s*(\[\[{number}, {number}\], \[{number}, {number}\]\])", page)
+    (south, west), (north, east) = json.loads(calls[-1])  # folium's own call, after the Leaflet library
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins").to_crs("EPSG:4326")
+    x0, y0, x1, y1 = origins.total_bounds
+    assert west <= x0 and east >= x1 and south <= y0 and north >= y1  # every resident is in view
+    assert (east - west) < 3 * (x1 - x0) and (north - south) < 3 * (y1 - y0)  # and the view is not the city
