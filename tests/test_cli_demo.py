@@ -231,3 +231,56 @@ def test_demo_on_supplied_inputs_with_a_population_raster(tmp_path):
     origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
     assert len(origins) == int((pop > 0).sum())
     assert origins["population"].sum() == pytest.approx(float(pop.sum()))
+
+
+def test_demo_with_a_dem_writes_the_height_surface_and_checks_buildings(shared_dem, tmp_path):
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+    import rasterio.features
+    import shapely
+
+    from weihai_gis.crs import ANALYSIS_CRS
+
+    viewpoints = gpd.GeoDataFrame(
+        {"id": ["VP1"], "name_zh": ["测试眺望点"], "observer_height_m": [1.6]},
+        geometry=[shapely.Point(122.42, 36.88)],  # on land near 石岛, inside the real ASTER tile
+        crs="EPSG:4490",
+    )
+    viewpoints.to_file(tmp_path / "viewpoints.gpkg", layer="viewpoints")
+    centre = viewpoints.to_crs(ANALYSIS_CRS).geometry.iloc[0]
+    rng = np.random.default_rng(3)
+    offsets = rng.uniform(-3000, 3000, size=(30, 2))
+    buildings = gpd.GeoDataFrame(
+        {"id": [f"B{i}" for i in range(30)], "height_m": rng.uniform(3, 120, 30)},
+        geometry=[
+            shapely.box(centre.x + dx, centre.y + dy, centre.x + dx + 40, centre.y + dy + 40)
+            for dx, dy in offsets
+        ],
+        crs=ANALYSIS_CRS,
+    )
+    buildings.to_file(tmp_path / "buildings.gpkg", layer="buildings")
+    out = tmp_path / "out"
+    args = ["-q", "demo", "--dem", str(shared_dem), "--viewpoints", str(tmp_path / "viewpoints.gpkg"),
+            "--buildings", str(tmp_path / "buildings.gpkg"), "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    violations = pyogrio.read_dataframe(out / "violations.gpkg", layer="violations")
+    by_surface = violations[violations["rule"] == "height_surface"].set_index("building_id")
+    # oracle: the lowest limit of the written GeoTIFF under each footprint, read back with rasterio
+    with rasterio.open(out / "height_surface.tif") as src:
+        limits = src.read(1)
+        transform, nodata = src.transform, src.nodata
+    for row in buildings.itertuples():
+        inside = rasterio.features.geometry_mask([row.geometry], limits.shape, transform, invert=True)
+        cells = limits[inside & (limits != nodata)]
+        if cells.size == 0:
+            continue
+        limit = float(cells.min())
+        if row.height_m > limit + 1e-3:
+            assert row.id in by_surface.index, (row.id, row.height_m, limit)
+            assert by_surface.loc[row.id, "limit_m"] == pytest.approx(limit, abs=1e-3)
+        elif row.height_m < limit - 1e-3:
+            assert row.id not in by_surface.index, (row.id, row.height_m, limit)
+    assert len(by_surface) > 0  # the random heights (3-120 m) do cross the surface somewhere
+    assert "height-control surface" in (out / "sightlines_map.html").read_text(encoding="utf-8")

@@ -237,3 +237,15 @@ def test_cli_check_with_zones_and_corridor_without_width_column(tmp_path):
     with rasterio.open(tmp_path / "s.tif") as src:
         surf = src.read(1)
     assert surf[60, 100] < surf[20, 100]  # inside the corridor the peak-to-sea sight line is lower
+
+
+def test_overlapping_footprints_each_see_every_cell_they_cover():
+    from weihai_gis.sightlines import DEM, surface_limits_under
+
+    limits = np.full((10, 10), 50.0)
+    limits[4, 4] = 12.0  # the one low cell, covered by both footprints
+    surface = DEM(limits, Affine(10, 0, 0, 0, -10, 100), "EPSG:4550")
+    podium = box(20, 40, 60, 70)  # cell centres x 25..55, y 45..65 -> rows 3..5, cols 2..5
+    tower = box(40, 50, 50, 60)  # only cell (4, 4)
+    got = surface_limits_under(gpd.GeoDataFrame(geometry=[podium, tower], crs="EPSG:4550"), surface)
+    assert got.tolist() == [12.0, 12.0]

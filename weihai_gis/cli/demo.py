@@ -47,6 +47,8 @@ __all__ = ["COMMANDS", "demo"]
     help="Folder written by `weihai-gis fetch osm`.",
 )
 @input_file("--buildings", "Buildings with heights to check against the coastal control zones.")
+@input_file("--dem", "DEM GeoTIFF for the height-control surface (needs viewpoints).")
+@input_file("--viewpoints", "Viewpoint points (the embedded layer is empty: the plan names none).")
 @click.option("--height-field", default="height_m", show_default=True, help="Building height field (metres).")
 @click.option("--profile", type=click.Choice(list_profiles()), default="gb50180-2018", show_default=True)
 @click.option(
@@ -66,6 +68,8 @@ def demo(
     population_field: str,
     osm_cache: str | None,
     buildings_path: Path | None,
+    dem_path: Path | None,
+    viewpoints_path: Path | None,
     height_field: str,
     profile: str,
     cache_dir: str | None,
@@ -90,6 +94,8 @@ def demo(
         population_field=population_field,
         osm_cache=osm_cache,
         buildings=buildings_path,
+        dem=dem_path,
+        viewpoints=viewpoints_path,
         height_field=height_field,
         profile=profile,
         cache_dir=cache_dir,

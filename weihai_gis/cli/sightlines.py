@@ -15,21 +15,17 @@ from weihai_gis.files import atomic_path, require_input_file
 from weihai_gis.layers.io import read_vector
 from weihai_gis.sightlines import (
     DEFAULT_CURVATURE_COEFF,
+    UNLIMITED_M,
     check_buildings,
     coastal_zones,
-    extract_ridges,
-    height_surface,
-    load_controls,
-    rasterize_lines,
     read_dem,
+    surface_from_layers,
     viewshed,
     write_raster,
+    write_surface,
 )
 
 __all__ = ["COMMANDS", "sightlines"]
-
-UNLIMITED_M = 10000.0
-"""Value written into surface GeoTIFFs where no height limit applies."""
 
 
 def _read_layer(
@@ -147,43 +143,22 @@ def surface_cmd(
     out: Path,
 ) -> None:
     """限高面 / height-control surface (m above ground; 10000 = no limit)."""
-    params = load_controls()["sightlines"]
     grid = read_dem(dem, resolution_m=resolution)
-    vps = _read_layer(viewpoints, "viewpoints", default_layer="viewpoints").to_crs(grid.crs)
+    vps = _read_layer(viewpoints, "viewpoints", default_layer="viewpoints")
     if vps.empty:
         raise InputFileError(f"viewpoints file {str(viewpoints)!r} has no points.")
-    heights = (
-        vps["observer_height_m"].astype(float).to_numpy()
-        if "observer_height_m" in vps.columns
-        else params["observer_height_m"]["value"]
-    )
-    ridge = (
-        rasterize_lines(grid, _read_layer(ridgelines, "ridgelines", default_layer="ridgelines"))
-        if ridgelines
-        else extract_ridges(grid)
-    )
-    corridor_layer = (
-        _read_layer(corridors, "corridors", default_layer="view_corridors") if corridors else None
-    )
-    corridor_width = None
-    if corridor_layer is not None and "width_m" not in corridor_layer.columns:
-        corridor_width = params["corridor_width_m"]["value"]  # planner parameter from controls.yaml
-    surf = height_surface(
+    surf = surface_from_layers(
         grid,
-        [(p.x, p.y) for p in vps.geometry],
-        observer_heights_m=heights,
-        ridge_mask=ridge,
+        vps,
+        ridgelines=_read_layer(ridgelines, "ridgelines", default_layer="ridgelines") if ridgelines else None,
+        corridors=_read_layer(corridors, "corridors", default_layer="view_corridors") if corridors else None,
+        ridge_exposed_share=ridge_share,
         protect_sea_horizon=not no_sea,
-        ridge_exposed_share=ridge_share
-        if ridge_share is not None
-        else params["ridge_exposed_share"]["value"],
-        corridors=corridor_layer,
-        corridor_width_m=corridor_width,
         quiet=bool(ctx.obj and ctx.obj.get("quiet")),
     )
-    surf = np.where(np.isinf(surf), UNLIMITED_M, surf)
     inputs = tuple(p for p in (dem, viewpoints, ridgelines, corridors) if p)
-    write_raster(out, surf, grid, nodata=-9999.0, inputs=inputs, tags={"UNLIMITED_VALUE": str(UNLIMITED_M)})
+    write_surface(out, surf, grid, inputs=inputs)
+    surf = np.where(np.isinf(surf), UNLIMITED_M, surf)
     limited = surf[np.isfinite(surf) & (surf < UNLIMITED_M)]
     med = float(np.median(limited)) if limited.size else float("nan")
     click.echo(f"限高面 {len(vps)} 个眺望点, 受控单元中位限高 {med:.1f} m / median limit -> {out}")

@@ -9,6 +9,7 @@ railway bands, controls.yaml), :mod:`.compliance` (violations).
 """
 
 from weihai_gis.sightlines.compliance import VIOLATION_COLUMNS, check_buildings, surface_limits_under
+from weihai_gis.sightlines.controls import UNLIMITED_M, surface_from_layers, write_surface
 from weihai_gis.sightlines.dem import DEM, burn_buildings, read_dem, write_raster
 from weihai_gis.sightlines.surface import (
     corridor_limits,
@@ -28,6 +29,7 @@ from weihai_gis.sightlines.zones import ZONE_COLUMNS, coastal_zones, hsr_bands, 
 __all__ = [
     "DEFAULT_CURVATURE_COEFF",
     "DEM",
+    "UNLIMITED_M",
     "VIOLATION_COLUMNS",
     "ZONE_COLUMNS",
     "ViewshedResult",
@@ -42,8 +44,10 @@ __all__ = [
     "load_controls",
     "rasterize_lines",
     "read_dem",
+    "surface_from_layers",
     "surface_limits_under",
     "viewpoint_limit",
     "viewshed",
     "write_raster",
+    "write_surface",
 ]

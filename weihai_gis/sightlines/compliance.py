@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import rasterio.features
 import shapely
+from affine import Affine
 
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS
 from weihai_gis.errors import LayerError
@@ -58,27 +59,32 @@ def surface_limits_under(buildings: gpd.GeoDataFrame, surface: DEM) -> np.ndarra
         One limit per building (``inf`` when no limit applies or the footprint is off the grid).
     """
     geoms = buildings.to_crs(surface.crs).geometry.to_numpy()
-    labels = rasterio.features.rasterize(
-        [(g, i + 1) for i, g in enumerate(geoms) if g is not None and not g.is_empty],
-        out_shape=surface.shape,
-        transform=surface.transform,
-        fill=0,
-        dtype="int32",
-    )
-    values = np.where(np.isfinite(surface.elevation), surface.elevation, np.inf).ravel()
+    values = np.where(np.isfinite(surface.elevation), surface.elevation, np.inf)
+    rows, cols = surface.shape
+    inverse = ~surface.transform
     out = np.full(len(geoms), np.inf)
-    flat = labels.ravel()
-    hit = flat > 0
-    np.minimum.at(out, flat[hit] - 1, values[hit])
-    covered = np.zeros(len(geoms), dtype=bool)
-    covered[np.unique(flat[hit]) - 1] = True
-    for i in np.nonzero(~covered)[0]:  # footprints smaller than a cell: use the cell of the centroid
-        if geoms[i] is None or geoms[i].is_empty:
+    # One small window per footprint, so overlapping footprints (podium and tower, a proposal over an
+    # existing building) each see every cell they cover.
+    for i, geom in enumerate(geoms):
+        if geom is None or geom.is_empty:
             continue
-        c = shapely.centroid(geoms[i])
+        x0, y0, x1, y1 = geom.bounds
+        c_a, r_a = inverse @ (x0, y1)
+        c_b, r_b = inverse @ (x1, y0)
+        r0, r1 = max(int(np.floor(min(r_a, r_b))), 0), min(int(np.ceil(max(r_a, r_b))), rows)
+        c0, c1 = max(int(np.floor(min(c_a, c_b))), 0), min(int(np.ceil(max(c_a, c_b))), cols)
+        if r0 < r1 and c0 < c1:
+            window_transform = surface.transform @ Affine.translation(c0, r0)
+            inside = rasterio.features.geometry_mask(
+                [geom], (r1 - r0, c1 - c0), window_transform, invert=True
+            )
+            if inside.any():
+                out[i] = values[r0:r1, c0:c1][inside].min()
+                continue
+        c = shapely.centroid(geom)  # footprints smaller than a cell: use the cell of the centroid
         row, col = surface.rowcol(c.x, c.y)
-        if 0 <= row < surface.shape[0] and 0 <= col < surface.shape[1]:
-            out[i] = values[row * surface.shape[1] + col]
+        if 0 <= row < rows and 0 <= col < cols:
+            out[i] = values[row, col]
     return out
 
 
