@@ -9,6 +9,7 @@ join; facility positions converted back from GCJ-02 against the positions they w
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -141,3 +142,57 @@ def test_coverage_map_opens_on_the_populated_area_not_the_whole_city(demo_run):
     x0, y0, x1, y1 = origins.total_bounds
     assert west <= x0 and east >= x1 and south <= y0 and north >= y1  # every resident is in view
     assert (east - west) < 3 * (x1 - x0) and (north - south) < 3 * (y1 - y0)  # and the view is not the city
+
+
+def test_each_resident_gets_the_profile_of_its_town_type():
+    import yaml
+
+    import weihai_gis
+    from weihai_gis.coverage import assign_profiles
+
+    layers = load_layers()
+    city = layers.city_boundary.to_crs(ANALYSIS_CRS).geometry.iloc[0]
+    rng = np.random.default_rng(5)
+    x0, y0, x1, y1 = city.bounds
+    pts = [shapely.Point(x, y) for x, y in rng.uniform((x0, y0), (x1, y1), size=(600, 2))]
+    pts = [p for p in pts if city.contains(p)][:200]
+    origins = gpd.GeoDataFrame(geometry=pts, crs=ANALYSIS_CRS)
+    got = assign_profiles(origins, layers.town_areas, layers.towns)
+    # oracle: a plain loop over the areas and the YAML table read directly
+    config = yaml.safe_load(
+        (Path(weihai_gis.__file__).parent / "standards" / "coverage-config.yaml").read_text()
+    )
+    table = config["town_type_profile"]
+    areas = layers.town_areas.to_crs(ANALYSIS_CRS)
+    towns = layers.towns.set_index("id")
+    for i, p in enumerate(pts):
+        hit = [tid for tid, geom in zip(areas["id"], areas.geometry, strict=True) if geom.contains(p)]
+        if not hit:
+            expected = table["unassigned"]
+        else:
+            town = towns.loc[hit[0]]
+            expected = table["n/a"] if town["kind"] == "street" else table[town["town_type"]]
+        assert got.iloc[i] == expected, (i, hit)
+    assert got.nunique() == 2  # both urban and rural standards apply somewhere in Weihai
+
+
+def test_coverage_by_town_type_partitions_the_residents(weihai_inputs):
+    from weihai_gis.coverage import assign_profiles, coverage_by_town_type
+    from weihai_gis.facilities import read_facilities
+    from weihai_gis.network import build_network
+    from weihai_gis.population import origins_from_points
+
+    folder, _ = weihai_inputs
+    layers = load_layers()
+    net = build_network(folder / "roads.gpkg")
+    fac = read_facilities(folder / "amap_pois.csv", mapping="amap", datum="gcj02")
+    origins = origins_from_points(folder / "residents.gpkg")
+    results = coverage_by_town_type(net, origins, fac, town_areas=layers.town_areas, towns=layers.towns)
+    profiles = assign_profiles(origins, layers.town_areas, layers.towns)
+    assert set(results) == set(profiles)
+    assert sum(len(r.origins) for r in results.values()) == len(origins)
+    for name, res in results.items():
+        assert res.profile_name == name
+        assert res.origins["population"].sum() == pytest.approx(
+            origins.loc[profiles == name, "population"].sum()
+        )

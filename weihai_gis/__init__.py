@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from weihai_gis import crs, errors, maps, sightlines, standards
-from weihai_gis.coverage import CoverageResult, coverage
+from weihai_gis.coverage import CoverageResult, coverage, coverage_by_town_type
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, diagnose_offset, gcj02_to_wgs84, wgs84_to_gcj02
 from weihai_gis.errors import WeihaiGISError
 from weihai_gis.facilities import read_facilities
@@ -44,6 +44,7 @@ __all__ = [
     "build_network",
     "build_report",
     "coverage",
+    "coverage_by_town_type",
     "crs",
     "diagnose_offset",
     "errors",

@@ -9,6 +9,7 @@ the result's warnings.
 
 from __future__ import annotations
 
+from weihai_gis.coverage.by_town import assign_profiles, coverage_by_town_type
 from weihai_gis.coverage.compute import coverage
 from weihai_gis.coverage.engine import NetworkIndex, nearest_distance_m
 from weihai_gis.coverage.result import (
@@ -28,8 +29,10 @@ __all__ = [
     "all_basic_note",
     "all_basic_title_zh",
     "assessed_flags",
+    "assign_profiles",
     "basic_assessment",
     "coverage",
+    "coverage_by_town_type",
     "hex_ids",
     "nearest_distance_m",
 ]
