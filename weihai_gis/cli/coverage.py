@@ -8,14 +8,13 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from weihai_gis.cli.options import input_file, output_file
+from weihai_gis.cli.options import coverage_input_options, input_file, output_file
 from weihai_gis.coverage import coverage as run_coverage
 from weihai_gis.errors import InputFileError
 from weihai_gis.files import atomic_path
 from weihai_gis.layers.io import read_vector
 from weihai_gis.network import build_network
 from weihai_gis.samples import sample_inputs, supplied_inputs
-from weihai_gis.standards import list_profiles
 
 __all__ = ["COMMANDS", "coverage"]
 
@@ -27,19 +26,7 @@ log = logging.getLogger(__name__)
 @click.option("--network-layer", default=None, help="Layer of a multi-layer road-lines file.")
 @input_file("--facilities", "Facilities: CSV/XLSX/vector file.")
 @input_file("--origins", "Origins (points or polygons) with a population field.")
-@click.option(
-    "--category-field", default=None, help="Facility field holding kinds/category ids (default: map types)."
-)
-@click.option("--mapping", type=click.Choice(["osm", "amap"]), default="osm", show_default=True)
-@click.option("--profile", type=click.Choice(list_profiles()), default="gb50180-2018", show_default=True)
-@click.option(
-    "--datum",
-    type=click.Choice(["wgs84", "gcj02", "bd09"]),
-    default="wgs84",
-    show_default=True,
-    help="Datum of facility lon/lat.",
-)
-@click.option("--population-field", default="population", show_default=True)
+@coverage_input_options
 @input_file("--units", "Polygons to summarise by (id, name_zh).")
 @click.option("--hex-size-m", type=float, default=500, show_default=True)
 @click.option(

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from weihai_gis.cli.options import input_file
+from weihai_gis.cli.options import coverage_input_options, input_file
 from weihai_gis.pipeline import run_main_job
-from weihai_gis.standards import list_profiles
 
 __all__ = ["COMMANDS", "demo"]
 
@@ -19,27 +18,7 @@ __all__ = ["COMMANDS", "demo"]
 @input_file("--network", "Walking network you supply (with --facilities and --origins).")
 @input_file("--facilities", "Facilities you supply (.osm.pbf, CSV/XLSX, vector file).")
 @input_file("--origins", "Origins with a population field, or a population raster (.tif).")
-@click.option(
-    "--datum",
-    type=click.Choice(["wgs84", "gcj02", "bd09"]),
-    default="wgs84",
-    show_default=True,
-    help="Datum of supplied facility lon/lat (Amap: gcj02, Baidu: bd09).",
-)
-@click.option(
-    "--mapping",
-    type=click.Choice(["osm", "amap"]),
-    default="osm",
-    show_default=True,
-    help="How supplied facility types map to categories.",
-)
-@click.option("--category-field", default=None, help="Facility field already holding kinds/category ids.")
-@click.option(
-    "--population-field",
-    default="population",
-    show_default=True,
-    help="Population field of supplied origins.",
-)
+@coverage_input_options
 @click.option(
     "--osm-cache",
     default=None,
@@ -50,7 +29,6 @@ __all__ = ["COMMANDS", "demo"]
 @input_file("--dem", "DEM GeoTIFF for the height-control surface (needs viewpoints).")
 @input_file("--viewpoints", "Viewpoint points (the embedded layer is empty: the plan names none).")
 @click.option("--height-field", default="height_m", show_default=True, help="Building height field (metres).")
-@click.option("--profile", type=click.Choice(list_profiles()), default="gb50180-2018", show_default=True)
 @click.option(
     "--cache-dir", default=None, type=click.Path(file_okay=False), help="Cache for built walking networks."
 )

@@ -17,7 +17,9 @@ from typing import Any
 
 import click
 
-__all__ = ["FILE", "input_file", "layers_options", "output_file"]
+from weihai_gis.standards import list_profiles
+
+__all__ = ["FILE", "coverage_input_options", "input_file", "layers_options", "output_file"]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -83,3 +85,52 @@ def layers_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Check the layers against their schemas (--no-validate draws a draft as read).",
     )(command)
     return input_file("--layers", "Layers GeoPackage (default: embedded).")(command)
+
+
+def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add how supplied coverage inputs are read: ``--category-field``, ``--mapping``, ``--datum``, ``--population-field``.
+
+    Parameters
+    ----------
+    command
+        The click command function (parameters ``category_field``, ``mapping``, ``datum``,
+        ``population_field``).
+
+    Returns
+    -------
+    callable
+        The command with the four options.
+    """
+    options = [
+        click.option(
+            "--category-field",
+            default=None,
+            help="Facility field already holding kinds/category ids (default: map types).",
+        ),
+        click.option(
+            "--mapping",
+            type=click.Choice(["osm", "amap"]),
+            default="osm",
+            show_default=True,
+            help="How facility types map to categories (OSM tags or Amap type codes).",
+        ),
+        click.option(
+            "--datum",
+            type=click.Choice(["wgs84", "gcj02", "bd09"]),
+            default="wgs84",
+            show_default=True,
+            help="Datum of facility lon/lat (Amap: gcj02, Baidu: bd09).",
+        ),
+        click.option(
+            "--population-field",
+            default="population",
+            show_default=True,
+            help="Population field of the origins.",
+        ),
+        click.option(
+            "--profile", type=click.Choice(list_profiles()), default="gb50180-2018", show_default=True
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
