@@ -196,3 +196,26 @@ def test_coverage_by_town_type_partitions_the_residents(weihai_inputs):
         assert res.origins["population"].sum() == pytest.approx(
             origins.loc[profiles == name, "population"].sum()
         )
+
+
+def test_main_job_reports_each_town_by_the_standard_of_its_type(demo_run):
+    import yaml
+
+    import weihai_gis
+
+    out, _ = demo_run
+    table = pd.read_csv(out / "coverage_by_town_type.csv", dtype={"id": str})
+    config = yaml.safe_load(
+        (Path(weihai_gis.__file__).parent / "standards" / "coverage-config.yaml").read_text()
+    )
+    layers = load_layers()
+    towns = layers.towns.set_index("id")
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
+    joined = gpd.sjoin(origins, layers.town_areas.to_crs(origins.crs)[["id", "geometry"]], predicate="within")
+    assert len(table) == joined["id"].nunique() > 0
+    for row in table.itertuples():
+        town = towns.loc[row.id]
+        kind_type = "n/a" if town["kind"] == "street" else town["town_type"]
+        assert row.profile == config["town_type_profile"][kind_type]
+        assert row.population == pytest.approx(joined.loc[joined["id"] == row.id, "population"].sum())
+        assert row.unit_status == "approximate" and "已评估" in row.all_basic_scope

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
-from weihai_gis.coverage import CoverageResult, coverage
+from weihai_gis.coverage import CoverageResult, coverage, coverage_by_town_type
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.files import atomic_path
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
 from weihai_gis.maps import coverage_map, planning_map, save_map, sightlines_map
-from weihai_gis.network import build_network
+from weihai_gis.network import WalkNetwork, build_network
 from weihai_gis.report import build_report, write_report
 from weihai_gis.samples import CoverageInputs, fetched_inputs, sample_inputs, supplied_inputs
 from weihai_gis.sightlines import DEM, check_buildings, read_dem, surface_from_layers, write_surface
@@ -112,6 +113,33 @@ def _height_surface(
     result.files["height_surface"] = out / "height_surface.tif"
     write_surface(result.files["height_surface"], limits, grid, inputs=inputs)
     return dataclasses.replace(grid, elevation=limits)
+
+
+def _by_town_type(net: WalkNetwork, inputs: CoverageInputs, layers: Layers, out: Path) -> Path:
+    """Write 全要素达标率 per town area, each town measured by the profile its town type selects."""
+    areas = layers["town_areas"]
+    rows = []
+    for name, res in coverage_by_town_type(
+        net, inputs.origins, inputs.facilities, town_areas=areas, towns=layers["towns"]
+    ).items():
+        scope = res.overall().set_index("id").loc["all_basic", "name_zh"]
+        summary = res.summary(areas).drop(columns="geometry")
+        summary = summary[summary["population"] > 0]
+        rows.append(summary.assign(profile=name, all_basic_scope=scope, unit_status="approximate"))
+    columns = [
+        "profile",
+        "id",
+        "name_zh",
+        "unit_status",
+        "population",
+        "rate_all_basic",
+        "rate_all_basic_buffer",
+    ]
+    table = pd.concat(rows, ignore_index=True)[[*columns, "all_basic_scope"]]
+    path = out / "coverage_by_town_type.csv"
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return path
 
 
 def _coverage_inputs(
@@ -223,6 +251,8 @@ def run_main_job(
         table.to_excel(tmp, index=False, sheet_name="summary")
     result.files["coverage_summary_csv"] = out / "coverage_summary.csv"
     result.files["coverage_summary_xlsx"] = out / "coverage_summary.xlsx"
+    if inputs.in_weihai and len(layers["town_areas"]):
+        result.files["coverage_by_town_type"] = _by_town_type(net, inputs, layers, out)
 
     log.info("3/5 sightline controls")
     vps = read_vector(viewpoints, what="viewpoints") if viewpoints else layers["viewpoints"]
