@@ -289,7 +289,8 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
     ref = reference.geometry if isinstance(reference, gpd.GeoDataFrame) else reference
     if ref.crs is None:
         raise CRSError("diagnose_offset: the reference has no CRS.")
-    ref_m = ref.to_crs(ANALYSIS_CRS)
+    # a reference already in metres keeps its cached spatial index across calls
+    ref_m = ref if ref.crs.equals(ANALYSIS_CRS) else ref.to_crs(ANALYSIS_CRS)
     tree_geoms = ref_m.values
     lon_a, lat_a = _arrays(lon, lat)
     medians: dict[str, float] = {}

@@ -46,11 +46,11 @@ def _points(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
 OFFSET_SAMPLE = 2000
 
 
-def _check_offset(points: gpd.GeoDataFrame, net: WalkNetwork, what: str, mode: str) -> list[str]:
-    """Test points against the network for a GCJ-02/BD-09 shift; raise, warn or skip per ``mode``."""
-    if mode not in ("error", "warn", "off"):
-        raise ValueError(f"`offset_check` must be 'error', 'warn' or 'off', got {mode!r}.")
-    if mode == "off" or points.empty or not len(net.edge_geometry):
+def _check_offset(
+    points: gpd.GeoDataFrame, net: WalkNetwork, edges: gpd.GeoSeries, what: str, mode: str
+) -> list[str]:
+    """Test points against the network's ``edges`` for a GCJ-02/BD-09 shift; raise, warn or skip per ``mode``."""
+    if mode == "off" or points.empty or not len(edges):
         return []
     sample = (
         points.sample(min(len(points), OFFSET_SAMPLE), random_state=0)
@@ -60,7 +60,6 @@ def _check_offset(points: gpd.GeoDataFrame, net: WalkNetwork, what: str, mode: s
     lonlat = shapely.get_coordinates(sample.geometry.to_crs(WEB_CRS).to_numpy())
     if not inside_china(lonlat[:, 0], lonlat[:, 1]).mean() > 0.5:
         return []  # GCJ-02 shifts only points inside China
-    edges = gpd.GeoSeries(net.edge_geometry, crs=net.crs)
     diag = diagnose_offset(lonlat[:, 0], lonlat[:, 1], edges)
     if not diag.shifted:
         return []
@@ -164,8 +163,11 @@ def coverage(
     orig = _points(origins, net.crs, "origins")
     fac = _points(facilities, net.crs, "facilities") if not facilities.empty else facilities
     warnings: list[str] = []
+    if offset_check not in ("error", "warn", "off"):
+        raise ValueError(f"`offset_check` must be 'error', 'warn' or 'off', got {offset_check!r}.")
+    edges = gpd.GeoSeries(net.edge_geometry, crs=net.crs)  # one spatial index serves both checks
     for what, frame in (("origins", orig), ("facilities", fac)):
-        warnings.extend(_check_offset(frame, net, what, offset_check))
+        warnings.extend(_check_offset(frame, net, edges, what, offset_check))
     if population_field in orig.columns:
         pop = population_values(orig[population_field])
     else:
