@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from weihai_gis.coverage import NetworkIndex, coverage, nearest_distance_m
+from weihai_gis.lifecircle import NetworkIndex, coverage, nearest_distance_m
 from weihai_gis.network import WalkNetwork, build_network, sample_osm_path, snap_points
 
 REPEATS = 3

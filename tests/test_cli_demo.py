@@ -173,7 +173,7 @@ def test_auto_hex_size_stays_in_range_and_grows_with_the_extent(width_m, height_
     import geopandas as gpd
     import shapely
 
-    from weihai_gis.pipeline import HEX_SIZE_RANGE_M, auto_hex_size_m
+    from weihai_gis.jobs.main_job import HEX_SIZE_RANGE_M, auto_hex_size_m
 
     def frame(w, h):
         return gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(w, h)], crs="EPSG:4550")

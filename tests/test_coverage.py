@@ -13,9 +13,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from weihai_gis.coverage import NetworkIndex, coverage, nearest_distance_m
 from weihai_gis.errors import StandardsError
 from weihai_gis.facilities import facilities_from_osm
+from weihai_gis.lifecircle import NetworkIndex, coverage, nearest_distance_m
 from weihai_gis.network import build_network, sample_osm_path, snap_points
 from weihai_gis.population import origins_from_buildings
 from weihai_gis.standards import load_profile

@@ -26,10 +26,10 @@ from weihai_gis import maps
 from weihai_gis.cli import main
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, wgs84_to_gcj02
 from weihai_gis.errors import CRSError, LayerError
+from weihai_gis.maps.analysis_layers import COVERAGE_BREAKS, coverage_class
 from weihai_gis.maps.offline import OfflineAssetError
 from weihai_gis.maps.planning_layers import LAYER_TITLES
 from weihai_gis.maps.prepare import web_frame
-from weihai_gis.maps.result_layers import COVERAGE_BREAKS, coverage_class
 
 
 @pytest.fixture(scope="module")

@@ -200,7 +200,7 @@ def test_coverage_map_draws_classed_choropleth_and_clusters_facilities(driver, p
         "return Array.from(document.querySelectorAll('.leaflet-overlay-pane svg path'))"
         ".map(p => p.getAttribute('fill'))"
     )
-    from weihai_gis.maps.result_layers import COVERAGE_COLORS
+    from weihai_gis.maps.analysis_layers import COVERAGE_COLORS
 
     assert set(COVERAGE_COLORS) <= set(fills)  # all five classes drawn (fixture spans 5-95 %)
     clusters = driver.execute_script("return document.querySelectorAll('.marker-cluster').length")

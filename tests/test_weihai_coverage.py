@@ -148,7 +148,7 @@ def test_each_resident_gets_the_profile_of_its_town_type():
     import yaml
 
     import weihai_gis
-    from weihai_gis.coverage import assign_profiles
+    from weihai_gis.lifecircle import assign_profiles
 
     layers = load_layers()
     city = layers.city_boundary.to_crs(ANALYSIS_CRS).geometry.iloc[0]
@@ -177,8 +177,8 @@ def test_each_resident_gets_the_profile_of_its_town_type():
 
 
 def test_coverage_by_town_type_partitions_the_residents(weihai_inputs):
-    from weihai_gis.coverage import assign_profiles, coverage_by_town_type
     from weihai_gis.facilities import read_facilities
+    from weihai_gis.lifecircle import assign_profiles, coverage_by_town_type
     from weihai_gis.network import build_network
     from weihai_gis.population import origins_from_points
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from weihai_gis import crs, errors, maps, sightlines, standards
-from weihai_gis.coverage import CoverageResult, coverage, coverage_by_town_type
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, diagnose_offset, gcj02_to_wgs84, wgs84_to_gcj02
 from weihai_gis.errors import WeihaiGISError
 from weihai_gis.facilities import read_facilities
+from weihai_gis.jobs import run_main_job
 from weihai_gis.layers import Layers, load_layers, read_layer, validate_layers, write_layers
+from weihai_gis.lifecircle import CoverageResult, coverage, coverage_by_town_type
 from weihai_gis.network import WalkNetwork, build_network
-from weihai_gis.pipeline import run_main_job
 from weihai_gis.population import origins_from_buildings, origins_from_points, origins_from_raster
 from weihai_gis.report import build_report, write_report
 from weihai_gis.standards import list_profiles, load_profile

@@ -64,7 +64,7 @@ def _register() -> None:
     """Attach the sub-command modules (one per library module)."""
     from importlib import import_module
 
-    for name in ("layers", "coverage", "fetch", "sightlines", "maps", "demo"):
+    for name in ("layers", "coverage", "fetch", "sightlines", "maps", "main_job"):
         module = import_module(f"weihai_gis.cli.{name}")
         for command in module.COMMANDS:
             main.add_command(command)

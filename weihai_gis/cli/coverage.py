@@ -9,10 +9,10 @@ import click
 import pandas as pd
 
 from weihai_gis.cli.options import coverage_input_options, input_file, output_file
-from weihai_gis.coverage import coverage as run_coverage
 from weihai_gis.errors import InputFileError
 from weihai_gis.files import atomic_path
 from weihai_gis.layers.io import read_vector
+from weihai_gis.lifecircle import coverage as run_coverage
 from weihai_gis.network import build_network
 from weihai_gis.samples import sample_inputs, supplied_inputs
 

@@ -8,7 +8,7 @@ import click
 
 from weihai_gis.cli.options import FILE
 from weihai_gis.layers import DEFAULT_GPKG, SCHEMAS, load_layers, validate_layers
-from weihai_gis.layers.report import expected_label
+from weihai_gis.layers.issues import expected_label
 
 __all__ = ["COMMANDS", "layers"]
 

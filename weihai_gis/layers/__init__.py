@@ -7,7 +7,7 @@
 
 from weihai_gis.layers.dataset import DEFAULT_GPKG, Layers, Override, load_layers, validate_layers
 from weihai_gis.layers.io import read_layer, read_vector, write_layers
-from weihai_gis.layers.report import Issue, ValidationReport
+from weihai_gis.layers.issues import Issue, ValidationReport
 from weihai_gis.layers.schema import SCHEMAS, FieldSpec, LayerSchema, PlanCount
 
 __all__ = [

@@ -19,7 +19,7 @@ import shapely
 
 from weihai_gis.errors import LayerError
 from weihai_gis.layers.io import check_input_file, list_file_layers, read_layer
-from weihai_gis.layers.report import Issue, LayerSummary, ValidationReport, detail_label, expected_label
+from weihai_gis.layers.issues import Issue, LayerSummary, ValidationReport, detail_label, expected_label
 from weihai_gis.layers.schema import SCHEMAS
 from weihai_gis.layers.validate import check_cross_layer, check_layer
 

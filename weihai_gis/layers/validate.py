@@ -17,7 +17,7 @@ import pyproj
 import shapely
 
 from weihai_gis.crs import STORAGE_CRS, WEIHAI_BOUNDS, diagnose_offset
-from weihai_gis.layers.report import Issue
+from weihai_gis.layers.issues import Issue
 from weihai_gis.layers.schema import SCHEMAS, FieldSpec, LayerSchema
 
 __all__ = ["check_cross_layer", "check_layer", "to_storage_crs"]

@@ -6,7 +6,7 @@ Typical use::
     m = maps.planning_map(layers)                 # layers = weihai_gis.layers.load_layers()
     maps.save_map(m, "planning.html")             # offline: no CDN, no tiles, opens without internet
 
-Modules: ``compose`` (ready-made maps), ``planning_layers`` / ``result_layers`` (one builder per layer kind),
+Modules: ``compose`` (ready-made maps), ``planning_layers`` / ``analysis_layers`` (one builder per layer kind),
 ``basemaps`` (none / OSM / 天地图 / Amap), ``legend``, ``prepare`` (simplify, round, cap size), ``offline``
 (inline assets from installed packages), ``results`` (coverage results -> tables).
 """

@@ -17,12 +17,12 @@ import folium
 import geopandas as gpd
 
 from weihai_gis.crs import WEB_CRS
+from weihai_gis.maps.analysis_layers import add_coverage, add_facilities, add_gaps, add_violations
 from weihai_gis.maps.basemaps import add_basemap
 from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend
 from weihai_gis.maps.planning_layers import LAYER_TITLES, add_plan_layer
 from weihai_gis.maps.prepare import bounds_latlon
 from weihai_gis.maps.raster import add_raster
-from weihai_gis.maps.result_layers import add_coverage, add_facilities, add_gaps, add_violations
 from weihai_gis.maps.results import CoverageTables, coverage_tables
 
 __all__ = ["PLANNING_ORDER", "coverage_map", "planning_map", "sightlines_map"]

@@ -17,10 +17,10 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from weihai_gis.coverage.result import all_basic_note, assessed_flags, basic_assessment
 from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import LayerError
 from weihai_gis.files import require_input_file
+from weihai_gis.lifecircle.results import all_basic_note, assessed_flags, basic_assessment
 
 __all__ = ["SUMMARY_UNIT_LAYERS", "CoverageTables", "coverage_tables", "read_results_gpkg"]
 

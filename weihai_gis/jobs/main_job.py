@@ -20,10 +20,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from weihai_gis.coverage import CoverageResult, coverage, coverage_by_town_type
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.files import atomic_path
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
+from weihai_gis.lifecircle import CoverageResult, coverage, coverage_by_town_type
 from weihai_gis.maps import coverage_map, planning_map, save_map, sightlines_map
 from weihai_gis.network import WalkNetwork, build_network
 from weihai_gis.report import build_report, write_report

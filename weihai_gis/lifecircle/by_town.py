@@ -14,9 +14,9 @@ import logging
 import geopandas as gpd
 import pandas as pd
 
-from weihai_gis.coverage.compute import coverage
-from weihai_gis.coverage.result import CoverageResult
 from weihai_gis.errors import LayerError
+from weihai_gis.lifecircle.compute import coverage
+from weihai_gis.lifecircle.results import CoverageResult
 from weihai_gis.network import WalkNetwork
 from weihai_gis.standards import profile_for_town_type
 

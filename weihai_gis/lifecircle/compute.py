@@ -11,10 +11,10 @@ import shapely
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from weihai_gis.coverage.engine import NetworkIndex, nearest_distance_m
-from weihai_gis.coverage.result import CoverageResult, all_basic_note, basic_assessment
 from weihai_gis.crs import WEB_CRS, diagnose_offset, inside_china
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
+from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.results import CoverageResult, all_basic_note, basic_assessment
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
 from weihai_gis.population import population_values
 from weihai_gis.standards import Profile, facility_kinds, load_profile

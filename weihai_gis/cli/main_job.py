@@ -1,4 +1,4 @@
-"""``weihai-gis demo``: the main job on the embedded Weihai dataset (thin wrapper over weihai_gis.pipeline)."""
+"""``weihai-gis demo``: the main job (thin wrapper over :func:`weihai_gis.jobs.main_job.run_main_job`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from weihai_gis.cli.options import coverage_input_options, input_file
-from weihai_gis.pipeline import run_main_job
+from weihai_gis.jobs.main_job import run_main_job
 
 __all__ = ["COMMANDS", "demo"]
 
