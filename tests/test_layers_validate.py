@@ -24,7 +24,7 @@ from weihai_gis.layers.validate import check_layer
 from weihai_gis.network import build_network
 from weihai_gis.population import origins_from_points
 
-pytestmark = pytest.mark.skipif(not DEFAULT_GPKG.exists(), reason="embedded data/weihai.gpkg not built")
+pytestmark = pytest.mark.skipif(not DEFAULT_GPKG.exists(), reason="embedded weihai_gis/data/weihai.gpkg not built")
 
 
 def _override(tmp_path: Path, name: str, gdf) -> Path:

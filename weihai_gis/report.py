@@ -319,7 +319,7 @@ def build_report(
     parameters
         Run parameters shown in a table (e.g. walking speed, snapping distance in metres, profile).
     sources_md
-        Path of ``data/SOURCES.md`` (shown verbatim); ``None`` looks next to the embedded data if present.
+        Path of a SOURCES.md (shown verbatim); ``None`` uses the embedded ``weihai_gis/data/SOURCES.md``.
     include_maps
         Embed the offline maps (each adds ~250 KB).
 
@@ -345,9 +345,9 @@ def build_report(
             }
         )
     if sources_md is None:
-        from weihai_gis.layers import DEFAULT_GPKG
+        from weihai_gis import data as embedded_data
 
-        candidate = Path(DEFAULT_GPKG).with_name("SOURCES.md")
+        candidate = embedded_data.path("SOURCES.md")
         sources_md = candidate if candidate.exists() else None
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("weihai_gis", "templates"),

@@ -43,7 +43,7 @@ def fetch_osm(place: str, bbox: tuple[float, float, float, float] | None, cache_
     """Download the walk network (GraphML) and POIs (GeoPackage) from OpenStreetMap with osmnx.
 
     \b
-    $ weihai-gis fetch osm --place 威海市 --cache data/cache
+    $ weihai-gis fetch osm --place 威海市 --cache .cache/osm
     """
     try:
         import osmnx as ox

@@ -72,14 +72,14 @@ def show_cmd(name: str, path: Path | None, limit: int) -> None:
 
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200):
         click.echo(rows.to_string(index=False) if len(rows) else f"{name}: 0 rows")
-    click.echo(f"({len(gdf)} rows; column basis / 来源 omitted: see data/SOURCES.md)")
+    click.echo(f"({len(gdf)} rows; column basis / 来源 omitted: see weihai_gis/data/SOURCES.md)")
 
 
 @layers.command("validate")
 @click.argument("path", required=False, type=FILE)
 @_USE
 def validate_cmd(path: Path | None, uses: tuple[str, ...]) -> None:
-    """校验 / validate the dataset (default: embedded data/weihai.gpkg); exit 2 on errors."""
+    """校验 / validate the dataset (default: embedded weihai_gis/data/weihai.gpkg); exit 2 on errors."""
     report = validate_layers(path, overrides=_parse_overrides(uses))
     click.echo(f"校验 validation: {path or DEFAULT_GPKG}")
     click.echo(report.text())

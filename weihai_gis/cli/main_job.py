@@ -56,7 +56,7 @@ def demo(
 
     \b
     $ weihai-gis demo --out out/
-    $ weihai-gis demo --osm-cache data/cache --out out/        # after `weihai-gis fetch osm`
+    $ weihai-gis demo --osm-cache .cache/osm --out out/        # after `weihai-gis fetch osm`
     $ weihai-gis demo --network roads.gpkg --facilities amap.xlsx --origins pop.tif --out out/
     """
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))

@@ -1,7 +1,7 @@
 """Planning layers of Weihai: declared schemas, reading/writing, validation and the embedded dataset.
 
 >>> from weihai_gis.layers import load_layers
->>> layers = load_layers()              # data/weihai.gpkg, validated
+>>> layers = load_layers()              # weihai_gis/data/weihai.gpkg, validated
 >>> layers.towns.kind.value_counts()    # 48 town, 24 street
 """
 

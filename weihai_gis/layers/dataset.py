@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from weihai_gis import data as embedded_data
 from weihai_gis.errors import LayerError
 from weihai_gis.layers.io import check_input_file, list_file_layers, read_layer
 from weihai_gis.layers.issues import Issue, LayerSummary, ValidationReport, detail_label, expected_label
@@ -27,8 +28,8 @@ __all__ = ["DEFAULT_GPKG", "Layers", "Override", "load_layers", "validate_layers
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GPKG = Path(__file__).resolve().parents[2] / "data" / "weihai.gpkg"
-"""The embedded dataset built by ``scripts/build_data.py`` (see ``data/SOURCES.md``)."""
+DEFAULT_GPKG = embedded_data.path("weihai.gpkg")
+"""The embedded dataset ``weihai_gis/data/weihai.gpkg`` built by ``scripts/build_data.py`` (see ``SOURCES.md``)."""
 
 Override = str | os.PathLike[str] | tuple[str | os.PathLike[str], str]
 """A replacement file for one layer: a path, or ``(path, layer inside the file)``."""
@@ -171,7 +172,7 @@ def load_layers(
     Parameters
     ----------
     path
-        A GeoPackage holding the layers; None for the embedded ``data/weihai.gpkg``.
+        A GeoPackage holding the layers; None for the embedded ``weihai_gis/data/weihai.gpkg``.
     validate
         Check every layer against its schema and raise on errors (gaps and warnings are kept in
         ``layers.report``). With False, layers are returned as read (reprojected when their CRS is usable).
