@@ -9,6 +9,8 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from weihai_gis.errors import CRSError, NetworkError
 from weihai_gis.network import build_network, sample_osm_path, snap_points
@@ -158,3 +160,79 @@ def test_point_beside_a_stray_path_snaps_to_the_connected_network(tmp_path):
     assert snap.reachable.tolist() == [False]
     assert snap.reason[0].startswith("on an isolated component of 2 nodes")
     assert "35 m away" in snap.reason[0]
+
+
+def _random_net(seed: int, n_lines: int):
+    """A small random network of straight segments with shared end points, parallels and islands."""
+    from weihai_gis.network import WalkNetwork
+
+    rng = np.random.default_rng(seed)
+    xy = rng.integers(0, 12, size=(n_lines + 4, 2)).astype(float) * 25.0
+    u = rng.integers(0, len(xy), n_lines)
+    v = rng.integers(0, len(xy), n_lines)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    geoms = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
+    frame = gpd.GeoDataFrame({"u": u, "v": v, "highway": "footway"}, geometry=geoms, crs="EPSG:4550")
+    return WalkNetwork.from_segments(frame, crs="EPSG:4550", source=f"random {seed}")
+
+
+@given(seed=st.integers(0, 10_000), n_lines=st.integers(2, 40), min_nodes=st.integers(1, 6))
+@settings(max_examples=40, deadline=None)
+def test_snaps_equal_a_brute_force_nearest_edge_and_a_fresh_index(seed, n_lines, min_nodes):
+    net = _random_net(seed, n_lines)
+    rng = np.random.default_rng(seed + 1)
+    pts = gpd.GeoSeries(shapely.points(rng.uniform(-50, 350, size=(30, 2))), crs="EPSG:4550")
+    first = snap_points(net, pts.iloc[:10], max_snap_m=60, min_component_nodes=min_nodes)
+    reused = snap_points(net, pts, max_snap_m=60, min_component_nodes=min_nodes)  # cached index
+    fresh = snap_points(
+        _random_net(seed, n_lines), pts, max_snap_m=60, min_component_nodes=min_nodes
+    )  # new network object: index built from scratch
+    for name in ("edge", "pos_m", "connector_m", "reachable", "reason"):
+        np.testing.assert_array_equal(getattr(reused, name), getattr(fresh, name))
+        np.testing.assert_array_equal(getattr(reused, name)[:10], getattr(first, name))
+    # oracle: the connector is the distance to the nearest edge of a component with >= min_nodes nodes
+    size = net.components().node_component_size()[net.edge_u]
+    routable = net.edge_geometry[size >= min_nodes]
+    dist = shapely.distance(pts.to_numpy()[:, None], routable[None, :])
+    expected = dist.min(axis=1) if routable.size else np.full(len(pts), np.inf)
+    np.testing.assert_allclose(reused.connector_m, expected, rtol=0, atol=1e-9)
+    assert (reused.reachable == (expected <= 60)).all()
+    got = shapely.distance(pts.to_numpy()[reused.edge >= 0], net.edge_geometry[reused.edge[reused.edge >= 0]])
+    np.testing.assert_allclose(got, reused.connector_m[reused.edge >= 0], atol=1e-9)
+
+
+@given(seed=st.integers(0, 10_000), n_lines=st.integers(1, 40))
+@settings(max_examples=40, deadline=None)
+def test_csr_keeps_the_shortest_parallel_edge_and_drops_self_loops(seed, n_lines):
+    from weihai_gis.network import WalkNetwork
+
+    rng = np.random.default_rng(seed)
+    n = 8
+    u = rng.integers(0, n, n_lines)
+    v = rng.integers(0, n, n_lines)
+    length = rng.uniform(1, 100, n_lines)
+    net = WalkNetwork(
+        node_ids=np.arange(n),
+        node_xy=np.zeros((n, 2)),
+        edge_u=u,
+        edge_v=v,
+        edge_length_m=length,
+        edge_geometry=np.full(n_lines, None, dtype=object),
+        highway=np.full(n_lines, "", dtype=object),
+        crs="EPSG:4550",
+    )
+    expected = np.full((n, n), np.inf)
+    for a, b, w in zip(u, v, length, strict=True):
+        if a != b:
+            expected[a, b] = expected[b, a] = min(expected[a, b], w)
+    csr = net.to_csr(extra_nodes=2)
+    assert csr.shape == (n + 2, n + 2)
+    assert csr.indices.dtype == np.int32
+    dense = np.full((n + 2, n + 2), np.inf)
+    rows = np.repeat(np.arange(n + 2), np.diff(csr.indptr))
+    assert not np.any(np.bincount(rows * (n + 2) + csr.indices) > 1)  # no duplicate entries
+    dense[rows, csr.indices] = csr.data
+    np.testing.assert_array_equal(dense[:n, :n], expected)
+    assert np.isinf(dense[n:]).all() and np.isinf(dense[:, n:]).all()
+    assert net.to_csr() is net.to_csr()  # built once

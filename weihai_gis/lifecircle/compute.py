@@ -165,7 +165,7 @@ def coverage(
     warnings: list[str] = []
     if offset_check not in ("error", "warn", "off"):
         raise ValueError(f"`offset_check` must be 'error', 'warn' or 'off', got {offset_check!r}.")
-    edges = gpd.GeoSeries(net.edge_geometry, crs=net.crs)  # one spatial index serves both checks
+    edges = net.edge_series()  # the network's one all-edges index serves both checks and snap messages
     for what, frame in (("origins", orig), ("facilities", fac)):
         warnings.extend(_check_offset(frame, net, edges, what, offset_check))
     if population_field in orig.columns:

@@ -5,23 +5,36 @@ facility's edge (weight = connector + along-edge distance to that node), so one 
 pass (``scipy.sparse.csgraph.dijkstra`` with ``limit=`` the cutoff) gives every node's distance to the
 nearest facility. An origin's distance is then the minimum over its edge's two end nodes (plus its own
 connector and along-edge offset) and, when a facility sits on the same edge, the direct along-edge path.
+
+The adjacency is built once per network as int32 CSR arrays with room at the end for the source row; a
+category only writes its source edges into that reserved tail, so no per-category copy of the graph is made
+and csgraph receives the int32 indices it uses internally (no conversion).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.network import Snapped, WalkNetwork
 
-__all__ = ["NetworkIndex", "nearest_distance_m"]
+__all__ = ["NetworkIndex", "min_by_key", "nearest_distance_m"]
+
+
+def min_by_key(
+    keys: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Return the sorted distinct ``keys`` and the smallest of ``values`` for each."""
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    return keys[first], values[first]
 
 
 class NetworkIndex:
-    """The CSR adjacency of a network with one spare row for the virtual source, built once.
+    """The int32 CSR adjacency of a network with one reserved row for the virtual source, built once.
 
     Parameters
     ----------
@@ -31,24 +44,59 @@ class NetworkIndex:
 
     def __init__(self, net: WalkNetwork) -> None:
         self.net = net
-        base = net.to_csr(extra_nodes=1)
+        base = net.to_csr()
         self.n = net.n_nodes
-        self._indptr = base.indptr.astype(np.int64)
-        self._indices = base.indices.astype(np.int64)
-        self._data = base.data
+        self._nnz = int(base.nnz)
+        self._indptr = np.empty(self.n + 2, dtype=np.int32)
+        self._indptr[: self.n + 1] = base.indptr
+        # the source row may join every node at most once: reserve that much room after the base entries
+        self._indices = np.empty(self._nnz + self.n, dtype=np.int32)
+        self._indices[: self._nnz] = base.indices
+        self._data = np.empty(self._nnz + self.n, dtype=np.float64)
+        self._data[: self._nnz] = base.data
 
     def with_source(self, nodes: npt.NDArray[np.int64], weights_m: npt.NDArray[np.float64]) -> csr_matrix:
         """Return the adjacency with the virtual source (last row) joined to ``nodes``.
 
-        Duplicate target nodes keep their smallest weight (CSR construction would otherwise add them).
+        Duplicate target nodes keep their smallest weight (CSR construction would otherwise add them). The
+        returned matrix shares its arrays with the index: it is valid until the next call.
         """
-        frame = pd.DataFrame({"node": nodes, "w": weights_m}).groupby("node", sort=True)["w"].min()
-        targets = frame.index.to_numpy(dtype=np.int64)
-        indptr = self._indptr.copy()
-        indptr[-1] += len(targets)
-        indices = np.concatenate([self._indices, targets])
-        data = np.concatenate([self._data, frame.to_numpy()])
-        return csr_matrix((data, indices, indptr), shape=(self.n + 1, self.n + 1))
+        targets, weights = min_by_key(np.asarray(nodes, dtype=np.int64), np.asarray(weights_m, dtype=float))
+        end = self._nnz + len(targets)
+        self._indices[self._nnz : end] = targets
+        self._data[self._nnz : end] = weights
+        self._indptr[-1] = end
+        size = self.n + 1
+        return csr_matrix(
+            (self._data[:end], self._indices[:end], self._indptr), shape=(size, size), copy=False
+        )
+
+
+def _same_edge_direct(
+    o_edge: npt.NDArray[np.int64],
+    o_pos: npt.NDArray[np.float64],
+    f_edge: npt.NDArray[np.int64],
+    f_pos: npt.NDArray[np.float64],
+    f_conn: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Positions into the origin arrays with a facility on their own edge, and the shortest such direct path.
+
+    The path runs along the edge between the two projections plus the facility's connector (the origin's
+    connector is added by the caller).
+    """
+    order = np.argsort(f_edge, kind="stable")
+    fe, fp, fc = f_edge[order], f_pos[order], f_conn[order]
+    lo = np.searchsorted(fe, o_edge, side="left")
+    count = np.searchsorted(fe, o_edge, side="right") - lo
+    has = np.flatnonzero(count)
+    if len(has) == 0:
+        return has, np.empty(0)
+    reps = count[has]
+    which = np.repeat(has, reps)
+    # index of each (origin, facility-on-the-same-edge) pair into the sorted facility arrays
+    start = np.repeat(lo[has] - np.cumsum(reps) + reps, reps) + np.arange(int(reps.sum()))
+    d = np.abs(o_pos[which] - fp[start]) + fc[start]
+    return min_by_key(which, d)
 
 
 def nearest_distance_m(
@@ -85,22 +133,14 @@ def nearest_distance_m(
     dist = dijkstra(graph, directed=True, indices=index.n, limit=max_walk_m)
     ok = np.flatnonzero(origins.reachable)
     o_edge = origins.edge[ok]
-    best = (
-        np.minimum(
-            dist[net.edge_u[o_edge]] + origins.to_u_m[ok],
-            dist[net.edge_v[o_edge]] + origins.to_v_m[ok],
-        )
-        + origins.connector_m[ok]
+    best = np.minimum(
+        dist[net.edge_u[o_edge]] + origins.to_u_m[ok],
+        dist[net.edge_v[o_edge]] + origins.to_v_m[ok],
     )
     # same edge: the direct path along the edge between the two projections
-    same = pd.DataFrame(
-        {"o": ok, "edge": o_edge, "pos": origins.pos_m[ok], "conn": origins.connector_m[ok]}
-    ).merge(pd.DataFrame({"edge": f_edge, "fpos": facilities.pos_m[fac], "fconn": f_conn}), on="edge")
-    if len(same):
-        same["d"] = (same["pos"] - same["fpos"]).abs() + same["conn"] + same["fconn"]
-        direct = same.groupby("o")["d"].min()
-        where = np.searchsorted(ok, direct.index.to_numpy())
-        best[where] = np.minimum(best[where], direct.to_numpy())
+    where, direct = _same_edge_direct(o_edge, origins.pos_m[ok], f_edge, facilities.pos_m[fac], f_conn)
+    best[where] = np.minimum(best[where], direct)
+    best += origins.connector_m[ok]
     best[best > max_walk_m] = np.nan
     out[ok] = best
     return out

@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +18,9 @@ from scipy.sparse.csgraph import connected_components
 
 from weihai_gis.errors import InputFileError, NetworkError
 from weihai_gis.files import atomic_path
+
+if TYPE_CHECKING:
+    from geopandas.sindex import SpatialIndex
 
 __all__ = ["Components", "WalkNetwork"]
 
@@ -87,6 +91,7 @@ class WalkNetwork:
     crs: str
     source: str = ""
     _components: Components | None = field(default=None, repr=False, compare=False)
+    _cache: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_segments(cls, segments: gpd.GeoDataFrame, *, crs: str, source: str) -> WalkNetwork:
@@ -152,24 +157,78 @@ class WalkNetwork:
         return len(self.edge_u)
 
     def to_csr(self, *, extra_nodes: int = 0) -> csr_matrix:
-        """Return the symmetric adjacency matrix with edge lengths in metres.
+        """Return the symmetric adjacency matrix with edge lengths in metres (int32 indices).
 
-        Parallel edges keep their minimum length; self-loops are dropped (they never shorten a path).
+        Parallel edges keep their minimum length; self-loops are dropped (they never shorten a path). The
+        matrix without extra nodes is built once per network and then returned from a cache (treat it as
+        read-only).
 
         Parameters
         ----------
         extra_nodes
             Empty rows/columns appended after the network's nodes (room for virtual source nodes).
         """
-        mask = self.edge_u != self.edge_v
-        rows = np.concatenate([self.edge_u[mask], self.edge_v[mask]])
-        cols = np.concatenate([self.edge_v[mask], self.edge_u[mask]])
-        weight = np.concatenate([self.edge_length_m[mask], self.edge_length_m[mask]])
+        base = self._cache.get("csr")
+        if base is None:
+            mask = self.edge_u != self.edge_v
+            lo = np.minimum(self.edge_u, self.edge_v)[mask]
+            hi = np.maximum(self.edge_u, self.edge_v)[mask]
+            weight = self.edge_length_m[mask]
+            # one sort on the undirected pair: parallel edges keep their shortest length
+            key = lo * np.int64(max(self.n_nodes, 1)) + hi
+            order = np.lexsort((weight, key))
+            key, lo, hi, weight = key[order], lo[order], hi[order], weight[order]
+            first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+            lo, hi, weight = lo[first].astype(np.int32), hi[first].astype(np.int32), weight[first]
+            n = self.n_nodes
+            base = csr_matrix(
+                (np.concatenate([weight, weight]), (np.concatenate([lo, hi]), np.concatenate([hi, lo]))),
+                shape=(n, n),
+            )
+            self._cache["csr"] = base
+        if extra_nodes == 0:
+            return base
         n = self.n_nodes + extra_nodes
-        order = np.lexsort((weight, cols, rows))
-        rows, cols, weight = rows[order], cols[order], weight[order]
-        first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-        return csr_matrix((weight[first], (rows[first], cols[first])), shape=(n, n))
+        indptr = np.concatenate([base.indptr, np.full(extra_nodes, base.indptr[-1], dtype=base.indptr.dtype)])
+        return csr_matrix((base.data, base.indices, indptr), shape=(n, n))
+
+    def edge_series(self) -> gpd.GeoSeries:
+        """Return the edge geometries as a GeoSeries, built once; its ``sindex`` is the network's edge index.
+
+        Every nearest-edge question about the network (snapping, the coordinate-offset check, messages
+        about far points) goes through this series or :meth:`edge_index`, so a coverage run builds one
+        STRtree over all edges (and one over the edges of large components, when some are small).
+        """
+        series = self._cache.get("edge_series")
+        if series is None:
+            series = gpd.GeoSeries(self.edge_geometry, crs=self.crs)
+            self._cache["edge_series"] = series
+        return series
+
+    def edge_index(self, min_component_nodes: int = 1) -> tuple[npt.NDArray[np.int64], SpatialIndex]:
+        """Return the edges in components of at least ``min_component_nodes`` nodes and their spatial index.
+
+        Built once per threshold and cached; when every edge qualifies the index is the one of
+        :meth:`edge_series`.
+
+        Returns
+        -------
+        positions, sindex
+            Edge positions (into the edge arrays) covered by the index, and a geopandas ``SpatialIndex``
+            whose results are positions into ``positions``.
+        """
+        key = ("edge_index", int(min_component_nodes))
+        cached = self._cache.get(key)
+        if cached is None:
+            size = self.components().node_component_size()
+            routable = np.flatnonzero(size[self.edge_u] >= min_component_nodes)
+            if len(routable) == self.n_edges:
+                cached = (routable, self.edge_series().sindex)
+            else:
+                sub = gpd.GeoSeries(self.edge_geometry[routable], crs=self.crs)
+                cached = (routable, sub.sindex)
+            self._cache[key] = cached
+        return cached
 
     def components(self) -> Components:
         """Return the connected components (computed once, then cached)."""

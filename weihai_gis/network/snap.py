@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +14,9 @@ import shapely
 from weihai_gis.errors import CRSMismatchError
 from weihai_gis.network.graph import WalkNetwork
 from weihai_gis.standards import coverage_config
+
+if TYPE_CHECKING:
+    from geopandas.sindex import SpatialIndex
 
 __all__ = ["Snapped", "snap_points"]
 
@@ -55,13 +59,13 @@ class Snapped:
 
 
 def _nearest(
-    geoms: npt.NDArray[np.object_], pts: npt.NDArray[np.object_]
+    sindex: SpatialIndex, pts: npt.NDArray[np.object_], size: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Index into ``geoms`` of the geometry nearest each point and its distance (-1 and inf when none)."""
+    """Position in the index of the geometry nearest each point and its distance (-1 and inf when none)."""
     nearest = np.full(len(pts), -1, dtype=np.int64)
     dist = np.full(len(pts), np.inf)
-    if len(geoms):
-        idx, d = shapely.STRtree(geoms).query_nearest(pts, return_distance=True, all_matches=False)
+    if size and len(pts):
+        idx, d = sindex.nearest(pts, return_all=False, return_distance=True)
         nearest[idx[0]] = idx[1]
         dist[idx[0]] = d
     return nearest, dist
@@ -74,7 +78,7 @@ def snap_points(
     max_snap_m: float | None = None,
     min_component_nodes: int | None = None,
 ) -> Snapped:
-    """Snap each point to its nearest edge using a shapely STRtree.
+    """Snap each point to its nearest edge using the network's cached spatial index (a shapely STRtree).
 
     Parameters
     ----------
@@ -112,10 +116,11 @@ def snap_points(
         pts[not_point] = shapely.point_on_surface(pts[not_point])
     n = len(pts)
     comp_size = net.components().node_component_size()
-    routable = np.flatnonzero(comp_size[net.edge_u] >= min_nodes)
     # Snap to the nearest edge of a component large enough to matter: a building beside a stray courtyard
-    # path that OSM leaves unconnected still reaches the street a few metres away.
-    nearest, connector = _nearest(net.edge_geometry[routable], pts)
+    # path that OSM leaves unconnected still reaches the street a few metres away. The index is built once
+    # per network and reused by every later call (origins, facilities, other profiles).
+    routable, sindex = net.edge_index(min_nodes)
+    nearest, connector = _nearest(sindex, pts, len(routable))
     edge = np.full(n, -1, dtype=np.int64)
     edge[nearest >= 0] = routable[nearest[nearest >= 0]]
     # ties (several edges at exactly the same distance) keep one of them: any gives the same distances
@@ -125,22 +130,25 @@ def snap_points(
     length = np.where(has, net.edge_length_m[np.maximum(edge, 0)], np.nan)
     pos = np.clip(pos, 0.0, length)
     far = connector > max_snap_m
-    # for the message: is the nearest edge of all on an isolated component?
-    near_all, near_all_m = _nearest(net.edge_geometry, pts)
     reason = np.full(n, None, dtype=object)
-    for i in np.flatnonzero(far):
-        j = near_all[i]
-        if j < 0:
-            reason[i] = "no geometry or empty network"
-            continue
-        size = int(comp_size[net.edge_u[j]])
-        if size < min_nodes and near_all_m[i] <= max_snap_m:
-            reason[i] = (
-                f"on an isolated component of {size} nodes (< min_component_nodes {min_nodes}); "
-                f"the connected network is {connector[i]:.0f} m away (> max_snap_m {max_snap_m:g} m)"
-            )
-        else:
-            reason[i] = f"snap distance {near_all_m[i]:.0f} m > max_snap_m {max_snap_m:g} m"
+    far_rows = np.flatnonzero(far)
+    if len(far_rows):
+        # for the message only: is the nearest edge of all on an isolated component?
+        all_edges, all_index = net.edge_index(0)
+        near_all, near_all_m = _nearest(all_index, pts[far_rows], len(all_edges))
+        for k, i in enumerate(far_rows):
+            j = near_all[k]
+            if j < 0:
+                reason[i] = "no geometry or empty network"
+                continue
+            size = int(comp_size[net.edge_u[j]])
+            if size < min_nodes and near_all_m[k] <= max_snap_m:
+                reason[i] = (
+                    f"on an isolated component of {size} nodes (< min_component_nodes {min_nodes}); "
+                    f"the connected network is {connector[i]:.0f} m away (> max_snap_m {max_snap_m:g} m)"
+                )
+            else:
+                reason[i] = f"snap distance {near_all_m[k]:.0f} m > max_snap_m {max_snap_m:g} m"
     reachable = ~far
     if (~reachable).any():
         log.info("%d of %d points unreachable", int((~reachable).sum()), n)

@@ -19,6 +19,7 @@ import yaml
 
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS
 from weihai_gis.errors import LayerError, StandardsError
+from weihai_gis.standards import YAML_LOADER
 
 __all__ = ["HSR_CONTEXTS", "ZONE_COLUMNS", "coastal_zones", "hsr_bands", "load_controls"]
 
@@ -34,7 +35,7 @@ HSR_CONTEXTS = ("urban", "suburban", "village", "other")
 @functools.cache
 def _packaged_controls() -> dict[str, Any]:
     text = resources.files("weihai_gis.standards").joinpath("controls.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=YAML_LOADER)
 
 
 def load_controls(path: str | Path | None = None) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def load_controls(path: str | Path | None = None) -> dict[str, Any]:
         data = _packaged_controls()
         where = "weihai_gis/standards/controls.yaml"
     else:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=YAML_LOADER)
         where = str(path)
     missing = [k for k in ("coastal", "railway", "sightlines") if k not in (data or {})]
     if missing:
