@@ -15,6 +15,7 @@ __all__ = [
     "InputFileError",
     "LayerError",
     "NetworkError",
+    "OutputError",
     "StandardsError",
     "WeihaiGISError",
 ]
@@ -54,3 +55,7 @@ class StandardsError(ValueError, WeihaiGISError):
 
 class DEMError(ValueError, WeihaiGISError):
     """A DEM raster is unusable: no CRS, all nodata, geographic degrees used as metres, ..."""
+
+
+class OutputError(OSError, WeihaiGISError):
+    """An output cannot be written: the disk is full or the folder is read-only or forbidden."""

@@ -64,10 +64,12 @@ def _register() -> None:
     """Attach the sub-command modules (one per library module)."""
     from importlib import import_module
 
+    from weihai_gis.cli.paths import guard_paths
+
     for name in ("layers", "coverage", "fetch", "sightlines", "maps", "main_job"):
         module = import_module(f"weihai_gis.cli.{name}")
         for command in module.COMMANDS:
-            main.add_command(command)
+            main.add_command(guard_paths(command))
 
 
 _register()
