@@ -13,7 +13,7 @@ import numpy as np
 import pyproj
 
 from weihai_gis.crs import ANALYSIS_CRS, WEIHAI_BOUNDS
-from weihai_gis.errors import InputFileError
+from weihai_gis.errors import InputFileError, OutputError
 from weihai_gis.files import require_input_file
 from weihai_gis.network.graph import WalkNetwork
 from weihai_gis.network.osm import (
@@ -91,6 +91,19 @@ def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return read_lines(path, layer=layer)
 
 
+def _load_cached(base: Path) -> WalkNetwork | None:
+    """Return the network cached at ``base``, or None (a miss) when absent or unreadable (logged; rebuilt)."""
+    if not (base.with_suffix(".npz").exists() and base.with_suffix(".parquet").exists()):
+        return None
+    try:
+        net = WalkNetwork.load(base)
+    except InputFileError as exc:
+        log.warning("%s; rebuilding it and replacing the cache entry", exc)
+        return None
+    log.info("loading cached network %s", base)
+    return net
+
+
 def build_network(
     path: str | os.PathLike[str],
     *,
@@ -130,9 +143,8 @@ def build_network(
     if cache_dir is not None:
         key = f"{_file_hash(src)}-{layer or ''}-{(crs or 'auto').replace(':', '')}"
         cache_base = Path(cache_dir) / f"network-{src.name.split('.')[0]}-{key}"
-        if cache_base.with_suffix(".npz").exists() and cache_base.with_suffix(".parquet").exists():
-            log.info("loading cached network %s", cache_base)
-            return WalkNetwork.load(cache_base)
+        if (cached := _load_cached(cache_base)) is not None:
+            return cached
     segments = _read(src, layer)
     target = crs or analysis_crs_for(segments)
     if pyproj.CRS(target).is_geographic:
@@ -167,5 +179,8 @@ def build_network(
     if not np.isfinite(net.edge_length_m).all():
         raise InputFileError(f"{where}: some edge lengths are not finite; check the CRS of the input.")
     if cache_base is not None:
-        net.save(cache_base)
+        try:
+            net.save(cache_base)
+        except OutputError as exc:  # a cache is an optimisation: a full disk must not fail the analysis
+            log.warning("network cache not written: %s", exc)
     return net

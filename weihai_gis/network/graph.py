@@ -27,6 +27,10 @@ __all__ = ["Components", "WalkNetwork"]
 log = logging.getLogger(__name__)
 
 
+#: Arrays a network cache (``.npz``) holds; anything else in the file is ignored.
+_CACHE_ARRAYS = ("node_ids", "node_xy", "edge_u", "edge_v", "edge_length_m", "meta")
+
+
 @dataclass(frozen=True)
 class Components:
     """Connected components of a walking network.
@@ -309,19 +313,39 @@ class WalkNetwork:
 
     @classmethod
     def load(cls, path: str | Path) -> WalkNetwork:
-        """Read a network written by :meth:`save` (``path`` with or without suffix)."""
+        """Read a network written by :meth:`save` (``path`` with or without suffix).
+
+        Arrays are read with ``allow_pickle=False``: a cache never runs code.
+
+        Raises
+        ------
+        InputFileError
+            When either file is missing, truncated, not written by :meth:`save` or inconsistent.
+        """
         base = Path(path)
         npz, parquet = base.with_suffix(".npz"), base.with_suffix(".parquet")
         if not npz.exists() or not parquet.exists():
             raise InputFileError(f"network cache {str(base)!r}: expected {npz.name} and {parquet.name}.")
-        with np.load(npz) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(str(arrays.pop("meta")))
-        edges = gpd.read_parquet(parquet)
-        return cls(
-            **arrays,
-            edge_geometry=edges.geometry.to_numpy(),
-            highway=edges["highway"].to_numpy(dtype=object),
-            crs=meta["crs"],
-            source=meta["source"],
-        )
+        try:
+            with np.load(npz, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in _CACHE_ARRAYS}
+            meta = json.loads(str(arrays.pop("meta")))
+            edges = gpd.read_parquet(parquet)
+            net = cls(
+                **arrays,
+                edge_geometry=edges.geometry.to_numpy(),
+                highway=edges["highway"].to_numpy(dtype=object),
+                crs=meta["crs"],
+                source=meta["source"],
+            )
+        except Exception as exc:  # any damage: zip, npy header, object arrays, parquet, JSON, keys
+            reason = "it holds pickled objects" if "pickle" in str(exc) else f"{type(exc).__name__}"
+            raise InputFileError(f"network cache {str(base)!r} is unreadable ({reason}).") from exc
+        n_nodes, n_edges = len(net.node_ids), len(net.edge_u)
+        if (
+            net.node_xy.shape != (n_nodes, 2)
+            or not len(net.edge_v) == len(net.edge_length_m) == len(net.edge_geometry) == n_edges
+            or (n_edges and max(int(net.edge_u.max()), int(net.edge_v.max())) >= n_nodes)
+        ):
+            raise InputFileError(f"network cache {str(base)!r} is inconsistent (array sizes do not match).")
+        return net

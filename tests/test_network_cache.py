@@ -1,0 +1,91 @@
+"""A damaged network cache is a logged miss: rebuilt, replaced, never unpickled, never numpy's advice."""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from weihai_gis.errors import InputFileError
+from weihai_gis.network import build_network
+from weihai_gis.network.graph import WalkNetwork
+
+
+@pytest.fixture
+def roads(tmp_path):
+    """A 6 × 6 street grid of 100 m blocks in Weihai, as road lines (lon/lat)."""
+    lines = []
+    for i in range(6):
+        lines.append(shapely.LineString([(122.10 + i * 0.00113, 37.50), (122.10 + i * 0.00113, 37.5045)]))
+        lines.append(shapely.LineString([(122.10, 37.50 + i * 0.0009), (122.1057, 37.50 + i * 0.0009)]))
+    path = tmp_path / "roads.gpkg"
+    gpd.GeoDataFrame({"highway": ["residential"] * len(lines)}, geometry=lines, crs=4326).to_file(
+        path, layer="roads"
+    )
+    return path
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _garbage(path):
+    path.write_bytes(b"\x00garbage" * 100)
+
+
+def _pickled(path):
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["meta"] = np.array({"crs": "EPSG:4550", "source": "x"}, dtype=object)  # needs pickle to read
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "damage"),
+    [
+        (".npz", _truncate),
+        (".npz", _garbage),
+        (".npz", _pickled),
+        (".parquet", _truncate),
+        (".parquet", _garbage),
+    ],
+    ids=["npz-truncated", "npz-garbage", "npz-pickled", "parquet-truncated", "parquet-garbage"],
+)
+def test_a_damaged_cache_is_logged_rebuilt_and_replaced(roads, tmp_path, caplog, damage, suffix):
+    cache = tmp_path / "cache"
+    first = build_network(roads, cache_dir=cache)
+    (entry,) = cache.glob(f"*{suffix}")
+    damage(entry)
+    with pytest.raises(InputFileError, match="network cache") as info:
+        WalkNetwork.load(entry)
+    assert "allow_pickle" not in str(info.value)
+    with caplog.at_level(logging.WARNING, logger="weihai_gis"):
+        second = build_network(roads, cache_dir=cache)
+    warned = [r.getMessage() for r in caplog.records if "network cache" in r.getMessage()]
+    assert warned and str(entry.with_suffix("")) in warned[0] and "rebuilding" in warned[0]
+    assert not any("allow_pickle" in r.getMessage() for r in caplog.records)
+    assert second.n_edges == first.n_edges and np.allclose(second.edge_length_m, first.edge_length_m)
+    third = WalkNetwork.load(entry)  # the entry was replaced by a good one
+    assert third.n_nodes == first.n_nodes
+
+
+def test_the_cache_is_read_without_pickle(roads, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    build_network(roads, cache_dir=cache)
+    calls = []
+    real_load = np.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("allow_pickle"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", spy)
+    build_network(roads, cache_dir=cache)
+    assert calls == [False]
+    (npz,) = cache.glob("*.npz")
+    assert zipfile.is_zipfile(npz)
