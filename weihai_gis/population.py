@@ -14,9 +14,15 @@ import shapely
 from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.files import require_input_file
 from weihai_gis.layers.io import read_vector
-from weihai_gis.standards import coverage_config
+from weihai_gis.standards import building_population, coverage_config
 
-__all__ = ["origins_from_buildings", "origins_from_points", "origins_from_raster", "population_values"]
+__all__ = [
+    "origins_from_buildings",
+    "origins_from_osm_buildings",
+    "origins_from_points",
+    "origins_from_raster",
+    "population_values",
+]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +125,83 @@ def origins_from_buildings(
             "population": area * floors / dwelling * hh,
             "floors": floors,
             "floors_source": np.where(known, "field", "default"),
+        },
+        geometry=b.geometry.to_numpy(),
+        crs=b.crs,
+    )
+
+
+def origins_from_osm_buildings(
+    buildings: gpd.GeoDataFrame, *, floors_field: str = "building:levels", metric_crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """Estimate residents of OSM residential buildings: footprint area × floors ÷ floor area per person.
+
+    The constants are in ``standards/building-population.yaml`` (each cited, with ``verified``): floor area
+    per person (m²), which ``building`` values hold residents, and the floors of each type when
+    ``building:levels`` is not tagged. The result is an estimate (``population_status = "estimated"``),
+    never a count; label it 估算 wherever it is shown.
+
+    Parameters
+    ----------
+    buildings
+        OSM building footprints (e.g. pyrosm ``get_buildings()``) with ``building`` and optionally
+        ``building:levels``, ``id``, ``osm_type``, ``name``; any CRS.
+    floors_field
+        Field with the number of floors.
+    metric_crs
+        CRS for footprint areas (default: the frame's UTM zone).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        origin_id (``"way/<id>"``), building, name, footprint_m2, floors, floors_source (``"tagged"`` or
+        ``"default <type>"``), floor_area_m2, population (persons, estimated), population_status, polygons in
+        the input CRS.
+
+    Raises
+    ------
+    CRSError, LayerError
+        No CRS, no ``building`` field or no residential footprint.
+    """
+    cfg = building_population()
+    if buildings.crs is None:
+        raise CRSError("OSM buildings have no CRS.")
+    if "building" not in buildings.columns:
+        raise LayerError(f"OSM buildings: field 'building' is missing; fields are {list(buildings.columns)}.")
+    polys = buildings.geometry.notna() & buildings.geom_type.isin(["Polygon", "MultiPolygon"])
+    b = buildings[polys & buildings["building"].isin(cfg["residential_types"])]
+    if b.empty:
+        raise LayerError(
+            f"OSM buildings: no polygon with building in {list(cfg['residential_types'])} "
+            "(standards/building-population.yaml, residential_types) to place residents in."
+        )
+    footprint = b.to_crs(metric_crs or b.estimate_utm_crs()).area.to_numpy()
+    tagged = pd.to_numeric(b[floors_field], errors="coerce") if floors_field in b.columns else None
+    default = b["building"].map(cfg["default_floors"]).astype(float)
+    known = tagged.notna() & (tagged >= 1) if tagged is not None else pd.Series(False, index=b.index)
+    floors = (tagged.where(known, default) if tagged is not None else default).to_numpy(dtype=float)
+    ids = b["id"].astype(str) if "id" in b.columns else pd.Series(b.index.astype(str), index=b.index)
+    if "osm_type" in b.columns:
+        ids = b["osm_type"].astype(str) + "/" + ids
+    floor_area = footprint * floors
+    log.info(
+        "OSM buildings: %d residential of %d; %d with %r, others the default floors of their type",
+        len(b),
+        len(buildings),
+        int(known.sum()),
+        floors_field,
+    )
+    return gpd.GeoDataFrame(
+        {
+            "origin_id": ids.to_numpy(),
+            "building": b["building"].astype(str).to_numpy(),
+            "name": b["name"].fillna("").astype(str).to_numpy() if "name" in b.columns else "",
+            "footprint_m2": footprint,
+            "floors": floors,
+            "floors_source": np.where(known, "tagged", "default " + b["building"].astype(str)),
+            "floor_area_m2": floor_area,
+            "population": floor_area / cfg["floor_area_per_person_m2"],
+            "population_status": "estimated",
         },
         geometry=b.geometry.to_numpy(),
         crs=b.crs,

