@@ -29,7 +29,9 @@ from weihai_gis.files import atomic_path, require_input_file  # noqa: E402
 
 SOURCE = REPO.parent / "shared" / "data" / "osm" / "weihai-hitwh.osm"
 OUT = REPO / "weihai_gis" / "data" / "weihai-hitwh.osm.pbf"
-GENERATOR = "weihai_gis scripts/build_hitwh.py (from an openstreetmap-cgimap 2.1.0 download, metadata removed)"
+GENERATOR = (
+    "weihai_gis scripts/build_hitwh.py (from an openstreetmap-cgimap 2.1.0 download, metadata removed)"
+)
 
 
 def convert(src: Path, out: Path) -> Counter[str]:

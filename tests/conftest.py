@@ -9,6 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("WEIHAI_SHARED_DATA", REPO.parent / "shared" / "data"))
+HIDE_SHARED = os.environ.get("WEIHAI_GIS_HIDE_SHARED") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -23,4 +24,13 @@ def shared_dem() -> Path:
     path = SHARED_DATA / "dem" / "ASTGTMV003_N36E122_dem.tif"
     if not path.exists():
         pytest.skip(f"reference DEM not present at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_hitwh_osm() -> Path:
+    """The 山大哈工大 OSM download from ../shared/data/osm (skips when absent or hidden)."""
+    path = SHARED_DATA / "osm" / "weihai-hitwh.osm"
+    if HIDE_SHARED or not path.exists():
+        pytest.skip(f"shared OSM extract not present at {path} (or WEIHAI_GIS_HIDE_SHARED=1)")
     return path

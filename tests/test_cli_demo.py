@@ -47,11 +47,23 @@ def test_demo_writes_every_output_and_leaves_other_files_alone(demo_out):
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
 
 
-def test_demo_says_plainly_that_coverage_ran_on_the_sample(demo_out):
+def test_demo_runs_on_the_shipped_hitwh_extract_labelled_real_estimated_and_attributed(demo_out):
     out, output = demo_out
-    assert "SAMPLE" in output and "赫尔辛基" in output
+    assert "山大哈工大" in output and "REAL" in output and "ESTIMATED" in output and "赫尔辛基" not in output
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert "赫尔辛基" in report
+    assert "山大哈工大" in report and "估算" in report and "© OpenStreetMap contributors" in report
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
+    assert len(origins) == 354  # the extract's apartments + residential buildings
+    assert (origins["population"] > 0).all()
+
+
+def test_main_job_picks_helsinki_only_when_asked():
+    from weihai_gis.jobs.main_job import _coverage_inputs
+
+    reading = {"datum": "wgs84", "mapping": "osm", "category_field": None, "population_field": "population"}
+    assert _coverage_inputs(None, None, None, None, reading).source == "hitwh"
+    helsinki = _coverage_inputs(None, None, None, None, reading, "helsinki")
+    assert helsinki.source == "sample" and "赫尔辛基" in helsinki.label_zh and not helsinki.in_weihai
 
 
 def test_demo_validation_lists_counts_and_gaps(demo_out):
@@ -75,16 +87,16 @@ def test_demo_summary_table_equals_population_weighted_rates_of_the_origins(demo
         assert table.loc[cat, "rate_buffer"] == pytest.approx(buffer)
 
 
-def test_demo_all_basic_rate_covers_only_the_categories_the_sample_has_facilities_for(demo_out):
+def test_demo_all_basic_rate_covers_only_the_categories_the_extract_has_facilities_for(demo_out):
     out, output = demo_out
     gpkg = out / "coverage.gpkg"
     origins = pyogrio.read_dataframe(gpkg, layer="origins")
     cats = pyogrio.read_dataframe(gpkg, layer="categories")
     facilities = pyogrio.read_dataframe(gpkg, layer="facilities")
     table = pd.read_csv(out / "coverage_summary.csv").set_index("id")
-    # the Helsinki sample has no kindergarten, police ...: those are not assessed, not "nobody served"
+    # the 山大哈工大 extract maps no elderly care or community service: not assessed, not "nobody served"
     present = set(facilities["category"])
-    kinds = {"kindergarten", "police"}
+    kinds = {"elderly_care", "community_service"}
     assert not kinds & present and not cats.set_index("id").loc[list(kinds), "assessed"].any()
     basic = cats.loc[(cats["type"] == "基础保障") & cats["assessed"], "id"].tolist()
     n_basic = int((cats["type"] == "基础保障").sum())
@@ -93,8 +105,8 @@ def test_demo_all_basic_rate_covers_only_the_categories_the_sample_has_facilitie
     for flag, column in (("met", "rate_network"), ("buffer_met", "rate_buffer")):
         both = origins[[f"{flag}_{c}" for c in basic]].all(axis=1)
         assert table.loc["all_basic", column] == pytest.approx((pop * both).sum() / pop.sum())
-    # straight-line all-basic is no longer forced to 0 by kinds missing from the input
-    assert table.loc["all_basic", "rate_buffer"] > 0
+    # kinds missing from the input never enter the AND (their met flags are all False)
+    assert not origins[[f"met_{c}" for c in kinds]].any().any()
     scope = f"已评估 {len(basic)}/{n_basic} 类"
     assert scope in table.loc["all_basic", "name_zh"] and "未评估" in output
     assert table.loc[list(kinds), "rate_network"].isna().all()

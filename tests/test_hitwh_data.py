@@ -13,7 +13,6 @@ import pytest
 from weihai_gis.samples import HITWH_PBF
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm" / "weihai-hitwh.osm"
 
 
 def _content(path: Path) -> list[tuple]:
@@ -39,13 +38,11 @@ def _build_module():
     return module
 
 
-def test_rebuild_from_the_shared_osm_file_reproduces_the_shipped_pbf(tmp_path, monkeypatch):
-    if not SOURCE.exists() or __import__("os").environ.get("WEIHAI_GIS_HIDE_SHARED") == "1":
-        pytest.skip(f"shared OSM source not present at {SOURCE}")
+def test_rebuild_from_the_shared_osm_file_reproduces_the_shipped_pbf(tmp_path, shared_hitwh_osm):
     out = tmp_path / "rebuilt.osm.pbf"
-    assert _build_module().main(["--src", str(SOURCE), "--out", str(out)]) == 0
+    assert _build_module().main(["--src", str(shared_hitwh_osm), "--out", str(out)]) == 0
     assert _content(out) == _content(HITWH_PBF)
-    assert _content(SOURCE) == _content(HITWH_PBF)  # ids, coordinates, tags and members as downloaded
+    assert _content(shared_hitwh_osm) == _content(HITWH_PBF)  # ids, coordinates, tags, members as downloaded
 
 
 def test_shipped_pbf_has_no_metadata_and_keeps_the_download_bounds():

@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from weihai_gis import data as embedded_data
 from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import InputFileError
 from weihai_gis.facilities import facilities_from_osm, read_facilities
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: The shipped OpenStreetMap extract of the 山大哈工大 重点片区 (built by ``scripts/build_hitwh.py``).
-HITWH_PBF = Path(__file__).resolve().parent / "data" / "weihai-hitwh.osm.pbf"
+HITWH_PBF = embedded_data.path("weihai-hitwh.osm.pbf")
 
 #: The attribution ODbL requires on every map and report made from OpenStreetMap data.
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"

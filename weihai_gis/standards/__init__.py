@@ -92,7 +92,7 @@ def coverage_config() -> dict[str, Any]:
 
 
 def _cited_value(cfg: dict[str, Any], key: str, where: str) -> Any:
-    """The ``value`` of a ``{value, citation, verified}`` entry, raising StandardsError naming what is wrong."""
+    """Return the ``value`` of a ``{value, citation, verified}`` entry (StandardsError when incomplete)."""
     entry = cfg.get(key)
     if not isinstance(entry, dict) or "value" not in entry:
         raise StandardsError(f"{where}, field {key!r}: expected a mapping with value, citation and verified.")
