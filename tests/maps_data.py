@@ -142,29 +142,63 @@ def make_layers() -> dict[str, gpd.GeoDataFrame]:
     }
 
 
-def make_summary(units: gpd.GeoDataFrame, seed: int = 0) -> gpd.GeoDataFrame:
-    """Return a coverage-summary-shaped frame over ``units`` (rates spread over all 5 classes)."""
-    rng = np.random.default_rng(seed)
-    n = len(units)
-    out = units[["id", "name_zh", "geometry"]].copy()
-    out["population"] = rng.integers(100, 5000, n).astype(float)
-    out["n_origins"] = rng.integers(1, 50, n)
-    for cat in ("clinic", "primary_school", "market"):
-        out[f"rate_{cat}"] = np.linspace(0.05, 0.95, n)[rng.permutation(n)]
-    out["rate_all_basic"] = np.linspace(0.1, 0.9, n)
-    out["rate_all_basic_buffer"] = np.minimum(out["rate_all_basic"] + 0.1, 1.0)
-    out["gap_all_basic"] = out["rate_all_basic_buffer"] - out["rate_all_basic"]
-    return out
+#: Categories of the fixture results: two basic (全要素达标率 needs both) and one quality category.
+CATEGORIES = pd.DataFrame(
+    {
+        "id": ["clinic", "primary_school", "market"],
+        "name_zh": ["诊所", "小学", "菜市场"],
+        "name_en": ["clinic", "primary school", "market"],
+        "max_walk_m": [1000.0, 500.0, 500.0],
+        "type": ["基础保障", "基础保障", "品质提升"],
+        "citation": ["GB 50180-2018，附录B", "TD/T 1062-2021", ""],
+        "verified": [True, False, False],
+    }
+)
 
 
-def make_results(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
-    """Return a results mapping like ``weihai-gis coverage --out`` writes (summary_hex, summary_<units>, ...)."""
+def make_results(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    not_assessed: tuple[str, ...] = (),
+    where: str = "weihai",
+    units: tuple[str, ...] = ("renewal_districts", "counties"),
+    seed: int = 0,
+):
+    """Return a real ``CoverageResult`` of synthetic per-origin flags over the city (no network needed).
+
+    Origins lie on a 700 m grid over the city box; the chance that an origin is served grows from west to
+    east, so hexagon and unit rates span all five rate classes. Categories in ``not_assessed`` have no
+    facility (NaN rates). ``where="helsinki"`` moves everything to Helsinki (EPSG:3067), outside Weihai.
+    """
+    from weihai_gis.lifecircle import CoverageResult, InputRecord, RunMetadata
+
     city = layers["city_boundary"].to_crs(ANALYSIS_CRS)
     x0, y0, x1, y1 = city.total_bounds
-    cells = [box(x, y, x + 2000, y + 2000) for x in np.arange(x0, x1, 2000) for y in np.arange(y0, y1, 2000)]
-    hexes = gpd.GeoDataFrame(
-        {"id": [f"H{i}" for i in range(len(cells))], "name_zh": ""}, geometry=cells, crs=ANALYSIS_CRS
-    )
+    xs, ys = np.meshgrid(np.arange(x0 + 350, x1, 700.0), np.arange(y0 + 350, y1, 700.0))
+    xs, ys = xs.ravel(), ys.ravel()
+    rng = np.random.default_rng(seed)
+    t = (xs - x0) / (x1 - x0)  # 0 in the west .. 1 in the east
+    cols: dict[str, object] = {
+        "origin_id": [f"O{i}" for i in range(len(xs))],
+        "population": rng.integers(5, 200, len(xs)).astype(float),
+        "reachable": rng.random(len(xs)) > 0.02,
+        "unreachable_reason": "",
+        "snap_m": rng.uniform(0, 50, len(xs)),
+    }
+    cols["unreachable_reason"] = np.where(cols["reachable"], "", "beyond max_snap_m")
+    chance = {"clinic": t, "primary_school": 0.3 + 0.7 * t, "market": t**0.5}
+    for _, cat in CATEGORIES.iterrows():
+        cid = cat["id"]
+        met = (rng.random(len(xs)) < chance[cid]) & cols["reachable"] & (cid not in not_assessed)
+        cols[f"dist_{cid}"] = np.where(met, rng.uniform(0, cat["max_walk_m"], len(xs)), np.nan)
+        cols[f"met_{cid}"] = met
+        cols[f"met_buffer_{cid}"] = met | ((rng.random(len(xs)) < 0.3) & (cid not in not_assessed))
+    basic = [c for c in ("clinic", "primary_school") if c not in not_assessed]
+    for flag in ("met", "met_buffer"):
+        cols[f"{flag}_all_basic"] = (
+            np.logical_and.reduce([cols[f"{flag}_{c}"] for c in basic]) if basic else np.zeros(len(xs), bool)
+        )
+    origins = gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(xs, ys), crs=ANALYSIS_CRS)
     fac_pts = [
         Point(x0 + 1500 + 3100 * i % (x1 - x0 - 2000), y0 + 1000 + 1700 * i % (y1 - y0 - 2000))
         for i in range(60)
@@ -172,24 +206,46 @@ def make_results(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFr
     facilities = gpd.GeoDataFrame(
         {
             "id": [f"F{i}" for i in range(60)],
-            "name_zh": [f"设施{i}" for i in range(60)],
+            "name": [f"设施{i}" for i in range(60)],
             "category": [("clinic", "market", "primary_school")[i % 3] for i in range(60)],
+            "reachable": True,
+            "unreachable_reason": "",
+            "snap_m": 5.0,
         },
         geometry=fac_pts,
         crs=ANALYSIS_CRS,
     )
-    origins = gpd.GeoDataFrame(
-        {"origin_id": [1, 2], "population": [10.0, 20.0]},
-        geometry=[Point(X0, Y0), Point(X0 + 10, Y0)],
-        crs=ANALYSIS_CRS,
+    facilities = facilities[~facilities["category"].isin(not_assessed)].reset_index(drop=True)
+    categories = CATEGORIES.copy()
+    counts = facilities["category"].value_counts()
+    categories["n_facilities"] = [int(counts.get(c, 0)) for c in categories["id"]]
+    categories["n_facilities_reachable"] = categories["n_facilities"]
+    categories["assessed"] = categories["n_facilities"] > 0
+    summary_units = {name: layers[name] for name in units}
+    crs = ANALYSIS_CRS
+    if where == "helsinki":
+        shift = (385_000 - x0, 6_672_000 - y0)
+        origins = origins.set_geometry(origins.geometry.translate(*shift)).set_crs(
+            "EPSG:3067", allow_override=True
+        )
+        facilities = facilities.set_geometry(facilities.geometry.translate(*shift)).set_crs(
+            "EPSG:3067", allow_override=True
+        )
+        summary_units, crs = {}, "EPSG:3067"
+    status = "sample" if where == "helsinki" else "real"
+    meta = RunMetadata(
+        profile_name="gb50180-2018",
+        hex_size_m=2000.0,
+        crs=crs,
+        network_summary={"source": "roads.gpkg", "nodes": 1234, "length_km": 56.7},
+        inputs=(
+            InputRecord("network", "roads.gpkg", status),
+            InputRecord("facilities", "pois.csv", status),
+            InputRecord("origins", "buildings.gpkg", "estimated" if status == "real" else status, "建筑估算"),
+        ),
+        source_label="测试数据 / test fixture",
     )
-    return {
-        "origins": origins,
-        "facilities": facilities,
-        "summary_hex": make_summary(hexes, 1),
-        "summary_renewal_districts": make_summary(layers["renewal_districts"].to_crs(ANALYSIS_CRS), 2),
-        "summary_counties": make_summary(layers["counties"].to_crs(ANALYSIS_CRS), 3),
-    }
+    return CoverageResult.build(origins, categories, facilities, meta, units=summary_units)
 
 
 def make_violations(layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

@@ -82,7 +82,7 @@ def test_demo_summary_table_equals_population_weighted_rates_of_the_origins(demo
     for cat in ("bus_stop", "primary_school", "convenience"):
         want = (pop * origins[f"met_{cat}"]).sum() / pop.sum()
         assert table.loc[cat, "rate_network"] == pytest.approx(want)
-        buffer = (pop * origins[f"buffer_met_{cat}"]).sum() / pop.sum()
+        buffer = (pop * origins[f"met_buffer_{cat}"]).sum() / pop.sum()
         assert table.loc[cat, "rate_buffer"] >= table.loc[cat, "rate_network"]
         assert table.loc[cat, "rate_buffer"] == pytest.approx(buffer)
 
@@ -102,7 +102,7 @@ def test_demo_all_basic_rate_covers_only_the_categories_the_extract_has_faciliti
     n_basic = int((cats["type"] == "基础保障").sum())
     assert 0 < len(basic) < n_basic
     pop = origins["population"]
-    for flag, column in (("met", "rate_network"), ("buffer_met", "rate_buffer")):
+    for flag, column in (("met", "rate_network"), ("met_buffer", "rate_buffer")):
         both = origins[[f"{flag}_{c}" for c in basic]].all(axis=1)
         assert table.loc["all_basic", column] == pytest.approx((pop * both).sum() / pop.sum())
     # kinds missing from the input never enter the AND (their met flags are all False)
@@ -185,7 +185,8 @@ def test_auto_hex_size_stays_in_range_and_grows_with_the_extent(width_m, height_
     import geopandas as gpd
     import shapely
 
-    from weihai_gis.jobs.main_job import HEX_SIZE_RANGE_M, auto_hex_size_m
+    from weihai_gis.lifecircle import auto_hex_size_m
+    from weihai_gis.options import HEX_SIZE_RANGE_M
 
     def frame(w, h):
         return gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(w, h)], crs="EPSG:4550")
@@ -296,3 +297,37 @@ def test_demo_with_a_dem_writes_the_height_surface_and_checks_buildings(shared_d
             assert row.id not in by_surface.index, (row.id, row.height_m, limit)
     assert len(by_surface) > 0  # the random heights (3-120 m) do cross the surface somewhere
     assert "height-control surface" in (out / "sightlines_map.html").read_text(encoding="utf-8")
+
+
+def test_report_and_map_rebuilt_from_coverage_gpkg_equal_the_main_jobs(demo_out, tmp_path):
+    """The main job renders from memory; `report/map --results coverage.gpkg` must give the same pages."""
+    import re
+
+    out, _ = demo_out
+
+    def normalise(page: str) -> str:  # folium's random element ids and the clock differ between runs
+        page = re.sub(r"[0-9a-f]{32}", "ID", page)
+        return re.sub(r"生成时间 / generated: [^<·]*", "", page)
+
+    def section(page: str, name: str) -> str:
+        return re.search(rf'<section id="{name}">.*?</section>', page, re.S).group(0)
+
+    gpkg = str(out / "coverage.gpkg")
+    rebuilt_map, rebuilt_report = tmp_path / "m.html", tmp_path / "r.html"
+    runner = CliRunner()
+    assert runner.invoke(main, ["map", "--results", gpkg, "--out", str(rebuilt_map)]).exit_code == 0
+    assert runner.invoke(main, ["report", "--results", gpkg, "--out", str(rebuilt_report)]).exit_code == 0
+    job_map = (out / "coverage_map.html").read_text(encoding="utf-8")
+    assert normalise(rebuilt_map.read_text(encoding="utf-8")) == normalise(job_map)
+    job, rebuilt = (normalise(p.read_text(encoding="utf-8")) for p in (out / "report.html", rebuilt_report))
+    assert section(rebuilt, "coverage") == section(job, "coverage")
+    # the method section too, but the main job adds its own run parameters (layers file) at the end
+    method = [
+        section(p, "method").split("<h3>参数 / parameters</h3>")[0].removesuffix("</section>").rstrip()
+        for p in (rebuilt, job)
+    ]
+    assert (
+        method[0] == method[1] and 'id="network-table"' in method[0] and 'id="analysis-warnings"' in method[0]
+    )
+    maps_ = [re.findall(r'srcdoc="([^"]*)"', p) for p in (rebuilt, job)]
+    assert maps_[0][1] == maps_[1][1]  # the embedded coverage map

@@ -166,11 +166,11 @@ def test_result_columns_rates_and_unreachable_counts():
     o = res.origins
     assert str(o.crs) == net.crs
     for cid in res.category_ids:
-        assert {f"dist_{cid}", f"met_{cid}", f"buffer_met_{cid}"} <= set(o.columns)
+        assert {f"dist_{cid}", f"met_{cid}", f"met_buffer_{cid}"} <= set(o.columns)
     assert (~o["reachable"]).any() and o.loc[~o["reachable"], "unreachable_reason"].notna().all()
     assert o.loc[~o["reachable"], [f"dist_{c}" for c in res.category_ids]].isna().all().all()
     # the buffer never reports less coverage than the network
-    assert (o["buffer_all_basic_met"] | ~o["all_basic_met"]).all()
+    assert (o["met_buffer_all_basic"] | ~o["met_all_basic"]).all()
     hexes = res.hex_summary(300)
     assert hexes["population"].sum() == pytest.approx(o["population"].sum())
     assert hexes["n_unreachable"].sum() == (~o["reachable"]).sum()
@@ -183,7 +183,7 @@ def test_result_columns_rates_and_unreachable_counts():
     s = res.summary(units)
     assert s.loc[0, "rate_bus_stop"] == pytest.approx(want)
     assert s.loc[0, "gap_all_basic"] == pytest.approx(
-        s.loc[0, "rate_all_basic_buffer"] - s.loc[0, "rate_all_basic"]
+        s.loc[0, "rate_buffer_all_basic"] - s.loc[0, "rate_all_basic"]
     )
 
 
@@ -218,7 +218,7 @@ def test_empty_facility_layer_gives_all_nan_and_one_warning_per_category():
     dist = res.origins[[f"dist_{c}" for c in res.category_ids]]
     assert dist.isna().all().all()
     assert sum("no facilities" in w for w in res.warnings) == len(res.category_ids)
-    assert not res.origins["all_basic_met"].any()
+    assert not res.origins["met_all_basic"].any()
     assert not res.categories["assessed"].any()
     all_basic = res.overall().set_index("id").loc["all_basic"]
     assert np.isnan(all_basic["rate_network"]) and np.isnan(all_basic["rate_buffer"])
@@ -266,12 +266,12 @@ def test_all_basic_met_is_the_and_over_the_assessed_basic_categories(drop_parcel
     assert 0 < len(basic) < len(_basic_ids())  # the sample lacks some basic kinds (kindergarten, police ...)
     o = res.origins
     want = o[[f"met_{c}" for c in basic]].all(axis=1) & o["reachable"]
-    want_buffer = o[[f"buffer_met_{c}" for c in basic]].all(axis=1)
-    assert (o["all_basic_met"] == want).all() and (o["buffer_all_basic_met"] == want_buffer).all()
+    want_buffer = o[[f"met_buffer_{c}" for c in basic]].all(axis=1)
+    assert (o["met_all_basic"] == want).all() and (o["met_buffer_all_basic"] == want_buffer).all()
     assert res.categories.set_index("id")["assessed"].to_dict() == assessed
     table = res.overall().set_index("id")
-    assert table.loc["all_basic", "rate_network"] == pytest.approx(_weighted(o, "all_basic_met"))
-    assert table.loc["all_basic", "rate_buffer"] == pytest.approx(_weighted(o, "buffer_all_basic_met"))
+    assert table.loc["all_basic", "rate_network"] == pytest.approx(_weighted(o, "met_all_basic"))
+    assert table.loc["all_basic", "rate_buffer"] == pytest.approx(_weighted(o, "met_buffer_all_basic"))
     assert (
         table.loc["all_basic", "name_zh"]
         == f"全要素达标率（已评估 {len(basic)}/{len(_basic_ids())} 类基础保障）"
@@ -310,7 +310,7 @@ def test_no_basic_category_assessed_gives_no_all_basic_met_a_nan_rate_and_a_warn
     net, origins, facilities = _sample()
     banks = facilities[facilities["category"] == "bank"]  # serves only bank_post (品质提升)
     res = coverage(net, origins, banks, profile="gb50180-2018")
-    assert not res.origins["all_basic_met"].any() and not res.origins["buffer_all_basic_met"].any()
+    assert not res.origins["met_all_basic"].any() and not res.origins["met_buffer_all_basic"].any()
     table = res.overall().set_index("id")
     assert np.isnan(table.loc["all_basic", "rate_network"]) and not table.loc["all_basic", "assessed"]
     assert table.loc["bank_post", "rate_network"] > 0
@@ -335,9 +335,9 @@ def test_first_facility_of_a_category_makes_it_assessed_and_can_only_lower_all_b
     assert res.categories.set_index("id").loc[first, "assessed"]
     old, new = base.origins, res.origins
     # the new category joins the AND; nothing else changes
-    assert (new["all_basic_met"] == (old["all_basic_met"] & new[f"met_{first}"])).all()
-    assert (new["buffer_all_basic_met"] == (old["buffer_all_basic_met"] & new[f"buffer_met_{first}"])).all()
-    assert (new["all_basic_met"] <= old["all_basic_met"]).all()
+    assert (new["met_all_basic"] == (old["met_all_basic"] & new[f"met_{first}"])).all()
+    assert (new["met_buffer_all_basic"] == (old["met_buffer_all_basic"] & new[f"met_buffer_{first}"])).all()
+    assert (new["met_all_basic"] <= old["met_all_basic"]).all()
     assert new[f"met_{first}"].any()  # an origin sits on the new facility: the category is really covered
 
 
@@ -351,7 +351,7 @@ def test_another_facility_of_an_assessed_category_never_lowers_any_rate(pick, ki
     where = origins.geometry.iloc[pick % len(origins)]
     res = coverage(net, origins, _with(_without_parcel(facilities), kind, where), profile="gb50180-2018")
     assert (res.categories["assessed"] == base.categories["assessed"]).all()
-    for flag in ["all_basic_met", "buffer_all_basic_met"] + [f"met_{c}" for c in base.category_ids]:
+    for flag in ["met_all_basic", "met_buffer_all_basic"] + [f"met_{c}" for c in base.category_ids]:
         assert (res.origins[flag] >= base.origins[flag]).all(), flag
     old, new = base.overall(), res.overall()
     same_nan = old["rate_network"].isna() == new["rate_network"].isna()

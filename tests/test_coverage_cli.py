@@ -18,7 +18,7 @@ def test_coverage_sample_writes_gpkg_csv_xlsx_matching_the_library(tmp_path):
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert {"origins", "facilities", "summary_hex", "categories"} <= layers
     origins = pyogrio.read_dataframe(out, layer="origins")
-    assert {"dist_bus_stop", "met_bus_stop", "all_basic_met", "buffer_all_basic_met"} <= set(origins.columns)
+    assert {"dist_bus_stop", "met_bus_stop", "met_all_basic", "met_buffer_all_basic"} <= set(origins.columns)
     table = pd.read_csv(out.with_suffix(".csv"))
     xlsx = pd.read_excel(out.with_suffix(".xlsx"))
     assert table["id"].tolist() == xlsx["id"].tolist()
@@ -37,7 +37,7 @@ def test_coverage_gpkg_categories_say_which_categories_were_assessed_and_all_bas
     assert (cats["assessed"] == (cats["n_facilities"] > 0)).all() and (~cats["assessed"]).any()
     basic = cats.loc[(cats["type"] == "基础保障") & cats["assessed"], "id"]
     want = origins[[f"met_{c}" for c in basic]].all(axis=1)
-    assert (origins["all_basic_met"] == want).all()
+    assert (origins["met_all_basic"] == want).all()
     table = pd.read_csv(out.with_suffix(".csv")).set_index("id")
     assert table["assessed"].drop("all_basic").tolist() == cats["assessed"].tolist()
     assert table.loc[cats.loc[~cats["assessed"], "id"], "rate_network"].isna().all()

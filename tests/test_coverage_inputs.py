@@ -17,7 +17,7 @@ from rasterio.transform import from_origin
 from weihai_gis.cli import main
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import hex_ids
-from weihai_gis.lifecircle.results import _hexagons
+from weihai_gis.lifecircle.summaries import hexagons as _hexagons
 from weihai_gis.population import origins_from_buildings, origins_from_points, origins_from_raster
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 import xstatic.pkg.leaflet as xs_leaflet
@@ -26,10 +25,11 @@ from weihai_gis import maps
 from weihai_gis.cli import main
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, wgs84_to_gcj02
 from weihai_gis.errors import CRSError, LayerError
-from weihai_gis.maps.analysis_layers import COVERAGE_BREAKS, coverage_class
+from weihai_gis.io.results import write_results
 from weihai_gis.maps.offline import OfflineAssetError
 from weihai_gis.maps.planning_layers import LAYER_TITLES
 from weihai_gis.maps.prepare import web_frame
+from weihai_gis.render.classes import RATE_BREAKS, RATE_COLORS, rate_class, rate_color
 
 
 @pytest.fixture(scope="module")
@@ -195,14 +195,26 @@ def test_web_frame_counts_rows_without_geometry_and_refuses_too_many_features():
 
 
 @given(st.floats(0.0, 1.0))
-def test_coverage_class_puts_rate_in_its_20_percent_band(rate):
-    k = coverage_class(rate)
-    assert COVERAGE_BREAKS[k] <= rate
-    assert rate < COVERAGE_BREAKS[k + 1] or (k == 4 and rate == 1.0)
+def test_rate_class_puts_rate_in_its_20_percent_band(rate):
+    k = rate_class(rate)
+    assert RATE_BREAKS[k] <= rate
+    assert rate < RATE_BREAKS[k + 1] or (k == 4 and rate == 1.0)
+    assert rate_color(rate) == RATE_COLORS[k]
 
 
-def test_coverage_class_of_missing_rate_is_none():
-    assert coverage_class(float("nan")) is None and coverage_class(None) is None
+def test_rate_class_of_missing_rate_is_none():
+    assert rate_class(float("nan")) is None and rate_class(None) is None
+
+
+def test_report_bars_and_map_cells_of_one_rate_share_one_colour(layers):
+    """One classification: the report's bar for a rate has the colour the map gives the same rate."""
+    from weihai_gis.report import svg_bar_chart
+
+    rates = [0.05, 0.25, 0.45, 0.65, 0.85, 1.0]
+    svg = svg_bar_chart([str(r) for r in rates], rates, title="t")
+    fills = re.findall(r'class="bar"[^>]*fill="(#[0-9a-f]{6})"', svg)
+    assert fills == [rate_color(r) for r in rates]
+    assert len(set(fills)) == 5  # five classes, as the map legend has
 
 
 def test_coverage_map_rejects_unknown_rate_column(layers):
@@ -210,20 +222,18 @@ def test_coverage_map_rejects_unknown_rate_column(layers):
         maps.coverage_map(make_results(layers), layers, rate_column="rate_nothing")
 
 
-def test_coverage_tables_leave_out_units_without_origins_and_flag_results_outside_weihai(layers):
-    results = make_results(layers)
-    results["summary_counties"] = results["summary_counties"].assign(n_origins=0)
-    tables = maps.coverage_tables(results)
-    assert "counties" not in tables.units and "renewal_districts" in tables.units
-    assert tables.in_weihai
-    helsinki = {
-        k: gpd.GeoDataFrame(
-            v.drop(columns="geometry"),
-            geometry=gpd.GeoSeries([Point(24.94, 60.17)] * len(v), crs="EPSG:4326"),
-        )
-        for k, v in results.items()
-    }
-    assert not maps.coverage_tables(helsinki).in_weihai
+def test_coverage_map_leaves_out_units_without_origins_and_warns_for_results_outside_weihai(layers):
+    far = layers["counties"].to_crs(ANALYSIS_CRS).assign(id=["far1", "far2"])
+    far = far.set_geometry(far.geometry.translate(200_000, 0))  # 200 km east: no origin inside
+    results = make_results(layers).with_units({"far_units": far})
+    assert "far_units" in results.units and "far_units" not in results.populated_units()
+    assert results.units["far_units"]["population"].sum() == 0
+    assert results.meta.in_weihai
+    helsinki = make_results(layers, where="helsinki")
+    assert not helsinki.meta.in_weihai
+    m = maps.coverage_map(helsinki)
+    assert any("不在威海" in w for w in m.weihai_warnings)
+    assert not any("不在威海" in w for w in maps.coverage_map(results, layers).weihai_warnings)
 
 
 # --- CLI --------------------------------------------------------------------------------------------------
@@ -235,8 +245,7 @@ def gpkgs(tmp_path_factory, layers):
     lay, res = folder / "layers.gpkg", folder / "results.gpkg"
     for name, gdf in layers.items():
         gdf.to_file(lay, layer=name)
-    for name, gdf in make_results(layers).items():
-        gdf.to_file(res, layer=name)
+    write_results(make_results(layers), res)
     return lay, res
 
 
@@ -282,36 +291,19 @@ def test_cli_map_with_missing_results_file_exits_2_naming_the_file(gpkgs, tmp_pa
     assert not (tmp_path / "x.html").exists()
 
 
-class _FakeResult:
-    """Duck-typed CoverageResult (contract: origins, categories, profile_name, hex_summary, summary)."""
-
-    def __init__(self, layers):
-        self._results = make_results(layers)
-        self.origins = self._results["origins"]
-        self.categories = None
-        self.profile_name = "gb50180-2018"
-        self.summary_calls: list[int] = []
-
-    def hex_summary(self, size_m=500):
-        return self._results["summary_hex"]
-
-    def summary(self, units, id_field="id", name_field="name_zh"):
-        self.summary_calls.append(len(units))
-        out = units[["id", "name_zh", "geometry"]].copy()
-        out["population"] = 10.0
-        out["n_origins"] = [0] + [3] * (len(units) - 1)  # the first unit holds no origin
-        out["rate_all_basic"] = 0.5
-        return out
-
-
-def test_coverage_tables_from_result_summarise_by_unit_layers_and_drop_empty_units(layers):
-    result = _FakeResult(layers)
-    tables = maps.coverage_tables(result, layers)
-    assert sorted(tables.units) == ["counties", "renewal_districts", "town_areas"]
-    assert result.summary_calls == [len(layers[n]) for n in ("renewal_districts", "town_areas", "counties")]
-    for name, summary in tables.units.items():
-        assert len(summary) == len(layers[name]) - 1
-    assert tables.profile_name == "gb50180-2018" and tables.population == 30.0 and tables.n_origins == 2
+def test_unit_summaries_match_a_spatial_join_oracle_and_partition_the_population(layers):
+    results = make_results(layers, units=("renewal_districts", "town_areas", "counties"))
+    o = results.origins
+    counties = results.units["counties"]
+    # the two counties tile the city box: every origin counts in exactly one of them
+    assert counties["population"].sum() == pytest.approx(o["population"].sum())
+    for name in ("renewal_districts", "town_areas"):
+        polys = layers[name].to_crs(o.crs)
+        for (_, unit), poly in zip(results.units[name].iterrows(), polys.geometry, strict=True):
+            inside = o[o.within(poly)]
+            want = (inside["population"] * inside["met_all_basic"]).sum() / inside["population"].sum()
+            assert unit["population"] == pytest.approx(inside["population"].sum())
+            assert unit["rate_all_basic"] == pytest.approx(want)
 
 
 # --- raster overlays --------------------------------------------------------------------------------------
@@ -414,19 +406,7 @@ def test_continuous_raster_classes_are_quantiles_or_equal_intervals_when_values_
 
 def _results_with_clinic_not_assessed(layers):
     """Results where the input held no clinic: its rates are NaN and the categories table says so."""
-    results = make_results(layers)
-    for name in [k for k in results if k.startswith("summary_")]:
-        results[name] = results[name].assign(rate_clinic=np.nan)
-    results["categories"] = pd.DataFrame(
-        {
-            "id": ["clinic", "primary_school", "market"],
-            "name_zh": ["诊所", "小学", "菜市场"],
-            "type": ["基础保障", "基础保障", "品质提升"],
-            "n_facilities": [0, 20, 20],
-            "assessed": [False, True, True],
-        }
-    )
-    return results
+    return make_results(layers, not_assessed=("clinic",))
 
 
 def test_coverage_map_labels_the_all_basic_scope_and_lists_categories_not_assessed(layers):
@@ -450,12 +430,14 @@ def test_coverage_map_of_an_unassessed_category_calls_its_empty_rates_not_assess
     assert not re.search(r"rate_label\W+0\.0%", page)  # never drawn as 0 %
 
 
-def test_coverage_tables_fall_back_to_facility_counts_when_the_table_has_no_assessed_column(layers):
+def test_assessed_flags_fall_back_to_facility_counts_when_the_table_has_no_assessed_column(layers):
+    from weihai_gis.lifecircle import assessed_flags
+
     results = _results_with_clinic_not_assessed(layers)
-    results["categories"] = results["categories"].drop(columns="assessed")
-    tables = maps.coverage_tables(results)
-    assert tables.not_assessed() == {"clinic": "诊所"}
-    assert tables.all_basic_scope_zh() == "已评估 1/2 类基础保障"
-    assert any("诊所" in w for w in tables.warnings)
+    assert results.not_assessed() == {"clinic": "诊所"}
+    assert results.all_basic_scope_zh() == "已评估 1/2 类基础保障"
+    assert any("诊所" in w for w in results.warnings)
+    legacy = results.categories.drop(columns="assessed")
+    assert assessed_flags(legacy).tolist() == [False, True, True]
     full = make_results(layers)
-    assert maps.coverage_tables(full).not_assessed() == {} and maps.coverage_tables(full).warnings == []
+    assert full.not_assessed() == {} and full.warnings == []

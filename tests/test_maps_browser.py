@@ -200,9 +200,9 @@ def test_coverage_map_draws_classed_choropleth_and_clusters_facilities(driver, p
         "return Array.from(document.querySelectorAll('.leaflet-overlay-pane svg path'))"
         ".map(p => p.getAttribute('fill'))"
     )
-    from weihai_gis.maps.analysis_layers import COVERAGE_COLORS
+    from weihai_gis.render.classes import RATE_COLORS
 
-    assert set(COVERAGE_COLORS) <= set(fills)  # all five classes drawn (fixture spans 5-95 %)
+    assert set(RATE_COLORS) <= set(fills)  # all five classes drawn (fixture spans 5-95 %)
     clusters = driver.execute_script("return document.querySelectorAll('.marker-cluster').length")
     assert clusters > 0
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import xml.etree.ElementTree as ET
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 from maps_data import make_layers, make_results, make_violations
-from shapely.geometry import Point
 
 from weihai_gis import maps
 from weihai_gis.report import build_report, svg_bar_chart, write_report
@@ -24,18 +22,7 @@ def layers():
 
 @pytest.fixture(scope="module")
 def results(layers):
-    res = make_results(layers)
-    res["categories"] = pd.DataFrame(
-        {
-            "id": ["clinic", "primary_school", "market"],
-            "name_zh": ["诊所", "小学", "菜市场"],
-            "max_walk_m": [1000, 500, 500],
-            "type": ["基础保障", "基础保障", "品质提升"],
-            "citation": [{"document": "GB 50180-2018", "clause": "附录B", "url": ""}, "TD/T 1062-2021", None],
-            "verified": [True, False, False],
-        }
-    )
-    return res
+    return make_results(layers)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +50,7 @@ def test_report_embeds_planning_coverage_and_sightline_maps(report):
 
 
 def test_category_rates_are_population_weighted_means_of_the_hexagons(report, results):
-    hexes = results["summary_hex"]
+    hexes = results.hexagons
     for col, name in (("rate_clinic", "诊所"), ("rate_all_basic", "全要素达标率")):
         expected = np.average(hexes[col], weights=hexes["population"])
         row = re.search(rf"<td>{name}[^<]*</td><td class=\"num\">([\d.]+)%</td>", report)
@@ -72,8 +59,8 @@ def test_category_rates_are_population_weighted_means_of_the_hexagons(report, re
 
 
 def test_unit_tables_list_every_unit_with_its_all_basic_rate(report, results):
-    for unit in ("summary_renewal_districts", "summary_counties"):
-        for _, r in results[unit].iterrows():
+    for unit in ("renewal_districts", "counties"):
+        for _, r in results.units[unit].iterrows():
             cells = re.search(rf"<tr><td>{r['name_zh']}</td>(.*?)</tr>", report)
             assert cells, r["name_zh"]
             assert f"{100 * r['rate_all_basic']:.1f}%" in cells.group(1)
@@ -95,17 +82,11 @@ def test_provenance_marks_approximate_layers_and_counts_rows(report, layers):
 
 def test_sample_warning_only_when_results_lie_outside_weihai(layers, results):
     assert 'id="sample-warning"' not in build_report(layers=layers, coverage=results, include_maps=False)
-    helsinki = {
-        k: gpd.GeoDataFrame(
-            v.drop(columns="geometry"),
-            geometry=gpd.GeoSeries([Point(24.94, 60.17)] * len(v), crs="EPSG:4326"),
-        )
-        if isinstance(v, gpd.GeoDataFrame)
-        else v
-        for k, v in results.items()
-    }
+    helsinki = make_results(layers, where="helsinki")
     page = build_report(layers=layers, coverage=helsinki, include_maps=False)
     assert 'id="sample-warning"' in page and "赫尔辛基" in page
+    notice = re.search(r'<div class="warn" id="data-quality">(.*?)</div>', page, re.S).group(1)
+    assert "样例数据" in notice and page.index('id="data-quality"') < page.index('id="coverage"')
 
 
 def test_report_escapes_user_text(layers):
@@ -153,27 +134,16 @@ def test_unit_chart_puts_lowest_coverage_first(report, results):
     svgs = re.findall(r"<svg.*?</svg>", report, re.S)
     chart = next(s for s in svgs if "城市更新片区" in s)
     widths = [float(b.get("width")) for b in ET.fromstring(chart).iter() if b.get("class") == "bar"]
-    assert len(widths) == len(results["summary_renewal_districts"])
+    assert len(widths) == len(results.units["renewal_districts"])
     assert widths == sorted(widths)
 
 
 def test_report_of_a_result_object_shows_network_facts_and_analysis_warnings(layers, results):
-    class Result:
-        def __init__(self):
-            self.origins = results["origins"]
-            self.facilities = results["facilities"]
-            self.categories = results["categories"]
-            self.profile_name = "gb50180-2018"
-            self.network_summary = {"n_edges": 1234, "length_km": 56.7}
-            self.warnings = ["category kindergarten (幼儿园): no facilities in the input; results are NaN"]
-
-        def hex_summary(self, size_m=500):
-            return results["summary_hex"]
-
-        def summary(self, units):
-            return results["summary_counties"].iloc[0:0]  # no unit holds an origin
-
-    page = build_report(layers=layers, coverage=Result(), include_maps=False)
+    meta = results.meta.replace(
+        network_summary={"n_edges": 1234, "length_km": 56.7},
+        warnings=("category kindergarten (幼儿园): no facilities in the input; results are NaN",),
+    )
+    page = build_report(layers=layers, coverage=dataclasses.replace(results, meta=meta), include_maps=False)
     network = re.search(r'<table id="network-table">(.*?)</table>', page, re.S).group(1)
     assert "<th>n_edges</th><td>1234</td>" in network and "56.7" in network
     assert "幼儿园): no facilities" in re.search(r'<ul id="analysis-warnings">(.*?)</ul>', page, re.S).group(
@@ -182,11 +152,30 @@ def test_report_of_a_result_object_shows_network_facts_and_analysis_warnings(lay
     assert "gb50180-2018" in page
 
 
+def test_report_shows_network_straight_line_and_gap_side_by_side_per_category(report, results):
+    table = re.search(r'<table id="category-table">(.*?)</table>', report, re.S).group(1)
+    rows = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r) for r in re.findall(r"<tr>(.*?)</tr>", table)]
+    assert len(rows[0]) == 4 and "直线" in rows[0][2] and "差值" in rows[0][3]
+    overall = results.overall().set_index("id")
+    by_label = {r[0]: r[1:] for r in rows[1:]}
+    assert len(by_label) == len(overall)  # one row per category, no extra "rate_buffer_*" rows
+    assert not any("rate_buffer" in label for label in by_label)
+    net, line, gap = by_label["诊所 / clinic"]
+    assert net == f"{100 * overall.loc['clinic', 'rate_network']:.1f}%"
+    assert line == f"{100 * overall.loc['clinic', 'rate_buffer']:.1f}%"
+    assert gap == f"{100 * overall.loc['clinic', 'gap']:+.1f} pt"
+
+
+def test_report_states_the_crs_and_the_inputs_without_machine_paths(report, results):
+    method = re.search(r'<section id="method">(.*?)</section>', report, re.S).group(1)
+    assert results.meta.crs in method
+    inputs = re.search(r'<table id="inputs-table">(.*?)</table>', report, re.S).group(1)
+    assert "buildings.gpkg" in inputs and "估算" in inputs
+    assert "/work/" not in report and "/home/" not in report and "/tmp/" not in report
+
+
 def test_report_shows_unassessed_categories_as_not_assessed_and_labels_the_all_basic_scope(layers, results):
-    res = dict(results)
-    for name in [k for k in res if k.startswith("summary_")]:
-        res[name] = res[name].assign(rate_clinic=np.nan)
-    res["categories"] = results["categories"].assign(n_facilities=[0, 20, 20], assessed=[False, True, True])
+    res = make_results(layers, not_assessed=("clinic",))
     page = build_report(layers=layers, coverage=res)
     table = re.search(r'<table id="category-table">(.*?)</table>', page, re.S).group(1)
     assert re.search(r"<td>诊所 / clinic</td><td class=\"num\">未评估 / not assessed</td>", table)

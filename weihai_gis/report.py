@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import jinja2
@@ -21,10 +21,15 @@ import numpy as np
 import pandas as pd
 
 from weihai_gis.files import atomic_path
+from weihai_gis.lifecircle.columns import ALL_BASIC, column
+from weihai_gis.lifecircle.results import INPUT_STATUS_ZH
 from weihai_gis.maps import coverage_map, map_html, planning_map, sightlines_map
 from weihai_gis.maps.draw import STATUS_ZH
 from weihai_gis.maps.planning_layers import LAYER_TITLES
-from weihai_gis.maps.results import CoverageTables, coverage_tables
+from weihai_gis.render.classes import rate_color
+
+if TYPE_CHECKING:
+    from weihai_gis.lifecircle import CoverageResult
 
 __all__ = ["build_report", "svg_bar_chart", "write_report"]
 
@@ -89,15 +94,7 @@ def svg_bar_chart(
             parts.append(f'<text x="{label_w + 4}" y="{y + 13}" font-size="11" fill="#888">{text}</text>')
             continue
         w = max(0.0, min(1.0, float(share))) * bar_w
-        color = (
-            "#1a9641"
-            if share >= 0.8
-            else "#a6d96a"
-            if share >= 0.6
-            else "#fdae61"
-            if share >= 0.4
-            else "#d7191c"
-        )
+        color = rate_color(float(share))
         parts.append(
             f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{row_h - 6}" fill="{color}"/>'
             f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" font-size="11">{100 * share:.1f}%</text>'
@@ -114,42 +111,25 @@ def _pct(v: Any) -> str:
     return "—" if np.isnan(f) else f"{100 * f:.1f}%"
 
 
-def _weighted_rates(summary: gpd.GeoDataFrame, columns: list[str]) -> dict[str, float]:
-    """Population-weighted mean of each rate over the rows of a summary (the rows partition the origins)."""
-    pop = pd.to_numeric(
-        summary.get("population", pd.Series(1.0, index=summary.index)), errors="coerce"
-    ).fillna(0)
-    out = {}
-    for col in columns:
-        r = pd.to_numeric(summary[col], errors="coerce")
-        ok = r.notna() & (pop > 0)
-        out[col] = float((r[ok] * pop[ok]).sum() / pop[ok].sum()) if ok.any() else float("nan")
-    return out
+def _rate_text(value: Any, not_assessed: bool) -> str:
+    return _NOT_ASSESSED if not_assessed else _pct(value)
 
 
-def _not_assessed_columns(tables: CoverageTables) -> set[str]:
-    """Rate columns whose value is "not assessed" (no facility of the kind in the input), not a share."""
-    cols = set()
-    for cid in tables.not_assessed():
-        cols |= {f"rate_{cid}", f"rate_buffer_{cid}"}
-    if (tables.all_basic_scope_zh() or "").startswith("已评估 0/"):
-        cols |= {"rate_all_basic", "rate_all_basic_buffer", "gap_all_basic"}
-    return cols
+def _gap_text(value: Any, not_assessed: bool) -> str:
+    if not_assessed:
+        return "—"
+    f = pd.to_numeric(value, errors="coerce")
+    return "—" if pd.isna(f) else f"{100 * float(f):+.1f} pt"
 
 
-def _rate_text(value: Any, column: str, not_assessed: set[str]) -> str:
-    return _NOT_ASSESSED if column in not_assessed else _pct(value)
-
-
-def _category_names(tables: CoverageTables) -> dict[str, str]:
-    scope = tables.all_basic_scope_zh()
+def _column_names(res: CoverageResult) -> dict[str, str]:
+    """Header of each rate column of the unit tables, Chinese first."""
     names = {
-        "rate_all_basic": f"全要素达标率（{scope or '基础保障'}）/ all basic",
-        "rate_all_basic_buffer": "直线缓冲达标率 / buffer",
+        column("rate", ALL_BASIC): f"全要素达标率（{res.all_basic_scope_zh()}）/ all basic",
+        column("rate", ALL_BASIC, buffer=True): "直线缓冲达标率 / all basic, straight line",
     }
-    if tables.categories is not None and "id" in tables.categories.columns:
-        for _, row in tables.categories.iterrows():
-            names[f"rate_{row['id']}"] = f"{row.get('name_zh', row['id'])} / {row['id']}"
+    for _, row in res.categories.iterrows():
+        names[column("rate", str(row["id"]))] = f"{row['name_zh']} / {row['id']}"
     return names
 
 
@@ -173,7 +153,7 @@ def _unit_table(
             str(r.get("name_zh") or r.get("id", "")),
             _count(r.get("population")),
             _count(r.get("n_origins")),
-            *[_rate_text(r[c], c, not_assessed) for c in rate_cols],
+            *[_rate_text(r[c], c in not_assessed) for c in rate_cols],
         ]
         for _, r in summary.iterrows()
     ]
@@ -182,7 +162,7 @@ def _unit_table(
 
 def _unit_chart(summary: gpd.GeoDataFrame, title: str, missing: str | None, max_bars: int = 30) -> str:
     """Bar chart of rate_all_basic per unit, lowest first (the gaps), at most ``max_bars`` bars."""
-    rates = pd.to_numeric(summary["rate_all_basic"], errors="coerce")
+    rates = pd.to_numeric(summary[column("rate", ALL_BASIC)], errors="coerce")
     order = rates.sort_values(na_position="last").index[:max_bars]
     names = summary["name_zh"].where(summary["name_zh"].notna(), summary["id"]).astype(str)
     if len(summary) > max_bars:
@@ -195,67 +175,83 @@ def _unit_chart(summary: gpd.GeoDataFrame, title: str, missing: str | None, max_
     )
 
 
-def _coverage_context(tables: CoverageTables) -> dict[str, Any]:
-    rates = tables.rate_columns()
-    names = _category_names(tables)
-    gone = _not_assessed_columns(tables)
-    cats = [c for c in rates if c not in ("rate_all_basic", "rate_all_basic_buffer")]
-    overall_src = tables.hex if tables.hex is not None else next(iter(tables.units.values()), None)
-    overall = _weighted_rates(overall_src, rates) if overall_src is not None else {}
+def _coverage_context(res: CoverageResult) -> dict[str, Any]:
+    """Everything the coverage section shows, read from the result (nothing is recomputed here)."""
+    table = res.overall().set_index("id")
+    missing = res.not_assessed()
+    no_basic = not bool(table.loc[ALL_BASIC, "assessed"])
+    names = _column_names(res)
+    # rate columns whose value means "not assessed" rather than a share
+    gone = {column("rate", c, buffer=b) for c in missing for b in (False, True)}
+    if no_basic:
+        gone |= {column("rate", ALL_BASIC, buffer=b) for b in (False, True)}
+    cats = res.category_ids
     category_rows = []
-    for col in ["rate_all_basic", *cats, "rate_all_basic_buffer"]:
-        if col in overall:
-            category_rows.append([names.get(col, col), _rate_text(overall[col], col, gone)])
-    unit_tables, charts = [], []
+    for cid in [ALL_BASIC, *cats]:
+        row = table.loc[cid]
+        label = names[column("rate", ALL_BASIC)] if cid == ALL_BASIC else names[column("rate", cid)]
+        off = (cid in missing) or (cid == ALL_BASIC and no_basic)
+        category_rows.append(
+            [
+                label,
+                _rate_text(row["rate_network"], off),
+                _rate_text(row["rate_buffer"], off),
+                _gap_text(row["gap"], off),
+            ]
+        )
     # assessed categories first: a unit table of empty "not assessed" columns tells a planner nothing
-    shown = [c for c in cats if c not in gone] + [c for c in cats if c in gone]
-    main_cols = [c for c in ("rate_all_basic", "rate_all_basic_buffer") if c in rates] + shown[:6]
-    unit_missing = _NOT_ASSESSED if "rate_all_basic" in gone else None
-    for unit, summary in tables.units.items():
+    shown = [c for c in cats if c not in missing] + [c for c in cats if c in missing]
+    main_cols = [column("rate", ALL_BASIC), column("rate", ALL_BASIC, buffer=True)]
+    main_cols += [column("rate", c) for c in shown[:6]]
+    unit_missing = _NOT_ASSESSED if no_basic else None
+    unit_tables, charts = [], []
+    for unit, summary in res.populated_units().items():
         title = _UNIT_TITLES.get(unit, unit)
         unit_tables.append({"title": title, **_unit_table(summary, main_cols, names, gone)})
-        if "rate_all_basic" in summary.columns:
-            charts.append(_unit_chart(summary, f"{names['rate_all_basic']} — {title}", unit_missing))
-    if cats:
-        charts.insert(
-            0,
-            svg_bar_chart(
-                [names.get(c, c) for c in cats],
-                [overall[c] for c in cats],
-                title="各类设施覆盖率 / coverage by category",
-                missing_labels=[_NOT_ASSESSED if c in gone else None for c in cats],
-            ),
-        )
-    cat_table = None
-    if tables.categories is not None:
-        missing = tables.not_assessed()
-        cat_table = [
-            [
-                str(r.get("id", "")),
-                str(r.get("name_zh", "")),
-                str(r.get("type", "")),
-                str(r.get("max_walk_m", "")),
-                _citation(r.get("citation")),
-                "已核实 ✓" if bool(r.get("verified")) else "未核实 ✗",
-                "未评估：输入中无此类设施 / not assessed"
-                if str(r.get("id", "")) in missing
-                else f"已评估 / assessed{_facility_count(r.get('n_facilities'))}",
-            ]
-            for _, r in tables.categories.iterrows()
+        charts.append(_unit_chart(summary, f"{names[column('rate', ALL_BASIC)]} — {title}", unit_missing))
+    charts.insert(
+        0,
+        svg_bar_chart(
+            [names[column("rate", c)] for c in cats],
+            [float(table.loc[c, "rate_network"]) for c in cats],
+            title="各类设施覆盖率 / coverage by category",
+            missing_labels=[_NOT_ASSESSED if c in missing else None for c in cats],
+        ),
+    )
+    cat_table = [
+        [
+            str(r["id"]),
+            str(r["name_zh"]),
+            str(r["type"]),
+            str(r["max_walk_m"]),
+            _citation(r.get("citation")),
+            "已核实 ✓" if bool(r.get("verified")) else "未核实 ✗",
+            "未评估：输入中无此类设施 / not assessed"
+            if str(r["id"]) in missing
+            else f"已评估 / assessed{_facility_count(r.get('n_facilities'))}",
         ]
+        for _, r in res.categories.iterrows()
+    ]
+    meta = res.meta
     return {
-        "all_basic_scope": tables.all_basic_scope_zh(),
-        "not_assessed": list(tables.not_assessed().values()),
+        "all_basic_scope": res.all_basic_scope_zh(),
+        "not_assessed": list(missing.values()),
         "category_rows": category_rows,
         "unit_tables": unit_tables,
         "charts": charts,
         "categories": cat_table,
-        "profile": tables.profile_name,
-        "n_origins": tables.n_origins,
-        "population": tables.population,
-        "in_weihai": tables.in_weihai,
-        "network": [(str(k), str(v)) for k, v in tables.network_summary.items()],
-        "warnings": tables.warnings,
+        "profile": meta.profile_name,
+        "n_origins": len(res.origins),
+        "population": res.population,
+        "in_weihai": meta.in_weihai,
+        "crs": meta.crs,
+        "hex_size_m": meta.hex_size_m,
+        "source_label": meta.source_label,
+        "inputs": [(i.role, i.source, INPUT_STATUS_ZH.get(i.status, i.status), i.note) for i in meta.inputs],
+        "quality_notes": res.quality_notes(),
+        "computed": meta.created,
+        "network": [(str(k), str(v)) for k, v in meta.network_summary.items()],
+        "warnings": list(meta.warnings),
     }
 
 
@@ -294,7 +290,7 @@ def _srcdoc(page: str) -> str:
 def build_report(
     *,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
-    coverage: Any = None,
+    coverage: CoverageResult | None = None,
     sightlines: gpd.GeoDataFrame | None = None,
     title: str = "威海精致城市建设分析报告",
     notes: str | None = None,
@@ -309,7 +305,8 @@ def build_report(
     layers
         Embedded layers (``weihai_gis.layers.load_layers()``): provenance table and planning map.
     coverage
-        A ``CoverageResult``, a results mapping / GeoPackage path (see :func:`weihai_gis.maps.coverage_tables`).
+        The coverage result (from :func:`weihai_gis.coverage`, or read back with
+        :func:`weihai_gis.io.results.read_results`); the report shows its tables as they are.
     sightlines
         Violations GeoDataFrame of the sightline checks.
     title
@@ -328,14 +325,13 @@ def build_report(
     str
         HTML text (no remote script, stylesheet or image).
     """
-    tables = coverage_tables(coverage, layers) if coverage is not None else None
     maps_html: list[dict[str, str]] = []
     if include_maps and layers is not None:
         maps_html.append(
             {"title": "规划图层 / planning layers", "srcdoc": _srcdoc(map_html(planning_map(layers)))}
         )
-    if include_maps and tables is not None:
-        cov = coverage_map(_tables_source(tables), layers)
+    if include_maps and coverage is not None:
+        cov = coverage_map(coverage, layers if coverage.meta.in_weihai else None)
         maps_html.append({"title": "生活圈覆盖率 / coverage", "srcdoc": _srcdoc(map_html(cov))})
     if include_maps and sightlines is not None:
         maps_html.append(
@@ -357,7 +353,7 @@ def build_report(
         "title": title,
         "notes": notes,
         "generated": dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "coverage": _coverage_context(tables) if tables is not None else None,
+        "coverage": _coverage_context(coverage) if coverage is not None else None,
         "sightlines": _sightlines_context(sightlines) if sightlines is not None and len(sightlines) else None,
         "maps": maps_html,
         "provenance": _provenance(layers) if layers is not None else [],
@@ -366,18 +362,6 @@ def build_report(
         "parameters": [(str(k), str(v)) for k, v in (parameters or {}).items()],
     }
     return env.get_template("report.html.j2").render(**context)
-
-
-def _tables_source(tables: CoverageTables) -> dict[str, Any]:
-    """Return ``tables`` as a results mapping accepted by :func:`~weihai_gis.maps.coverage_map`."""
-    out: dict[str, Any] = {f"summary_{k}": v for k, v in tables.units.items()}
-    if tables.hex is not None:
-        out["summary_hex"] = tables.hex
-    if tables.facilities is not None:
-        out["facilities"] = tables.facilities
-    if tables.categories is not None:
-        out["categories"] = tables.categories
-    return out
 
 
 def write_report(report_html: str, path: str | os.PathLike[str]) -> Path:

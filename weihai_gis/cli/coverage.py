@@ -6,14 +6,15 @@ import logging
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from weihai_gis.cli.options import coverage_input_options, input_file, output_file
 from weihai_gis.errors import InputFileError
-from weihai_gis.files import atomic_path
+from weihai_gis.io.results import write_results
+from weihai_gis.io.tables import write_summary_tables
+from weihai_gis.jobs.coverage_job import run_coverage_job
 from weihai_gis.layers.io import read_vector
-from weihai_gis.lifecircle import coverage as run_coverage
-from weihai_gis.network import build_network
+from weihai_gis.lifecircle import ALL_BASIC, CoverageResult
+from weihai_gis.options import CoverageOptions
 from weihai_gis.samples import sample_inputs, supplied_inputs
 
 __all__ = ["COMMANDS", "coverage"]
@@ -28,7 +29,12 @@ log = logging.getLogger(__name__)
 @input_file("--origins", "Origins (points or polygons) with a population field.")
 @coverage_input_options
 @input_file("--units", "Polygons to summarise by (id, name_zh).")
-@click.option("--hex-size-m", type=float, default=500, show_default=True)
+@click.option(
+    "--hex-size-m",
+    type=click.FloatRange(min=1, min_open=False),
+    default=None,
+    help="Hexagon side in metres [default: about 100 hexagons over the origins, 100-500 m].",
+)
 @click.option(
     "--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache the built network here."
 )
@@ -42,22 +48,25 @@ log = logging.getLogger(__name__)
 @click.pass_context
 def coverage(
     ctx: click.Context,
-    network_path,
-    network_layer,
-    facilities_path,
-    origins_path,
-    category_field,
-    mapping,
-    profile,
-    datum,
-    population_field,
-    units_path,
-    hex_size_m,
-    cache_dir,
-    sample,
-    out_path,
+    network_path: Path | None,
+    network_layer: str | None,
+    facilities_path: Path | None,
+    origins_path: Path | None,
+    category_field: str | None,
+    mapping: str,
+    profile: str,
+    datum: str,
+    population_field: str,
+    units_path: Path | None,
+    hex_size_m: float | None,
+    cache_dir: str | None,
+    sample: str | None,
+    out_path: Path,
 ) -> None:
     """Compute 15-minute life-circle coverage (覆盖率, 全要素达标率) and write a GeoPackage + CSV/XLSX.
+
+    Runs the same coverage pipeline as ``weihai-gis demo``; ``weihai-gis report --results`` and
+    ``weihai-gis map --results`` render the GeoPackage it writes.
 
     \b
     $ weihai-gis coverage --sample helsinki --out results.gpkg
@@ -74,6 +83,7 @@ def coverage(
         given = {"--network": network_path, "--facilities": facilities_path, "--origins": origins_path}
         if missing := [name for name, value in given.items() if not value]:
             raise click.UsageError(f"missing {', '.join(missing)} (or use --sample helsinki)")
+        assert network_path and facilities_path and origins_path
         inputs = supplied_inputs(
             network_path,
             facilities_path,
@@ -85,44 +95,54 @@ def coverage(
         )
         files = (network_path, facilities_path, origins_path) + ((units_path,) if units_path else ())
     click.echo(inputs.label_zh)
-    net = build_network(inputs.network, layer=network_layer, cache_dir=cache_dir)
-    facilities, origins = inputs.facilities, inputs.origins
-    result = run_coverage(net, origins, facilities, profile=profile, progress=not quiet)
     units = {}
     if units_path:
         units[units_path.stem.replace("-", "_")] = read_vector(units_path, what="units")
-    result.to_gpkg(out_path, units=units, hex_size_m=hex_size_m, inputs=files)
+    options = CoverageOptions(profile=profile, hex_size_m=hex_size_m)
+    roles = {"network": network_path, "facilities": facilities_path, "origins": origins_path}
+    _net, result = run_coverage_job(
+        inputs,
+        options,
+        units=units,
+        files=roles,
+        network_layer=network_layer,
+        cache_dir=cache_dir,
+        progress=not quiet,
+    )
+    write_results(result, out_path, inputs=files)
+    csv, xlsx = write_summary_tables(
+        result, out_path.with_suffix(".csv"), out_path.with_suffix(".xlsx"), inputs=files
+    )
+    _echo_summary(result)
+    click.echo(f"输出 / written: {out_path}, {csv}, {xlsx}")
+
+
+def _echo_summary(result: CoverageResult) -> None:
+    """Print the run's headline figures from the result (nothing recomputed)."""
     table = result.overall()
-    with atomic_path(out_path.with_suffix(".csv"), inputs=files) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
-    with atomic_path(out_path.with_suffix(".xlsx"), inputs=files) as tmp, pd.ExcelWriter(tmp) as xlsx:
-        table.to_excel(xlsx, index=False, sheet_name="summary")
-        for name, frame in units.items():
-            result.summary(frame).drop(columns="geometry").to_excel(xlsx, index=False, sheet_name=name[:31])
+    net = result.network_summary
     o = result.origins
-    total = o["population"].sum()
     unreach = o.loc[~o["reachable"], "population"].sum()
-    all_basic = table.loc[table["id"] == "all_basic"].iloc[0]
     click.echo(f"生活圈覆盖 / coverage — 标准 profile: {result.profile_name}")
     click.echo(
-        f"路网 network: {net.n_nodes} 节点 nodes, {net.edge_length_m.sum() / 1000:.1f} km, "
-        f"{net.components().count} 连通分量 components"
+        f"路网 network: {net.get('nodes')} 节点 nodes, {float(net.get('length_km', 0)):.1f} km, "
+        f"{net.get('components')} 连通分量 components"
     )
     click.echo(
-        f"起点 origins: {len(o)}，人口 population {total:,.0f}；不可达 unreachable {int((~o['reachable']).sum())} "
-        f"({unreach:,.0f} 人)"
+        f"起点 origins: {len(o)}，人口 population {result.population:,.0f}；不可达 unreachable "
+        f"{int((~o['reachable']).sum())} ({unreach:,.0f} 人)；六边形 hexagons {result.hex_size_m:g} m"
     )
     for _, row in table.iterrows():
         rate = (
             "无设施 no facilities"
-            if row["n_facilities"] == 0 and row["id"] != "all_basic"
+            if not row["assessed"] and row["id"] != ALL_BASIC
             else (f"{row['rate_network']:.1%}（直线 buffer {row['rate_buffer']:.1%}）")
         )
         click.echo(f"  {row['name_zh']} {row['id']}: {rate}")
+    all_basic = table.loc[table["id"] == ALL_BASIC].iloc[0]
     click.echo(f"全要素达标率 / all basic met: {all_basic['rate_network']:.1%}")
     for w in result.warnings:
         click.echo(f"注意 / warning: {w}")
-    click.echo(f"输出 / written: {out_path}, {out_path.with_suffix('.csv')}, {out_path.with_suffix('.xlsx')}")
 
 
 COMMANDS = [coverage]

@@ -80,9 +80,10 @@ def map_command(
     layers = _layers(layers_path, validate)
     opts = {"basemap": basemap, "tianditu_key": tianditu_key, "embed_token": embed_token}
     if results_path is not None:
-        m = maps.coverage_map(
-            require_input_file(results_path, what="coverage results"), layers, rate_column=rate_column, **opts
-        )
+        from weihai_gis.io.results import read_results
+
+        res = read_results(results_path)
+        m = maps.coverage_map(res, layers if res.meta.in_weihai else None, rate_column=rate_column, **opts)
         kind = "覆盖率 / coverage"
     elif violations_path is not None or viewshed_path is not None or surface_path is not None:
         m = maps.sightlines_map(
@@ -126,7 +127,9 @@ def report_command(
     from weihai_gis.report import build_report, write_report
 
     layers = _layers(layers_path, validate)
-    coverage = require_input_file(results_path, what="coverage results") if results_path is not None else None
+    from weihai_gis.io.results import read_results
+
+    coverage = read_results(results_path) if results_path is not None else None
     page = build_report(
         layers=layers,
         coverage=coverage,

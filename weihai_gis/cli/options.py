@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from weihai_gis.options import DEFAULT_PROFILE
 from weihai_gis.standards import list_profiles
 
 __all__ = ["FILE", "coverage_input_options", "input_file", "layers_options", "output_file"]
@@ -128,7 +129,7 @@ def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Population field of the origins.",
         ),
         click.option(
-            "--profile", type=click.Choice(list_profiles()), default="gb50180-2018", show_default=True
+            "--profile", type=click.Choice(list_profiles()), default=DEFAULT_PROFILE, show_default=True
         ),
     ]
     for option in reversed(options):

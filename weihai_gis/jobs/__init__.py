@@ -1,5 +1,25 @@
-"""Jobs: end-to-end runs that load, validate, analyse, write and render (the main job is ``weihai-gis demo``)."""
+"""Jobs: end-to-end runs that read files, analyse, write and render.
 
-from weihai_gis.jobs.main_job import MainJobOutputs, run_main_job
+``main_job.run_main_job`` is the main job (``weihai-gis demo``); ``coverage_job.run_coverage_job`` is the one
+coverage pipeline both ``weihai-gis coverage`` and the main job run. Loaded lazily (the main job imports the
+maps and the report).
+"""
 
-__all__ = ["MainJobOutputs", "run_main_job"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = ["MainJobOutputs", "run_coverage_job", "run_main_job"]
+
+_WHERE = {
+    "MainJobOutputs": "weihai_gis.jobs.main_job",
+    "run_main_job": "weihai_gis.jobs.main_job",
+    "run_coverage_job": "weihai_gis.jobs.coverage_job",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

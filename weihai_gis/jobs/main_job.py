@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,15 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.files import atomic_path
+from weihai_gis.io.results import write_results
+from weihai_gis.io.tables import write_summary_tables
+from weihai_gis.jobs.coverage_job import run_coverage_job
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
-from weihai_gis.lifecircle import CoverageResult, coverage, coverage_by_town_type
+from weihai_gis.lifecircle import CoverageResult, coverage_by_town_type
 from weihai_gis.maps import coverage_map, planning_map, save_map, sightlines_map
-from weihai_gis.network import WalkNetwork, build_network
+from weihai_gis.network import WalkNetwork
+from weihai_gis.options import DEFAULT_PROFILE, CoverageOptions
 from weihai_gis.report import build_report, write_report
 from weihai_gis.samples import (
     CoverageInputs,
@@ -36,28 +38,12 @@ from weihai_gis.samples import (
 )
 from weihai_gis.sightlines import DEM, check_buildings, read_dem, surface_from_layers, write_surface
 
-__all__ = ["MainJobOutputs", "auto_hex_size_m", "run_main_job"]
+__all__ = ["MainJobOutputs", "run_main_job"]
 
 log = logging.getLogger(__name__)
 
 #: Layers of the embedded dataset that coverage is summarised by when coverage runs on Weihai data.
 SUMMARY_UNITS = ("renewal_districts", "town_areas", "counties")
-
-#: Hexagon sizes (metres) the main job chooses between: about 100 hexagons over the origins' extent.
-HEX_SIZE_RANGE_M = (100.0, 500.0)
-
-
-def auto_hex_size_m(origins: gpd.GeoDataFrame, *, target_count: int = 100) -> float:
-    """Return a hexagon size in metres giving about ``target_count`` hexagons over the origins' extent.
-
-    The size is clipped to :data:`HEX_SIZE_RANGE_M`, i.e. 500 m for a whole city and finer for a district
-    or a small sample, and rounded to 10 m so reruns give the same grid.
-    """
-    x0, y0, x1, y1 = origins.to_crs(ANALYSIS_CRS if origins.crs.is_geographic else origins.crs).total_bounds
-    area_m2 = max((x1 - x0) * (y1 - y0), 1.0)
-    side = math.sqrt(area_m2 / target_count / 2.598)  # a regular hexagon of side s has area 2.598 s²
-    low, high = HEX_SIZE_RANGE_M
-    return float(round(min(max(side, low), high), -1))
 
 
 @dataclass
@@ -140,7 +126,7 @@ def _by_town_type(net: WalkNetwork, inputs: CoverageInputs, layers: Layers, out:
         "unit_status",
         "population",
         "rate_all_basic",
-        "rate_all_basic_buffer",
+        "rate_buffer_all_basic",
     ]
     table = pd.concat(rows, ignore_index=True)[[*columns, "all_basic_scope"]]
     path = out / "coverage_by_town_type.csv"
@@ -184,7 +170,8 @@ def run_main_job(
     height_field: str = "height_m",
     dem: str | os.PathLike[str] | None = None,
     viewpoints: str | os.PathLike[str] | None = None,
-    profile: str = "gb50180-2018",
+    profile: str = DEFAULT_PROFILE,
+    hex_size_m: float | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     sample: str | None = None,
     progress: bool = True,
@@ -221,6 +208,8 @@ def run_main_job(
         Viewpoint points replacing the layers' ``viewpoints`` (which ship empty: the plan names none).
     profile
         Life-circle profile name (see ``weihai_gis.standards.list_profiles()``).
+    hex_size_m
+        Side of the summary hexagons in metres (default: about 100 hexagons over the origins).
     cache_dir
         Where to cache built walking networks (second runs skip parsing).
     sample
@@ -252,21 +241,19 @@ def run_main_job(
     inputs = _coverage_inputs(network, facilities, origins, osm_cache, reading, sample)
     result.coverage_source = inputs.source
     result.notes.append(inputs.label_zh)
-    net = build_network(inputs.network, cache_dir=cache_dir)
-    res = coverage(net, inputs.origins, inputs.facilities, profile=profile, progress=progress)
-    result.coverage = res
     units: dict[str, gpd.GeoDataFrame] = {}
     if inputs.in_weihai:
         units = {name: layers[name] for name in SUMMARY_UNITS if name in layers and len(layers[name])}
-    result.files["coverage"] = out / "coverage.gpkg"
-    res.to_gpkg(result.files["coverage"], units=units, hex_size_m=auto_hex_size_m(res.origins))
-    table = res.overall()
-    with atomic_path(out / "coverage_summary.csv") as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
-    with atomic_path(out / "coverage_summary.xlsx") as tmp:
-        table.to_excel(tmp, index=False, sheet_name="summary")
-    result.files["coverage_summary_csv"] = out / "coverage_summary.csv"
-    result.files["coverage_summary_xlsx"] = out / "coverage_summary.xlsx"
+    options = CoverageOptions(profile=profile, hex_size_m=hex_size_m)
+    files = {"network": network, "facilities": facilities, "origins": origins}
+    net, res = run_coverage_job(
+        inputs, options, units=units, files=files, cache_dir=cache_dir, progress=progress
+    )
+    result.coverage = res
+    result.files["coverage"] = write_results(res, out / "coverage.gpkg")
+    csv, xlsx = write_summary_tables(res, out / "coverage_summary.csv", out / "coverage_summary.xlsx")
+    result.files["coverage_summary_csv"] = csv
+    result.files["coverage_summary_xlsx"] = xlsx
     if inputs.in_weihai and len(layers["town_areas"]):
         result.files["coverage_by_town_type"] = _by_town_type(net, inputs, layers, out)
 
@@ -286,7 +273,7 @@ def run_main_job(
     log.info("4/5 maps")
     result.files["planning_map"] = save_map(planning_map(layers), out / "planning_map.html")
     result.files["coverage_map"] = save_map(
-        coverage_map(result.files["coverage"], layers if inputs.in_weihai else None),
+        coverage_map(res, layers if inputs.in_weihai else None),
         out / "coverage_map.html",
     )
     result.files["sightlines_map"] = save_map(
@@ -297,14 +284,10 @@ def run_main_job(
     log.info("5/5 report")
     html = build_report(
         layers=layers,
-        coverage=result.files["coverage"],
+        coverage=res,
         sightlines=violations,
         notes="；".join(result.notes),
-        parameters={
-            "profile": profile,
-            "coverage_source": inputs.source,
-            "layers": str(layers_path or DEFAULT_GPKG),
-        },
+        parameters={"layers": Path(layers_path or DEFAULT_GPKG).name},
     )
     result.files["report"] = write_report(html, out / "report.html")
     return result

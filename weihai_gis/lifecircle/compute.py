@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -13,9 +15,13 @@ from tqdm.auto import tqdm
 
 from weihai_gis.crs import WEB_CRS, diagnose_offset, inside_china
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
+from weihai_gis.lifecircle.assessment import basic_assessment
+from weihai_gis.lifecircle.columns import ALL_BASIC, column
 from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
-from weihai_gis.lifecircle.results import CoverageResult, all_basic_note, basic_assessment
+from weihai_gis.lifecircle.results import CoverageResult, InputRecord, RunMetadata, source_name
+from weihai_gis.lifecircle.summaries import auto_hex_size_m
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
+from weihai_gis.options import CoverageOptions
 from weihai_gis.population import population_values
 from weihai_gis.standards import Profile, facility_kinds, load_profile
 
@@ -104,15 +110,13 @@ def coverage(
     net: WalkNetwork,
     origins: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
+    options: CoverageOptions | None = None,
     *,
-    profile: str | Profile = "gb50180-2018",
-    category_field: str = "category",
-    population_field: str = "population",
-    id_field: str | None = None,
-    max_snap_m: float | None = None,
-    min_component_nodes: int | None = None,
-    offset_check: str = "error",
+    units: Mapping[str, gpd.GeoDataFrame] | None = None,
+    inputs: tuple[InputRecord, ...] = (),
+    source_label: str = "",
     progress: bool = False,
+    **overrides: Any,
 ) -> CoverageResult:
     """Compute life-circle coverage: network distance from every origin to the nearest facility per category.
 
@@ -125,28 +129,32 @@ def coverage(
     facilities
         Facilities with a category field holding facility kinds (``facility-kinds.yaml``) or category ids
         of the profile; any CRS.
-    profile
-        Profile name (:func:`weihai_gis.standards.list_profiles`) or a loaded :class:`Profile`.
-    category_field, population_field
-        Field names. Without the population field each origin counts as 1 person (logged).
-    id_field
-        Origin id field (default ``origin_id`` or ``id`` when present, else the row number).
-    max_snap_m, min_component_nodes
-        Snapping limits (metres; nodes); defaults from ``coverage-config.yaml``.
-    offset_check
-        For networks in China: ``"error"`` (default) raises :class:`CoordinateOffsetError` when the origins
-        or facilities lie much closer to the streets as GCJ-02/BD-09 than as declared (an Amap/Baidu export
-        read without its datum); ``"warn"`` only adds a warning; ``"off"`` skips the test.
+    options
+        :class:`~weihai_gis.options.CoverageOptions` (profile, fields, snapping limits, offset check,
+        hexagon size); default ``CoverageOptions()``.
+    units
+        ``{name: polygons}`` to summarise by (e.g. ``{"town_areas": layers["town_areas"]}``); the result
+        carries each summary in ``units``.
+    inputs, source_label
+        Provenance of the inputs and a planner-facing description of them, kept in the metadata.
     progress
         Show a tqdm bar over categories.
+    **overrides
+        Fields of :class:`~weihai_gis.options.CoverageOptions` replacing those of ``options``, e.g.
+        ``profile="mofcom-15min"``, ``max_snap_m=100``, ``offset_check="warn"``, ``hex_size_m=300``.
+        ``offset_check``: for networks in China, ``"error"`` (default) raises
+        :class:`CoordinateOffsetError` when the origins or facilities lie much closer to the streets as
+        GCJ-02/BD-09 than as declared (an Amap/Baidu export read without its datum); ``"warn"`` only adds
+        a warning; ``"off"`` skips the test.
 
     Returns
     -------
     CoverageResult
-        A category with no facility in the input is *not assessed* (``categories["assessed"]`` False):
-        its distances are NaN, its flags False, its rates NaN, and it is left out of ``all_basic_met``,
-        which requires every assessed 基础保障 category (False for unreachable origins, and for everybody
-        when no basic category is assessed). ``warnings`` names the categories left out.
+        Per-origin flags, hexagon / unit / overall summaries and metadata. A category with no facility in
+        the input is *not assessed* (``categories["assessed"]`` False): its distances are NaN, its flags
+        False, its rates NaN, and it is left out of ``met_all_basic``, which requires every assessed
+        基础保障 category (False for unreachable origins, and for everybody when no basic category is
+        assessed). ``warnings`` names the categories left out.
 
     Raises
     ------
@@ -157,34 +165,31 @@ def coverage(
     CoordinateOffsetError
         Origins or facilities look GCJ-02/BD-09-shifted against the network (see ``offset_check``).
     """
-    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    opts = (options or CoverageOptions()).replace(**overrides) if overrides else options or CoverageOptions()
+    prof = opts.profile if isinstance(opts.profile, Profile) else load_profile(opts.profile)
+    category_field, population_field = opts.category_field, opts.population_field
     if origins.empty:
         raise LayerError("origins: the layer is empty; nothing to compute coverage for.")
     orig = _points(origins, net.crs, "origins")
     fac = _points(facilities, net.crs, "facilities") if not facilities.empty else facilities
     warnings: list[str] = []
-    if offset_check not in ("error", "warn", "off"):
-        raise ValueError(f"`offset_check` must be 'error', 'warn' or 'off', got {offset_check!r}.")
     edges = net.edge_series()  # the network's one all-edges index serves both checks and snap messages
     for what, frame in (("origins", orig), ("facilities", fac)):
-        warnings.extend(_check_offset(frame, net, edges, what, offset_check))
+        warnings.extend(_check_offset(frame, net, edges, what, opts.offset_check))
     if population_field in orig.columns:
         pop = population_values(orig[population_field])
     else:
         log.info("origins have no %r field; each origin counts as 1 person", population_field)
         warnings.append(f"origins have no {population_field!r} field: each origin counts as 1 person")
         pop = pd.Series(1.0, index=orig.index)
-    id_col = id_field or next((c for c in ("origin_id", "id") if c in orig.columns), None)
+    id_col = opts.id_field or next((c for c in ("origin_id", "id") if c in orig.columns), None)
     origin_id = orig[id_col].astype(str).to_numpy() if id_col else np.arange(len(orig)).astype(str)
     sets, kind_warnings = _facility_sets(fac, category_field, prof) if not fac.empty else ({}, [])
     warnings.extend(kind_warnings)
 
-    o_snap = snap_points(net, orig, max_snap_m=max_snap_m, min_component_nodes=min_component_nodes)
-    f_snap = (
-        snap_points(net, fac, max_snap_m=max_snap_m, min_component_nodes=min_component_nodes)
-        if not fac.empty
-        else None
-    )
+    snap = {"max_snap_m": opts.max_snap_m, "min_component_nodes": opts.min_component_nodes}
+    o_snap = snap_points(net, orig, **snap)  # type: ignore[arg-type]
+    f_snap = snap_points(net, fac, **snap) if not fac.empty else None  # type: ignore[arg-type]
     index = NetworkIndex(net)
     o_xy = shapely.get_coordinates(orig.geometry.to_numpy())
     f_xy = shapely.get_coordinates(fac.geometry.to_numpy()) if not fac.empty else np.empty((0, 2))
@@ -209,6 +214,7 @@ def coverage(
             bmet = np.zeros(len(orig), dtype=bool)
             n_fac_ok.append(0)
         else:
+            assert f_snap is not None
             sub = f_snap.take(rows)
             n_fac_ok.append(int(sub.reachable.sum()))
             if not sub.reachable.any():
@@ -219,9 +225,9 @@ def coverage(
             dist = nearest_distance_m(index, o_snap, sub, max_walk_m=cutoff)
             bdist, _ = cKDTree(f_xy[rows]).query(o_xy, k=1, distance_upper_bound=cutoff)
             bmet = np.isfinite(bdist) & (bdist <= cutoff)
-        out[f"dist_{cid}"] = dist
-        out[f"met_{cid}"] = np.isfinite(dist)
-        out[f"buffer_met_{cid}"] = bmet
+        out[column("dist", cid)] = dist
+        out[column("met", cid)] = np.isfinite(dist)
+        out[column("met", cid, buffer=True)] = bmet
     cats["n_facilities"] = n_fac
     cats["n_facilities_reachable"] = n_fac_ok
     cats["assessed"] = np.asarray(n_fac) > 0
@@ -229,24 +235,27 @@ def coverage(
     frame = pd.DataFrame(out, index=orig.index)
     # all-basic over the assessed basic categories only: a kind absent from the input is "not assessed",
     # not "nobody served" (met_<cat> of such a category stays False and is reported as NaN rates)
-    frame["all_basic_met"] = frame[[f"met_{c}" for c in basic]].all(axis=1) if basic else False
-    frame["buffer_all_basic_met"] = frame[[f"buffer_met_{c}" for c in basic]].all(axis=1) if basic else False
-    if note := all_basic_note(cats):
-        warnings.append(note)
+    for buffer in (False, True):
+        flags = [column("met", c, buffer=buffer) for c in basic]
+        frame[column("met", ALL_BASIC, buffer=buffer)] = frame[flags].all(axis=1) if basic else False
     result_origins = gpd.GeoDataFrame(
         frame.reset_index(drop=True), geometry=orig.geometry.to_numpy(), crs=net.crs
     )
     result_fac = _facilities_frame(fac, f_snap, category_field, net.crs)
     for w in warnings:
         log.warning(w)
-    return CoverageResult(
-        origins=result_origins,
-        categories=cats,
-        facilities=result_fac,
+    network = {**net.summary(), "source": source_name(net.source)}
+    meta = RunMetadata(
         profile_name=prof.name,
-        network_summary=net.summary(),
-        warnings=warnings,
+        hex_size_m=opts.hex_size_m or auto_hex_size_m(result_origins),
+        crs=str(net.crs),
+        options=opts.as_dict(),
+        network_summary=network,
+        warnings=tuple(warnings),
+        inputs=inputs,
+        source_label=source_label,
     )
+    return CoverageResult.build(result_origins, cats, result_fac, meta, units=units)
 
 
 def _facilities_frame(

@@ -1,353 +1,360 @@
-"""The coverage result: per-origin distances and flags, and population-weighted summaries."""
+"""The coverage result: everything a renderer needs, computed once by :func:`~weihai_gis.coverage`.
+
+A :class:`CoverageResult` carries the per-origin distances and flags, the per-unit and per-hexagon
+summaries, the overall table (network, straight line and gap per category) and the run's
+:class:`RunMetadata` (profile, hexagon size, cutoffs, walking-network facts, warnings, where each input came
+from and whether it is real, estimated or a sample). Maps, tables and the report read it and never compute
+coverage; :mod:`weihai_gis.io.results` writes it to one GeoPackage and reads it back unchanged.
+Column names: :mod:`weihai_gis.lifecircle.columns`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pyogrio
-import shapely
 
-from weihai_gis.errors import LayerError
-from weihai_gis.files import atomic_path
+from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
+from weihai_gis.lifecircle.assessment import (
+    BASIC_TYPE,
+    all_basic_note,
+    all_basic_title_zh,
+    assessed_flags,
+    basic_assessment,
+)
+from weihai_gis.lifecircle.summaries import hex_ids, hex_summary, overall_table, unit_summaries, unit_summary
 
 __all__ = [
     "BASIC_TYPE",
+    "INPUT_STATUS_ZH",
     "CoverageResult",
+    "InputRecord",
+    "RunMetadata",
     "all_basic_note",
     "all_basic_title_zh",
     "assessed_flags",
     "basic_assessment",
     "hex_ids",
+    "in_weihai",
+    "source_name",
 ]
 
 log = logging.getLogger(__name__)
 
-_SQRT3 = np.sqrt(3.0)
+#: How trustworthy an input is, in the words the outputs use.
+INPUT_STATUS_ZH = {
+    "real": "实际数据 / real",
+    "estimated": "估算 / estimated",
+    "sample": "样例（非威海）/ sample (not Weihai)",
+}
 
-#: ``type`` of the categories that make up 全要素达标率 (all-basic rate).
-BASIC_TYPE = "基础保障"
 
+@dataclass(frozen=True)
+class InputRecord:
+    """Where one input of a coverage run came from.
 
-def assessed_flags(categories: pd.DataFrame) -> pd.Series:
-    """Return per category whether the input held at least one facility of it (it was assessed).
-
-    Parameters
+    Attributes
     ----------
-    categories
-        Category table (``CoverageResult.categories`` or the ``categories`` table of a results GeoPackage).
-        Uses the ``assessed`` column; tables written before it existed fall back to ``n_facilities > 0``,
-        and tables with neither count every category as assessed.
-
-    Returns
-    -------
-    pandas.Series
-        Bool per row of ``categories`` (same index).
+    role
+        ``"network"``, ``"facilities"`` or ``"origins"``.
+    source
+        File name (never a folder of the machine) or a short description.
+    status
+        ``"real"``, ``"estimated"`` (e.g. residents from footprint × floors) or ``"sample"`` (not Weihai).
+    note
+        Planner-facing remark (how it was derived).
     """
-    if "assessed" in categories.columns:
-        return categories["assessed"].fillna(False).astype(bool)
-    if "n_facilities" in categories.columns:
-        return pd.to_numeric(categories["n_facilities"], errors="coerce").fillna(0) > 0
-    return pd.Series(True, index=categories.index)
+
+    role: str
+    source: str
+    status: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in INPUT_STATUS_ZH:
+            raise ValueError(f"input status must be one of {sorted(INPUT_STATUS_ZH)}, got {self.status!r}")
 
 
-def basic_assessment(categories: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Return the ids of the 基础保障 categories that were assessed and of those that were not.
+@dataclass(frozen=True)
+class RunMetadata:
+    """Facts about a coverage run that every output repeats.
 
-    Parameters
+    Attributes
     ----------
-    categories
-        Category table with ``id`` and ``type`` (see :func:`assessed_flags`).
-
-    Returns
-    -------
-    tuple of list of str
-        ``(assessed, not_assessed)`` in table order.
+    profile_name
+        Standards profile (e.g. ``"gb50180-2018"``); the cutoffs are ``CoverageResult.cutoffs_m``.
+    hex_size_m
+        Side of the summary hexagons in metres.
+    crs
+        CRS the distances were measured in (the walking network's metric CRS), e.g. ``"EPSG:4550"``.
+    options
+        The :class:`~weihai_gis.options.CoverageOptions` used, as a dict.
+    network_summary
+        Walking-network facts (nodes, edges, km, components ...; ``source`` is a file name).
+    warnings
+        Warnings of the analysis (categories not assessed, unused kinds, offsets ...).
+    inputs
+        Provenance of network, facilities and origins.
+    source_label
+        Planner-facing description of the inputs, Chinese first.
+    in_weihai
+        False when the origins lie outside Weihai (e.g. the Helsinki sample).
+    created
+        When the run finished (ISO 8601, local time with offset).
+    version
+        weihai_gis version that computed it.
     """
-    basic = categories["type"] == BASIC_TYPE if "type" in categories.columns else categories["id"].notna()
-    flags = assessed_flags(categories)
-    ids = categories["id"].astype(str)
-    return ids[basic & flags].tolist(), ids[basic & ~flags].tolist()
+
+    profile_name: str
+    hex_size_m: float
+    crs: str
+    options: dict[str, Any] = field(default_factory=dict)
+    network_summary: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    inputs: tuple[InputRecord, ...] = ()
+    source_label: str = ""
+    in_weihai: bool = True
+    created: str = ""
+    version: str = ""
+
+    def replace(self, **changes: Any) -> RunMetadata:
+        """Return a copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
 
 
-def all_basic_title_zh(categories: pd.DataFrame) -> str:
-    """Return the Chinese title of the all-basic rate with its scope, e.g. ``全要素达标率（已评估 19/24 类基础保障）``."""
-    done, missing = basic_assessment(categories)
-    return f"全要素达标率（已评估 {len(done)}/{len(done) + len(missing)} 类基础保障）"
+def in_weihai(frame: gpd.GeoDataFrame) -> bool:
+    """Return whether the bounding box of ``frame`` overlaps Weihai's (True for an empty frame)."""
+    if frame.empty or frame.crs is None:
+        return True
+    west, south, east, north = WEIHAI_BOUNDS
+    x0, y0, x1, y1 = frame.to_crs(WEB_CRS).total_bounds
+    return bool(x1 >= west and x0 <= east and y1 >= south and y0 <= north)
 
 
-def all_basic_note(categories: pd.DataFrame) -> str | None:
-    """Return the bilingual note on which 基础保障 categories the all-basic rate covers (None when all do).
-
-    Parameters
-    ----------
-    categories
-        Category table with ``id``, ``name_zh``, ``type`` (see :func:`assessed_flags`).
-
-    Returns
-    -------
-    str or None
-        Chinese / English sentence naming the categories not assessed (no facility of the kind in the
-        input), or ``None`` when every basic category was assessed.
-    """
-    done, missing = basic_assessment(categories)
-    if not missing:
-        return None
-    names = categories.set_index(categories["id"].astype(str))
-    zh = ", ".join(str(names.at[c, "name_zh"]) if "name_zh" in names.columns else c for c in missing)
-    n = len(done) + len(missing)
-    if not done:
-        return (
-            f"全要素达标率无法评估：输入中没有任何基础保障类设施（{n} 类均未评估）/ all-basic rate not "
-            f"assessable: the input holds no facility of any of the {n} basic categories (rate is NaN)"
-        )
-    return (
-        f"全要素达标率只计已评估的 {len(done)}/{n} 类基础保障要素；未评估（输入中无此类设施）: {zh} / "
-        f"all-basic rate covers the {len(done)} of {n} basic categories present in the input; "
-        f"not assessed: {', '.join(missing)}"
-    )
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
-def hex_ids(x: np.ndarray, y: np.ndarray, size_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return the axial (q, r) ids of the pointy-top hexagons of side ``size_m`` metres containing (x, y)."""
-    q = (_SQRT3 / 3 * x - y / 3) / size_m
-    r = (2 / 3 * y) / size_m
-    s = -q - r
-    rq, rr, rs = np.round(q), np.round(r), np.round(s)
-    dq, dr, ds = np.abs(rq - q), np.abs(rr - r), np.abs(rs - s)
-    fix_q = (dq > dr) & (dq > ds)
-    fix_r = ~fix_q & (dr > ds)
-    rq = np.where(fix_q, -rr - rs, rq)
-    rr = np.where(fix_r, -rq - rs, rr)
-    return rq.astype(np.int64), rr.astype(np.int64)
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-
-def _hexagons(q: np.ndarray, r: np.ndarray, size_m: float) -> np.ndarray:
-    cx = size_m * _SQRT3 * (q + r / 2)
-    cy = size_m * 1.5 * r
-    angles = np.deg2rad(30 + 60 * np.arange(6))
-    xs = cx[:, None] + size_m * np.cos(angles)[None, :]
-    ys = cy[:, None] + size_m * np.sin(angles)[None, :]
-    rings = np.stack([xs, ys], axis=-1)
-    return shapely.polygons(np.concatenate([rings, rings[:, :1]], axis=1))
+    try:
+        return version("weihai-gis")
+    except PackageNotFoundError:
+        return "0.0.0"
 
 
 @dataclass
 class CoverageResult:
-    """Life-circle coverage of origins by facility categories.
+    """Life-circle coverage of origins by facility categories, with its summaries and metadata.
+
+    Build one with :func:`weihai_gis.coverage` (or :meth:`build` from per-origin flags); read one back
+    with :func:`weihai_gis.io.results.read_results`.
 
     Attributes
     ----------
     origins
         GeoDataFrame in the network's metric CRS: origin_id, population, reachable, unreachable_reason,
-        snap_m, ``dist_<category>`` (metres, NaN = none in reach, unreachable origin or category not
-        assessed), ``met_<category>``, ``buffer_met_<category>`` (straight-line; both False for a category
-        not assessed), all_basic_met (every *assessed* 基础保障 category met; False for unreachable origins
-        and when no basic category is assessed), buffer_all_basic_met (the same with straight-line flags).
+        snap_m, ``dist_<c>`` (metres; NaN = none in reach, unreachable origin or category not assessed),
+        ``met_<c>``, ``met_buffer_<c>`` (straight line; both False for a category not assessed),
+        ``met_all_basic`` (every *assessed* 基础保障 category met; False for unreachable origins and when
+        no basic category is assessed), ``met_buffer_all_basic``.
     categories
         DataFrame: id, name_zh, name_en, max_walk_m, max_walk_min, tier, type, citation, verified, note,
-        n_facilities, n_facilities_reachable, assessed (True when the input holds at least one facility of
-        the category, reachable or not). Categories not assessed have NaN rates everywhere and are left out
-        of the all-basic flags and rates (``warnings`` names them).
+        n_facilities, n_facilities_reachable, assessed (the input holds at least one facility of it).
     facilities
-        GeoDataFrame of the facilities used (metric CRS) with reachable, unreachable_reason, snap_m.
-    profile_name
-        The profile used (e.g. ``"gb50180-2018"``).
-    warnings
-        Human-readable warnings (empty categories, kinds the profile does not use, ...).
+        GeoDataFrame of the facilities used (metric CRS) with category, reachable, unreachable_reason,
+        snap_m.
+    meta
+        :class:`RunMetadata` of the run.
+    hexagons
+        Per-hexagon summary (see :func:`~weihai_gis.lifecircle.summaries.hex_summary`).
+    units
+        Summary-unit name (e.g. ``"town_areas"``) → per-unit summary, every unit of the layer.
+    overall_table
+        One row per category plus ``all_basic``: rate_network, rate_buffer, gap (see :meth:`overall`).
     """
 
     origins: gpd.GeoDataFrame
     categories: pd.DataFrame
     facilities: gpd.GeoDataFrame
-    profile_name: str
-    network_summary: dict[str, float | int | str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    meta: RunMetadata
+    hexagons: gpd.GeoDataFrame
+    units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    overall_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @classmethod
+    def build(
+        cls,
+        origins: gpd.GeoDataFrame,
+        categories: pd.DataFrame,
+        facilities: gpd.GeoDataFrame,
+        meta: RunMetadata,
+        units: Mapping[str, gpd.GeoDataFrame] | None = None,
+    ) -> CoverageResult:
+        """Summarise per-origin flags into the hexagon, unit and overall tables, once.
+
+        Parameters
+        ----------
+        origins, categories, facilities
+            As the attributes of the same name.
+        meta
+            Run metadata; ``created``, ``version`` and ``in_weihai`` are filled in here when empty/True.
+        units
+            ``{name: polygons}`` to summarise by (empty layers are left out).
+        """
+        notes = list(meta.warnings)
+        if (note := all_basic_note(categories)) and note not in notes:
+            notes.append(note)
+        meta = meta.replace(
+            warnings=tuple(notes),
+            created=meta.created or _now(),
+            version=meta.version or _version(),
+            in_weihai=meta.in_weihai and in_weihai(origins),
+        )
+        return cls(
+            origins=origins,
+            categories=categories,
+            facilities=facilities,
+            meta=meta,
+            hexagons=hex_summary(origins, categories, meta.hex_size_m),
+            units=unit_summaries(origins, categories, units or {}),
+            overall_table=overall_table(origins, categories),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CoverageResult(profile={self.profile_name!r}, origins={len(self.origins)}, "
+            f"categories={len(self.categories)}, hexagons={len(self.hexagons)} × {self.hex_size_m:g} m, "
+            f"units={list(self.units)}, warnings={len(self.warnings)})"
+        )
+
+    # --- metadata shortcuts -----------------------------------------------------------------------------
+
+    @property
+    def profile_name(self) -> str:
+        """The profile used (e.g. ``"gb50180-2018"``)."""
+        return self.meta.profile_name
+
+    @property
+    def network_summary(self) -> dict[str, Any]:
+        """Walking-network facts of the run."""
+        return dict(self.meta.network_summary)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings of the analysis, the all-basic scope note included."""
+        return list(self.meta.warnings)
+
+    @property
+    def hex_size_m(self) -> float:
+        """Side of the summary hexagons in metres."""
+        return float(self.meta.hex_size_m)
 
     @property
     def category_ids(self) -> list[str]:
         """Category ids in profile order."""
-        return self.categories["id"].tolist()
+        return [str(c) for c in self.categories["id"]]
 
-    def _aggregate(self, group: pd.Series) -> pd.DataFrame:
-        """Population-weighted rates per group label (origins with a NaN label are left out)."""
-        o = self.origins
-        pop = o["population"].to_numpy(dtype=float)
-        cols: dict[str, np.ndarray] = {
-            "population": pop,
-            "n_origins": np.ones(len(o)),
-            "n_unreachable": (~o["reachable"]).to_numpy(dtype=float),
-            "population_unreachable": np.where(o["reachable"], 0.0, pop),
-        }
-        rate_cols = []
-        for cid in self.category_ids:
-            cols[f"_w_{cid}"] = pop * o[f"met_{cid}"].to_numpy(dtype=float)
-            cols[f"_wb_{cid}"] = pop * o[f"buffer_met_{cid}"].to_numpy(dtype=float)
-            rate_cols.append(cid)
-        cols["_w_all"] = pop * o["all_basic_met"].to_numpy(dtype=float)
-        cols["_wb_all"] = pop * o["buffer_all_basic_met"].to_numpy(dtype=float)
-        sums = pd.DataFrame(cols, index=o.index).groupby(group.to_numpy()).sum()
-        denom = sums["population"].where(sums["population"] > 0)
-        out = sums[["population", "n_origins", "n_unreachable", "population_unreachable"]].copy()
-        out[["n_origins", "n_unreachable"]] = out[["n_origins", "n_unreachable"]].astype(np.int64)
-        empty = set(self.categories.loc[~assessed_flags(self.categories), "id"])
-        for cid in rate_cols:
-            out[f"rate_{cid}"] = np.nan if cid in empty else sums[f"_w_{cid}"] / denom
-        for cid in rate_cols:
-            out[f"rate_buffer_{cid}"] = np.nan if cid in empty else sums[f"_wb_{cid}"] / denom
-        any_basic = bool(basic_assessment(self.categories)[0])
-        out["rate_all_basic"] = sums["_w_all"] / denom if any_basic else np.nan
-        out["rate_all_basic_buffer"] = sums["_wb_all"] / denom if any_basic else np.nan
-        out["gap_all_basic"] = out["rate_all_basic_buffer"] - out["rate_all_basic"]
-        return out
+    @property
+    def cutoffs_m(self) -> dict[str, float]:
+        """Category id → walking limit in metres."""
+        return dict(zip(self.category_ids, self.categories["max_walk_m"].astype(float), strict=True))
+
+    @property
+    def population(self) -> float:
+        """Total population of the origins."""
+        return float(self.origins["population"].sum())
+
+    # --- tables -------------------------------------------------------------------------------------------
+
+    def overall(self) -> pd.DataFrame:
+        """Return the overall table (a copy): one row per category plus ``all_basic``.
+
+        Columns: id, name_zh, type, max_walk_m, verified, n_facilities, assessed, rate_network,
+        rate_buffer (population-weighted shares 0..1; NaN for a category not assessed), gap. The
+        ``all_basic`` row is 全要素达标率 over the assessed 基础保障 categories; its name_zh says how many.
+        """
+        return self.overall_table.copy()
 
     def summary(
         self, units: gpd.GeoDataFrame, id_field: str = "id", name_field: str = "name_zh"
     ) -> gpd.GeoDataFrame:
-        """Summarise by polygon units (片区, 镇/街道, county ...).
+        """Summarise by other polygon units (see :func:`~weihai_gis.lifecircle.summaries.unit_summary`)."""
+        return unit_summary(self.origins, self.categories, units, id_field=id_field, name_field=name_field)
 
-        Parameters
-        ----------
-        units
-            Polygons with a CRS; each origin counts in the unit containing it (the first when units overlap;
-            origins outside every unit are left out).
-        id_field, name_field
-            Fields copied to the output as ``id`` and ``name_zh``.
+    def hex_summary(self, size_m: float | None = None) -> gpd.GeoDataFrame:
+        """Return the hexagon summary: the stored one, or a new grid of side ``size_m`` metres."""
+        if size_m is None or float(size_m) == self.hex_size_m:
+            return self.hexagons
+        return hex_summary(self.origins, self.categories, float(size_m))
 
-        Returns
-        -------
-        geopandas.GeoDataFrame
-            One row per unit (units without origins get population 0 and NaN rates): id, name_zh,
-            population, n_origins, n_unreachable, population_unreachable, ``rate_<category>`` (0..1,
-            population-weighted over all origins, unreachable ones counting as not met; NaN for a category
-            not assessed), ``rate_buffer_<category>``, rate_all_basic (over the assessed 基础保障 categories;
-            NaN when none is assessed), rate_all_basic_buffer, gap_all_basic, geometry.
-        """
-        for f in (id_field, name_field):
-            if f not in units.columns:
-                raise LayerError(f"summary units: field {f!r} is missing; fields are {list(units.columns)}.")
-        if units.crs is None:
-            raise LayerError("summary units have no CRS.")
-        poly = units.to_crs(self.origins.crs).reset_index(drop=True)
-        joined = gpd.sjoin(self.origins[["geometry"]], poly[["geometry"]], how="left", predicate="within")
-        joined = joined[~joined.index.duplicated(keep="first")]
-        label = joined["index_right"].reindex(self.origins.index)
-        agg = self._aggregate(label.fillna(-1).astype(np.int64))
-        agg = agg.drop(index=-1, errors="ignore").reindex(range(len(poly)))
-        agg[["population", "n_origins", "n_unreachable", "population_unreachable"]] = agg[
-            ["population", "n_origins", "n_unreachable", "population_unreachable"]
-        ].fillna(0)
-        head = pd.DataFrame({"id": units[id_field].to_numpy(), "name_zh": units[name_field].to_numpy()})
-        return gpd.GeoDataFrame(
-            pd.concat([head, agg.reset_index(drop=True)], axis=1),
-            geometry=units.geometry.to_numpy(),
-            crs=units.crs,
-        )
-
-    def hex_summary(self, size_m: float = 500) -> gpd.GeoDataFrame:
-        """Summarise on a hexagon grid (pointy-top hexagons of side ``size_m`` metres, network CRS).
-
-        Returns
-        -------
-        geopandas.GeoDataFrame
-            One row per hexagon holding origins, with id ``"q_r"``, the columns of :meth:`summary`, geometry.
-        """
-        xy = shapely.get_coordinates(self.origins.geometry.to_numpy())
-        q, r = hex_ids(xy[:, 0], xy[:, 1], size_m)
-        key = pd.Series([f"{a}_{b}" for a, b in zip(q, r, strict=True)], index=self.origins.index)
-        agg = self._aggregate(key)
-        qr = np.array([k.split("_") for k in agg.index], dtype=np.int64).reshape(-1, 2)
-        head = pd.DataFrame({"id": agg.index.to_numpy(), "name_zh": [f"六边形 {k}" for k in agg.index]})
-        body = agg.reset_index(drop=True)
-        return gpd.GeoDataFrame(
-            pd.concat([head, body], axis=1),
-            geometry=_hexagons(qr[:, 0], qr[:, 1], size_m),
-            crs=self.origins.crs,
-        )
-
-    def overall(self) -> pd.DataFrame:
-        """Return one row per category plus the all-basic row: network and straight-line rates and their gap.
-
-        Returns
-        -------
-        pandas.DataFrame
-            id, name_zh, type, max_walk_m, verified, n_facilities, assessed, rate_network, rate_buffer
-            (population-weighted shares 0..1; NaN for a category not assessed), gap. The last row, id
-            ``all_basic``, is 全要素达标率 over the assessed 基础保障 categories; its name_zh says how many
-            (e.g. ``全要素达标率（已评估 19/24 类基础保障）``) and its ``assessed`` is True when at least one is.
-        """
-        agg = self._aggregate(pd.Series(0, index=self.origins.index)).iloc[0]
-        flags = assessed_flags(self.categories)
-        rows = []
-        for (_, cat), assessed in zip(self.categories.iterrows(), flags, strict=True):
-            rows.append(
-                {
-                    "id": cat["id"],
-                    "name_zh": cat["name_zh"],
-                    "type": cat["type"],
-                    "max_walk_m": cat["max_walk_m"],
-                    "verified": cat["verified"],
-                    "n_facilities": cat["n_facilities"],
-                    "assessed": bool(assessed),
-                    "rate_network": agg[f"rate_{cat['id']}"],
-                    "rate_buffer": agg[f"rate_buffer_{cat['id']}"],
-                }
-            )
-        rows.append(
-            {
-                "id": "all_basic",
-                "name_zh": all_basic_title_zh(self.categories),
-                "type": BASIC_TYPE,
-                "max_walk_m": np.nan,
-                "verified": False,
-                "n_facilities": int(self.categories["n_facilities"].sum()),
-                "assessed": bool(basic_assessment(self.categories)[0]),
-                "rate_network": agg["rate_all_basic"],
-                "rate_buffer": agg["rate_all_basic_buffer"],
-            }
-        )
-        out = pd.DataFrame(rows)
-        out["gap"] = out["rate_buffer"] - out["rate_network"]
+    def populated_units(self) -> dict[str, gpd.GeoDataFrame]:
+        """Return the unit summaries restricted to units holding origins (layers holding none left out)."""
+        out = {}
+        for name, frame in self.units.items():
+            held = pd.to_numeric(frame["n_origins"], errors="coerce").fillna(0) > 0
+            if held.any():
+                out[name] = frame.loc[held]
         return out
 
-    def to_gpkg(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        units: dict[str, gpd.GeoDataFrame] | None = None,
-        hex_size_m: float = 500,
-        inputs: tuple[str | os.PathLike[str], ...] = (),
-    ) -> None:
-        """Write the result to one GeoPackage, atomically.
+    def with_units(self, units: Mapping[str, gpd.GeoDataFrame]) -> CoverageResult:
+        """Return a copy that also carries the summaries by ``units`` (``{name: polygons}``)."""
+        return dataclasses.replace(
+            self, units={**self.units, **unit_summaries(self.origins, self.categories, units)}
+        )
 
-        Layers: ``origins``, ``facilities``, ``summary_hex``, ``summary_<name>`` per unit layer, and the
-        attribute table ``categories``.
+    # --- assessment and data quality -------------------------------------------------------------------
 
-        Parameters
-        ----------
-        path
-            Destination ``.gpkg`` (replaced only when complete).
-        units
-            ``{name: polygons}`` to summarise by (each written as ``summary_<name>``).
-        hex_size_m
-            Hexagon side in metres for ``summary_hex``.
-        inputs
-            Input files of the run (never overwritten).
+    def not_assessed(self) -> dict[str, str]:
+        """Return id → name_zh of the categories not assessed (no facility of the kind in the input)."""
+        rows = self.categories.loc[~assessed_flags(self.categories)]
+        return dict(zip(rows["id"].astype(str), rows["name_zh"].astype(str), strict=True))
+
+    def all_basic_scope_zh(self) -> str:
+        """Return the scope of 全要素达标率, e.g. ``"已评估 19/24 类基础保障"``."""
+        done, missing = basic_assessment(self.categories)
+        return f"已评估 {len(done)}/{len(done) + len(missing)} 类基础保障"
+
+    def unverified(self) -> dict[str, str]:
+        """Return id → name_zh of the categories whose walking limit is not verified against the standard."""
+        rows = self.categories.loc[~self.categories["verified"].fillna(False).astype(bool)]
+        return dict(zip(rows["id"].astype(str), rows["name_zh"].astype(str), strict=True))
+
+    def quality_notes(self) -> list[str]:
+        """Return the data-quality notices (Chinese / English) every output of this result should show.
+
+        One per fact that applies: sample data outside Weihai, estimated inputs, unverified standard
+        distances. Empty when all inputs are real and every distance is verified.
         """
-        layers: dict[str, gpd.GeoDataFrame] = {
-            "origins": self.origins,
-            "facilities": self.facilities,
-            "summary_hex": self.hex_summary(hex_size_m),
-        }
-        for name, frame in (units or {}).items():
-            layers[f"summary_{name}"] = self.summary(frame)
-        with atomic_path(path, inputs=inputs) as tmp:
-            for name, frame in layers.items():
-                frame.to_file(tmp, layer=name, driver="GPKG")
-            cats = self.categories.drop(columns=["kinds"], errors="ignore").assign(profile=self.profile_name)
-            pyogrio.write_dataframe(cats, tmp, layer="categories", driver="GPKG")
-        log.info("wrote %s (%s)", path, ", ".join([*layers, "categories"]))
+        notes = []
+        if not self.meta.in_weihai or any(i.status == "sample" for i in self.meta.inputs):
+            notes.append(
+                "样例数据：结果不是威海现状，仅演示方法 / SAMPLE data: the results are not Weihai, they "
+                "demonstrate the method"
+            )
+        for rec in self.meta.inputs:
+            if rec.status == "estimated":
+                notes.append(
+                    f"估算数据：{rec.role}（{rec.source}）{rec.note} / estimated {rec.role}".replace(
+                        "（）", ""
+                    )
+                )
+        if unverified := self.unverified():
+            notes.append(
+                f"{len(unverified)}/{len(self.categories)} 类设施的步行距离未经官方文本核实（见标准表）/ "
+                f"{len(unverified)} of {len(self.categories)} standard distances are unverified"
+            )
+        return notes
+
+
+def source_name(path: str | Path | None) -> str:
+    """Return the file name of ``path`` (outputs never show a folder of the machine)."""
+    return "" if path is None else Path(str(path)).name

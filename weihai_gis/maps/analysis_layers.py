@@ -8,7 +8,6 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from folium.plugins import FastMarkerCluster
 
@@ -16,43 +15,13 @@ from weihai_gis.errors import LayerError
 from weihai_gis.maps.draw import Style, geojson_layer, legend_for
 from weihai_gis.maps.legend import LegendItem, LegendSection
 from weihai_gis.maps.prepare import web_frame
+from weihai_gis.render.classes import GAP_THRESHOLD, NO_DATA_COLOR, RATE_COLORS, class_labels, rate_class
 
-__all__ = [
-    "COVERAGE_BREAKS",
-    "COVERAGE_COLORS",
-    "add_coverage",
-    "add_facilities",
-    "add_gaps",
-    "add_violations",
-    "coverage_class",
-]
+__all__ = ["add_coverage", "add_facilities", "add_gaps", "add_violations"]
 
 log = logging.getLogger(__name__)
 
-#: Class breaks of coverage rates (share 0..1) and their colours, red (poor) to green (good).
-COVERAGE_BREAKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-COVERAGE_COLORS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
-_NO_DATA = "#cccccc"
 _CATEGORY_PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
-
-
-def coverage_class(rate: float | None) -> int | None:
-    """Return the class index 0..4 of a coverage share (0-20-40-60-80-100 %), ``None`` for missing.
-
-    Parameters
-    ----------
-    rate
-        Population-weighted share in 0..1 (NaN/None = no population).
-
-    Returns
-    -------
-    int or None
-        Class index; 1.0 falls into the top class.
-    """
-    if rate is None or (isinstance(rate, float) and np.isnan(rate)):
-        return None
-    idx = int(np.searchsorted(COVERAGE_BREAKS[1:-1], float(rate), side="right"))
-    return min(idx, len(COVERAGE_COLORS) - 1)
 
 
 def _rate_column(gdf: gpd.GeoDataFrame, rate_column: str, where: str) -> None:
@@ -111,11 +80,11 @@ def add_coverage(
     data = summary.copy()
     rates = pd.to_numeric(data[rate_column], errors="coerce")
     data["rate_label"] = rates.map(lambda r: missing_label if pd.isna(r) else f"{100 * r:.1f}%")
-    data["_class"] = rates.map(lambda r: -1 if pd.isna(r) else coverage_class(float(r)))
+    data["_class"] = rates.map(lambda r: -1 if pd.isna(r) else rate_class(float(r)))
 
     def style(f: dict[str, Any]) -> Style:
         k = f["properties"].get("_class", -1)
-        c = _NO_DATA if k is None or k < 0 else COVERAGE_COLORS[int(k)]
+        c = NO_DATA_COLOR if k is None or k < 0 else RATE_COLORS[int(k)]
         return {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": 0.7}
 
     added = geojson_layer(
@@ -131,9 +100,8 @@ def add_coverage(
     )
     if added is None:
         return None
-    pct = [int(100 * b) for b in COVERAGE_BREAKS]
-    items = [LegendItem(f"{pct[i]}–{pct[i + 1]}%", COVERAGE_COLORS[i]) for i in range(len(COVERAGE_COLORS))]
-    items.append(LegendItem(missing_label, _NO_DATA))
+    items = [LegendItem(label, color) for label, color in zip(class_labels(), RATE_COLORS, strict=True)]
+    items.append(LegendItem(missing_label, NO_DATA_COLOR))
     remark = "；".join(t for t in (note, "按人口加权 / population-weighted") if t)
     return LegendSection(title=name, items=tuple(items), note=remark)
 
@@ -143,7 +111,7 @@ def add_gaps(
     summary: gpd.GeoDataFrame,
     *,
     rate_column: str = "rate_all_basic",
-    threshold: float = 0.6,
+    threshold: float = GAP_THRESHOLD,
     datum: str = "wgs84",
 ) -> LegendSection | None:
     """Outline the units whose coverage is below ``threshold`` (the planning gaps) in thick red.

@@ -11,7 +11,7 @@ import html
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
@@ -23,7 +23,10 @@ from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend
 from weihai_gis.maps.planning_layers import LAYER_TITLES, add_plan_layer
 from weihai_gis.maps.prepare import bounds_latlon
 from weihai_gis.maps.raster import add_raster
-from weihai_gis.maps.results import CoverageTables, coverage_tables
+from weihai_gis.render.classes import GAP_THRESHOLD
+
+if TYPE_CHECKING:
+    from weihai_gis.lifecircle import CoverageResult
 
 __all__ = ["PLANNING_ORDER", "coverage_map", "planning_map", "sightlines_map"]
 
@@ -149,17 +152,17 @@ def planning_map(
 _NOT_ASSESSED = "未评估（输入中无此类设施）/ not assessed (no such facility in the input)"
 
 
-def _assessment(tables: CoverageTables, rate_column: str) -> tuple[str, str, LegendSection | None]:
+def _assessment(results: CoverageResult, rate_column: str) -> tuple[str, str, LegendSection | None]:
     """Return the NaN label and legend note for ``rate_column``, and a legend section on categories not assessed.
 
     A category with no facility in the input is not assessed: its rates are NaN (drawn grey, labelled
     未评估, never 0 %) and 全要素达标率 covers only the assessed 基础保障 categories ("已评估 X/Y 类").
     """
-    missing = tables.not_assessed()
-    scope = tables.all_basic_scope_zh()
+    missing = results.not_assessed()
+    scope = results.all_basic_scope_zh()
     missing_label, note = "无人口 / no population", ""
     cid = rate_column.removeprefix("rate_buffer_").removeprefix("rate_")
-    if rate_column in ("rate_all_basic", "rate_all_basic_buffer") and scope:
+    if rate_column in ("rate_all_basic", "rate_buffer_all_basic") and scope:
         note = f"全要素达标率（{scope}）/ all-basic rate over the assessed basic categories"
         if scope.startswith("已评估 0/"):
             missing_label = _NOT_ASSESSED
@@ -178,12 +181,11 @@ def _assessment(tables: CoverageTables, rate_column: str) -> tuple[str, str, Leg
 
 
 def coverage_map(
-    results: Any,
+    results: CoverageResult,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     *,
     rate_column: str = "rate_all_basic",
-    gap_threshold: float = 0.6,
-    hex_size_m: float = 500.0,
+    gap_threshold: float = GAP_THRESHOLD,
     basemap: str = "none",
     tianditu_key: str | None = None,
     embed_token: bool = False,
@@ -193,18 +195,16 @@ def coverage_map(
     Parameters
     ----------
     results
-        A ``CoverageResult``, a mapping of result layers (``summary_hex``, ``summary_<units>``,
-        ``facilities``, ``origins``) or the path of a results GeoPackage.
+        The coverage result (in memory from :func:`weihai_gis.coverage`, or read with
+        :func:`weihai_gis.io.results.read_results`): its hexagon and unit summaries are drawn as they are.
     layers
-        Embedded layers for context (boundaries) and, with a ``CoverageResult``, the summary units.
+        Embedded layers for context (city and county boundaries).
     rate_column
         Rate to map: ``rate_all_basic`` (全要素达标率, over the assessed 基础保障 categories; the legend
         says "已评估 X/Y 类") or ``rate_<category>``. Categories not assessed (no facility of the kind in
         the input) are listed in the legend and a map warning as 未评估 / not assessed and drawn grey.
     gap_threshold
         Units (or hexagons when no unit summary exists) below this share are outlined as gaps.
-    hex_size_m
-        Hexagon size in metres when ``results`` is a ``CoverageResult``.
     basemap, tianditu_key, embed_token
         As in :func:`planning_map`.
 
@@ -213,34 +213,34 @@ def coverage_map(
     folium.Map
         The map.
     """
-    tables = coverage_tables(results, layers, hex_size_m=hex_size_m)
     m, datum, warnings = _new_map(basemap, tianditu_key, embed_token)
-    if not tables.in_weihai:
+    in_weihai = results.meta.in_weihai
+    hexes = results.hexagons
+    units = results.populated_units()
+    if not in_weihai:
         warnings.append(
             "覆盖率结果不在威海范围内（样例数据，如赫尔辛基）/ coverage results lie outside Weihai (sample data)"
         )
-    missing_label, note, not_assessed = _assessment(tables, rate_column)
+    missing_label, note, not_assessed = _assessment(results, rate_column)
     if not_assessed is not None:
         warnings.append(
-            f"全要素达标率只计{tables.all_basic_scope_zh()}；未评估（输入中无此类设施）: "
-            f"{'、'.join(tables.not_assessed().values())} / not assessed: no such facility in the input"
+            f"全要素达标率只计{results.all_basic_scope_zh()}；未评估（输入中无此类设施）: "
+            f"{'、'.join(results.not_assessed().values())} / not assessed: no such facility in the input"
         )
     style = {"missing_label": missing_label, "note": note}
     sections: list[LegendSection] = []
     frames: list[gpd.GeoDataFrame] = []
     skipped: list[str] = []
-    if layers is not None and tables.in_weihai:
+    if layers is not None and in_weihai:
         _draw(m, layers, ("city_boundary", "counties"), datum, sections, frames, [])
-    if tables.hex is not None and len(tables.hex):
-        sec = add_coverage(
-            m, tables.hex, rate_column=rate_column, title="覆盖率(六边形)", datum=datum, **style
-        )
+    if len(hexes):
+        sec = add_coverage(m, hexes, rate_column=rate_column, title="覆盖率(六边形)", datum=datum, **style)
         if sec is not None:
             sections.append(sec)
-            frames.append(tables.hex)
-    for i, (unit, summary) in enumerate(tables.units.items()):
+            frames.append(hexes)
+    for i, (unit, summary) in enumerate(units.items()):
         title = f"覆盖率({LAYER_TITLES.get(unit, unit).split(' / ')[0]})"
-        first = i == 0 and tables.hex is None
+        first = i == 0 and not len(hexes)
         sec = add_coverage(m, summary, rate_column=rate_column, title=title, datum=datum, show=first, **style)
         if sec is not None:
             classed = any(s.title.startswith("覆盖率") for s in sections)
@@ -248,19 +248,19 @@ def coverage_map(
                 LegendSection(sec.title, (), "分级同上 / same classes as above") if classed else sec
             )
             frames.append(summary)
-    gap_source = next(iter(tables.units.values()), tables.hex)
-    if gap_source is not None and len(gap_source):
+    gap_source = next(iter(units.values()), hexes)
+    if len(gap_source):
         sec = add_gaps(m, gap_source, rate_column=rate_column, threshold=gap_threshold, datum=datum)
         if sec is not None:
             sections.append(sec)
-    if tables.facilities is not None and len(tables.facilities):
-        sec = add_facilities(m, tables.facilities, datum=datum)
+    if len(results.facilities):
+        sec = add_facilities(m, results.facilities, datum=datum)
         if sec is not None:
             sections.append(sec)
     if not_assessed is not None:
         sections.append(not_assessed)
     # open on where people live (the hexagons), not on the context boundaries of the whole city
-    view = [tables.hex] if tables.hex is not None and len(tables.hex) else frames
+    view = [hexes] if len(hexes) else frames
     return _finish(m, sections, view, warnings, skipped)
 
 

@@ -1,0 +1,196 @@
+"""The one coverage-results GeoPackage: written and read here, metadata included.
+
+Layers of a results file (format ``weihai-gis-results``, version :data:`FORMAT_VERSION`):
+
+=====================  ========  ===============================================================
+layer                  kind      content
+=====================  ========  ===============================================================
+``origins``            points    per-origin distances and flags (:mod:`weihai_gis.lifecircle.columns`)
+``facilities``         points    facilities used, with their snapping outcome
+``summary_hex``        polygons  per-hexagon summary
+``summary_<unit>``     polygons  per-unit summary (e.g. ``summary_town_areas``)
+``categories``         table     the profile's categories with facility counts and ``assessed``
+``overall``            table     one row per category + ``all_basic``: rate_network, rate_buffer, gap
+``run_metadata``       table     ``key``, ``value`` (JSON): profile, hexagon size, CRS, options, network
+                                 facts, warnings, input provenance, data-quality notices, date, version
+=====================  ========  ===============================================================
+
+:func:`read_results` returns the same :class:`~weihai_gis.lifecircle.CoverageResult` that was written, so
+``weihai-gis report --results`` and ``weihai-gis map --results`` render exactly what the main job renders.
+Writes go through Arrow (``pyogrio`` ``use_arrow=True``) when pyarrow is installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from weihai_gis.errors import LayerError
+from weihai_gis.files import atomic_path, require_input_file
+from weihai_gis.lifecircle.results import CoverageResult, InputRecord, RunMetadata
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "read_results", "write_results"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "weihai-gis-results"
+FORMAT_VERSION = 1
+_META_LAYER = "run_metadata"
+
+try:  # Arrow IO is several times faster for wide frames; pyogrio falls back to its own path without it
+    import pyarrow  # noqa: F401
+
+    _ARROW = True
+except ImportError:  # pragma: no cover - pyarrow is a dependency of the test environment
+    _ARROW = False
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return value.name
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def _write(frame: pd.DataFrame, path: Path, layer: str, geometry_type: str | None = None) -> None:
+    kwargs: dict[str, Any] = {"layer": layer, "driver": "GPKG", "use_arrow": _ARROW}
+    if isinstance(frame, gpd.GeoDataFrame):
+        if frame.empty:
+            kwargs["geometry_type"] = geometry_type
+        else:
+            kwargs["promote_to_multi"] = False
+    pyogrio.write_dataframe(frame, path, **kwargs)
+
+
+def _metadata_rows(res: CoverageResult) -> pd.DataFrame:
+    meta = dataclasses.asdict(res.meta)
+    meta["inputs"] = [dataclasses.asdict(i) for i in res.meta.inputs]
+    rows = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        **meta,
+        "units": list(res.units),
+        "quality_notes": res.quality_notes(),
+    }
+    return pd.DataFrame(
+        {
+            "key": list(rows),
+            "value": [json.dumps(v, ensure_ascii=False, default=_json_default) for v in rows.values()],
+        }
+    )
+
+
+def write_results(
+    res: CoverageResult,
+    path: str | os.PathLike[str],
+    *,
+    inputs: tuple[str | os.PathLike[str], ...] = (),
+) -> Path:
+    """Write a coverage result to one GeoPackage, atomically (replaced only when complete).
+
+    Parameters
+    ----------
+    res
+        The result of :func:`weihai_gis.coverage`.
+    path
+        Destination ``.gpkg``.
+    inputs
+        Input files of the run (the destination may not be one of them).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    dest = Path(path)
+    with atomic_path(dest, inputs=inputs) as tmp:
+        _write(res.origins, tmp, "origins", "Point")
+        _write(res.facilities, tmp, "facilities", "Point")
+        _write(res.hexagons, tmp, "summary_hex", "Polygon")
+        for name, frame in res.units.items():
+            _write(frame, tmp, f"summary_{name}", "MultiPolygon")
+        _write(res.categories, tmp, "categories")
+        _write(res.overall_table, tmp, "overall")
+        _write(_metadata_rows(res), tmp, _META_LAYER)
+    log.info(
+        "wrote %s (%d origins, %d hexagons, units %s)",
+        dest,
+        len(res.origins),
+        len(res.hexagons),
+        list(res.units),
+    )
+    return dest
+
+
+def _read(path: Path, layer: str) -> pd.DataFrame:
+    return pyogrio.read_dataframe(path, layer=layer, use_arrow=_ARROW, fid_as_index=False)
+
+
+def read_results(path: str | os.PathLike[str]) -> CoverageResult:
+    """Read a results GeoPackage written by :func:`write_results` (``weihai-gis coverage`` / ``demo``).
+
+    Parameters
+    ----------
+    path
+        The ``.gpkg`` file.
+
+    Returns
+    -------
+    CoverageResult
+        The result as written: same tables, same metadata; nothing is recomputed.
+
+    Raises
+    ------
+    InputFileError
+        If the file does not exist.
+    LayerError
+        If the file is not a results GeoPackage of this format (names the missing layer and the fix).
+    """
+    p = require_input_file(path, what="coverage results")
+    try:
+        names = [str(row[0]) for row in pyogrio.list_layers(p)]
+    except Exception as exc:
+        raise LayerError(f"{p}: not a readable GeoPackage ({exc}); expected a results .gpkg.") from exc
+    required = ["origins", "facilities", "summary_hex", "categories", "overall", _META_LAYER]
+    if missing := [n for n in required if n not in names]:
+        raise LayerError(
+            f"{p}: layer(s) {', '.join(repr(m) for m in missing)} missing (found {', '.join(names) or 'none'}); "
+            f"expected a results GeoPackage written by `weihai-gis coverage --out` or `weihai-gis demo` "
+            f"(format {FORMAT} v{FORMAT_VERSION}); rerun it with this version of weihai_gis."
+        )
+    raw = _read(p, _META_LAYER)
+    meta = {str(k): json.loads(v) for k, v in zip(raw["key"], raw["value"], strict=True)}
+    if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise LayerError(
+            f"{p}, layer {_META_LAYER!r}: format {meta.get('format')!r} v{meta.get('format_version')}; "
+            f"expected {FORMAT!r} v{FORMAT_VERSION} or older; update weihai_gis or rerun the coverage."
+        )
+    fields = {f.name for f in dataclasses.fields(RunMetadata)}
+    kwargs = {k: v for k, v in meta.items() if k in fields}
+    kwargs["warnings"] = tuple(kwargs.get("warnings", ()))
+    kwargs["inputs"] = tuple(InputRecord(**i) for i in kwargs.get("inputs", ()))
+    units = {}
+    for name in meta.get("units", []):
+        layer = f"summary_{name}"
+        if layer not in names:
+            raise LayerError(f"{p}: layer {layer!r} listed in {_META_LAYER!r} is missing; rewrite the file.")
+        units[name] = _read(p, layer)
+    return CoverageResult(
+        origins=_read(p, "origins"),
+        categories=_read(p, "categories"),
+        facilities=_read(p, "facilities"),
+        meta=RunMetadata(**kwargs),
+        hexagons=_read(p, "summary_hex"),
+        units=units,
+        overall_table=_read(p, "overall"),
+    )

@@ -1,0 +1,53 @@
+"""The coverage summary as tables: the overall table as CSV, and CSV + per-unit sheets as XLSX."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from weihai_gis.files import atomic_path
+from weihai_gis.lifecircle.results import CoverageResult
+
+__all__ = ["write_summary_tables"]
+
+log = logging.getLogger(__name__)
+
+
+def write_summary_tables(
+    res: CoverageResult,
+    csv_path: str | os.PathLike[str],
+    xlsx_path: str | os.PathLike[str],
+    *,
+    inputs: tuple[str | os.PathLike[str], ...] = (),
+) -> tuple[Path, Path]:
+    """Write the overall table to ``csv_path`` (UTF-8 with BOM) and to the first sheet of ``xlsx_path``.
+
+    The workbook has one more sheet per summary unit (``res.units``, geometry left out). Both files are
+    written atomically.
+
+    Parameters
+    ----------
+    res
+        The coverage result.
+    csv_path, xlsx_path
+        Destinations.
+    inputs
+        Input files of the run (never overwritten).
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The CSV and XLSX paths.
+    """
+    table = res.overall()
+    with atomic_path(csv_path, inputs=inputs) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    with atomic_path(xlsx_path, inputs=inputs) as tmp, pd.ExcelWriter(tmp) as xlsx:
+        table.to_excel(xlsx, index=False, sheet_name="summary")
+        for name, frame in res.units.items():
+            frame.drop(columns="geometry").to_excel(xlsx, index=False, sheet_name=name[:31])
+    log.info("wrote %s, %s", csv_path, xlsx_path)
+    return Path(csv_path), Path(xlsx_path)
