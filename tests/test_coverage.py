@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from network_oracle import oracle_distances
 
 from weihai_gis.errors import StandardsError
 from weihai_gis.facilities import facilities_from_osm
@@ -33,37 +33,6 @@ def _sample():
     return net, origins, facilities
 
 
-def _oracle(net, o_snap, f_snap):
-    """Distances by networkx with origins and facilities inserted as real nodes splitting their edges."""
-    graph = nx.Graph()
-    on_edge: dict[int, list[tuple[float, object]]] = {}
-    for i in np.flatnonzero(o_snap.reachable):
-        on_edge.setdefault(int(o_snap.edge[i]), []).append((o_snap.pos_m[i], ("o", i)))
-    for j in np.flatnonzero(f_snap.reachable):
-        on_edge.setdefault(int(f_snap.edge[j]), []).append((f_snap.pos_m[j], ("f", j)))
-
-    def add(a, b, w):
-        if a == b:
-            return
-        if not graph.has_edge(a, b) or graph[a][b]["weight"] > w:
-            graph.add_edge(a, b, weight=w)
-
-    for e in range(net.n_edges):
-        u, v, length = int(net.edge_u[e]), int(net.edge_v[e]), float(net.edge_length_m[e])
-        pts = sorted(on_edge.get(e, []), key=lambda p: p[0])
-        prev, prev_pos = u, 0.0
-        for k, (pos, _) in enumerate(pts):
-            node = ("p", e, k)
-            add(prev, node, pos - prev_pos)
-            prev, prev_pos = node, pos
-        add(prev, v, length - prev_pos)
-        for k, (_, tag) in enumerate(pts):
-            conn = o_snap.connector_m[tag[1]] if tag[0] == "o" else f_snap.connector_m[tag[1]]
-            add(tag if tag[0] == "o" else "SRC", ("p", e, k), conn)
-    lengths = nx.single_source_dijkstra_path_length(graph, "SRC") if "SRC" in graph else {}
-    return np.array([lengths.get(("o", i), np.inf) for i in range(len(o_snap.edge))])
-
-
 @pytest.mark.parametrize("kind", ["bus_stop", "convenience", "restaurant"])
 def test_engine_equals_networkx_oracle_on_helsinki(kind):
     net, origins, facilities = _sample()
@@ -74,7 +43,7 @@ def test_engine_equals_networkx_oracle_on_helsinki(kind):
     f_snap = snap_points(net, fac)
     cutoff = 800.0
     got = nearest_distance_m(NetworkIndex(net), o_snap, f_snap, max_walk_m=cutoff)
-    want = _oracle(net, o_snap, f_snap)
+    want = oracle_distances(net, o_snap, f_snap)
     want = np.where(want <= cutoff, want, np.nan)
     assert np.isfinite(want).sum() > 20
     np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
@@ -118,7 +87,7 @@ def test_engine_equals_networkx_oracle_with_many_points_per_edge(seed, n_fac, cu
     f_snap = snap_points(net, pts.iloc[40:], max_snap_m=1e6, min_component_nodes=1)
     index = NetworkIndex(net)
     got = nearest_distance_m(index, o_snap, f_snap, max_walk_m=cutoff)
-    want = _oracle(net, o_snap, f_snap)
+    want = oracle_distances(net, o_snap, f_snap)
     want = np.where(want <= cutoff, want, np.nan)
     np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
     # the index is reused: another category in between leaves no trace in the reserved source row
