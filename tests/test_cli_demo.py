@@ -244,6 +244,23 @@ def test_demo_on_supplied_inputs_with_a_population_raster(tmp_path):
     origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
     assert len(origins) == int((pop > 0).sum())
     assert origins["population"].sum() == pytest.approx(float(pop.sum()))
+    # one coverage pipeline: `weihai-gis coverage` on the same inputs gives the same result, hexagons included
+    from geopandas.testing import assert_geodataframe_equal
+
+    from weihai_gis.io.results import read_results
+
+    alone = tmp_path / "alone.gpkg"
+    files = ["--network", str(sample_osm_path()), "--facilities", str(sample_osm_path())]
+    cli = CliRunner().invoke(main, ["-q", "coverage", *files, "--origins", str(raster), "--out", str(alone)])
+    assert cli.exit_code == 0, cli.output
+    job, lone = read_results(out / "coverage.gpkg"), read_results(alone)
+    assert job.hex_size_m == lone.hex_size_m and job.meta.options == lone.meta.options
+    assert_geodataframe_equal(job.origins, lone.origins)
+    assert_geodataframe_equal(job.hexagons, lone.hexagons)
+    pd.testing.assert_frame_equal(job.overall(), lone.overall())
+    # outputs name the files, never the folders of the machine
+    assert str(tmp_path) not in job.meta.source_label and str(tmp_path) not in repr(job.meta.inputs)
+    assert [i.source for i in job.meta.inputs][2] == "population.tif"
 
 
 def test_demo_with_a_dem_writes_the_height_surface_and_checks_buildings(shared_dem, tmp_path):

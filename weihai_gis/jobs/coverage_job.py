@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import geopandas as gpd
 
@@ -67,6 +68,19 @@ def input_provenance(
     return tuple(records)
 
 
+def _without_folders(
+    inputs: CoverageInputs, files: Mapping[str, str | os.PathLike[str] | None] | None
+) -> str:
+    """Return the inputs' label with every path in it shortened to its name (no machine folder in outputs)."""
+    label = inputs.label_zh
+    paths = [p for p in (files or {}).values() if p]
+    if Path(inputs.network).is_absolute():
+        paths.append(Path(inputs.network).parent)  # e.g. the cache folder of `weihai-gis fetch osm`
+    for path in sorted(paths, key=lambda p: -len(str(p))):  # longest first: a file before its folder
+        label = label.replace(str(path), source_name(path))
+    return label
+
+
 def run_coverage_job(
     inputs: CoverageInputs,
     options: CoverageOptions | None = None,
@@ -109,7 +123,7 @@ def run_coverage_job(
         options or CoverageOptions(),
         units=units,
         inputs=input_provenance(inputs, files),
-        source_label=inputs.label_zh,
+        source_label=_without_folders(inputs, files),
         progress=progress,
     )
     return net, res
