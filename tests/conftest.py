@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("WEIHAI_SHARED_DATA", REPO.parent / "shared" / "data"))
 HIDE_SHARED = os.environ.get("WEIHAI_GIS_HIDE_SHARED") == "1"
+
+
+_CACHE_TMP = tempfile.mkdtemp(prefix="weihai_gis-test-cache-")
+# built networks are cached by default in the user cache folder: never the real home during tests
+# (set at import so that CLI subprocesses inherit it too)
+os.environ["WEIHAI_GIS_CACHE_DIR"] = _CACHE_TMP
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's network cache folder."""
+    shutil.rmtree(_CACHE_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,63 @@ def test_cache_skips_parsing_on_second_run(tmp_path, monkeypatch):
     assert shapely.equals(first.edge_geometry, second.edge_geometry).all()
 
 
+def test_cache_is_on_by_default_in_the_user_cache_folder(tmp_path, monkeypatch):
+    import weihai_gis.network.build as build
+
+    monkeypatch.delenv("WEIHAI_GIS_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert build.default_cache_dir() == tmp_path / "xdg" / "weihai_gis" / "networks"
+    monkeypatch.setenv("WEIHAI_GIS_CACHE_DIR", str(tmp_path / "mine"))
+    assert build.default_cache_dir() == tmp_path / "mine"
+    lines = [shapely.LineString([(i * 10.0, 0), ((i + 1) * 10.0, 0)]) for i in range(5)]
+    frame = gpd.GeoDataFrame(
+        {"highway": ["footway", "steps", None, "path", "service"]}, geometry=lines, crs="EPSG:4550"
+    )
+    src = tmp_path / "a.gpkg"
+    frame.to_file(src)
+    first = build_network(src, crs="EPSG:4550")
+    assert len(list((tmp_path / "mine").glob("network-a-*.npz"))) == 1
+    # the same content in another folder: loaded from the cache, messages name the new file
+    (tmp_path / "elsewhere").mkdir()
+    copy = tmp_path / "elsewhere" / "a.gpkg"
+    copy.write_bytes(src.read_bytes())
+    monkeypatch.setattr(build, "_read", lambda *a, **k: pytest.fail("parsed again despite the cache"))
+    second = build_network(copy, crs="EPSG:4550")
+    assert str(copy) in second.source and str(src) not in second.source
+    for name in ("node_ids", "node_xy", "edge_u", "edge_v", "edge_length_m", "highway"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    assert shapely.equals_exact(first.edge_geometry, second.edge_geometry, tolerance=0).all()
+    with pytest.raises(pytest.fail.Exception):
+        build_network(copy, crs="EPSG:4550", cache=False)  # cache=False parses
+
+
+def test_unwritable_cache_is_skipped_with_a_warning(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("WEIHAI_GIS_CACHE_DIR", str(blocker / "sub"))
+    lines = [shapely.LineString([(0, 0), (10, 0)]), shapely.LineString([(10, 0), (10, 10)])]
+    src = tmp_path / "c.gpkg"
+    gpd.GeoDataFrame(geometry=lines, crs="EPSG:4550").to_file(src)
+    net = build_network(src)
+    assert net.n_edges == 2
+    assert "could not write the network cache" in caplog.text
+
+
+def test_analysis_crs_from_the_bounding_box_equals_geopandas_utm_estimate():
+    from weihai_gis.network.build import analysis_crs_for
+
+    for lon, lat, crs in (
+        (24.94, 60.17, "EPSG:3067"),
+        (-73.98, 40.75, "EPSG:3857"),
+        (2.35, 48.85, "EPSG:4326"),
+    ):
+        pts = gpd.GeoSeries(shapely.points([(lon, lat), (lon + 0.05, lat + 0.03)]), crs="EPSG:4326")
+        lines = gpd.GeoDataFrame(geometry=[shapely.LineString(pts.to_numpy())], crs="EPSG:4326").to_crs(crs)
+        assert analysis_crs_for(lines) == f"EPSG:{lines.estimate_utm_crs().to_epsg()}"
+    weihai = gpd.GeoDataFrame(geometry=[shapely.LineString([(122.1, 37.5), (122.2, 37.5)])], crs="EPSG:4326")
+    assert analysis_crs_for(weihai.to_crs("EPSG:4550")) == "EPSG:4550"
+
+
 def test_lines_without_walkable_highway_raise_network_error_naming_file(tmp_path):
     path = tmp_path / "motorway.gpkg"
     gpd.GeoDataFrame(
@@ -236,3 +293,90 @@ def test_csr_keeps_the_shortest_parallel_edge_and_drops_self_loops(seed, n_lines
     np.testing.assert_array_equal(dense[:n, :n], expected)
     assert np.isinf(dense[n:]).all() and np.isinf(dense[:, n:]).all()
     assert net.to_csr() is net.to_csr()  # built once
+
+
+_TAG_VALUES = {
+    "highway": [
+        "footway",
+        " Path ",
+        "motorway",
+        "trunk_link",
+        "['footway', 'path']",
+        '["trunk", "path"]',
+        "x",
+    ],
+    "foot": ["no", "yes", "designated", "YES", "private", "x"],
+    "access": ["private", "no", "yes", "x"],
+    "area": ["yes", "no", "x"],
+}
+
+
+def _walkable_by_rules(row: dict) -> bool:
+    """Plain per-row reading of walkable.yaml (the oracle for the vectorised mask)."""
+    from weihai_gis.standards import walkable_rules
+
+    rules = walkable_rules()
+
+    def text(name):
+        value = row.get(name)
+        return "" if value is None or value != value else str(value).strip().lower()
+
+    highway = text("highway").strip("[]'\" ")
+    highway = highway.replace('"', "'").split(",")[0].strip().strip("'\" ")
+    foot, access, area = text("foot"), text("access"), text("area")
+    if highway not in rules["walkable_highway"] or highway in rules["barrier_highway"]:
+        return False
+    if foot in rules["foot_forbidden"] or area in rules["area_excluded"]:
+        return False
+    return not (access in rules["access_forbidden"] and foot not in rules["foot_allowed"])
+
+
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries({k: st.one_of(st.none(), st.sampled_from(v)) for k, v in _TAG_VALUES.items()}),
+        min_size=1,
+        max_size=30,
+    ),
+    drop=st.sets(st.sampled_from(sorted(_TAG_VALUES))),
+)
+@settings(max_examples=60, deadline=None)
+def test_walkable_mask_equals_the_rules_read_row_by_row(rows, drop):
+    import pandas as pd
+
+    from weihai_gis.network.tags import walkable_mask
+
+    frame = pd.DataFrame(rows).drop(columns=sorted(drop))
+    expected = [_walkable_by_rules({k: r[k] for k in r if k not in drop}) for r in rows]
+    assert walkable_mask(frame).tolist() == expected
+
+
+@given(
+    xy=st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=2, max_size=40),
+    cut=st.lists(st.integers(1, 39), max_size=6),
+    scale=st.sampled_from([1.0, 1000.0, 1e7]),
+)
+@settings(max_examples=60, deadline=None)
+def test_split_keys_match_row_wise_unique_of_rounded_coordinates(xy, cut, scale):
+    pts = np.asarray(xy, dtype=float) * scale + 0.0001
+    bounds = sorted({c for c in cut if c < len(pts) - 1})
+    pieces = np.split(pts, bounds)
+    lines = [shapely.LineString(p) for p in pieces if len(p) >= 2]
+    if not lines:
+        return
+    u, v, segs, _ = split_at_shared_vertices(np.asarray(lines, dtype=object))
+    coords = shapely.get_coordinates(np.asarray(lines, dtype=object))
+    _, keys = np.unique(np.round(coords / 0.001).astype(np.int64), axis=0, return_inverse=True)
+    keys = keys.ravel()
+    # u, v identify the same vertex exactly when their rounded coordinates agree
+    start = shapely.get_coordinates(shapely.get_point(segs, 0))
+    end = shapely.get_coordinates(shapely.get_point(segs, -1))
+    ends = np.concatenate([start, end])
+    ids = np.concatenate([u, v])
+    grid = np.round(ends / 0.001).astype(np.int64)
+    same_id = ids[:, None] == ids[None, :]
+    same_xy = (grid[:, None, :] == grid[None, :, :]).all(axis=2)
+    np.testing.assert_array_equal(same_id, same_xy)
+    from weihai_gis.network.osm import _grid_keys
+
+    np.testing.assert_array_equal(_grid_keys(coords, 0.001), keys)  # packed 1-D keys, same numbering
+    np.testing.assert_allclose(shapely.length(segs).sum(), sum(line.length for line in lines))

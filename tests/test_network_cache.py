@@ -1,4 +1,4 @@
-"""A damaged network cache is a logged miss: rebuilt, replaced, never unpickled, never numpy's advice."""
+"""A damaged network cache (one .npz) is a logged miss: rebuilt, replaced, never unpickled, never numpy's advice."""
 
 from __future__ import annotations
 
@@ -45,16 +45,29 @@ def _pickled(path):
     np.savez(path, **arrays)
 
 
+def _bad_vertex_counts(path):
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["edge_vertex_count"] = arrays["edge_vertex_count"][::-1] + 1  # no longer matches the coordinates
+    np.savez(path, **arrays)
+
+
+def _missing_array(path):
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if k != "edge_coords"}
+    np.savez(path, **arrays)
+
+
 @pytest.mark.parametrize(
     ("suffix", "damage"),
     [
         (".npz", _truncate),
         (".npz", _garbage),
         (".npz", _pickled),
-        (".parquet", _truncate),
-        (".parquet", _garbage),
+        (".npz", _bad_vertex_counts),
+        (".npz", _missing_array),
     ],
-    ids=["npz-truncated", "npz-garbage", "npz-pickled", "parquet-truncated", "parquet-garbage"],
+    ids=["npz-truncated", "npz-garbage", "npz-pickled", "npz-vertex-counts", "npz-missing-array"],
 )
 def test_a_damaged_cache_is_logged_rebuilt_and_replaced(roads, tmp_path, caplog, damage, suffix):
     cache = tmp_path / "cache"

@@ -11,6 +11,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyproj
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
 
 from weihai_gis.crs import ANALYSIS_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import InputFileError, OutputError
@@ -24,7 +26,7 @@ from weihai_gis.network.osm import (
     split_at_shared_vertices,
 )
 
-__all__ = ["analysis_crs_for", "build_network", "sample_osm_path"]
+__all__ = ["analysis_crs_for", "build_network", "default_cache_dir", "sample_osm_path"]
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +57,49 @@ def analysis_crs_for(frame: gpd.GeoDataFrame) -> str:
     (EPSG:4550). Anything else (e.g. the Helsinki sample) uses its UTM zone, because a Gauss-Krüger zone
     centred on 123°E distorts lengths far from it; the choice is logged.
     """
-    lon_lat = (
-        frame.to_crs("EPSG:4326") if frame.crs is not None and not frame.crs.equals("EPSG:4326") else frame
-    )
-    minx, miny, maxx, maxy = lon_lat.total_bounds
+    minx, miny, maxx, maxy = frame.total_bounds
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        # only the bounding box is reprojected (densified edges), not every line
+        to_lonlat = pyproj.Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True)
+        minx, miny, maxx, maxy = to_lonlat.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
     wx0, wy0, wx1, wy1 = WEIHAI_BOUNDS
     if maxx >= wx0 - 1 and minx <= wx1 + 1 and maxy >= wy0 - 1 and miny <= wy1 + 1:
         return ANALYSIS_CRS
-    utm = lon_lat.estimate_utm_crs()
+    # the zone of the centre, as geopandas' estimate_utm_crs picks it (without reprojecting every line)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    info = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(
+            west_lon_degree=cx, south_lat_degree=cy, east_lon_degree=cx, north_lat_degree=cy
+        ),
+    )
+    if not info:
+        raise InputFileError(
+            f"no UTM zone for the network centre ({cx:.3f}, {cy:.3f}); pass crs= explicitly."
+        )
+    utm = pyproj.CRS.from_epsg(info[0].code)
     code = f"EPSG:{utm.to_epsg()}"
     log.warning(
         "network lies outside Weihai; analysing in %s (%s) instead of %s", code, utm.name, ANALYSIS_CRS
     )
     return code
+
+
+#: Bumped when the cache layout changes, so old entries are ignored rather than misread.
+CACHE_FORMAT = 2
+
+
+def default_cache_dir() -> Path:
+    """Return the folder built networks are cached in by default.
+
+    ``$WEIHAI_GIS_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/weihai_gis/networks``, else
+    ``~/.cache/weihai_gis/networks`` (the XDG location platformdirs uses on Linux).
+    """
+    explicit = os.environ.get("WEIHAI_GIS_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "weihai_gis" / "networks"
 
 
 def _file_hash(path: Path) -> str:
@@ -93,7 +125,7 @@ def _read(path: Path, layer: str | None) -> gpd.GeoDataFrame:
 
 def _load_cached(base: Path) -> WalkNetwork | None:
     """Return the network cached at ``base``, or None (a miss) when absent or unreadable (logged; rebuilt)."""
-    if not (base.with_suffix(".npz").exists() and base.with_suffix(".parquet").exists()):
+    if not base.with_suffix(".npz").exists():
         return None
     try:
         net = WalkNetwork.load(base)
@@ -110,6 +142,7 @@ def build_network(
     layer: str | None = None,
     crs: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    cache: bool = True,
 ) -> WalkNetwork:
     """Build the walking network from an OSM extract, an osmnx GraphML or a vector file of road lines.
 
@@ -123,9 +156,12 @@ def build_network(
     crs
         Metric CRS for lengths; default :func:`analysis_crs_for` (EPSG:4550 in Weihai).
     cache_dir
-        When given, the built network is saved there under a key made of the input file's SHA-256, the
-        layer, the CRS and the walkable rules, and a later call with the same input loads it instead of
-        parsing.
+        Folder of the network cache (default :func:`default_cache_dir`). The built network is saved there
+        under a key made of the input file's SHA-256, the layer, the CRS and the walkable rules, and a
+        later call with the same input loads it instead of parsing. A cache that cannot be written is
+        logged and skipped.
+    cache
+        False to neither read nor write the cache.
 
     Returns
     -------
@@ -140,10 +176,12 @@ def build_network(
     src = require_input_file(path, what="walking network")
     where = f"{src}" + (f" (layer {layer})" if layer else "")
     cache_base = None
-    if cache_dir is not None:
-        key = f"{_file_hash(src)}-{layer or ''}-{(crs or 'auto').replace(':', '')}"
-        cache_base = Path(cache_dir) / f"network-{src.name.split('.')[0]}-{key}"
+    if cache:
+        key = f"{_file_hash(src)}-{layer or ''}-{(crs or 'auto').replace(':', '')}-v{CACHE_FORMAT}"
+        folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        cache_base = folder / f"network-{src.name.split('.')[0]}-{key}"
         if (cached := _load_cached(cache_base)) is not None:
+            cached.source = where  # the same content may have been cached from another path
             return cached
     segments = _read(src, layer)
     target = crs or analysis_crs_for(segments)
@@ -180,7 +218,11 @@ def build_network(
         raise InputFileError(f"{where}: some edge lengths are not finite; check the CRS of the input.")
     if cache_base is not None:
         try:
+            cache_base.parent.mkdir(parents=True, exist_ok=True)
             net.save(cache_base)
-        except OutputError as exc:  # a cache is an optimisation: a full disk must not fail the analysis
-            log.warning("network cache not written: %s", exc)
+        except (
+            OutputError,
+            OSError,
+        ) as exc:  # a cache is an optimisation: a full disk must not fail the analysis
+            log.warning("network cache %s not written: %s", cache_base, exc)
     return net

@@ -28,7 +28,18 @@ log = logging.getLogger(__name__)
 
 
 #: Arrays a network cache (``.npz``) holds; anything else in the file is ignored.
-_CACHE_ARRAYS = ("node_ids", "node_xy", "edge_u", "edge_v", "edge_length_m", "meta")
+_CACHE_ARRAYS = (
+    "node_ids",
+    "node_xy",
+    "edge_u",
+    "edge_v",
+    "edge_length_m",
+    "edge_coords",
+    "edge_vertex_count",
+    "highway_code",
+    "highway_names",
+    "meta",
+)
 
 
 @dataclass(frozen=True)
@@ -293,13 +304,16 @@ class WalkNetwork:
         )
 
     def save(self, path: str | Path) -> None:
-        """Write the network to ``<path>.npz`` (arrays) and ``<path>.parquet`` (edge geometries), atomically."""
+        """Write the network to ``<path>.npz`` atomically: arrays, edge vertices and ``highway`` codes.
+
+        Geometries are stored as one coordinate array with per-edge offsets (no WKB), so loading rebuilds
+        them with a single vectorised ``shapely.linestrings`` call.
+        """
         base = Path(path)
         meta = json.dumps({"crs": self.crs, "source": self.source})
-        with atomic_path(base.with_suffix(".parquet")) as tmp:
-            gpd.GeoDataFrame(
-                {"highway": self.highway.astype(str)}, geometry=self.edge_geometry, crs=self.crs
-            ).to_parquet(tmp)
+        coords, which = shapely.get_coordinates(self.edge_geometry, return_index=True)
+        counts = np.bincount(which, minlength=self.n_edges)
+        codes, names = pd.factorize(pd.Series(self.highway, dtype=object).fillna("").astype(str))
         with atomic_path(base.with_suffix(".npz")) as tmp, tmp.open("wb") as fh:
             np.savez(
                 fh,
@@ -308,6 +322,10 @@ class WalkNetwork:
                 edge_u=self.edge_u,
                 edge_v=self.edge_v,
                 edge_length_m=self.edge_length_m,
+                edge_coords=coords,
+                edge_vertex_count=counts.astype(np.int32),
+                highway_code=codes.astype(np.int32),
+                highway_names=np.asarray(names, dtype=str),
                 meta=np.array(meta),
             )
 
@@ -320,31 +338,42 @@ class WalkNetwork:
         Raises
         ------
         InputFileError
-            When either file is missing, truncated, not written by :meth:`save` or inconsistent.
+            When the file is missing, truncated, not written by :meth:`save` or inconsistent.
         """
         base = Path(path)
-        npz, parquet = base.with_suffix(".npz"), base.with_suffix(".parquet")
-        if not npz.exists() or not parquet.exists():
-            raise InputFileError(f"network cache {str(base)!r}: expected {npz.name} and {parquet.name}.")
+        npz = base.with_suffix(".npz")
+        if not npz.exists():
+            raise InputFileError(f"network cache {str(base)!r}: expected {npz.name}.")
         try:
             with np.load(npz, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in _CACHE_ARRAYS}
             meta = json.loads(str(arrays.pop("meta")))
-            edges = gpd.read_parquet(parquet)
+            counts = arrays.pop("edge_vertex_count")
+            coords = arrays.pop("edge_coords")
+            if counts.sum() != len(coords) or (len(counts) and counts.min() < 2):
+                raise ValueError("vertex counts do not match the coordinates")
+            geoms = shapely.linestrings(coords, indices=np.repeat(np.arange(len(counts)), counts))
+            names = arrays.pop("highway_names").astype(object)
+            codes = arrays.pop("highway_code")
+            highway = names[codes] if len(names) else np.full(len(counts), "", dtype=object)
             net = cls(
                 **arrays,
-                edge_geometry=edges.geometry.to_numpy(),
-                highway=edges["highway"].to_numpy(dtype=object),
+                edge_geometry=np.asarray(geoms, dtype=object),
+                highway=highway,
                 crs=meta["crs"],
                 source=meta["source"],
             )
-        except Exception as exc:  # any damage: zip, npy header, object arrays, parquet, JSON, keys
+        except Exception as exc:  # any damage: zip, npy header, object arrays, JSON, keys, geometry
             reason = "it holds pickled objects" if "pickle" in str(exc) else f"{type(exc).__name__}"
             raise InputFileError(f"network cache {str(base)!r} is unreadable ({reason}).") from exc
         n_nodes, n_edges = len(net.node_ids), len(net.edge_u)
         if (
             net.node_xy.shape != (n_nodes, 2)
-            or not len(net.edge_v) == len(net.edge_length_m) == len(net.edge_geometry) == n_edges
+            or not len(net.edge_v)
+            == len(net.edge_length_m)
+            == len(net.edge_geometry)
+            == len(net.highway)
+            == n_edges
             or (n_edges and max(int(net.edge_u.max()), int(net.edge_v.max())) >= n_nodes)
         ):
             raise InputFileError(f"network cache {str(base)!r} is inconsistent (array sizes do not match).")

@@ -34,6 +34,23 @@ log = logging.getLogger(__name__)
 _TAGS = ("highway", "foot", "access", "area")
 
 
+def _grid_keys(coords: npt.NDArray[np.float64], grid_m: float) -> npt.NDArray[np.int64]:
+    """Return a key 0..k-1 per vertex: the rank of its ``coords`` rounded to ``grid_m`` among the distinct ones.
+
+    The two rounded columns are packed into one int64 so that a 1-D sort replaces the much slower row-wise
+    ``np.unique(axis=0)``; when the extent is too large to pack (> ~3e9 grid steps per axis) it falls back.
+    """
+    grid = np.round(coords[:, :2] / grid_m).astype(np.int64)
+    grid -= grid.min(axis=0)
+    span = grid.max(axis=0) + 1
+    if float(span[0]) * float(span[1]) < 2.0**62:
+        packed = grid[:, 0] * span[1] + grid[:, 1]
+        _, keys = np.unique(packed, return_inverse=True)
+    else:
+        _, keys = np.unique(grid, axis=0, return_inverse=True)
+    return keys.ravel().astype(np.int64)
+
+
 def split_at_shared_vertices(
     lines: npt.NDArray[np.object_], vertex_keys: npt.NDArray[np.int64] | None = None, *, grid_m: float = 0.001
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.int64]]:
@@ -60,16 +77,16 @@ def split_at_shared_vertices(
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0, dtype=object), empty
     if vertex_keys is None:
-        grid = np.round(coords / grid_m).astype(np.int64)
-        _, keys = np.unique(grid, axis=0, return_inverse=True)
-        keys = keys.ravel().astype(np.int64)
+        keys = _grid_keys(coords, grid_m)
+        counts = np.bincount(keys)[keys]
     else:
         keys = np.asarray(vertex_keys, dtype=np.int64)
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        counts = counts[inverse.ravel()]
     n = len(coords)
     first = np.r_[True, line_idx[1:] != line_idx[:-1]]
     last = np.r_[line_idx[1:] != line_idx[:-1], True]
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    is_node = first | last | (counts[inverse.ravel()] > 1)
+    is_node = first | last | (counts > 1)
     node_pos = np.flatnonzero(is_node)
     # consecutive node positions on the same line delimit a segment
     start, end = node_pos[:-1], node_pos[1:]

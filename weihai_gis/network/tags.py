@@ -11,11 +11,24 @@ from weihai_gis.standards import walkable_rules
 __all__ = ["walkable_mask"]
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    """Return a lower-cased string column, or an all-empty one when the field is absent."""
+def _codes(frame: pd.DataFrame, name: str) -> tuple[npt.NDArray[np.intp], pd.Series]:
+    """Return per-row codes into the distinct lower-cased, stripped values of a field ("" when absent).
+
+    Rules are evaluated on the few distinct values, not on every way (a province has millions of ways but
+    a few hundred distinct tag values).
+    """
     if name not in frame.columns:
-        return pd.Series("", index=frame.index, dtype=object)
-    return frame[name].astype(object).where(frame[name].notna(), "").astype(str).str.strip().str.lower()
+        return np.zeros(len(frame), dtype=np.intp), pd.Series([""], dtype=object)
+    column = frame[name]
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists): compare their text
+        codes, uniques = pd.factorize(column.astype(object).where(column.notna(), "").astype(str))
+    values = (
+        pd.Series(np.append(uniques.astype(object), ""), dtype=object).astype(str).str.strip().str.lower()
+    )
+    codes = np.where(codes < 0, len(values) - 1, codes)  # missing -> ""
+    return codes, values
 
 
 def walkable_mask(tags: pd.DataFrame) -> npt.NDArray[np.bool_]:
@@ -35,14 +48,18 @@ def walkable_mask(tags: pd.DataFrame) -> npt.NDArray[np.bool_]:
         ``access=private/no`` unless ``foot`` explicitly allows walking; not ``area=yes``.
     """
     rules = walkable_rules()
-    highway = (
-        _column(tags, "highway").str.strip("[]'\" ").str.split(r"['\"]?\s*,\s*['\"]?", regex=True).str[0]
-    )
-    foot = _column(tags, "foot")
-    access = _column(tags, "access")
-    area = _column(tags, "area")
-    ok = highway.isin(rules["walkable_highway"]) & ~highway.isin(rules["barrier_highway"])
-    ok &= ~foot.isin(rules["foot_forbidden"])
-    ok &= ~(access.isin(rules["access_forbidden"]) & ~foot.isin(rules["foot_allowed"]))
-    ok &= ~area.isin(rules["area_excluded"])
-    return ok.to_numpy(dtype=bool)
+    hw_codes, hw = _codes(tags, "highway")
+    # osmnx lists: "['footway', 'path']" -> "footway"
+    hw = hw.str.strip("[]'\" ").str.split(r"['\"]?\s*,\s*['\"]?", regex=True).str[0]
+    highway_ok = (hw.isin(rules["walkable_highway"]) & ~hw.isin(rules["barrier_highway"])).to_numpy(bool)
+    foot_codes, foot = _codes(tags, "foot")
+    access_codes, access = _codes(tags, "access")
+    area_codes, area = _codes(tags, "area")
+    foot_forbidden = foot.isin(rules["foot_forbidden"]).to_numpy(bool)[foot_codes]
+    foot_allowed = foot.isin(rules["foot_allowed"]).to_numpy(bool)[foot_codes]
+    access_forbidden = access.isin(rules["access_forbidden"]).to_numpy(bool)[access_codes]
+    area_excluded = area.isin(rules["area_excluded"]).to_numpy(bool)[area_codes]
+    ok = highway_ok[hw_codes] & ~foot_forbidden
+    ok &= ~(access_forbidden & ~foot_allowed)
+    ok &= ~area_excluded
+    return ok
