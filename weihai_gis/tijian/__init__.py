@@ -1,0 +1,25 @@
+"""城市体检: the ministry's coverage indicators in their official form, a 问题清单 per 小区, the plan's targets.
+
+Two indicator systems are catalogued in ``standards/tijian-indicators.yaml``: the 住建部 城市体检 items
+(official convention: the share of residential land inside a straight-line radius) and the TD/T 1063-2021
+items (worded in walking minutes: the share of residential land within a walking time over the network).
+Every indicator is computed in three variants side by side: (a) straight-line, share of residential land
+area; (b) network distance, share of residential land area (land sampled on a grid); (c) network distance,
+share of population. ``official`` in the catalogue says which variant the issuing text defines.
+
+The plan's numbered targets (``standards/plan-targets-2025-2027.yaml``) and a progress table against a linear
+schedule live in :mod:`weihai_gis.tijian.targets`.
+"""
+
+from __future__ import annotations
+
+from weihai_gis.tijian.catalogue import catalogue_profile, load_catalogue
+from weihai_gis.tijian.targets import load_targets, progress_table, read_progress
+
+__all__ = [
+    "catalogue_profile",
+    "load_catalogue",
+    "load_targets",
+    "progress_table",
+    "read_progress",
+]

@@ -1,0 +1,254 @@
+"""The 城市体检 indicator catalogue: read and validate ``tijian-indicators.yaml`` into one table.
+
+The catalogue holds every coverage indicator of the 住建部 城市体检 system and of TD/T 1063-2021 with its
+facility kinds, threshold (metres, or walking minutes converted with a cited walking speed), denominator and
+the variant the issuing text defines as official. Values carry a citation and a ``verified`` flag.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from weihai_gis.errors import StandardsError
+from weihai_gis.standards import Profile, coverage_config, facility_kinds
+from weihai_gis.standards import _read_yaml as read_standards_yaml
+
+__all__ = [
+    "DENOMINATORS",
+    "LEVELS",
+    "OFFICIAL_VARIANTS",
+    "SYSTEM_ORDER",
+    "catalogue_profile",
+    "load_catalogue",
+]
+
+PACKAGED = "tijian-indicators.yaml"
+LEVELS = ("住房", "小区", "街区", "城区")
+DENOMINATORS = ("residential_land_area", "unit_count")
+OFFICIAL_VARIANTS = ("straight_line", "network")
+MODES = ("walk", "drive")
+#: Systems listed first in the table, in this order; planner-defined systems follow alphabetically.
+SYSTEM_ORDER = ("mohurd-2023", "tdt1063-2021")
+_REQUIRED = (
+    "id",
+    "order",
+    "name_zh",
+    "unit",
+    "system",
+    "level",
+    "kinds",
+    "threshold",
+    "denominator",
+    "official",
+    "citation",
+    "verified",
+)
+
+
+def _citation(value: Any, where: str) -> str:
+    if not isinstance(value, dict) or any(k not in value for k in ("document", "clause", "url")):
+        raise StandardsError(
+            f"{where}, field 'citation': expected a mapping with keys document, clause, url."
+        )
+    text = f"{value['document']}, {value['clause']}"
+    return f"{text} — {value['url']}" if value["url"] else text
+
+
+def _read(path: str | Path | None) -> tuple[dict[str, Any], str]:
+    if path is None:
+        return read_standards_yaml(PACKAGED), PACKAGED
+    p = Path(path)
+    if not p.is_file():
+        raise StandardsError(f"indicator catalogue {str(p)!r} does not exist.")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise StandardsError(f"indicator catalogue {str(p)!r} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise StandardsError(f"indicator catalogue {str(p)!r}: expected a mapping at the top level.")
+    return data, p.name
+
+
+def _threshold(raw: Any, where: str, speeds: dict[str, float]) -> dict[str, Any]:
+    where = f"{where}, field 'threshold'"
+    if not isinstance(raw, dict):
+        raise StandardsError(f"{where}: expected a mapping with 'm' or 'min'.")
+    metres, minutes = raw.get("m"), raw.get("min")
+    if (metres is None) == (minutes is None):
+        raise StandardsError(f"{where}: give exactly one of 'm' (metres) or 'min' (minutes).")
+    value = metres if metres is not None else minutes
+    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise StandardsError(f"{where}: expected a positive number, got {value!r}.")
+    mode = raw.get("mode", "walk")
+    if mode not in MODES:
+        raise StandardsError(f"{where}, 'mode': {mode!r}; expected one of {MODES}.")
+    walker = raw.get("walker", "adult")
+    if walker not in speeds:
+        raise StandardsError(f"{where}, 'walker': {walker!r}; expected one of {sorted(speeds)}.")
+    if not isinstance(raw.get("verified"), bool):
+        raise StandardsError(f"{where}, 'verified': expected true or false, got {raw.get('verified')!r}.")
+    speed = float(speeds[walker])
+    if minutes is not None and mode == "drive":
+        threshold_m = math.nan  # driving minutes have no metre equivalent without the driving network
+    else:
+        threshold_m = float(metres) if metres is not None else float(minutes) * speed
+    return {
+        "threshold_m": round(threshold_m, 1) if math.isfinite(threshold_m) else math.nan,
+        "threshold_min": float(minutes) if minutes is not None else math.nan,
+        "threshold_text": f"{metres:g} 米"
+        if metres is not None
+        else f"{'驾车' if mode == 'drive' else '步行'} {minutes:g} 分钟",
+        "mode": mode,
+        "walker": walker,
+        "speed_m_per_min": speed,
+        "threshold_citation": _citation(raw.get("citation"), where),
+        "threshold_verified": raw["verified"],
+    }
+
+
+def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
+    """Load and validate the 城市体检 indicator catalogue.
+
+    Parameters
+    ----------
+    path
+        A planner's edited copy of ``tijian-indicators.yaml``; default the packaged file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per indicator in table order (systems of :data:`SYSTEM_ORDER` first, then by ``order``):
+        id, system, order, name_zh, unit, level, kinds (tuple), threshold_m (metres; minutes × the
+        walker's speed for walking-minute items; NaN for driving-minute items), threshold_min (NaN for
+        metre items), threshold_text, mode (walk/drive), walker, speed_m_per_min, denominator, official,
+        citation, verified, threshold_citation, threshold_verified, note.
+
+    Raises
+    ------
+    StandardsError
+        The file is missing or malformed; the message names the file, the indicator and the field.
+    """
+    data, name = _read(path)
+    raw = data.get("indicators")
+    if not isinstance(raw, list) or not raw:
+        raise StandardsError(f"{name}: field 'indicators' must be a non-empty list.")
+    speeds = {
+        k: float(v)
+        for k, v in coverage_config()["walking_speed_m_per_min"].items()
+        if k in ("adult", "elderly", "child")
+    }
+    vocab = set(facility_kinds()["kinds"])
+    rows, seen = [], set()
+    for i, ind in enumerate(raw):
+        iid = ind.get("id", f"#{i}") if isinstance(ind, dict) else f"#{i}"
+        where = f"{name}, indicator {iid!r}"
+        if not isinstance(ind, dict):
+            raise StandardsError(f"{where}: expected a mapping.")
+        for field in _REQUIRED:
+            if field not in ind:
+                raise StandardsError(f"{where}: missing field {field!r}.")
+        if not str(iid).isidentifier():
+            raise StandardsError(f"{where}, field 'id': must be an identifier (letters, digits, _).")
+        if iid in seen:
+            raise StandardsError(f"{where}: duplicate indicator id.")
+        seen.add(iid)
+        for field, allowed in (
+            ("level", LEVELS),
+            ("denominator", DENOMINATORS),
+            ("official", OFFICIAL_VARIANTS),
+        ):
+            if ind[field] not in allowed:
+                raise StandardsError(f"{where}, field {field!r}: {ind[field]!r}; expected one of {allowed}.")
+        if ind["denominator"] == "unit_count" and ind["level"] not in ("小区", "街区"):
+            raise StandardsError(
+                f"{where}: a unit_count indicator must have level 小区 or 街区, got {ind['level']!r}."
+            )
+        if not isinstance(ind["verified"], bool):
+            raise StandardsError(
+                f"{where}, field 'verified': expected true or false, got {ind['verified']!r}."
+            )
+        kinds = ind["kinds"]
+        if not isinstance(kinds, list) or not kinds:
+            raise StandardsError(f"{where}, field 'kinds': expected a non-empty list of facility kinds.")
+        if unknown := sorted(set(kinds) - vocab):
+            raise StandardsError(
+                f"{where}, field 'kinds': unknown facility kinds {unknown} (see facility-kinds.yaml)."
+            )
+        if not isinstance(ind["order"], int):
+            raise StandardsError(f"{where}, field 'order': expected an integer, got {ind['order']!r}.")
+        rows.append(
+            {
+                "id": str(iid),
+                "system": str(ind["system"]),
+                "order": ind["order"],
+                "name_zh": str(ind["name_zh"]),
+                "unit": str(ind["unit"]),
+                "level": ind["level"],
+                "kinds": tuple(kinds),
+                **_threshold(ind["threshold"], where, speeds),
+                "denominator": ind["denominator"],
+                "official": ind["official"],
+                "citation": _citation(ind["citation"], where),
+                "verified": ind["verified"],
+                "note": str(ind.get("note", "")),
+            }
+        )
+    out = pd.DataFrame(rows)
+    rank = {s: i for i, s in enumerate(SYSTEM_ORDER)}
+    out["_sys"] = out["system"].map(lambda s: (rank.get(s, len(rank)), s))
+    out = out.sort_values(["_sys", "order"], kind="stable").drop(columns="_sys").reset_index(drop=True)
+    return out
+
+
+def catalogue_profile(catalogue: pd.DataFrame, *, search_factor: float = 2.0) -> Profile:
+    """Return a coverage :class:`~weihai_gis.standards.Profile` with one category per walking indicator.
+
+    The network search radius of each category is ``search_factor`` × the indicator's threshold, so network
+    distances are known somewhat beyond the threshold (for the 问题清单 shortfalls); the 体检 functions
+    compare the distances with the threshold themselves, so the profile's ``met_*`` flags are not used.
+
+    Parameters
+    ----------
+    catalogue
+        From :func:`load_catalogue`.
+    search_factor
+        Search radius as a multiple of the threshold (≥ 1).
+
+    Returns
+    -------
+    Profile
+        Named ``"tijian"``; driving-mode indicators are left out (no driving network yet).
+    """
+    if not search_factor >= 1:
+        raise ValueError(f"`search_factor` must be at least 1, got {search_factor!r}.")
+    walk = catalogue[(catalogue["mode"] == "walk") & catalogue["threshold_m"].notna()]
+    speed = float(coverage_config()["walking_speed_m_per_min"]["adult"])
+    cats = pd.DataFrame(
+        {
+            "id": walk["id"].to_numpy(),
+            "name_zh": walk["name_zh"].to_numpy(),
+            "name_en": walk["id"].to_numpy(),
+            "max_walk_m": (walk["threshold_m"] * search_factor).to_numpy(),
+            "max_walk_min": (walk["threshold_m"] * search_factor / speed).round(1).to_numpy(),
+            "limit_unit": "m",
+            "tier": walk["level"].to_numpy(),
+            "type": "基础保障",
+            "kinds": walk["kinds"].to_numpy(),
+            "citation": walk["threshold_citation"].to_numpy(),
+            "verified": walk["threshold_verified"].to_numpy(),
+            "note": f"search radius = {search_factor:g} × threshold",
+        }
+    )
+    return Profile(
+        name="tijian",
+        name_zh="城市体检 覆盖类指标",
+        document="住建部城市体检 / TD/T 1063-2021",
+        walker="adult",
+        speed_m_per_min=speed,
+        categories=cats,
+    )
