@@ -13,13 +13,55 @@ schedule live in :mod:`weihai_gis.tijian.targets`.
 
 from __future__ import annotations
 
-from weihai_gis.tijian.catalogue import catalogue_profile, load_catalogue
+from weihai_gis.tijian.catalogue import catalogue_profile, load_catalogue, tijian_settings
+from weihai_gis.tijian.indicators import (
+    VARIANTS,
+    network_distances,
+    network_share,
+    straight_line_share,
+    unit_assessment,
+)
+from weihai_gis.tijian.land import (
+    approximate_residential_land,
+    approximate_xiaoqu,
+    land_samples,
+    osm_residential,
+    read_residential_land,
+)
+from weihai_gis.tijian.run import TijianResult, assess
+from weihai_gis.tijian.table import (
+    attach_targets,
+    compare_previous,
+    indicator_table,
+    problem_list,
+    read_table,
+    write_xlsx,
+)
 from weihai_gis.tijian.targets import load_targets, progress_table, read_progress
 
 __all__ = [
+    "VARIANTS",
+    "TijianResult",
+    "approximate_residential_land",
+    "approximate_xiaoqu",
+    "assess",
+    "attach_targets",
     "catalogue_profile",
+    "compare_previous",
+    "indicator_table",
+    "land_samples",
     "load_catalogue",
     "load_targets",
+    "network_distances",
+    "network_share",
+    "osm_residential",
+    "problem_list",
     "progress_table",
     "read_progress",
+    "read_residential_land",
+    "read_table",
+    "straight_line_share",
+    "tijian_settings",
+    "unit_assessment",
+    "write_xlsx",
 ]

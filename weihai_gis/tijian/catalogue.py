@@ -25,6 +25,7 @@ __all__ = [
     "SYSTEM_ORDER",
     "catalogue_profile",
     "load_catalogue",
+    "tijian_settings",
 ]
 
 PACKAGED = "tijian-indicators.yaml"
@@ -205,6 +206,32 @@ def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     return out
 
 
+def tijian_settings(path: str | Path | None = None) -> dict[str, Any]:
+    """Return the ``settings`` of the catalogue: cell_m, pass_share, search_factor, land_code_field, land_codes.
+
+    Raises
+    ------
+    StandardsError
+        A value is missing or out of range (the message names the file and the field).
+    """
+    data, name = _read(path)
+    raw = data.get("settings", {})
+    checks = {
+        "cell_m": lambda v: isinstance(v, int | float) and v > 0,
+        "pass_share": lambda v: isinstance(v, int | float) and 0 < v <= 1,
+        "search_factor": lambda v: isinstance(v, int | float) and v >= 1,
+        "land_code_field": lambda v: isinstance(v, str) and v,
+        "land_codes": lambda v: isinstance(v, list) and v and all(isinstance(c, str) for c in v),
+    }
+    out: dict[str, Any] = {}
+    for key, ok in checks.items():
+        if key not in raw or not ok(raw[key]):
+            raise StandardsError(f"{name}, settings, field {key!r}: missing or invalid ({raw.get(key)!r}).")
+        out[key] = raw[key]
+    out["land_codes"] = tuple(out["land_codes"])
+    return out
+
+
 def catalogue_profile(catalogue: pd.DataFrame, *, search_factor: float = 2.0) -> Profile:
     """Return a coverage :class:`~weihai_gis.standards.Profile` with one category per walking indicator.
 
@@ -237,7 +264,7 @@ def catalogue_profile(catalogue: pd.DataFrame, *, search_factor: float = 2.0) ->
             "max_walk_min": (walk["threshold_m"] * search_factor / speed).round(1).to_numpy(),
             "limit_unit": "m",
             "tier": walk["level"].to_numpy(),
-            "type": "基础保障",
+            "type": "品质提升",  # keeps the engine's 全要素达标率 (not a 体检 item) out of the warnings
             "kinds": walk["kinds"].to_numpy(),
             "citation": walk["threshold_citation"].to_numpy(),
             "verified": walk["threshold_verified"].to_numpy(),

@@ -1,0 +1,112 @@
+"""``weihai-gis tijian``: the hand-made case end to end through files, bad input, the embedded extract."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from weihai_gis.cli import main
+
+CRS = "EPSG:4550"
+X0, Y0 = 560_000.0, 4_150_000.0
+
+
+def _box(x0, y0, x1, y1):
+    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tijian_cli")
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(X0, Y0), (X0 + 3000, Y0)])], crs=CRS).to_file(
+        d / "road.gpkg"
+    )
+    # the bureau's land-use layer: residential 0701 strip, plus a 0702 rural plot and an industrial plot
+    gpd.GeoDataFrame(
+        {"DLBM": ["0701", "0702", "0601"]},
+        geometry=[_box(0, 10, 2000, 30), _box(2500, 10, 2600, 30), _box(0, -30, 2000, -10)],
+        crs=CRS,
+    ).to_file(d / "sandiao.gpkg")
+    gpd.GeoDataFrame(
+        {"category": ["middle_school", "primary_school", "kindergarten"]},
+        geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 2000, Y0), shapely.Point(X0 + 250, Y0)],
+        crs=CRS,
+    ).to_file(d / "facilities.gpkg")
+    gpd.GeoDataFrame(
+        {"population": [10.0, 20.0, 30.0]},
+        geometry=[shapely.Point(X0 + x, Y0 + 20) for x in (100, 990, 600)],
+        crs=CRS,
+    ).to_file(d / "people.gpkg")
+    gpd.GeoDataFrame(
+        {"id": ["Q1", "Q2"], "name_zh": ["一号小区", "二号小区"]},
+        geometry=[_box(0, 10, 500, 30), _box(1500, 10, 2000, 30)],
+        crs=CRS,
+    ).to_file(d / "xiaoqu.gpkg")
+    pd.DataFrame({"id": ["mohurd_middle_school"], "value_official": [45.0]}).to_csv(
+        d / "prev.csv", index=False
+    )
+    return d
+
+
+def _args(d, out, **extra):
+    args = [
+        "tijian",
+        "run",
+        "--network",
+        str(d / "road.gpkg"),
+        "--facilities",
+        str(d / "facilities.gpkg"),
+        "--category-field",
+        "category",
+        "--origins",
+        str(d / "people.gpkg"),
+        "--land",
+        str(d / "sandiao.gpkg"),
+        "--xiaoqu",
+        str(d / "xiaoqu.gpkg"),
+        "--cell-m",
+        "10",
+        "--min-component-nodes",
+        "1",
+        "--out",
+        str(out),
+    ]
+    for k, v in extra.items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    return args
+
+
+def test_run_writes_the_table_with_hand_values_deltas_and_problem_list(files, tmp_path):
+    out = tmp_path / "t.xlsx"
+    res = CliRunner().invoke(main, _args(files, out, previous=files / "prev.csv"))
+    assert res.exit_code == 0, res.output
+    table = pd.read_excel(out, sheet_name="体检指标表").set_index("id")
+    # only the 0701 polygon counts as residential land: 2000 × 20 m
+    assert table.at["mohurd_middle_school", "居住用地 km²"] == pytest.approx(0.04)
+
+    def strip(r):
+        return 0.5 * (
+            (30 * math.sqrt(r * r - 900) + r * r * math.asin(30 / r))
+            - (10 * math.sqrt(r * r - 100) + r * r * math.asin(10 / r))
+        )
+
+    sl = 100 * strip(1000) / 40_000
+    assert table.at["mohurd_middle_school", "本年值（官方口径）"] == pytest.approx(sl, rel=5e-4)
+    assert table.at["mohurd_middle_school", "变化"] == pytest.approx(sl - 45, rel=5e-4)
+    assert table.at["tdt_primary_10", "路网距离·居住用地面积占比"] == pytest.approx(100 * 129 / 400)
+    assert table.at["mohurd_middle_school", "路网距离·人口占比"] == pytest.approx(100 * 40 / 60)
+    problems = pd.read_excel(out, sheet_name="小区问题清单")
+    assert set(problems["unit_name"]) == {"一号小区", "二号小区"}
+
+
+def test_missing_land_code_field_exits_2_naming_file_and_field(files, tmp_path):
+    out = tmp_path / "t.xlsx"
+    res = CliRunner().invoke(main, _args(files, out, land_code_field="YDDM"))
+    assert res.exit_code == 2
+    assert "sandiao.gpkg" in res.output and "'YDDM'" in res.output and "DLBM" in res.output
+    assert not out.exists()
