@@ -27,7 +27,13 @@ from weihai_gis.tijian import (
 
 CRS = "EPSG:4550"
 X0, Y0 = 560_000.0, 4_150_000.0  # a spot in Weihai's zone; local coordinates below are offsets from it
-IDS = ["mohurd_xq_kindergarten", "mohurd_middle_school", "tdt_primary_10"]
+IDS = [
+    "mohurd_xq_elderly",
+    "mohurd_xq_kindergarten",
+    "mohurd_middle_school",
+    "tdt_primary_10",
+    "tdt_elderly_5",
+]
 
 
 def _box(x0, y0, x1, y1):
@@ -138,6 +144,19 @@ def test_count_indicator_and_problem_list_by_hand(case):
     want = math.hypot(1745, 25) - 1000
     assert a.at[("Q2", "mohurd_middle_school"), "shortfall_m"] == pytest.approx(want)
     assert problems.at["Q2", "n_failed"] == 2 and problems.iloc[0]["n_failed"] == 2
+    assert problems.at["Q1", "n_failed"] == 1
+
+
+def test_indicators_without_any_facility_are_not_assessed(case):
+    _, _, table, assessment = case
+    for iid in ("mohurd_xq_elderly", "tdt_elderly_5"):  # no elderly-care facility in the input
+        assert (
+            table.loc[iid, ["value_straight_line", "value_network_area", "value_network_population"]]
+            .isna()
+            .all()
+        )
+        assert "未评估" in table.at[iid, "remark"]
+    assert not assessment.loc[assessment["indicator_id"] == "mohurd_xq_elderly", "fails"].any()
 
 
 def test_previous_year_table_gives_deltas(case):
@@ -168,3 +187,35 @@ def test_straight_line_share_matches_a_geopandas_overlay(seed, radius):
     oracle = gpd.overlay(dissolved, disks.dissolve(), how="intersection").area.sum()
     assert total == pytest.approx(dissolved.area.sum(), rel=1e-9)
     assert covered == pytest.approx(oracle, rel=1e-6, abs=1e-6)
+
+
+def test_driving_items_use_the_driving_network_by_hand(tmp_path):
+    from weihai_gis.network.drive import drive_network_from_segments
+    from weihai_gis.tijian import assess
+
+    road = shapely.LineString([(X0, Y0), (X0 + 3000, Y0)])
+    path = tmp_path / "road.gpkg"
+    gpd.GeoDataFrame(geometry=[road], crs=CRS).to_file(path)
+    net = build_network(path, crs=CRS)
+    drive = drive_network_from_segments(
+        gpd.GeoDataFrame({"u": [1], "v": [2], "highway": ["primary"]}, geometry=[road], crs=CRS),
+        crs=CRS,
+        source="road",
+    )
+    land = gpd.GeoDataFrame(geometry=[_box(0, 10, 2000, 30)], crs=CRS)
+    fac = gpd.GeoDataFrame({"category": ["fire_station"]}, geometry=[shapely.Point(X0, Y0)], crs=CRS)
+    cat = load_catalogue()
+    cat = cat[cat["id"].isin(["mohurd_fire_station", "mohurd_fire_5min"])].reset_index(drop=True)
+    res = assess(
+        net, land, fac, catalogue=cat, cell_m=10, offset_check="off", min_component_nodes=1, drive=drive
+    )
+    t = res.table.set_index("id")
+    # 1500 m by road: x+5 + connector ≤ 1500 → row 15: x ≤ 1480 (149 cells), row 25: x ≤ 1470 (148)
+    assert t.at["mohurd_fire_station", "value_network_area"] == pytest.approx(100 * 297 / 400)
+    assert t.at["mohurd_fire_station", "value_straight_line"] == pytest.approx(
+        100 * _circle_strip(1500, 10, 30) / 40_000, rel=5e-4
+    )
+    # 5 minutes at 40 km/h (3,333 m) plus ≤25 m at 5 km/h (0.3 min): every cell
+    assert t.at["mohurd_fire_5min", "value_network_area"] == pytest.approx(100)
+    assert pd.isna(t.at["mohurd_fire_5min", "value_straight_line"])  # no metre radius for driving minutes
+    assert t.at["mohurd_fire_5min", "value_official"] == 100

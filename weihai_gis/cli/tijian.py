@@ -104,6 +104,9 @@ def _default_osm() -> Path | None:
 )
 @input_file("--network", "Walking network (overrides the one from --osm).")
 @input_file(
+    "--drive-network", "Driving network: .osm.pbf or lines with highway/oneway (default: from --osm)."
+)
+@input_file(
     "--facilities", "Facilities: CSV/XLSX/vector with kinds or Amap/OSM types (overrides --osm POIs)."
 )
 @click.option("--category-field", default=None, help="Facility field already holding facility kinds.")
@@ -139,6 +142,7 @@ def run(
     ctx: click.Context,
     osm_path,
     network_path,
+    drive_network_path,
     facilities_path,
     category_field,
     mapping,
@@ -169,6 +173,7 @@ def run(
     from weihai_gis.facilities import facilities_from_osm, read_facilities
     from weihai_gis.layers.io import read_vector
     from weihai_gis.network import build_network
+    from weihai_gis.network.drive import build_drive_network
     from weihai_gis.population import origins_from_buildings, origins_from_points
     from weihai_gis.tijian import (
         assess,
@@ -238,6 +243,7 @@ def run(
         units=units,
         cell_m=cell_m,
         min_component_nodes=min_component_nodes,
+        drive=build_drive_network(drive_network_path or osm) if (drive_network_path or osm) else None,
         progress=not quiet,
     )
     table = result.table

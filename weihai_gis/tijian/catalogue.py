@@ -98,7 +98,11 @@ def _threshold(raw: Any, where: str, speeds: dict[str, float]) -> dict[str, Any]
         threshold_m = math.nan  # driving minutes have no metre equivalent without the driving network
     else:
         threshold_m = float(metres) if metres is not None else float(minutes) * speed
+    drive_minutes = minutes is not None and mode == "drive"
     return {
+        # the value distances are compared with: minutes for driving-minute items, metres otherwise
+        "limit": float(minutes) if drive_minutes else round(threshold_m, 1),
+        "limit_unit": "min" if drive_minutes else "m",
         "threshold_m": round(threshold_m, 1) if math.isfinite(threshold_m) else math.nan,
         "threshold_min": float(minutes) if minutes is not None else math.nan,
         "threshold_text": f"{metres:g} 米"
@@ -124,7 +128,8 @@ def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per indicator in table order (systems of :data:`SYSTEM_ORDER` first, then by ``order``):
-        id, system, order, name_zh, unit, level, kinds (tuple), threshold_m (metres; minutes × the
+        id, system, order, name_zh, unit, level, kinds (tuple), limit and limit_unit (the value network
+        distances are compared with: driving minutes for driving-minute items, else metres), threshold_m (metres; minutes × the
         walker's speed for walking-minute items; NaN for driving-minute items), threshold_min (NaN for
         metre items), threshold_text, mode (walk/drive), walker, speed_m_per_min, denominator, official,
         citation, verified, threshold_citation, threshold_verified, note.

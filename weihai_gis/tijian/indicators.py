@@ -194,7 +194,7 @@ def unit_assessment(
     pandas.DataFrame
         One row per (unit, indicator): unit_id, unit_name, indicator_id, name_zh, threshold_m, official,
         land_m2, share_straight_line, share_network_area, share_network_population (0..1; NaN where the unit
-        has no land / residents / network run), fails_<variant> (bool; False where the share is NaN),
+        has no land / residents / network run, or the input holds no facility of the kind), fails_<variant> (bool; False where the share is NaN),
         fails (by the indicator's official variant), nearest_straight_m, nearest_network_m (pass_share
         quantile; inf when no facility within the search radius), shortfall_m (by the official variant).
     """
@@ -232,11 +232,12 @@ def unit_assessment(
         )
         sl_d = straight_line_distances(s_xy, pts) if s_xy is not None else None
         col = f"dist_{iid}"
+        assessed = len(pts) > 0  # no facility of the kind in the input: not assessed (NaN), never "fails"
         for u in range(len(units_m)):
-            share_sl = straight[u] / land_m2[u] if land_m2[u] > 0 else math.nan
+            share_sl = straight[u] / land_m2[u] if land_m2[u] > 0 and assessed else math.nan
             share_na = share_np = math.nan
             near_sl = near_na = math.nan
-            if samples is not None and col in samples.columns:
+            if assessed and samples is not None and col in samples.columns:
                 m = s_unit == u
                 w = samples["weight"].to_numpy()[m]
                 d = np.where(samples["reachable"].to_numpy()[m], samples[col].to_numpy()[m], np.nan)
@@ -244,7 +245,7 @@ def unit_assessment(
                     share_na = float(w[np.isfinite(d) & (d <= thr + 1e-9)].sum() / w.sum())
                     near_na = _weighted_quantile(np.nan_to_num(d, nan=np.inf), w, pass_share)
                     near_sl = _weighted_quantile(sl_d[m], w, pass_share)
-            if population_distances is not None and col in population_distances.columns:
+            if assessed and population_distances is not None and col in population_distances.columns:
                 m = p_unit == u
                 w = population_distances["weight"].to_numpy()[m]
                 d = population_distances[col].to_numpy()[m]

@@ -56,6 +56,7 @@ def assess(
     category_field: str = "category",
     offset_check: str = "error",
     min_component_nodes: int | None = None,
+    drive=None,
     progress: bool = False,
 ) -> TijianResult:
     """Compute the 体检 coverage indicators in the three variants and the 问题清单.
@@ -79,6 +80,9 @@ def assess(
         Defaults from the catalogue's ``settings``.
     offset_check, min_component_nodes
         Passed to :func:`weihai_gis.coverage`.
+    drive
+        A :class:`~weihai_gis.network.drive.DriveNetwork` for the driving items (消防); None leaves their
+        network variants empty.
 
     Returns
     -------
@@ -106,6 +110,16 @@ def assess(
         if origins is not None and len(origins)
         else None
     )
+    if drive is not None:
+        _add_drive(
+            drive,
+            cat,
+            facilities,
+            [land_d, pop_d],
+            settings["search_factor"],
+            category_field,
+            min_component_nodes,
+        )
     approx = bool(land["approximate"].any()) if "approximate" in land.columns else False
     table, assessment = indicator_table(
         cat,
@@ -120,3 +134,29 @@ def assess(
     )
     problems = {level: problem_list(assessment, level=level) for level in (units or {})}
     return TijianResult(table, assessment, problems, land_d, approx)
+
+
+def _add_drive(drive, cat, facilities, frames, search_factor, category_field, min_component_nodes) -> None:
+    """Add ``dist_<id>`` (driving minutes or metres) of every driving item to each distance frame, in place."""
+    from weihai_gis.network.drive import drive_nearest
+    from weihai_gis.tijian.land import metric_frame
+
+    fac = metric_frame(facilities, drive.crs, "facilities")
+    for _, ind in cat[cat["mode"] == "drive"].iterrows():
+        sel = fac[fac[category_field].astype(str).isin(ind["kinds"])]
+        weight = "minutes" if ind["limit_unit"] == "min" else "metres"
+        for frame in frames:
+            if frame is None:
+                continue
+            if sel.empty:
+                frame[f"dist_{ind['id']}"] = float("nan")
+                continue
+            values, _ = drive_nearest(
+                drive,
+                frame.geometry.to_crs(drive.crs),
+                sel.geometry,
+                weight=weight,
+                limit=float(ind["limit"]) * search_factor,
+                min_component_nodes=min_component_nodes,
+            )
+            frame[f"dist_{ind['id']}"] = values

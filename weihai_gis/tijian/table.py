@@ -130,24 +130,22 @@ def indicator_table(
                 cov, tot = straight_line_share(land, pts, thr)
                 covered_km2, land_km2 = cov / 1e6, tot / 1e6
                 vals["straight_line"] = 100 * cov / tot if tot > 0 else math.nan
-            if ind["mode"] == "walk":
-                for v, dist in (
-                    ("network_area", land_distances),
-                    ("network_population", population_distances),
-                ):
-                    if dist is not None and f"dist_{ind['id']}" in dist.columns:
-                        cov, tot = network_share(dist, ind["id"], thr)
-                        vals[v] = 100 * cov / tot if tot > 0 else math.nan
-            else:
-                remark.append("路网口径需机动车路网（未实现）")
+            for v, dist in (("network_area", land_distances), ("network_population", population_distances)):
+                if dist is not None and f"dist_{ind['id']}" in dist.columns:
+                    cov, tot = network_share(dist, ind["id"], float(ind["limit"]))
+                    vals[v] = 100 * cov / tot if tot > 0 else math.nan
+            if ind["mode"] == "drive":
+                has = land_distances is not None and f"dist_{ind['id']}" in land_distances.columns
+                remark.append("机动车路网（单行道按方向）" if has else "路网口径需机动车路网（未提供）")
             if not len(pts):
-                remark.append("输入中无此类设施")
+                vals = {v: math.nan for v in VARIANTS}
+                covered_km2 = math.nan
+                remark.append("未评估：输入中无此类设施")
         else:
-            if not len(
-                facility_points(facilities, ind["kinds"], category_field=category_field, crs=land.crs)
-            ):
-                remark.append("输入中无此类设施（全部单元计为未达标）")
             level = ind["level"]
+            none = not len(
+                facility_points(facilities, ind["kinds"], category_field=category_field, crs=land.crs)
+            )
             a = (
                 assessment[
                     (assessment.get("unit_level") == level) & (assessment.get("indicator_id") == ind["id"])
@@ -155,7 +153,9 @@ def indicator_table(
                 if len(assessment)
                 else assessment
             )
-            if len(a):
+            if none:
+                remark.append("未评估：输入中无此类设施")
+            elif len(a):
                 for v in VARIANTS:
                     has = a[f"share_{v}"].notna()
                     vals[v] = float(a.loc[has, f"fails_{v}"].sum()) if has.any() else math.nan
