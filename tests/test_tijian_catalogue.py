@@ -199,3 +199,40 @@ def test_progress_file_errors_name_the_column_and_rows(tmp_path):
     pd.DataFrame({"target_id": ["nope"], "date": ["2025-01-02"], "achieved": [1]}).to_csv(csv, index=False)
     with pytest.raises(LayerError, match="nope"):
         progress_table(load_targets(), read_progress(csv))
+
+
+def test_progress_map_colours_named_features_and_lists_those_not_in_the_layers(tmp_path):
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+    from weihai_gis.layers import load_layers
+    from weihai_gis.maps import remote_assets
+    from weihai_gis.tijian.progress_map import STATUS_COLORS, target_features
+
+    csv = tmp_path / "progress.csv"
+    pd.DataFrame(
+        {
+            "target_id": ["key_districts", "key_districts", "key_districts"],
+            "date": ["2025-06-01", "2026-01-10", "2026-01-10"],
+            "feature": ["卫城—金线顶", "卫城—金线顶", "西苑—皇冠"],
+            "status": ["在建", "完成", "未启动"],
+        }
+    ).to_csv(csv, index=False)
+    layers = load_layers()
+    feats, missing = target_features(load_targets(), read_progress(csv), layers)
+    districts = feats[feats["target_id"] == "key_districts"].set_index("name_zh")
+    assert districts.at["卫城—金线顶", "progress"] == "完成"  # the latest report wins
+    assert districts.at["西苑—皇冠", "progress"] == "未启动"
+    in_layer = set(layers["renewal_districts"]["name_zh"])
+    assert set(districts.index) == in_layer & set(
+        load_targets().set_index("id").at["key_districts", "features"]
+    )
+    assert "重点片区更新: 东山" in missing  # named in the plan, not (yet) in the embedded layer
+    out = tmp_path / "progress.html"
+    res = CliRunner().invoke(main, ["tijian", "targets", "--progress", str(csv), "--map", str(out)])
+    assert res.exit_code == 0, res.output
+    page = out.read_text(encoding="utf-8")
+    assert remote_assets(page) == []
+    # each colour once in the legend, and again (stroke and fill) for the features of that status
+    assert page.count(STATUS_COLORS["完成"]) == 3 and page.count(STATUS_COLORS["未启动"]) == 3
+    assert page.count(STATUS_COLORS["在建"]) == 1  # the earlier 在建 report was superseded

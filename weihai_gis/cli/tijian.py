@@ -54,14 +54,26 @@ def indicators(catalogue_path: Path | None) -> None:
     default=None,
     help="Write the progress table to this .xlsx or .csv.",
 )
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write an offline HTML map of the spatial targets' features coloured by status.",
+)
 def targets(
-    targets_file_path: Path | None, progress_path: Path | None, today: str | None, out_path: Path | None
+    targets_file_path: Path | None,
+    progress_path: Path | None,
+    today: str | None,
+    out_path: Path | None,
+    map_path: Path | None,
 ) -> None:
     """List the plan's numbered targets with their clause, and progress against a linear schedule.
 
     \b
     $ weihai-gis tijian targets
-    $ weihai-gis tijian targets --progress progress.xlsx --today 2026-06-30 --out progress.xlsx
+    $ weihai-gis tijian targets --progress progress.xlsx --today 2026-06-30 --out progress.xlsx \\
+        --map progress.html
     """
     from weihai_gis.tijian import load_targets, progress_table, read_progress
 
@@ -71,9 +83,22 @@ def targets(
     for _, r in table.iterrows():
         done = "—" if pd.isna(r["achieved"]) else f"{r['achieved']:g}"
         click.echo(f"[{r['section']}] {r['name_zh']}: {done} / {r['target']:g} {r['unit']}（{r['status']}）")
+    inputs = tuple(p for p in (progress_path, targets_file_path) if p)
     if out_path is not None:
-        _write_table(out_path, {"规划目标进展": table}, inputs=tuple(p for p in (progress_path,) if p))
+        _write_table(out_path, {"规划目标进展": table}, inputs=inputs)
         click.echo(f"输出 / written: {out_path}")
+    if map_path is not None:
+        from weihai_gis.layers import load_layers
+        from weihai_gis.maps import save_map
+        from weihai_gis.tijian.progress_map import progress_map, target_features
+
+        feats, missing = target_features(
+            load_targets(targets_file_path),
+            read_progress(progress_path) if progress_path else None,
+            load_layers(),
+        )
+        save_map(progress_map(feats, missing), map_path, offline=True)
+        click.echo(f"进展地图 / map: {map_path}（{len(feats)} 个要素；{len(missing)} 个规划要素不在图层中）")
 
 
 def _write_table(out_path: Path, sheets: dict[str, pd.DataFrame], *, inputs: tuple[Path, ...]) -> None:

@@ -38,7 +38,7 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per target in plan order: id, name_zh, target, unit, comparator, section, clause, spatial,
-        features (tuple of named features), start, due (datetime64), baseline (NaN unless given), verified, note.
+        features (tuple of named features), layer (embedded plan layer of the features, or ""), start, due (datetime64), baseline (NaN unless given), verified, note.
 
     Raises
     ------
@@ -100,6 +100,7 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
                 "clause": str(t["clause"]),
                 "spatial": t["spatial"],
                 "features": tuple(str(f) for f in t.get("features", []) or []),
+                "layer": str(t.get("layer") or ""),
                 "start": start,
                 "due": due,
                 "baseline": float(baseline) if baseline is not None else math.nan,
