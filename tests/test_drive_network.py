@@ -64,7 +64,9 @@ def test_station_and_home_on_the_same_one_way_edge():
     d, _ = drive_nearest(drive, below, station, weight="metres", min_component_nodes=1)
     assert d[0] == pytest.approx(500)  # downstream along C→B
     d, _ = drive_nearest(drive, above, station, weight="metres", min_component_nodes=1)
-    assert d[0] == pytest.approx(800 + 1000 + 1000 + 1000 + 100)  # round the block: down to B, B→A→D→C, to 900
+    assert d[0] == pytest.approx(
+        800 + 1000 + 1000 + 1000 + 100
+    )  # round the block: down to B, B→A→D→C, to 900
 
 
 def test_times_match_a_networkx_digraph_on_the_weihai_extract():

@@ -110,3 +110,30 @@ def test_missing_land_code_field_exits_2_naming_file_and_field(files, tmp_path):
     assert res.exit_code == 2
     assert "sandiao.gpkg" in res.output and "'YDDM'" in res.output and "DLBM" in res.output
     assert not out.exists()
+
+
+def test_embedded_weihai_extract_gives_all_three_variants_and_a_problem_list(tmp_path):
+    from weihai_gis import data
+
+    if not data.path("weihai-hitwh.osm.pbf").exists():
+        pytest.skip("embedded 山大哈工大 extract not present")
+    out = tmp_path / "tijian.xlsx"
+    res = CliRunner().invoke(
+        main, ["-q", "tijian", "run", "--out", str(out)]
+    )  # defaults: the embedded extract
+    assert res.exit_code == 0, res.output
+    table = pd.read_excel(out, sheet_name="体检指标表").set_index("id")
+    assert len(table) == 19
+    variants = ["直线半径·居住用地面积占比", "路网距离·居住用地面积占比", "路网距离·人口占比"]
+    school = table.loc["mohurd_middle_school", variants]
+    assert (
+        school.notna().all() and (school > 0).all()
+    )  # 威海市第一中学 and the 山大实验学校 are in the extract
+    # network distance is never shorter than the straight line: the network share cannot exceed the
+    # straight-line one (up to the 20 m sampling grid)
+    for iid in ("mohurd_middle_school", "tdt_primary_10", "tdt_hospital_2km", "mohurd_park_activity"):
+        assert table.at[iid, variants[1]] <= table.at[iid, variants[0]] + 1.0
+    assert table["说明"].str.contains("OSM 近似").all()  # land is the OSM approximation
+    problems = pd.read_excel(out, sheet_name="小区问题清单")
+    assert len(problems) > 5 and problems["rank"].tolist() == list(range(1, len(problems) + 1))
+    assert problems["failed"].str.contains("差 .* 米", regex=True).any()

@@ -57,7 +57,7 @@ def indicators(catalogue_path: Path | None) -> None:
 @click.option(
     "--map",
     "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=str,  # an output: not a click.Path, so the run's input checks leave it alone
     default=None,
     help="Write an offline HTML map of the spatial targets' features coloured by status.",
 )
@@ -66,7 +66,7 @@ def targets(
     progress_path: Path | None,
     today: str | None,
     out_path: Path | None,
-    map_path: Path | None,
+    map_path: str | None,
 ) -> None:
     """List the plan's numbered targets with their clause, and progress against a linear schedule.
 
@@ -97,7 +97,7 @@ def targets(
             read_progress(progress_path) if progress_path else None,
             load_layers(),
         )
-        save_map(progress_map(feats, missing), map_path, offline=True)
+        save_map(progress_map(feats, missing), Path(map_path), offline=True)
         click.echo(f"进展地图 / map: {map_path}（{len(feats)} 个要素；{len(missing)} 个规划要素不在图层中）")
 
 
