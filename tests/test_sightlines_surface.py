@@ -249,3 +249,37 @@ def test_overlapping_footprints_each_see_every_cell_they_cover():
     tower = box(40, 50, 50, 60)  # only cell (4, 4)
     got = surface_limits_under(gpd.GeoDataFrame(geometry=[podium, tower], crs="EPSG:4550"), surface)
     assert got.tolist() == [12.0, 12.0]
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), n_vp=st.integers(1, 4))
+def test_surface_does_not_depend_on_threads_and_equals_the_per_viewpoint_minimum(seed, n_vp):
+    rng = np.random.default_rng(seed)
+    dem = ridge_dem(n_rows=60, n_cols=90, crest_col=70)
+    dem = DEM(dem.elevation + rng.uniform(0, 3, dem.shape), T, "EPSG:4550", sea=np.zeros(dem.shape, bool))
+    dem.sea[:, :5] = True
+    ridges = extract_ridges(dem, min_prominence_m=20)
+    vps = [
+        xy(int(r), int(c)) for r, c in zip(rng.integers(0, 60, n_vp), rng.integers(0, 40, n_vp), strict=True)
+    ]
+    one = height_surface(dem, vps, ridge_mask=ridges, workers=1)
+    two = height_surface(dem, vps, ridge_mask=ridges, workers=2)
+    np.testing.assert_array_equal(one, two)
+    from weihai_gis.sightlines import viewpoint_limit
+
+    each = np.stack([viewpoint_limit(dem, p, ridge_mask=ridges) for p in vps])
+    want = np.maximum(each.min(axis=0), 0.0)
+    np.testing.assert_array_equal(one, want)
+
+
+def test_shared_cell_geometry_equals_the_cell_centres():
+    from weihai_gis.sightlines.surface import _cell_geometry
+
+    dem = ridge_dem(n_rows=37, n_cols=53)
+    xs, ys = dem.cell_centres()
+    for r0, c0 in ((0, 0), (36, 52), (10, 40), (36, 0)):
+        d, turn = _cell_geometry(dem, r0, c0)
+        dx = xs - (T.c + (c0 + 0.5) * T.a)
+        dy = ys - (T.f + (r0 + 0.5) * T.e)
+        np.testing.assert_allclose(d, np.hypot(dx, dy), rtol=1e-6)
+        np.testing.assert_allclose(turn, np.mod(np.arctan2(dx, dy), 2 * np.pi) / (2 * np.pi), atol=1e-12)

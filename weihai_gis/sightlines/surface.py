@@ -24,8 +24,11 @@ at 0 m; ``inf`` means no limit (nothing protected is visible along that directio
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -115,9 +118,47 @@ def _sample_rays(
     colf = np.multiply.outer((np.sin(azimuths) / t.a).astype(np.float32), dist32) + np.float32(c0 + 0.5)
     rowf = np.multiply.outer((np.cos(azimuths) / t.e).astype(np.float32), dist32) + np.float32(r0 + 0.5)
     inside = (colf >= 0) & (colf < n_cols) & (rowf >= 0) & (rowf < n_rows)
-    flat = rowf.astype(np.intp) * n_cols + colf.astype(np.intp)
+    index_type = np.int32 if n_rows * n_cols < 2**31 - 1 else np.intp
+    flat = rowf.astype(index_type)
+    flat *= n_cols
+    flat += colf.astype(index_type)
     flat[~inside] = n_rows * n_cols
     return flat
+
+
+_MAX_TABLE_CELLS = 40_000_000  # a 3160 x 3160 grid
+"""Largest shared per-cell geometry table (float32 distance + float64 azimuth: 480 MB); larger grids compute it per viewpoint."""
+
+
+@functools.lru_cache(maxsize=2)
+def _offset_tables(
+    n_rows: int, n_cols: int, a: float, e: float
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+    """Distance and azimuth (fraction of a turn, 0-1) of every cell offset (dr, dc) on a north-up grid.
+
+    Shape (2 n_rows - 1, 2 n_cols - 1), centred on offset (0, 0): the per-cell geometry of any viewpoint on
+    the grid is a view into these tables, computed once for all viewpoints.
+    """
+    dr = np.arange(-(n_rows - 1), n_rows, dtype=np.float64)[:, None] * e + 0.0  # y offsets; +0.0 not -0.0
+    dc = np.arange(-(n_cols - 1), n_cols, dtype=np.float64)[None, :] * a
+    dist = np.hypot(dc, dr).astype(np.float32)
+    turn = np.mod(np.arctan2(dc, dr), 2 * np.pi) / (2 * np.pi)  # float64: ray choice as exact as before
+    return dist, turn
+
+
+def _cell_geometry(dem: DEM, r0: int, c0: int) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating]]:
+    """Distance (CRS units) and azimuth (fraction of a turn) from the centre of cell (r0, c0) to every cell."""
+    t = dem.transform
+    n_rows, n_cols = dem.shape
+    if t.b == 0 and t.d == 0 and (2 * n_rows - 1) * (2 * n_cols - 1) <= _MAX_TABLE_CELLS:
+        dist, turn = _offset_tables(n_rows, n_cols, float(t.a), float(t.e))
+        rows = slice(n_rows - 1 - r0, 2 * n_rows - 1 - r0)
+        cols = slice(n_cols - 1 - c0, 2 * n_cols - 1 - c0)
+        return dist[rows, cols], turn[rows, cols]
+    xs, ys = dem.cell_centres()  # rotated grid: no shared table
+    dx = xs - (t.c + (c0 + 0.5) * t.a)
+    dy = ys - (t.f + (r0 + 0.5) * t.e)
+    return np.hypot(dx, dy), np.mod(np.arctan2(dx, dy), 2 * np.pi) / (2 * np.pi)
 
 
 def _ray_lengths(dem: DEM, r0: int, c0: int, azimuths: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -134,33 +175,42 @@ def _ray_lengths(dem: DEM, r0: int, c0: int, azimuths: npt.NDArray[np.float64]) 
 
 
 def _ray_limits(
-    t: npt.NDArray[np.float64],
-    z: npt.NDArray[np.float64],
+    t: npt.NDArray[np.floating],
+    z: npt.NDArray[np.floating],
     ridge: npt.NDArray[np.bool_],
     sea: npt.NDArray[np.bool_],
     share: float,
-) -> tuple[npt.NDArray[np.float64], ...]:
+) -> tuple[npt.NDArray[np.floating], ...]:
     """Per ray: (ridge distance index, tangent in front, tangent behind, sea tangent); see module doc."""
     n_az, n_s = t.shape
+    inf = np.full(n_az, np.inf, dtype=t.dtype)
     run_max = np.maximum.accumulate(t, axis=1)
-    before = np.concatenate([np.full((n_az, 1), -np.inf), run_max[:, :-1]], axis=1)
-    visible = t >= before
     rows = np.arange(n_az)
     cols = np.arange(n_s)[None, :]
-    k_last = np.where(ridge, cols, -1).max(axis=1)  # farthest ridge sample on the ray
-    has_ridge = k_last >= 0
-    k_last = np.maximum(k_last, 0)
-    k_r = np.argmax(np.where(cols <= k_last[:, None], t, -np.inf), axis=1)  # silhouette point
-    t_r = run_max[rows, k_last]
-    z_front = np.where((cols < k_r[:, None]) & (z > -np.inf), z, np.inf)
-    k_f = np.argmin(z_front, axis=1)
-    t_f = np.where(k_r > 0, run_max[rows, k_f], t_r)
-    with np.errstate(invalid="ignore"):
-        t_front = np.where(has_ridge, t_r - share * (t_r - t_f), np.inf)
-    t_back = np.where(has_ridge, t_r, np.inf)
-    k_r = np.where(has_ridge, k_r, n_s)
-    t_sea = np.where(sea & visible, t, -np.inf).max(axis=1)
-    t_sea = np.where(np.isfinite(t_sea), t_sea, np.inf)
+    has_ridge = ridge.any(axis=1)
+    if has_ridge.any():
+        k_last = (n_s - 1) - np.argmax(ridge[:, ::-1], axis=1)  # farthest ridge sample on the ray
+        k_last[~has_ridge] = 0
+        k_r = np.argmax(np.where(cols <= k_last[:, None], t, -np.inf), axis=1)  # silhouette point
+        t_r = run_max[rows, k_last]
+        z_front = np.where((cols < k_r[:, None]) & (z > -np.inf), z, np.inf)
+        k_f = np.argmin(z_front, axis=1)
+        t_f = np.where(k_r > 0, run_max[rows, k_f], t_r)
+        with np.errstate(invalid="ignore"):
+            t_front = np.where(has_ridge, t_r - share * (t_r - t_f), inf)
+        t_back = np.where(has_ridge, t_r, inf)
+        k_r = np.where(has_ridge, k_r, n_s)
+    else:
+        k_r, t_front, t_back = np.full(n_az, n_s), inf, inf
+    if sea.any():
+        visible = np.empty(t.shape, dtype=bool)  # not below the horizon of the samples in front
+        visible[:, 0] = True
+        np.greater_equal(t[:, 1:], run_max[:, :-1], out=visible[:, 1:])
+        visible &= sea
+        t_sea = np.where(visible, t, -np.inf).max(axis=1)
+        t_sea = np.where(np.isfinite(t_sea), t_sea, inf)
+    else:
+        t_sea = inf
     return k_r, t_front, t_back, t_sea
 
 
@@ -219,8 +269,9 @@ def viewpoint_limit(
     azimuths = np.arange(n_az) * (2 * np.pi / n_az)
     ray_len = _ray_lengths(dem, r0, c0, azimuths)
     k_curv = curvature_coeff / (2.0 * dem.semi_major_m)
-    # one extra element at the end stands for "off the grid"
-    elev = np.append(np.where(dem.valid, dem.elevation, -np.inf).ravel(), -np.inf)
+    # one extra element at the end stands for "off the grid"; the scan runs in float32 (tangents of
+    # metre heights over metre distances: 7 significant digits are ample) to halve memory traffic
+    elev = _flat_elevation(dem)
     ridge_flat = np.append(
         ridge_mask.ravel() if ridge_mask is not None else np.zeros(dem.elevation.size, bool), False
     )
@@ -228,29 +279,47 @@ def viewpoint_limit(
         dem.sea.ravel() if protect_sea_horizon else np.zeros(dem.elevation.size, bool), False
     )
     k_r = np.empty(n_az, dtype=np.intp)
-    t_front, t_back, t_sea = np.empty(n_az), np.empty(n_az), np.empty(n_az)
+    t_front, t_back, t_sea = (np.empty(n_az, dtype=np.float32) for _ in range(3))
     step = max(1, _CHUNK_SAMPLES // max(1, int(np.ceil(ray_len.max() / cell))))
+    zobs32, k_curv32 = np.float32(zobs), np.float32(k_curv)
     for a0 in range(0, n_az, step):
         sl = slice(a0, min(a0 + step, n_az))
-        dist = np.arange(1, max(1, int(np.ceil(ray_len[sl].max() / cell))) + 1) * cell  # rays end at the edge
+        n_s = max(1, int(np.ceil(ray_len[sl].max() / cell)))
+        dist = np.arange(1, n_s + 1, dtype=np.float32) * np.float32(cell)  # rays end at the edge
         flat = _sample_rays(dem, r0, c0, azimuths[sl], dist)
         z = elev[flat]  # -inf off the grid and on nodata
-        t = (z - (k_curv * dist**2 + zobs)) * (1.0 / dist)
+        t = z - (k_curv32 * dist * dist + zobs32)
+        t *= np.float32(1.0) / dist
         k_r[sl], t_front[sl], t_back[sl], t_sea[sl] = _ray_limits(
             t, z, ridge_flat[flat], sea_flat[flat], ridge_exposed_share
         )
-    xs, ys = dem.cell_centres()
-    t = dem.transform
-    dx = xs - (t.c + (c0 + 0.5) * t.a)
-    dy = ys - (t.f + (r0 + 0.5) * t.e)
-    d = np.hypot(dx, dy)
-    az_idx = np.rint(np.mod(np.arctan2(dx, dy), 2 * np.pi) / (2 * np.pi) * n_az).astype(np.intp) % n_az
-    ridge_d = (k_r[az_idx] + 1) * cell
+        del flat, z, t
+    d, turn = _cell_geometry(dem, r0, c0)
+    az_idx = np.rint(turn * n_az).astype(np.intp)
+    az_idx[az_idx == n_az] = 0
+    ridge_d = (k_r[az_idx] + 1) * np.float32(cell)
     tan_lim = np.minimum(np.where(d < ridge_d, t_front[az_idx], t_back[az_idx]), t_sea[az_idx])
+    d64 = d.astype(np.float64)
     with np.errstate(invalid="ignore"):
-        limit = zobs + d * tan_lim + k_curv * d * d - dem.elevation
+        limit = zobs + d64 * tan_lim + k_curv * d64 * d64 - dem.elevation
     limit[r0, c0] = np.inf if not np.isfinite(tan_lim[r0, c0]) else observer_height_m
     return limit
+
+
+def _flat_elevation(dem: DEM) -> npt.NDArray[np.float32]:
+    """Elevations as float32 with nodata as -inf and one trailing -inf for samples off the grid (cached)."""
+    cached = _FLAT_ELEVATION.get(id(dem))
+    if cached is not None and cached[0] is dem:
+        return cached[1]
+    flat = np.append(
+        np.where(dem.valid, dem.elevation, -np.inf).astype(np.float32).ravel(), np.float32(-np.inf)
+    )
+    _FLAT_ELEVATION.clear()  # one DEM at a time
+    _FLAT_ELEVATION[id(dem)] = (dem, flat)
+    return flat
+
+
+_FLAT_ELEVATION: dict[int, tuple[DEM, npt.NDArray[np.float32]]] = {}
 
 
 def corridor_limits(
@@ -332,6 +401,7 @@ def height_surface(
     curvature_coeff: float = DEFAULT_CURVATURE_COEFF,
     n_azimuths: int | None = None,
     quiet: bool = True,
+    workers: int | None = None,
 ) -> npt.NDArray[np.float64]:
     """Height-control surface: per cell, the tallest building (m above ground) allowed by every viewpoint.
 
@@ -351,6 +421,9 @@ def height_surface(
         Width of every corridor in metres (default: the corridors' ``width_m`` column).
     quiet
         Hide the progress bar.
+    workers
+        Viewpoints computed at once on threads (default: the CPU count, at most 4); the result does not
+        depend on it.
 
     Returns
     -------
@@ -359,8 +432,9 @@ def height_surface(
     """
     heights = np.broadcast_to(np.asarray(observer_heights_m, dtype=float), (len(viewpoints_xy),))
     surface = np.full(dem.shape, np.inf)
-    for xy, h in tqdm(list(zip(viewpoints_xy, heights, strict=True)), disable=quiet, desc="viewpoints"):
-        lim = viewpoint_limit(
+
+    def one(xy: tuple[float, float], h: float) -> npt.NDArray[np.float64]:
+        return viewpoint_limit(
             dem,
             xy,
             observer_height_m=float(h),
@@ -370,7 +444,21 @@ def height_surface(
             curvature_coeff=curvature_coeff,
             n_azimuths=n_azimuths,
         )
-        surface = np.fmin(surface, lim)
+
+    jobs = list(zip(viewpoints_xy, heights, strict=True))
+    n_workers = max(1, min(workers or os.cpu_count() or 1, 4, len(jobs)))
+    bar = tqdm(total=len(jobs), disable=quiet, desc="viewpoints")
+    if n_workers == 1:
+        for xy, h in jobs:
+            surface = np.fmin(surface, one(xy, h))
+            bar.update()
+    else:
+        # numpy releases the GIL in the ray scan: viewpoints run side by side, results folded in order
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            for lim in pool.map(lambda job: one(*job), jobs):
+                surface = np.fmin(surface, lim)
+                bar.update()
+    bar.close()
     if corridors is not None and len(corridors):
         surface = np.fmin(
             surface,
