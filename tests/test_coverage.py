@@ -173,12 +173,14 @@ def test_unknown_facility_category_raises_standards_error_listing_values():
 
 def test_off_network_origin_is_unreachable_with_reason_not_a_distance():
     net, origins, facilities = _sample()
-    far = origins.head(2).copy()
-    far.geometry = far.geometry.translate(0, 5000)
+    far = origins.head(12).copy()  # 2 of 12 moved off the network: a warning, not a refusal
+    far.geometry = far.geometry.where(np.arange(12) >= 2, far.geometry.translate(0, 5000))
     res = coverage(net, far, facilities, profile="mofcom-15min")
-    assert not res.origins["reachable"].any()
-    assert res.origins["unreachable_reason"].str.startswith("snap distance").all()
-    assert res.origins["dist_convenience"].isna().all()
+    moved = res.origins.iloc[:2]
+    assert not moved["reachable"].any()
+    assert moved["unreachable_reason"].str.startswith("snap distance").all()
+    assert moved["dist_convenience"].isna().all()
+    assert any("2 of 12 points (17%) lie more than 2 km outside" in w for w in res.warnings)
 
 
 def test_empty_facility_layer_gives_all_nan_and_one_warning_per_category():

@@ -76,8 +76,9 @@ def test_hex_id_gives_the_hexagon_containing_the_point(x, y, size):
 
 def test_cli_on_user_files_writes_unit_summaries(tmp_path):
     x0, y0 = 420_000, 4_140_000  # inside Weihai in EPSG:4550
-    grid = [shapely.LineString([(x0, y0 + y), (x0 + 2000, y0 + y)]) for y in range(0, 2001, 200)]
-    grid += [shapely.LineString([(x0 + x, y0), (x0 + x, y0 + 2000)]) for x in range(0, 2001, 200)]
+    ticks = range(0, 2001, 200)  # a vertex at every crossing, so the grid is one network
+    grid = [shapely.LineString([(x0 + x, y0 + y) for x in ticks]) for y in ticks]
+    grid += [shapely.LineString([(x0 + x, y0 + y) for y in ticks]) for x in ticks]
     roads = gpd.GeoDataFrame({"highway": ["residential"] * len(grid)}, geometry=grid, crs="EPSG:4550").to_crs(
         "EPSG:4490"
     )

@@ -42,8 +42,8 @@ def weihai_inputs(tmp_path_factory):
     cx, cy = to_m.transform(*CENTRE)
     half = SPACING_M * (N_LINES - 1) / 2
     ticks = np.linspace(-half, half, N_LINES)
-    lines = [shapely.LineString([(cx + t, cy - half), (cx + t, cy + half)]) for t in ticks]
-    lines += [shapely.LineString([(cx - half, cy + t), (cx + half, cy + t)]) for t in ticks]
+    lines = [shapely.LineString([(cx + t, cy + u) for u in ticks]) for t in ticks]  # a vertex at every
+    lines += [shapely.LineString([(cx + u, cy + t) for u in ticks]) for t in ticks]  # crossing: one network
     roads = gpd.GeoDataFrame({"highway": ["residential"] * len(lines)}, geometry=lines, crs=ANALYSIS_CRS)
     roads.to_crs(STORAGE_CRS).to_file(folder / "roads.gpkg", layer="roads")
 

@@ -264,6 +264,7 @@ def read_facilities(
     unmapped = out.loc[out["category"].isna(), "source_type"].value_counts()
     out = out[out["category"].notna()].reset_index(drop=True)
     out.attrs["unmapped"] = {str(k): int(v) for k, v in unmapped.items()}
+    out.attrs.update(source=where, datum=datum)  # coverage checks name the file and test the datum
     if len(unmapped):
         log.warning(
             "%s: %d rows of %d types map to no facility kind: %s",

@@ -9,6 +9,7 @@ facilities, origins ...) with the same checks and a CRS requirement. Outputs go 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -242,6 +243,10 @@ def read_vector(
     if frame.crs is None:
         raise CRSError(f"{where}: the layer has no CRS; declare it (e.g. EPSG:4490 or EPSG:4326) first.")
     log.debug("read %s rows from %s", len(frame), where)
+    if layer is None and p.suffix.lower() in (".gpkg", ".sqlite", ".gdb"):
+        with contextlib.suppress(Exception):  # name the layer that was read first in later messages
+            where += f", layer {str(pyogrio.list_layers(p)[0][0])!r}"
+    frame.attrs["source"] = where  # later checks name the file and layer
     return frame
 
 

@@ -18,6 +18,13 @@ from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, Stand
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
 from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.placement import (
+    check_coordinates,
+    check_extent,
+    check_snapped,
+    declared_datum_mismatch,
+    layer_label,
+)
 from weihai_gis.lifecircle.results import CoverageResult, InputRecord, RunMetadata, source_name
 from weihai_gis.lifecircle.summaries import auto_hex_size_m
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
@@ -31,8 +38,10 @@ log = logging.getLogger(__name__)
 
 
 def _points(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
+    what = layer_label(frame, what)
     if frame.crs is None:
         raise CRSError(f"{what}: the layer has no CRS; set it before computing coverage.")
+    check_coordinates(frame, what)
     out = frame.to_crs(crs) if not frame.crs.equals(crs) else frame.copy()
     bad = out.geometry.isna() | out.geometry.is_empty
     if bad.any():
@@ -66,10 +75,16 @@ def _check_offset(
     lonlat = shapely.get_coordinates(sample.geometry.to_crs(WEB_CRS).to_numpy())
     if not inside_china(lonlat[:, 0], lonlat[:, 1]).mean() > 0.5:
         return []  # GCJ-02 shifts only points inside China
-    diag = diagnose_offset(lonlat[:, 0], lonlat[:, 1], edges)
-    if not diag.shifted:
-        return []
-    message = diag.message(f"{what} vs the walking network {net.source!r}")
+    declared = str(points.attrs.get("datum", "wgs84"))
+    if declared != "wgs84":  # read as GCJ-02/BD-09 and converted: which datum do the raw values match?
+        if (message := declared_datum_mismatch(lonlat, edges, declared)) is None:
+            return []
+        message = f"{what} vs the walking network {net.source!r}: {message}"
+    else:
+        diag = diagnose_offset(lonlat[:, 0], lonlat[:, 1], edges)
+        if not diag.shifted:
+            return []
+        message = diag.message(f"{what} vs the walking network {net.source!r}")
     if mode == "error":
         raise CoordinateOffsetError(message)
     log.warning("%s", message)
@@ -175,7 +190,8 @@ def coverage(
     warnings: list[str] = []
     edges = net.edge_series()  # the network's one all-edges index serves both checks and snap messages
     for what, frame in (("origins", orig), ("facilities", fac)):
-        warnings.extend(_check_offset(frame, net, edges, what, opts.offset_check))
+        warnings.extend(check_extent(frame, net, layer_label(frame, what)))
+        warnings.extend(_check_offset(frame, net, edges, layer_label(frame, what), opts.offset_check))
     if population_field in orig.columns:
         pop = population_values(orig[population_field])
     else:
@@ -189,6 +205,7 @@ def coverage(
 
     snap = {"max_snap_m": opts.max_snap_m, "min_component_nodes": opts.min_component_nodes}
     o_snap = snap_points(net, orig, **snap)  # type: ignore[arg-type]
+    warnings.extend(check_snapped(o_snap, layer_label(orig, "origins"), opts.max_snap_m))
     f_snap = snap_points(net, fac, **snap) if not fac.empty else None  # type: ignore[arg-type]
     index = NetworkIndex(net)
     o_xy = shapely.get_coordinates(orig.geometry.to_numpy())
