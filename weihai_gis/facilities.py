@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ import shapely
 from weihai_gis.crs import STORAGE_CRS, to_wgs84
 from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.files import require_input_file
+from weihai_gis.io.pois import read_poi_table
 from weihai_gis.layers.io import read_vector
 from weihai_gis.standards import facility_kinds
 
@@ -27,8 +29,6 @@ __all__ = ["facilities_from_osm", "map_amap_types", "map_osm_tags", "read_facili
 
 log = logging.getLogger(__name__)
 
-_LON = ("lon", "lng", "longitude", "x", "经度", "wgs84_lon", "gcj02_lon", "gcj_lng")
-_LAT = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat", "gcj_lat")
 _OSM_KEYS = (
     "amenity",
     "shop",
@@ -137,37 +137,34 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return next((lower[c] for c in candidates if c in lower), None)
 
 
-def _read_table(
-    path: Path, layer: str | None, lon_field: str | None, lat_field: str | None
-) -> gpd.GeoDataFrame:
-    where = f"facilities {str(path)!r}"
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        table = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
-    elif suffix in (".xlsx", ".xls"):
-        table = pd.read_excel(path, sheet_name=layer or 0, dtype=str)
-    else:
-        return read_vector(path, layer=layer, what="facilities")
-    cols = list(table.columns)
-    lon = lon_field or _find(cols, _LON)
-    lat = lat_field or _find(cols, _LAT)
-    if lon is None and "location" in [c.lower() for c in cols]:  # Amap "lon,lat"
-        loc = table[_find(cols, ("location",))].str.split(",", expand=True)
-        table["_lon"], table["_lat"], lon, lat = loc[0], loc[1], "_lon", "_lat"
-    if lon is None or lat is None or lon not in table.columns or lat not in table.columns:
-        raise LayerError(
-            f"{where}: no longitude/latitude fields found among {cols}; pass lon_field= and lat_field= "
-            f"(or --lon-field/--lat-field)."
+def _read_table(path: Path, layer: str | None, table: dict[str, Any]) -> gpd.GeoDataFrame:
+    if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls"):
+        return read_poi_table(path, sheet=layer, **table)
+    return read_vector(path, layer=layer, what="facilities")
+
+
+def _explode_multipoints(frame: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
+    """Make each part of a MultiPoint its own facility (ids get ``-1``, ``-2`` ...), and say so."""
+    multi = (frame.geom_type == "MultiPoint").to_numpy()
+    if not multi.any():
+        return frame
+    counts = np.where(multi, shapely.get_num_geometries(frame.geometry.to_numpy()), 1)
+    parts = frame.explode(index_parts=False).reset_index(drop=True)
+    split = np.repeat(counts > 1, counts)  # single-point MultiPoints (GeoPackage promotion) stay as they are
+    if (counts > 1).any():
+        log.warning(
+            "%s: %d MultiPoint rows split into %d facilities (each point is a facility)",
+            where,
+            int((counts > 1).sum()),
+            int(counts[counts > 1].sum()),
         )
-    x = pd.to_numeric(table[lon], errors="coerce")
-    y = pd.to_numeric(table[lat], errors="coerce")
-    bad = x.isna() | y.isna() | (x.abs() > 180) | (y.abs() > 90)
-    if bad.any():
-        rows = [int(i) + 2 for i in table.index[bad][:5]]
-        raise LayerError(
-            f"{where}: fields {lon!r}/{lat!r}: {int(bad.sum())} rows are not lon/lat degrees (lines {rows})."
-        )
-    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
+        parts.attrs["exploded"] = {"rows": int((counts > 1).sum()), "points": int(counts[counts > 1].sum())}
+        ids = _find(list(parts.columns), ("id", "poi_id", "osm_id"))
+        if ids:
+            part_no = np.concatenate([np.arange(1, c + 1) for c in counts])
+            suffix = np.where(split, np.char.add("-", part_no.astype(str)), "")
+            parts[ids] = parts[ids].astype(str).to_numpy() + suffix
+    return parts
 
 
 def read_facilities(
@@ -179,6 +176,8 @@ def read_facilities(
     lon_field: str | None = None,
     lat_field: str | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
+    skip_rows: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a facility layer and give every row a facility kind.
 
@@ -200,20 +199,27 @@ def read_facilities(
         Coordinate fields for tables when auto-detection fails.
     layer
         Layer (vector) or sheet (XLSX) name.
+    encoding, skip_rows
+        Encoding of a CSV (default: UTF-8, then GB18030) and rows above its header (default: found); see
+        :func:`weihai_gis.io.pois.read_poi_table`.
 
     Returns
     -------
     geopandas.GeoDataFrame
         Columns id, name, category, source_type, geometry (points, STORAGE_CRS). Rows whose type maps to no
-        kind are dropped; their types and counts are logged and kept in ``frame.attrs["unmapped"]``.
+        kind, or whose category is empty (counted as ``"(empty)"``), are dropped; their types and counts are
+        logged and kept in ``frame.attrs["unmapped"]``. Each point of a MultiPoint is a facility (logged;
+        ``frame.attrs["exploded"]``).
     """
     src = require_input_file(path, what="facilities")
     where = f"facilities {str(src)!r}" + (f", layer {layer!r}" if layer else "")
     if datum not in ("wgs84", "gcj02", "bd09"):
         raise CRSError(f"{where}: datum {datum!r}; expected wgs84, gcj02 or bd09.")
-    frame = _read_table(src, layer, lon_field, lat_field)
+    table = {"encoding": encoding, "skip_rows": skip_rows, "lon_field": lon_field, "lat_field": lat_field}
+    frame = _read_table(src, layer, table)
     if frame.empty:
         raise LayerError(f"{where}: the layer has no rows.")
+    frame = _explode_multipoints(frame, where)
     geoms = frame.geometry.to_numpy()
     if (shapely.get_type_id(geoms) != 0).any():
         geoms = shapely.point_on_surface(geoms)
@@ -233,8 +239,10 @@ def read_facilities(
             raise LayerError(
                 f"{where}: field {category_field!r} is missing; fields are {list(frame.columns)}."
             )
-        kind = frame[category_field].astype(object).where(frame[category_field].notna(), None)
-        source_type = frame[category_field].astype(str)
+        value = frame[category_field].astype(object)
+        empty = value.isna() | value.astype(str).str.strip().eq("")
+        kind = value.where(~empty, None)
+        source_type = value.astype(str).where(~empty, "(empty)")
     elif mapping == "amap":
         code = _find(list(frame.columns), ("typecode", "type_code", "类型编码"))
         text = _find(list(frame.columns), ("type", "类型"))
@@ -249,6 +257,8 @@ def read_facilities(
         source_type = _source_type(frame)
     else:
         raise LayerError(f"{where}: mapping {mapping!r}; expected 'osm' or 'amap'.")
+    blank = source_type.isna() | source_type.astype(str).str.strip().isin(["", "nan", "None"])
+    source_type = source_type.astype(str).where(~blank, "(empty)")  # counted as unmapped, not lost
     ids = _find(list(frame.columns), ("id", "poi_id", "osm_id"))
     names = _find(list(frame.columns), ("name", "名称"))
     out = gpd.GeoDataFrame(
@@ -264,7 +274,9 @@ def read_facilities(
     unmapped = out.loc[out["category"].isna(), "source_type"].value_counts()
     out = out[out["category"].notna()].reset_index(drop=True)
     out.attrs["unmapped"] = {str(k): int(v) for k, v in unmapped.items()}
-    out.attrs.update(source=where, datum=datum)  # coverage checks name the file and test the datum
+    out.attrs.update(
+        source=where, datum=datum, exploded=frame.attrs.get("exploded", {})
+    )  # coverage checks name the file and test the datum
     if len(unmapped):
         log.warning(
             "%s: %d rows of %d types map to no facility kind: %s",

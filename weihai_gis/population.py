@@ -246,14 +246,52 @@ def origins_from_points(
     Returns
     -------
     geopandas.GeoDataFrame
-        The layer with ``population`` as float (renamed from ``population_field``) and its CRS.
+        The layer with ``population`` as float (renamed from ``population_field``) and its CRS. Invalid
+        polygons are repaired with ``make_valid`` and reported (count, first rows and the reason).
+
+    Raises
+    ------
+    LayerError
+        An empty layer, a missing or bad population field, or duplicate ids in ``origin_id`` / ``id``
+        (results could not be joined back to the input).
     """
     frame = read_vector(path, layer=layer, what="origins")
-    where = f"origins {str(path)!r}" + (f", layer {layer!r}" if layer else "")
+    where = str(
+        frame.attrs.get("source") or f"origins {str(path)!r}" + (f", layer {layer!r}" if layer else "")
+    )
     if frame.empty:
         raise LayerError(f"{where}: the layer has no rows.")
     if population_field not in frame.columns:
         raise LayerError(f"{where}: field {population_field!r} is missing; fields are {list(frame.columns)}.")
     frame["population"] = population_values(frame[population_field], where=where)
-    frame.geometry = shapely.make_valid(frame.geometry.to_numpy())
+    _refuse_duplicate_ids(frame, where)
+    geoms = frame.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if invalid.any():
+        rows = np.flatnonzero(invalid)[:5]
+        reasons = "; ".join(f"row {i}: {shapely.is_valid_reason(geoms[i])}" for i in rows)
+        log.warning(
+            "%s: %d invalid polygons repaired with make_valid before taking a point on their surface (%s)",
+            where,
+            int(invalid.sum()),
+            reasons,
+        )
+        frame.attrs["invalid_geometries"] = int(invalid.sum())
+        frame.geometry = shapely.make_valid(geoms)
     return frame
+
+
+def _refuse_duplicate_ids(frame: gpd.GeoDataFrame, where: str) -> None:
+    """Raise when the origins' id field repeats a value: per-origin results must join back one to one."""
+    field = next((c for c in ("origin_id", "id") if c in frame.columns), None)
+    if field is None:
+        return
+    ids = frame[field].astype(str)
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        counts = dup.value_counts()
+        listed = ", ".join(f"{k!r} ×{v}" for k, v in counts.head(5).items())
+        raise LayerError(
+            f"{where}, field {field!r}: {len(counts)} ids occur more than once ({listed}); results are joined "
+            f"back by this field, so make the ids unique (or drop or rename the field to number the origins)."
+        )

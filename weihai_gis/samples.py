@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import shapely
@@ -172,6 +174,7 @@ def supplied_inputs(
     mapping: str = "osm",
     category_field: str | None = None,
     population_field: str = "population",
+    table: Mapping[str, Any] | None = None,
 ) -> CoverageInputs:
     """Read planner-supplied coverage inputs.
 
@@ -187,6 +190,9 @@ def supplied_inputs(
         e.g. WorldPop or GHS-POP), one origin per populated cell.
     datum, mapping, category_field
         Passed to :func:`~weihai_gis.facilities.read_facilities`.
+    table
+        How to read a facility table (``encoding``, ``skip_rows``, ``lon_field``, ``lat_field``), passed to
+        :func:`~weihai_gis.facilities.read_facilities`.
     population_field
         Population field of ``origins``.
 
@@ -204,7 +210,9 @@ def supplied_inputs(
     if fac_path.name.lower().endswith(".pbf"):
         fac = facilities_from_osm(fac_path)
     else:
-        fac = read_facilities(fac_path, datum=datum, category_field=category_field, mapping=mapping)
+        fac = read_facilities(
+            fac_path, datum=datum, category_field=category_field, mapping=mapping, **(table or {})
+        )
     origins_path = Path(origins)  # type: ignore[arg-type]
     if origins_path.suffix.lower() in (".tif", ".tiff"):
         residents = origins_from_raster(origins_path)

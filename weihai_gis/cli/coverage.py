@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from weihai_gis.cli.options import coverage_input_options, input_file, output_file
+from weihai_gis.cli.options import coverage_input_options, facility_table, input_file, output_file
 from weihai_gis.errors import InputFileError
 from weihai_gis.io.results import write_results
 from weihai_gis.io.tables import write_summary_tables
@@ -92,6 +92,7 @@ def coverage(
             mapping=mapping,
             category_field=category_field,
             population_field=population_field,
+            table=facility_table(),
         )
         files = (network_path, facilities_path, origins_path) + ((units_path,) if units_path else ())
     click.echo(inputs.label_zh)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from weihai_gis.cli.options import coverage_input_options, input_file
+from weihai_gis.cli.options import coverage_input_options, facility_table, input_file
 from weihai_gis.jobs.main_job import run_main_job
 
 __all__ = ["COMMANDS", "demo"]
@@ -78,6 +78,7 @@ def demo(
         mapping=mapping,
         category_field=category_field,
         population_field=population_field,
+        facility_table=facility_table(),
         osm_cache=osm_cache,
         buildings=buildings_path,
         dem=dem_path,

@@ -20,7 +20,7 @@ import click
 from weihai_gis.options import DEFAULT_PROFILE
 from weihai_gis.standards import list_profiles
 
-__all__ = ["FILE", "coverage_input_options", "input_file", "layers_options", "output_file"]
+__all__ = ["FILE", "coverage_input_options", "facility_table", "input_file", "layers_options", "output_file"]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -88,6 +88,56 @@ def layers_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return input_file("--layers", "Layers GeoPackage (default: embedded).")(command)
 
 
+_TABLE_KEY = "weihai_facility_table"
+
+
+def _remember_table_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        ctx.meta.setdefault(_TABLE_KEY, {})[param.name] = value
+
+
+def facility_table() -> dict[str, Any]:
+    """Return ``--encoding``, ``--skip-rows``, ``--lon-field``, ``--lat-field`` as given to the command.
+
+    The values are keyword arguments of :func:`weihai_gis.facilities.read_facilities`; options not given
+    are left out.
+    """
+    return dict(click.get_current_context().meta.get(_TABLE_KEY, {}))
+
+
+_TABLE_OPTIONS = [
+    click.option(
+        "--encoding",
+        default=None,
+        expose_value=False,
+        callback=_remember_table_option,
+        help="Encoding of a facility CSV (default: try utf-8, then gb18030 for GBK/GB18030 exports).",
+    ),
+    click.option(
+        "--skip-rows",
+        type=click.IntRange(min=0),
+        default=None,
+        expose_value=False,
+        callback=_remember_table_option,
+        help="Rows above the header of a facility CSV/XLSX (default: found in the first 10 rows).",
+    ),
+    click.option(
+        "--lon-field",
+        default=None,
+        expose_value=False,
+        callback=_remember_table_option,
+        help="Longitude field of a facility CSV/XLSX (default: lon/lng/经度/... or Amap's location).",
+    ),
+    click.option(
+        "--lat-field",
+        default=None,
+        expose_value=False,
+        callback=_remember_table_option,
+        help="Latitude field of a facility CSV/XLSX (default: lat/纬度/...).",
+    ),
+]
+
+
 def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add how supplied coverage inputs are read: ``--category-field``, ``--mapping``, ``--datum``, ``--population-field``.
 
@@ -132,6 +182,6 @@ def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--profile", type=click.Choice(list_profiles()), default=DEFAULT_PROFILE, show_default=True
         ),
     ]
-    for option in reversed(options):
+    for option in reversed([*options, *_TABLE_OPTIONS]):
         command = option(command)
     return command

@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -140,7 +142,7 @@ def _coverage_inputs(
     facilities: str | os.PathLike[str] | None,
     origins: str | os.PathLike[str] | None,
     osm_cache: str | os.PathLike[str] | None,
-    reading: dict[str, str | None],
+    reading: dict[str, Any],
     sample: str | None = None,
 ) -> CoverageInputs:
     if network or facilities or origins:
@@ -165,6 +167,7 @@ def run_main_job(
     mapping: str = "osm",
     category_field: str | None = None,
     population_field: str = "population",
+    facility_table: Mapping[str, Any] | None = None,
     osm_cache: str | os.PathLike[str] | None = None,
     buildings: str | os.PathLike[str] | None = None,
     height_field: str = "height_m",
@@ -192,6 +195,9 @@ def run_main_job(
         How to read the supplied facilities and origins (see
         :func:`weihai_gis.samples.supplied_inputs`): e.g. ``datum="gcj02", mapping="amap"`` for an Amap
         export.
+    facility_table
+        How to read a facility CSV/XLSX: ``encoding``, ``skip_rows``, ``lon_field``, ``lat_field`` (see
+        :func:`weihai_gis.facilities.read_facilities`).
     osm_cache
         Folder written by ``weihai-gis fetch osm``; used when no inputs are supplied and it holds a fetch.
     buildings
@@ -237,6 +243,7 @@ def run_main_job(
         "mapping": mapping,
         "category_field": category_field,
         "population_field": population_field,
+        "table": dict(facility_table or {}),
     }
     inputs = _coverage_inputs(network, facilities, origins, osm_cache, reading, sample)
     result.coverage_source = inputs.source
