@@ -103,8 +103,16 @@ def viewshed_cmd(
     max_distance: float | None,
     out: Path,
 ) -> None:
-    """可视域 / viewshed on the DEM's grid: 1 visible, 0 not, 255 nodata (GDAL Edge algorithm)."""
-    grid = read_dem(dem, crs=None, sea_at_or_below_m=None)
+    """可视域 / viewshed on the DEM's grid: 1 visible, 0 not, 255 nodata (GDAL Edge algorithm).
+
+    With --max-distance only the observer's window of the DEM is read (any DEM size).
+    """
+    bounds = None
+    if max_distance is not None:
+        x, y = observer
+        reach = max_distance * 1.01 + 100.0  # a few cells beyond the range: the window's edge is never seen
+        bounds = (x - reach, y - reach, x + reach, y + reach)
+    grid = read_dem(dem, crs=None, sea_at_or_below_m=None, bounds=bounds)
     res = viewshed(
         grid,
         observer,

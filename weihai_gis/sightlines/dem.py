@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +29,7 @@ from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.errors import DEMError, InputFileError, LayerError
 from weihai_gis.files import atomic_path, require_input_file
 
-__all__ = ["DEM", "burn_buildings", "read_dem", "write_raster"]
+__all__ = ["DEM", "burn_buildings", "memory_bound_bytes", "read_dem", "write_raster"]
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,52 @@ def _open_checked(path: PathLike, stack: ExitStack) -> rasterio.DatasetReader:
     return src
 
 
+#: Bytes of memory a DEM read may need per cell: the source value and mask, the float64 grid, the sea mask
+#: and a reprojected float64 copy (viewsheds and surfaces then work on the same grid).
+DEM_BYTES_PER_CELL = 20
+
+
+def memory_bound_bytes() -> int:
+    """Return the most memory a DEM read may take: half of this machine's physical memory (4 GiB if unknown).
+
+    ``WEIHAI_GIS_MAX_DEM_MB`` overrides it (megabytes).
+    """
+    if env := os.environ.get("WEIHAI_GIS_MAX_DEM_MB"):
+        return int(float(env) * 1024 * 1024)
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def _require_memory(cells: float, itemsize: int, source: str, max_bytes: int | None) -> None:
+    """Refuse a read of ``cells`` cells that would need more than ``max_bytes`` (default: the bound)."""
+    limit = memory_bound_bytes() if max_bytes is None else max_bytes
+    need = cells * (DEM_BYTES_PER_CELL + itemsize)
+    if need > limit:
+        raise DEMError(
+            f"DEM {source}: the area to read has {cells:,.0f} cells and needs about {need / 2**30:,.1f} GB of "
+            f"memory, above the {limit / 2**30:,.1f} GB bound (half this machine's memory; "
+            "WEIHAI_GIS_MAX_DEM_MB changes it). Read less: crop the DEM to the study area (e.g. gdal_translate "
+            "-projwin), or for a viewshed pass --max-distance, which reads only the observer's window."
+        )
+
+
+def _cells_to_read(srcs: list[Any], window: Any, src_bounds: tuple[float, ...] | None) -> float:
+    """Cells a read will load: the window, the bounds at the first tile's resolution, or everything."""
+    if len(srcs) == 1:
+        src = srcs[0]
+        if window is not None:
+            return float(window.width * window.height)
+        return float(src.width * src.height)
+    xres, yres = srcs[0].res
+    if src_bounds is None:
+        lefts, bottoms, rights, tops = zip(*(s.bounds for s in srcs), strict=True)
+        src_bounds = (min(lefts), min(bottoms), max(rights), max(tops))
+    west, south, east, north = src_bounds
+    return abs((east - west) / xres) * abs((north - south) / yres)
+
+
 def read_dem(
     paths: PathLike | Sequence[PathLike],
     *,
@@ -154,6 +201,7 @@ def read_dem(
     sea_at_or_below_m: float | None = 0.0,
     sea_mask: npt.NDArray[np.bool_] | None = None,
     resampling: str = "bilinear",
+    max_memory_bytes: int | None = None,
 ) -> DEM:
     """Read one GeoTIFF or a mosaic of tiles into a :class:`DEM`.
 
@@ -178,6 +226,9 @@ def read_dem(
         Boolean array on the returned grid, True at sea; combined (OR) with ``sea_at_or_below_m``.
     resampling
         rasterio resampling name for reprojection (``"bilinear"``, ``"nearest"``, ``"cubic"`` ...).
+    max_memory_bytes
+        Refuse a read needing more memory than this (estimated before reading, from the cells to read);
+        default :func:`memory_bound_bytes`.
 
     Returns
     -------
@@ -187,7 +238,8 @@ def read_dem(
     Raises
     ------
     DEMError
-        If a file is unreadable, has no CRS, holds only nodata, or a metric grid would be built on degrees.
+        If a file is unreadable, has no CRS, holds only nodata, a metric grid would be built on degrees, or
+        the area to read would not fit in memory (the message names the DEM and how to read less).
     """
     path_list = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     if not path_list:
@@ -216,6 +268,9 @@ def read_dem(
                     window = rasterio.windows.from_bounds(*src_bounds, transform=src.transform)
                     window = window.round_offsets().round_lengths()
                     window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+            itemsize = np.dtype(srcs[0].dtypes[0]).itemsize
+            _require_memory(_cells_to_read(srcs, window, src_bounds), itemsize, source, max_memory_bytes)
+            if len(srcs) == 1:
                 data = src.read(1, window=window, masked=True)
                 transform = src.window_transform(window) if window is not None else src.transform
             else:
