@@ -262,3 +262,32 @@ def test_report_opens_offline_with_tables_and_rendered_embedded_map(driver, page
         )
     finally:
         driver.switch_to.default_content()
+
+
+def test_report_chart_labels_are_drawn_inside_the_chart(driver, pages, tmp_path):
+    """Rendered by the browser's own fonts, no chart label starts left of the SVG (i.e. none is clipped)."""
+    from weihai_gis.render.charts import svg_bar_chart, svg_paired_bar_chart
+
+    labels = [
+        "养老院/日间照料中心 / elderly_care",
+        "街道服务中心/社区服务站 / community_service",
+        "小学 / primary",
+    ]
+    page = tmp_path / "charts.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="font-family:sans-serif">'
+        + svg_bar_chart(labels, [0.2, 0.7, 1.0], title="a")
+        + svg_paired_bar_chart(labels, [0.2, 0.7, 1.0], [0.5, 0.9, 1.0], title="b")
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    for path in (page, pages["report"]):
+        _open(driver, path)
+        boxes = driver.execute_script(
+            "return Array.from(document.querySelectorAll('svg.chart text')).map(t => {"
+            " const b = t.getBBox(); const w = t.ownerSVGElement.width.baseVal.value;"
+            " return [b.x, b.x + b.width, w, t.textContent]; })"
+        )
+        assert boxes
+        for x0, x1, width, text in boxes:
+            assert x0 >= -0.5 and x1 <= width + 0.5, (text, x0, x1, width)

@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from maps_data import make_layers, make_results, make_violations
 
 from weihai_gis import maps
@@ -193,3 +195,65 @@ def test_report_shows_unassessed_categories_as_not_assessed_and_labels_the_all_b
     assert any("已评估 1/2 类基础保障" in d or "\\u5df2\\u8bc4\\u4f30 1/2" in d for d in maps_html)
     # with every category assessed nothing says 未评估
     assert "未评估 / not assessed" not in build_report(layers=layers, coverage=results, include_maps=False)
+
+
+def test_summary_at_the_top_gives_the_headline_rates_and_the_lowest_categories(report, results):
+    assert report.index('id="summary"') < report.index('id="coverage"')
+    summary = re.search(r'<table id="summary-table">(.*?)</table>', report, re.S).group(1)
+    overall = results.overall().set_index("id")
+    assert f"{100 * overall.loc['all_basic', 'rate_network']:.1f}%" in summary
+    assert f"{100 * overall.loc['all_basic', 'rate_buffer']:.1f}%" in summary
+    cats = overall.drop(index="all_basic")["rate_network"].sort_values()
+    gaps = re.search(r"最大短板 / biggest gaps</th><td>(.*?)</td>", summary, re.S).group(1)
+    positions = [gaps.index(f"/ {cid} {100 * rate:.1f}%") for cid, rate in cats.items()]
+    assert positions == sorted(positions)  # lowest first
+    assert "roads.gpkg" in summary and "估算" in summary
+
+
+def test_category_chart_draws_network_and_straight_line_bars_in_proportion(report, results):
+    chart = next(s for s in re.findall(r"<svg.*?</svg>", report, re.S) if "coverage by category" in s)
+    root = ET.fromstring(chart)
+    net = [float(e.get("width")) for e in root.iter() if e.get("class") == "bar"]
+    line = [float(e.get("width")) for e in root.iter() if e.get("class") == "bar-buffer"]
+    overall = results.overall().set_index("id").drop(index="all_basic")
+    assert len(net) == len(line) == len(overall)
+    scale = net[0] / overall["rate_network"].iloc[0]
+    np.testing.assert_allclose(net, scale * overall["rate_network"].to_numpy(), atol=0.1)
+    np.testing.assert_allclose(line, scale * overall["rate_buffer"].to_numpy(), atol=0.1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="养老院日间照料中心街道服务社区站/ abcWm_()", min_size=1, max_size=40), min_size=1
+    )
+)
+def test_chart_labels_get_a_column_as_wide_as_the_longest_needs(labels):
+    from weihai_gis.render.charts import label_width_px
+
+    svg = svg_bar_chart(labels, [0.5] * len(labels), title="t")
+    root = ET.fromstring(svg)
+    texts = [e for e in root.iter() if e.get("class") == "label"]
+    assert len(texts) == len(labels)
+    for e, label in zip(texts, labels, strict=True):
+        right = float(e.get("x"))  # text-anchor end: the label ends here and must start at x >= 0
+        if label_width_px(label) <= 410:
+            assert e.text == label and label_width_px(label) <= right
+        else:  # beyond the widest column a label is shortened, never cut by the SVG edge
+            assert e.text.endswith("…") and label_width_px(e.text) <= right
+
+
+def test_long_chinese_category_names_are_not_clipped_in_the_report_chart():
+    labels = ["养老院/日间照料中心 / elderly_care", "街道服务中心/社区服务站 / community_service"]
+    svg = svg_bar_chart(labels, [0.3, 0.9], title="t")
+    from weihai_gis.render.charts import label_width_px
+
+    texts = [e for e in ET.fromstring(svg).iter() if e.get("class") == "label"]
+    assert [e.text for e in texts] == labels
+    assert all(label_width_px(t.text) <= float(t.get("x")) for t in texts)
+
+
+def test_sources_are_rendered_as_tables_not_raw_markdown(report):
+    sources = re.search(r'<div class="sources" id="sources">(.*?)</div>', report, re.S).group(1)
+    assert '<table class="sources-table">' in sources and "<th>licence</th>" in sources
+    assert "|---|" not in sources and "**" not in sources

@@ -11,7 +11,7 @@ import datetime as dt
 import html
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,9 @@ from weihai_gis.lifecircle.results import INPUT_STATUS_ZH
 from weihai_gis.maps import coverage_map, map_html, planning_map, sightlines_map
 from weihai_gis.maps.draw import STATUS_ZH
 from weihai_gis.maps.planning_layers import LAYER_TITLES
-from weihai_gis.render.classes import rate_color
+from weihai_gis.render.charts import svg_bar_chart, svg_paired_bar_chart
+from weihai_gis.render.classes import GAP_THRESHOLD
+from weihai_gis.render.markdown import markdown_to_html
 
 if TYPE_CHECKING:
     from weihai_gis.lifecircle import CoverageResult
@@ -39,68 +41,6 @@ log = logging.getLogger(__name__)
 _UNIT_TITLES = {**LAYER_TITLES, "hex": "六边形网格 / hexagons"}
 _APPROX = {"approximate", "indicative", "candidate", "parameter"}
 _NOT_ASSESSED = "未评估 / not assessed"
-
-
-def svg_bar_chart(
-    labels: list[str],
-    shares: list[float],
-    *,
-    title: str,
-    width_px: int = 560,
-    missing_labels: Sequence[str | None] | None = None,
-) -> str:
-    """Return an inline SVG horizontal bar chart of shares (0..1) drawn as percentages.
-
-    Parameters
-    ----------
-    labels
-        Bar labels (Chinese first).
-    shares
-        Values in 0..1 (NaN drawn as an empty bar labelled "无数据").
-    title
-        Accessible title of the chart.
-    width_px
-        Width of the SVG in pixels.
-    missing_labels
-        Per value, the text drawn instead of a NaN bar (``None`` or absent: "无数据 / no data"), e.g.
-        "未评估 / not assessed" for a category with no facility in the input.
-
-    Returns
-    -------
-    str
-        ``<svg ...>`` markup with one ``<rect class="bar">`` per value.
-    """
-    row_h, label_w, pad = 22, 190, 50
-    bar_w = width_px - label_w - pad
-    height = row_h * len(labels) + 30
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width_px}" height="{height}" '
-        f'role="img" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>'
-    ]
-    for frac in (0.0, 0.5, 1.0):
-        x = label_w + frac * bar_w
-        parts.append(
-            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#ccc"/>'
-            f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{frac:.0%}</text>'
-        )
-    missing = list(missing_labels) if missing_labels is not None else [None] * len(labels)
-    for i, (label, share, gone) in enumerate(zip(labels, shares, missing, strict=True)):
-        y = i * row_h + 4
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 13}" font-size="12" text-anchor="end">{html.escape(label)}</text>'
-        )
-        if share is None or np.isnan(share):
-            text = html.escape(gone or "无数据 / no data")
-            parts.append(f'<text x="{label_w + 4}" y="{y + 13}" font-size="11" fill="#888">{text}</text>')
-            continue
-        w = max(0.0, min(1.0, float(share))) * bar_w
-        color = rate_color(float(share))
-        parts.append(
-            f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{row_h - 6}" fill="{color}"/>'
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" font-size="11">{100 * share:.1f}%</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def _pct(v: Any) -> str:
@@ -211,10 +151,11 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
         charts.append(_unit_chart(summary, f"{names[column('rate', ALL_BASIC)]} — {title}", unit_missing))
     charts.insert(
         0,
-        svg_bar_chart(
+        svg_paired_bar_chart(
             [names[column("rate", c)] for c in cats],
             [float(table.loc[c, "rate_network"]) for c in cats],
-            title="各类设施覆盖率 / coverage by category",
+            [float(table.loc[c, "rate_buffer"]) for c in cats],
+            title="各类设施覆盖率：路网与直线缓冲 / coverage by category: network and straight line",
             missing_labels=[_NOT_ASSESSED if c in missing else None for c in cats],
         ),
     )
@@ -234,6 +175,7 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
     ]
     meta = res.meta
     return {
+        "summary": _summary(res, table, missing, names),
         "all_basic_scope": res.all_basic_scope_zh(),
         "not_assessed": list(missing.values()),
         "category_rows": category_rows,
@@ -252,6 +194,51 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
         "computed": meta.created,
         "network": [(str(k), str(v)) for k, v in meta.network_summary.items()],
         "warnings": list(meta.warnings),
+    }
+
+
+def _summary(
+    res: CoverageResult, table: pd.DataFrame, missing: dict[str, str], names: dict[str, str]
+) -> dict[str, Any]:
+    """Return the one-screen summary: what was measured, where, on what data, headline rates, biggest gaps."""
+    meta = res.meta
+    assessed = [c for c in res.category_ids if c not in missing]
+    rates = table.loc[assessed, "rate_network"].astype(float).sort_values()
+    good = int((rates >= GAP_THRESHOLD).sum())
+    all_basic = table.loc[ALL_BASIC]
+    no_basic = not bool(all_basic["assessed"])
+    units = res.populated_units()
+    unit_gaps: list[str] = []
+    unit_title = ""
+    if units:
+        name, frame = next(iter(units.items()))
+        low = frame.sort_values(column("rate", ALL_BASIC), na_position="last").head(3)
+        unit_gaps = [
+            f"{r['name_zh'] or r['id']} {_rate_text(r[column('rate', ALL_BASIC)], no_basic)}"
+            for _, r in low.iterrows()
+        ]
+        unit_title = _UNIT_TITLES.get(name, name)
+    return {
+        "what": (
+            f"{meta.profile_name} 生活圈：{len(res.categories)} 类设施的步行路网距离覆盖率（已评估 "
+            f"{len(assessed)} 类），人口加权 / walking-network coverage by {meta.profile_name}"
+        ),
+        "where": (
+            ("威海 / Weihai" if meta.in_weihai else "样例区域（非威海）/ sample area, not Weihai")
+            + f"：{len(res.origins):,} 个起点，{res.population:,.0f} 人；汇总单元 / units: "
+            + ("、".join(_UNIT_TITLES.get(u, u) for u in units) or "六边形 / hexagons only")
+        ),
+        "data": "；".join(
+            f"{i.role}: {i.source} ({INPUT_STATUS_ZH.get(i.status, i.status)})" for i in meta.inputs
+        ),
+        "all_basic": _rate_text(all_basic["rate_network"], no_basic),
+        "all_basic_buffer": _rate_text(all_basic["rate_buffer"], no_basic),
+        "all_basic_label": names[column("rate", ALL_BASIC)],
+        "categories_good": f"{good}/{len(assessed)}",
+        "threshold": f"{100 * GAP_THRESHOLD:.0f}%",
+        "lowest": [f"{names[column('rate', c)]} {_pct(rates[c])}" for c in rates.index[:3]],
+        "unit_gaps": unit_gaps,
+        "unit_title": unit_title,
     }
 
 
@@ -358,7 +345,9 @@ def build_report(
         "maps": maps_html,
         "provenance": _provenance(layers) if layers is not None else [],
         "gaps": [str(i.message) for i in getattr(getattr(layers, "report", None), "gaps", None) or []],
-        "sources_md": Path(sources_md).read_text(encoding="utf-8") if sources_md else None,
+        "sources_html": markdown_to_html(Path(sources_md).read_text(encoding="utf-8"))
+        if sources_md
+        else None,
         "parameters": [(str(k), str(v)) for k, v in (parameters or {}).items()],
     }
     return env.get_template("report.html.j2").render(**context)
