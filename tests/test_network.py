@@ -380,3 +380,11 @@ def test_split_keys_match_row_wise_unique_of_rounded_coordinates(xy, cut, scale)
 
     np.testing.assert_array_equal(_grid_keys(coords, 0.001), keys)  # packed 1-D keys, same numbering
     np.testing.assert_allclose(shapely.length(segs).sum(), sum(line.length for line in lines))
+
+
+def test_coordinates_that_do_not_fit_the_declared_crs_raise_crs_error(tmp_path):
+    path = tmp_path / "zone_prefix.gpkg"  # 3-degree GK coordinates with the zone prefix, declared without it
+    lines = [shapely.LineString([(40_520_000, 4_150_000), (40_520_100, 4_150_000)])]
+    gpd.GeoDataFrame(geometry=lines, crs="EPSG:4550").to_file(path)
+    with pytest.raises(CRSError, match="does not fit the coordinates"):
+        build_network(path)

@@ -15,7 +15,7 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
 from weihai_gis.crs import ANALYSIS_CRS, WEIHAI_BOUNDS
-from weihai_gis.errors import InputFileError, OutputError
+from weihai_gis.errors import CRSError, InputFileError, OutputError
 from weihai_gis.files import require_input_file
 from weihai_gis.network.graph import WalkNetwork
 from weihai_gis.network.osm import (
@@ -62,6 +62,11 @@ def analysis_crs_for(frame: gpd.GeoDataFrame) -> str:
         # only the bounding box is reprojected (densified edges), not every line
         to_lonlat = pyproj.Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True)
         minx, miny, maxx, maxy = to_lonlat.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        raise CRSError(
+            f"network bounds {tuple(frame.total_bounds.round(0))} do not convert to longitude/latitude from "
+            f"{frame.crs}; the declared CRS does not fit the coordinates (e.g. a zone prefix): fix the CRS."
+        )
     wx0, wy0, wx1, wy1 = WEIHAI_BOUNDS
     if maxx >= wx0 - 1 and minx <= wx1 + 1 and maxy >= wy0 - 1 and miny <= wy1 + 1:
         return ANALYSIS_CRS

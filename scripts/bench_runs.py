@@ -1,0 +1,421 @@
+"""Whole-process benchmarks of issue 11's targets: CPU seconds, wall seconds and peak RSS of what a user runs.
+
+Every figure is a child process measured by the kernel (``os.wait4``: user + system CPU, ``ru_maxrss`` = peak
+resident memory of the whole process, start-up included), never tracemalloc. Runs of a task and of its peer
+alternate (A B A B ...) so that load from other users of the machine hits both; medians are printed. Each
+peer answers the same question and the benchmark checks the answers agree before printing a ratio.
+
+Tasks
+-----
+city      ``weihai-gis coverage --network roads.gpkg ...`` on a jittered street grid in Weihai's plane
+          (EPSG:4550), 24 categories (gb50180-2018), one origin per 4 nodes; first run (cold: the network
+          cache is empty) and warm runs (the network loaded from the cache, the default).
+engine    the per-category engine on the Helsinki sample vs a bare ``scipy.sparse.csgraph.dijkstra`` of the
+          same multi-source graph (in one child; distances checked equal at the nodes).
+surface   the height-control surface for 20 viewpoints on a 1509 x 1514 grid of 30 m (real ASTER tile when
+          ../shared/data is present, else synthetic terrain of the same size).
+viewshed  ``weihai-gis sightlines viewshed`` vs ``gdal_viewshed`` as whole processes on the same DEM and
+          observer (outputs checked to agree on >= 99 % of cells).
+
+Usage: python scripts/bench_runs.py [--tasks city,engine,surface,viewshed] [--nodes 200000] [--repeat 3]
+       [--markdown out.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+CLI = [str(Path(PY).with_name("weihai-gis"))]  # the console script a user runs
+TARGETS = {
+    "city": ("200k-node city run, whole-process CPU", 6.0, "s"),
+    "province": ("3.2M-node province run, whole-process CPU", 100.0, "s"),
+    "engine": ("engine / bare scipy Dijkstra (Helsinki)", 2.0, "x"),
+    "surface": ("height surface, 20 viewpoints, CPU", 5.0, "s"),
+    "viewshed": ("one viewshed from the CLI / gdal_viewshed (whole process)", 3.0, "x"),
+}
+
+
+#: A tiny launcher between this (large) process and the measured child: Linux carries the peak RSS of the
+#: memory image a process replaces at exec into its ``ru_maxrss``, so children spawned directly from here
+#: would report this process's size. The launcher's own few MiB are the floor of every RSS figure.
+_LAUNCHER = """
+import json, os, sys, time
+cmd = json.loads(sys.argv[1])
+t = time.perf_counter()
+pid = os.posix_spawnp(cmd[0], cmd, os.environ)
+_, status, ru = os.wait4(pid, 0)
+print(json.dumps({"wall_s": time.perf_counter() - t, "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "rss_mib": ru.ru_maxrss / 1024, "code": os.waitstatus_to_exitcode(status)}))
+"""
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run ``cmd``; return its wall seconds, CPU seconds (user + sys), peak RSS in MiB and its stdout."""
+    with tempfile.TemporaryFile() as err:
+        launcher = subprocess.run(
+            [PY, "-S", "-c", _LAUNCHER, json.dumps(cmd)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            text=True,
+        )
+        err.seek(0)
+        err_text = err.read().decode(errors="replace")
+    lines = launcher.stdout.strip().splitlines()
+    res = json.loads(lines[-1]) if lines else {"code": launcher.returncode}
+    if res["code"] != 0:
+        raise RuntimeError(f"{' '.join(cmd[:6])} ... failed ({res['code']}): {err_text[-2000:]}")
+    return {**res, "stdout": "\n".join(lines[:-1])}
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in ("wall_s", "cpu_s", "rss_mib")}
+
+
+# ---------------------------------------------------------------- city run
+
+
+def write_city(folder: Path, nodes: int, seed: int = 0) -> dict[str, Path]:
+    """A jittered street grid of about ``nodes`` nodes (80 m blocks) near Weihai, origins and facilities."""
+    import geopandas as gpd
+    import shapely
+
+    from weihai_gis.standards import load_profile
+
+    rng = np.random.default_rng(seed)
+    side = int(np.sqrt(nodes) + 0.5)
+    x0, y0, block = 420_000.0, 4_130_000.0, 80.0  # Weihai in EPSG:4550 (CM 123°E)
+    jx = rng.uniform(-15, 15, (side, side))
+    jy = rng.uniform(-15, 15, (side, side))
+    gx = x0 + np.arange(side)[None, :] * block + jx
+    gy = y0 + np.arange(side)[:, None] * block + jy
+    rows = shapely.linestrings(np.stack([gx, gy], axis=-1))  # one line per street, split at crossings
+    cols = shapely.linestrings(np.stack([gx.T, gy.T], axis=-1))
+    lines = np.concatenate([rows, cols])
+    crs = "EPSG:4550"
+    paths = {k: folder / f"{k}.gpkg" for k in ("roads", "origins", "facilities")}
+    gpd.GeoDataFrame({"highway": np.full(len(lines), "residential")}, geometry=lines, crs=crs).to_file(
+        paths["roads"], layer="roads", engine="pyogrio", use_arrow=True
+    )
+    extent = (side - 1) * block
+    n_orig = side * side // 4
+    pts = shapely.points(rng.uniform(0, extent, (n_orig, 2)) + np.array([x0, y0]))
+    gpd.GeoDataFrame(
+        {"origin_id": np.arange(n_orig), "population": rng.integers(1, 30, n_orig)}, geometry=pts, crs=crs
+    ).to_file(paths["origins"], engine="pyogrio", use_arrow=True)
+    cats = list(load_profile("gb50180-2018").categories["id"])
+    per = max(5, n_orig // 400)
+    fac_cat = np.repeat(cats, per)
+    fpts = shapely.points(rng.uniform(0, extent, (len(fac_cat), 2)) + np.array([x0, y0]))
+    gpd.GeoDataFrame({"category": fac_cat}, geometry=fpts, crs=crs).to_file(
+        paths["facilities"], engine="pyogrio", use_arrow=True
+    )
+    return paths
+
+
+def bench_city(nodes: int, repeat: int, rows: list[dict]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = write_city(folder, nodes)
+        env = {**os.environ, "WEIHAI_GIS_CACHE_DIR": str(folder / "cache")}
+        base = [*CLI, "-q", "coverage", "--network", str(paths["roads"]), "--network-layer", "roads"]
+        base += ["--facilities", str(paths["facilities"]), "--category-field", "category"]
+        base += ["--origins", str(paths["origins"]), "--profile", "gb50180-2018"]
+        cold = [measure([*base, "--out", str(folder / "cold.gpkg")], env)]
+        warm = []
+        for i in range(repeat):
+            warm.append(measure([*base, "--out", str(folder / f"warm{i}.gpkg")], env))
+            shutil.rmtree(folder / "cache", ignore_errors=True)
+            cold.append(measure([*base, "--out", str(folder / f"cold{i}.gpkg")], env))
+        check_same_results(folder / "cold.gpkg", folder / "warm0.gpkg")
+        startup = [measure([*CLI, "--help"]) for _ in range(repeat)]
+    label = f"{nodes // 1000}k" if nodes < 1_000_000 else f"{nodes / 1e6:.1f}M"
+    # a verdict only where the run is the size the target names
+    target = "province" if nodes >= 3_000_000 else "city" if 150_000 <= nodes <= 300_000 else None
+    for name, runs in (("first run (builds the network)", cold), ("cached network (default)", warm)):
+        rows.append(
+            {"task": f"city {label} nodes: {name}", **median_of(runs), "target": target, "runs": len(runs)}
+        )
+    rows.append({"task": "start-up: weihai-gis --help", **median_of(startup), "target": None, "runs": repeat})
+
+
+def check_same_results(a: Path, b: Path) -> None:
+    """The cached run must give exactly the distances of the run that built the network."""
+    import pyogrio
+
+    fa = pyogrio.read_dataframe(a, layer="origins", read_geometry=False)
+    fb = pyogrio.read_dataframe(b, layer="origins", read_geometry=False)
+    cols = [c for c in fa.columns if c.startswith("dist_")]
+    if not cols:
+        raise RuntimeError(f"{a}: no dist_ columns in layer origins")
+    np.testing.assert_allclose(fa[cols].to_numpy(float), fb[cols].to_numpy(float), atol=1e-9, equal_nan=True)
+
+
+# ---------------------------------------------------------------- engine vs bare dijkstra
+
+
+def engine_child(repeat: int) -> None:
+    """Time the engine and a bare csgraph Dijkstra on the same graphs, alternated (run in a child)."""
+    from pyrosm import OSM
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from weihai_gis.facilities import facilities_from_osm
+    from weihai_gis.lifecircle import NetworkIndex, nearest_distance_m
+    from weihai_gis.network import build_network, sample_osm_path, snap_points
+    from weihai_gis.population import origins_from_buildings
+    from weihai_gis.standards import load_profile
+
+    path = sample_osm_path()
+    net = build_network(path)
+    origins = origins_from_buildings(OSM(str(path)).get_buildings()).to_crs(net.crs)
+    origins = origins.set_geometry(origins.geometry.representative_point())
+    fac = facilities_from_osm(path).to_crs(net.crs)
+    cats = []
+    for _, c in load_profile("gb50180-2018").categories.iterrows():
+        idx = np.flatnonzero(fac["category"].isin(list(c["kinds"])).to_numpy())
+        if len(idx):
+            cats.append((float(c["max_walk_m"]), idx))
+    index = NetworkIndex(net)
+    o_snap = snap_points(net, origins)
+    f_snap = snap_points(net, fac)
+    n = net.n_nodes
+    # the peer: for each category a CSR built by scipy alone (edges + source edges, duplicates kept at their
+    # minimum by the coo -> csr conversion being given unique pairs), then the same dijkstra call
+    graphs = []
+    for cut, idx in cats:
+        sub = f_snap.take(idx)
+        ok = np.flatnonzero(sub.reachable)
+        e = sub.edge[ok]
+        nodes = np.concatenate([net.edge_u[e], net.edge_v[e]])
+        w = np.concatenate([sub.connector_m[ok] + sub.to_u_m[ok], sub.connector_m[ok] + sub.to_v_m[ok]])
+        order = np.lexsort((w, nodes))
+        nodes, w = nodes[order], w[order]
+        first = np.r_[True, nodes[1:] != nodes[:-1]]
+        base = net.to_csr().tocoo()
+        g = coo_matrix(
+            (
+                np.r_[base.data, w[first]],
+                (np.r_[base.row, np.full(first.sum(), n)], np.r_[base.col, nodes[first]]),
+            ),
+            shape=(n + 1, n + 1),
+        ).tocsr()
+        graphs.append((cut, g))
+
+    def engine():
+        return [nearest_distance_m(index, o_snap, f_snap.take(idx), max_walk_m=cut) for cut, idx in cats]
+
+    def bare():
+        return [dijkstra(g, directed=True, indices=n, limit=cut) for cut, g in graphs]
+
+    # check: the engine's node distances are the bare ones (same graph), and its origin distances follow
+    for (cut, idx), (_, g) in zip(cats, graphs, strict=True):
+        d_bare = dijkstra(g, directed=True, indices=n, limit=cut)
+        sub = f_snap.take(idx)
+        ok = np.flatnonzero(sub.reachable)
+        e = sub.edge[ok]
+        d_eng = dijkstra(
+            index.with_source(
+                np.concatenate([net.edge_u[e], net.edge_v[e]]),
+                np.concatenate([sub.connector_m[ok] + sub.to_u_m[ok], sub.connector_m[ok] + sub.to_v_m[ok]]),
+            ),
+            directed=True,
+            indices=n,
+            limit=cut,
+        )
+        np.testing.assert_allclose(d_eng, d_bare, atol=1e-9)
+    times = {"engine": [], "bare": []}
+    for _ in range(repeat):
+        for name, fn in (("engine", engine), ("bare", bare)):
+            t = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t)
+    print(json.dumps({k: statistics.median(v) for k, v in times.items()} | {"categories": len(cats)}))
+
+
+def bench_engine(repeat: int, rows: list[dict]) -> None:
+    res = measure([PY, __file__, "--engine-child", str(max(repeat, 5))])
+    data = json.loads(res["stdout"].strip().splitlines()[-1])
+    ratio = data["engine"] / data["bare"]
+    rows.append(
+        {
+            "task": f"engine, {data['categories']} categories on Helsinki (CPU s, median)",
+            "wall_s": float("nan"),
+            "cpu_s": data["engine"],
+            "rss_mib": float("nan"),
+            "peer": f"bare scipy dijkstra {data['bare']:.4f} s",
+            "ratio": ratio,
+            "target": "engine",
+            "runs": max(repeat, 5),
+        }
+    )
+
+
+# ---------------------------------------------------------------- surface and viewshed
+
+
+def surface_child(n_viewpoints: int) -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_sightlines import load_terrain, pick_viewpoints
+
+    from weihai_gis.sightlines import extract_ridges, height_surface
+
+    dem, desc = load_terrain(1500)
+    ridges = extract_ridges(dem)
+    vps = pick_viewpoints(dem, n_viewpoints)
+    t, w = time.process_time(), time.perf_counter()
+    surface = height_surface(dem, vps, ridge_mask=ridges)
+    cpu, wall = time.process_time() - t, time.perf_counter() - w
+    print(
+        json.dumps(
+            {
+                "cpu": cpu,
+                "wall": wall,
+                "shape": list(dem.shape),
+                "desc": desc,
+                "finite": float(np.isfinite(surface).mean()),
+            }
+        )
+    )
+
+
+def bench_surface(repeat: int, rows: list[dict]) -> None:
+    runs = [measure([PY, __file__, "--surface-child", "20"]) for _ in range(repeat)]
+    data = [json.loads(r["stdout"].strip().splitlines()[-1]) for r in runs]
+    rows.append(
+        {
+            "task": f"height surface, 20 viewpoints, {data[0]['shape'][0]}x{data[0]['shape'][1]} cells "
+            f"({'real' if 'real' in data[0]['desc'] else 'synthetic'} DEM): surface step",
+            "wall_s": statistics.median(d["wall"] for d in data),
+            "cpu_s": statistics.median(d["cpu"] for d in data),
+            "rss_mib": median_of(runs)["rss_mib"],
+            "target": "surface",
+            "runs": repeat,
+        }
+    )
+
+
+def bench_viewshed(repeat: int, rows: list[dict]) -> None:
+    if shutil.which("gdal_viewshed") is None:
+        rows.append({"task": "viewshed: gdal_viewshed not installed", "target": None})
+        return
+    sys.path.insert(0, str(REPO / "scripts"))
+    import rasterio
+    from bench_sightlines import load_terrain, pick_viewpoints
+
+    from weihai_gis.sightlines import write_raster
+
+    dem, _ = load_terrain(1500)
+    (x, y) = pick_viewpoints(dem, 1)[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "dem.tif"
+        write_raster(src, dem.elevation.astype(np.float32), dem, nodata=-9999.0)
+        ours_cmd = [*CLI, "-q", "sightlines", "viewshed", "--dem", str(src), "--observer", str(x), str(y)]
+        ours_cmd += ["--observer-height", "2", "--out", str(Path(tmp) / "ours.tif")]
+        gdal_cmd = ["gdal_viewshed", "-q", "-ox", str(x), "-oy", str(y), "-oz", "2", "-cc", "0.85714"]
+        gdal_cmd += ["-vv", "1", "-iv", "0", "-ov", "0", str(src), str(Path(tmp) / "gdal.tif")]
+        ours, gdal = [], []
+        for _ in range(repeat):
+            ours.append(measure(ours_cmd))
+            gdal.append(measure(gdal_cmd))
+        with rasterio.open(Path(tmp) / "ours.tif") as a, rasterio.open(Path(tmp) / "gdal.tif") as b:
+            va, vb = a.read(1), b.read(1)
+        valid = va != 255
+        agree = float((va[valid] == vb[valid]).mean())
+        if agree < 0.99:
+            raise RuntimeError(f"viewshed disagrees with gdal_viewshed on {100 * (1 - agree):.2f} % of cells")
+    mo, mg = median_of(ours), median_of(gdal)
+    rows.append(
+        {
+            "task": f"one viewshed from the CLI ({agree:.2%} of cells equal to GDAL)",
+            **mo,
+            "peer": f"gdal_viewshed {mg['wall_s']:.2f} s wall, {mg['cpu_s']:.2f} s CPU, {mg['rss_mib']:.0f} MiB",
+            "ratio": mo["cpu_s"] / mg["cpu_s"],
+            "target": "viewshed",
+            "runs": repeat,
+        }
+    )
+
+
+# ---------------------------------------------------------------- report
+
+
+def verdict(row: dict) -> str:
+    key = row.get("target")
+    if key is None or key not in TARGETS:
+        return ""
+    label, limit, unit = TARGETS[key]
+    value = row["ratio"] if unit == "x" else row["cpu_s"]
+    ok = "met" if value <= limit else "NOT met"
+    return f"{label} <= {limit:g}{' s' if unit == 's' else 'x'}: {value:.2f}{' s' if unit == 's' else 'x'} ({ok})"
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| task | CPU s | wall s | peak RSS MiB | peer (same run) | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "cpu_s" not in r:
+            lines.append(f"| {r['task']} | | | | | |")
+            continue
+        fmt = lambda v, p: "–" if v != v else f"{v:.{p}f}"  # noqa: E731
+        lines.append(
+            f"| {r['task']} | {fmt(r['cpu_s'], 2)} | {fmt(r['wall_s'], 2)} | {fmt(r['rss_mib'], 0)} | "
+            f"{r.get('peer', '')} | {verdict(r)} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", default="city,engine,surface,viewshed")
+    parser.add_argument("--nodes", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument("--engine-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--surface-child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine_child:
+        engine_child(args.engine_child)
+        return
+    if args.surface_child:
+        surface_child(args.surface_child)
+        return
+    rows: list[dict] = []
+    tasks = args.tasks.split(",")
+    for task in tasks:
+        if task == "city":
+            bench_city(args.nodes, args.repeat, rows)
+        elif task == "engine":
+            bench_engine(args.repeat, rows)
+        elif task == "surface":
+            bench_surface(args.repeat, rows)
+        elif task == "viewshed":
+            bench_viewshed(args.repeat, rows)
+        else:
+            raise SystemExit(f"unknown task {task!r}; choose from city, engine, surface, viewshed")
+        print(markdown(rows[-3:] if task == "city" else rows[-1:]), flush=True)
+    table = markdown(rows)
+    print("\n" + table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
