@@ -224,9 +224,10 @@ def _random_net(seed: int, n_lines: int):
     from weihai_gis.network import WalkNetwork
 
     rng = np.random.default_rng(seed)
-    xy = rng.integers(0, 12, size=(n_lines + 4, 2)).astype(float) * 25.0
+    cells = rng.choice(144, size=n_lines + 4, replace=False)  # distinct points: no zero-length segment
+    xy = np.column_stack([cells // 12, cells % 12]).astype(float) * 25.0
     u = rng.integers(0, len(xy), n_lines)
-    v = rng.integers(0, len(xy), n_lines)
+    v = (u + rng.integers(1, len(xy), n_lines)) % len(xy)  # never u
     keep = u != v
     u, v = u[keep], v[keep]
     geoms = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
