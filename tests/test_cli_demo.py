@@ -55,6 +55,37 @@ def test_demo_runs_on_the_shipped_hitwh_extract_labelled_real_estimated_and_attr
     origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
     assert len(origins) == 354  # the extract's apartments + residential buildings
     assert (origins["population"] > 0).all()
+    for name in ("planning_map.html", "coverage_map.html", "sightlines_map.html"):
+        page = (out / name).read_text(encoding="utf-8")
+        assert "weihai-source-note" in page and "© OpenStreetMap contributors" in page, name
+        assert "估算" in page and "未评估" in page, name
+
+
+def test_demo_writes_the_problem_list_with_chinese_headers_and_250_m_hexagons(demo_out):
+    out, _ = demo_out
+    gpkg = out / "coverage.gpkg"
+    problems = pyogrio.read_dataframe(gpkg, layer="problems")
+    origins = pyogrio.read_dataframe(gpkg, layer="origins")
+    assert len(problems) and set(problems["origin_id"]) <= set(origins["origin_id"])
+    assert {"edge_m", "edge_affected_bus_stop"} <= set(origins.columns)
+    sheets = pd.read_excel(out / "coverage_summary.xlsx", sheet_name=None)
+    assert {"问题清单", "缺失类别人口"} <= set(sheets)
+    heads = set(sheets["问题清单"].columns)
+    assert {
+        "建筑编号",
+        "缺失类别",
+        "最近设施网络距离（米）",
+        "最近设施直线距离（米）",
+        "人口（估算）",
+    } <= heads
+    assert len(sheets["问题清单"]) == len(problems)
+    left = sheets["缺失类别人口"].set_index("缺失类别")["未覆盖人口（估算）"]
+    assert left.sum() == pytest.approx(problems["population"].sum())
+    hexes = pyogrio.read_dataframe(gpkg, layer="summary_hex").to_crs("EPSG:4550")
+    side = (hexes.geometry.area / 2.598076211).pow(0.5)  # a regular hexagon of side s: 2.598 s²
+    assert side.to_numpy() == pytest.approx(250.0, rel=1e-6)
+    table = pd.read_csv(out / "coverage_summary.csv").set_index("id")
+    assert {"rate_network_interior", "n_origins_interior"} <= set(table.columns)
 
 
 def test_main_job_picks_helsinki_only_when_asked():

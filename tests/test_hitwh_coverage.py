@@ -73,3 +73,71 @@ def test_the_same_pois_shifted_to_gcj02_are_refused_by_coverage():
     assert diag.shifted and diag.best == "gcj02" and diag.near_share["gcj02"] > diag.near_share["wgs84"]
     with pytest.raises(CoordinateOffsetError, match="GCJ-02"):
         coverage(net, origins, shifted, profile="gb50180-2018")
+
+
+@functools.cache
+def _job():
+    from weihai_gis.jobs.coverage_job import run_coverage_job
+
+    inputs = hitwh_inputs()
+    net, res = run_coverage_job(inputs)
+    return inputs, net, res
+
+
+def test_edge_flags_mark_origins_within_each_cutoff_of_the_download_bounds():
+    inputs, _, res = _job()
+    o = res.origins
+    box = gpd.GeoSeries([inputs.boundary], crs="EPSG:4326").to_crs(o.crs).iloc[0]
+    # independent: shapely per point; a building whose point lies outside the bounds is at the edge (0 m)
+    want = np.array([box.exterior.distance(p) if box.contains(p) else 0.0 for p in o.geometry])
+    assert (want == 0).sum() >= 1
+    np.testing.assert_allclose(o["edge_m"], want, atol=1e-6)
+    for cid, limit in res.cutoffs_m.items():
+        assert (o[f"edge_affected_{cid}"] == (want < limit)).all(), cid
+    # the extract is ~2.4 × 2.1 km: every building is within 1000 m of its edge, but not within 300 m
+    assert o["edge_affected_middle_school"].all() and not o["edge_affected_kindergarten"].all()
+
+
+def test_interior_rates_are_population_weighted_over_origins_away_from_the_edge():
+    _, _, res = _job()
+    o, table = res.origins, res.overall().set_index("id")
+    for cid in ("kindergarten", "bus_stop", "primary_school"):
+        inside = ~o[f"edge_affected_{cid}"]
+        pop = o.loc[inside, "population"]
+        want = (pop * o.loc[inside, f"met_{cid}"]).sum() / pop.sum()
+        assert table.loc[cid, "rate_network_interior"] == pytest.approx(want)
+        assert table.loc[cid, "n_origins_interior"] == int(inside.sum())
+    assert np.isnan(table.loc["middle_school", "rate_network_interior"])  # no interior origin at 1000 m
+    assert np.isnan(table.loc["elderly_care", "rate_network_interior"])  # not assessed stays NaN
+
+
+def test_problem_list_has_every_unmet_basic_category_with_network_beyond_the_limit_and_straight_below():
+    _, net, res = _job()
+    p, o = res.problems, res.origins
+    basic = res.categories.loc[(res.categories["type"] == "基础保障") & res.categories["assessed"], "id"]
+    want = sum(int((~o[f"met_{c}"]).sum()) for c in basic)
+    assert len(p) == want > 0
+    assert set(p["category"]) <= set(basic) and not set(p["category"]) & set(res.not_assessed())
+    finite = p["dist_network_m"].notna()
+    assert (p.loc[finite, "dist_network_m"] > p.loc[finite, "max_walk_m"]).all()  # out of reach
+    # a walk is never shorter than the straight line between the same two points
+    assert (p.loc[finite, "dist_straight_m"] <= p.loc[finite, "dist_network_m"] + 1e-6).all()
+    assert (p["name"] != "").any()  # building names from OSM (e.g. 五公寓)
+    # network distances beyond the limit agree with the networkx oracle for one category
+    fac = res.facilities[res.facilities["category"] == "bus_stop"]
+    rows = p[p["category"] == "bus_stop"]
+    sub = o.set_index("origin_id").loc[rows["origin_id"]]
+    got = rows["dist_network_m"].to_numpy()
+    want = oracle_distances(net, snap_points(net, sub.geometry), snap_points(net, fac.geometry))
+    want = np.where(want <= 5000, want, np.nan)
+    np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+
+
+def test_residents_left_out_per_category_sum_the_problem_list():
+    _, _, res = _job()
+    table = res.missing_by_category.set_index("category")
+    for cid, rows in res.problems.groupby("category"):
+        assert table.loc[cid, "population_left_out"] == pytest.approx(rows["population"].sum())
+        inner = rows.loc[~rows["edge_affected"].astype(bool), "population"].sum()
+        assert table.loc[cid, "population_left_out_interior"] == pytest.approx(inner)
+    assert (table["share_left_out"] <= 1 + 1e-9).all()

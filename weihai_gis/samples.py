@@ -23,6 +23,7 @@ from weihai_gis import data as embedded_data
 from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import InputFileError
 from weihai_gis.facilities import facilities_from_osm, read_facilities
+from weihai_gis.lifecircle.results import OSM_ATTRIBUTION
 from weihai_gis.network import sample_osm_path
 from weihai_gis.population import (
     origins_from_buildings,
@@ -45,8 +46,6 @@ __all__ = [
 #: The shipped OpenStreetMap extract of the 山大哈工大 重点片区 (built by ``scripts/build_hitwh.py``).
 HITWH_PBF = embedded_data.path("weihai-hitwh.osm.pbf")
 
-#: The attribution ODbL requires on every map and report made from OpenStreetMap data.
-OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
 
 log = logging.getLogger(__name__)
 

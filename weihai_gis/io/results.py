@@ -11,6 +11,9 @@ layer                  kind      content
 ``summary_<unit>``     polygons  per-unit summary (e.g. ``summary_town_areas``)
 ``categories``         table     the profile's categories with facility counts and ``assessed``
 ``overall``            table     one row per category + ``all_basic``: rate_network, rate_buffer, gap
+``problems``           points    optional 问题清单: origin × basic category not met, network and straight-line
+                                 distance to the nearest facility (:mod:`weihai_gis.lifecircle.problems`)
+``missing_by_category`` table    optional: residents each basic category leaves out
 ``run_metadata``       table     ``key``, ``value`` (JSON): profile, hexagon size, CRS, options, network
                                  facts, warnings, input provenance, data-quality notices, date, version
 =====================  ========  ===============================================================
@@ -121,6 +124,10 @@ def write_results(
             _write(frame, tmp, f"summary_{name}", "MultiPolygon")
         _write(res.categories, tmp, "categories")
         _write(res.overall_table, tmp, "overall")
+        if res.problems is not None:
+            _write(res.problems, tmp, "problems", "Point")
+        if res.missing_by_category is not None:
+            _write(res.missing_by_category, tmp, "missing_by_category")
         _write(_metadata_rows(res), tmp, _META_LAYER)
     log.info(
         "wrote %s (%d origins, %d hexagons, units %s)",
@@ -193,4 +200,6 @@ def read_results(path: str | os.PathLike[str]) -> CoverageResult:
         hexagons=_read(p, "summary_hex"),
         units=units,
         overall_table=_read(p, "overall"),
+        problems=_read(p, "problems") if "problems" in names else None,
+        missing_by_category=_read(p, "missing_by_category") if "missing_by_category" in names else None,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from weihai_gis.files import atomic_path
+from weihai_gis.lifecircle.problems import PROBLEM_HEADERS_ZH
 from weihai_gis.lifecircle.results import CoverageResult
 
 __all__ = ["write_summary_tables"]
@@ -25,8 +26,9 @@ def write_summary_tables(
 ) -> tuple[Path, Path]:
     """Write the overall table to ``csv_path`` (UTF-8 with BOM) and to the first sheet of ``xlsx_path``.
 
-    The workbook has one more sheet per summary unit (``res.units``, geometry left out). Both files are
-    written atomically.
+    The workbook has one more sheet per summary unit (``res.units``, geometry left out) and, when
+    computed, the sheets 问题清单 (``res.problems``) and 缺失类别人口 (``res.missing_by_category``) with Chinese
+    headers. Both files are written atomically.
 
     Parameters
     ----------
@@ -49,5 +51,12 @@ def write_summary_tables(
         table.to_excel(xlsx, index=False, sheet_name="summary")
         for name, frame in res.units.items():
             frame.drop(columns="geometry").to_excel(xlsx, index=False, sheet_name=name[:31])
+        if res.problems is not None:  # 问题清单 and residents left out per category, Chinese headers
+            problems = pd.DataFrame(res.problems).drop(columns="geometry", errors="ignore")
+            problems.rename(columns=PROBLEM_HEADERS_ZH).to_excel(xlsx, index=False, sheet_name="问题清单")
+        if res.missing_by_category is not None:
+            res.missing_by_category.rename(columns=PROBLEM_HEADERS_ZH).to_excel(
+                xlsx, index=False, sheet_name="缺失类别人口"
+            )
     log.info("wrote %s, %s", csv_path, xlsx_path)
     return Path(csv_path), Path(xlsx_path)

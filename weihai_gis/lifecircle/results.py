@@ -34,6 +34,7 @@ from weihai_gis.lifecircle.summaries import hex_ids, hex_summary, overall_table,
 __all__ = [
     "BASIC_TYPE",
     "INPUT_STATUS_ZH",
+    "OSM_ATTRIBUTION",
     "CoverageResult",
     "InputRecord",
     "RunMetadata",
@@ -47,6 +48,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The attribution ODbL requires wherever OpenStreetMap data is shown.
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
 
 #: How trustworthy an input is, in the words the outputs use.
 INPUT_STATUS_ZH = {
@@ -179,7 +183,15 @@ class CoverageResult:
     units
         Summary-unit name (e.g. ``"town_areas"``) → per-unit summary, every unit of the layer.
     overall_table
-        One row per category plus ``all_basic``: rate_network, rate_buffer, gap (see :meth:`overall`).
+        One row per category plus ``all_basic``: rate_network, rate_buffer, gap (see :meth:`overall`);
+        with data-edge flags on the origins also the interior-only rates.
+    problems
+        问题清单: one row per origin and assessed basic category it does not meet, with the network and
+        straight-line distance to the nearest facility (:func:`~weihai_gis.lifecircle.problems.problem_list`);
+        None when not computed.
+    missing_by_category
+        Residents each basic category leaves out
+        (:func:`~weihai_gis.lifecircle.problems.missing_by_category`); None when not computed.
     """
 
     origins: gpd.GeoDataFrame
@@ -189,6 +201,8 @@ class CoverageResult:
     hexagons: gpd.GeoDataFrame
     units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     overall_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: gpd.GeoDataFrame | None = None
+    missing_by_category: pd.DataFrame | None = None
 
     @classmethod
     def build(
@@ -327,6 +341,34 @@ class CoverageResult:
         """Return id → name_zh of the categories whose walking limit is not verified against the standard."""
         rows = self.categories.loc[~self.categories["verified"].fillna(False).astype(bool)]
         return dict(zip(rows["id"].astype(str), rows["name_zh"].astype(str), strict=True))
+
+    def source_lines(self) -> list[str]:
+        """Return the lines of the source box a map of this result shows (Chinese / English).
+
+        One line per input (role, source, 实际数据 / 估算 / 样例), one on the categories not assessed, and the
+        OpenStreetMap attribution when any input comes from OSM.
+        """
+        roles = {
+            "network": "路网 / network",
+            "facilities": "设施 / facilities",
+            "origins": "人口 / population",
+        }
+        lines = [
+            f"{roles.get(r.role, r.role)}：{r.source}（{INPUT_STATUS_ZH[r.status]}）"
+            for r in self.meta.inputs
+        ]
+        if missing := self.not_assessed():
+            lines.append(f"未评估（输入中无此类设施）/ not assessed: {'、'.join(missing.values())}")
+        text = " ".join(
+            [
+                *(r.source for r in self.meta.inputs),
+                self.meta.source_label,
+                self.network_summary.get("source", ""),
+            ]
+        )
+        if "OpenStreetMap" in text or ".osm" in text:
+            lines.append(OSM_ATTRIBUTION)
+        return lines
 
     def quality_notes(self) -> list[str]:
         """Return the data-quality notices (Chinese / English) every output of this result should show.

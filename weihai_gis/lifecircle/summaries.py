@@ -24,6 +24,7 @@ from weihai_gis.lifecircle.assessment import (
     basic_assessment,
 )
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
+from weihai_gis.lifecircle.edge import interior_rates
 from weihai_gis.options import HEX_SIZE_RANGE_M
 
 __all__ = [
@@ -212,6 +213,9 @@ def overall_table(origins: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFra
         (population-weighted shares 0..1; NaN for a category not assessed), gap. The last row, id
         ``all_basic``, is 全要素达标率 over the assessed 基础保障 categories; its name_zh says how many
         (e.g. ``全要素达标率（已评估 19/24 类基础保障）``) and its ``assessed`` is True when at least one is.
+        When the origins carry data-edge flags (:func:`~weihai_gis.lifecircle.edge.edge_flags`), also
+        population_interior, n_origins_interior, rate_network_interior, rate_buffer_interior: the rates over
+        the origins farther from the data boundary than the category's walking limit.
     """
     agg = _aggregate(origins, categories, np.zeros(len(origins), dtype=np.int64)).iloc[0]
     flags = assessed_flags(categories)
@@ -246,4 +250,9 @@ def overall_table(origins: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFra
     )
     out = pd.DataFrame(rows)
     out["gap"] = out["rate_buffer"] - out["rate_network"]
+    interior = interior_rates(origins, [str(c) for c in categories["id"]])
+    if len(interior):  # origins carry data-edge flags: interior-only rates beside the all-origins ones
+        out = out.join(interior, on="id")
+        for col in ("rate_network_interior", "rate_buffer_interior"):
+            out.loc[~out["assessed"], col] = np.nan
     return out

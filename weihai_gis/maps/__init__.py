@@ -14,7 +14,7 @@ unit summaries); rate classes come from :mod:`weihai_gis.render.classes`.
 
 from weihai_gis.maps.basemaps import BASEMAPS, Basemap, add_basemap
 from weihai_gis.maps.compose import coverage_map, planning_map, sightlines_map
-from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend
+from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend, add_source_note
 from weihai_gis.maps.offline import OfflineAssetError, inline_assets, map_html, remote_assets, save_map
 from weihai_gis.maps.raster import add_raster
 
@@ -27,6 +27,7 @@ __all__ = [
     "add_basemap",
     "add_legend",
     "add_raster",
+    "add_source_note",
     "coverage_map",
     "inline_assets",
     "map_html",

@@ -19,7 +19,7 @@ import geopandas as gpd
 from weihai_gis.crs import WEB_CRS
 from weihai_gis.maps.analysis_layers import add_coverage, add_facilities, add_gaps, add_violations
 from weihai_gis.maps.basemaps import add_basemap
-from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend
+from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend, add_source_note
 from weihai_gis.maps.planning_layers import LAYER_TITLES, add_plan_layer
 from weihai_gis.maps.prepare import bounds_latlon
 from weihai_gis.maps.raster import add_raster
@@ -261,6 +261,7 @@ def coverage_map(
         sections.append(not_assessed)
     # open on where people live (the hexagons), not on the context boundaries of the whole city
     view = [hexes] if len(hexes) else frames
+    add_source_note(m, results.source_lines())
     return _finish(m, sections, view, warnings, skipped)
 
 

@@ -148,3 +148,30 @@ def add_legend(m: folium.Map, sections: list[LegendSection], *, title: str = "�
         Heading of the legend box.
     """
     _Legend(legend_html(sections, title=title)).add_to(m)
+
+
+def add_source_note(m: folium.Map, lines: list[str]) -> folium.Map:
+    """Add a fixed box at the bottom right listing data sources and their status (attribution, 估算 ...).
+
+    Parameters
+    ----------
+    m
+        The map.
+    lines
+        One line each, e.g. ``"路网、设施：OpenStreetMap 实际数据 © OpenStreetMap contributors (ODbL 1.0)"``;
+        nothing is added when empty.
+
+    Returns
+    -------
+    folium.Map
+        ``m`` (for chaining).
+    """
+    if not lines:
+        return m
+    body = "<br>".join(html.escape(line) for line in lines)
+    folium.Element(
+        '<div class="weihai-source-note" style="position:absolute;bottom:18px;right:10px;max-width:45%;'
+        "z-index:1000;background:rgba(255,255,255,.9);border:1px solid #999;padding:3px 6px;"
+        f'font:11px sans-serif">{body}</div>'
+    ).add_to(m.get_root().html)
+    return m

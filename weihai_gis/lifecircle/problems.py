@@ -1,0 +1,176 @@
+"""The planner's list (问题清单): per origin, the basic categories out of reach and how far the nearest one is.
+
+For every origin and every assessed 基础保障 category it does not meet, :func:`problem_list` gives the network
+distance to the nearest facility of the category (searched up to :data:`SEARCH_M`, beyond the category's
+limit) and the straight-line distance, so a planner sees whether a gap is 50 m or 2 km; and
+:func:`missing_by_category` counts the residents each category leaves out.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from weihai_gis.lifecircle.assessment import basic_assessment
+from weihai_gis.lifecircle.columns import column
+from weihai_gis.lifecircle.edge import edge_column
+from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.network import WalkNetwork, snap_points
+from weihai_gis.standards import load_profile
+
+__all__ = ["PROBLEM_HEADERS_ZH", "SEARCH_M", "missing_by_category", "problem_list"]
+
+log = logging.getLogger(__name__)
+
+#: How far (metres of network) the nearest facility is searched for beyond the category's limit.
+SEARCH_M = 5000.0
+
+#: Chinese headers of the problem list and the per-category table (XLSX sheets).
+PROBLEM_HEADERS_ZH = {
+    "origin_id": "建筑编号",
+    "name": "建筑名称",
+    "population": "人口（估算）",
+    "category": "缺失类别",
+    "category_zh": "类别名称",
+    "max_walk_m": "步行距离限值（米）",
+    "dist_network_m": "最近设施网络距离（米）",
+    "dist_straight_m": "最近设施直线距离（米）",
+    "edge_affected": "受数据边界影响",
+    "unreachable_reason": "未接入路网原因",
+    "n_origins": "建筑数",
+    "population_left_out": "未覆盖人口（估算）",
+    "share_left_out": "未覆盖人口占比",
+    "population_left_out_interior": "未覆盖人口（估算，不含边界影响）",
+}
+
+
+def problem_list(
+    net: WalkNetwork,
+    origins: gpd.GeoDataFrame,
+    categories: pd.DataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    profile: str,
+    names: pd.Series | None = None,
+    search_m: float = SEARCH_M,
+) -> gpd.GeoDataFrame:
+    """Return one row per origin and assessed basic category it does not meet (问题清单).
+
+    Parameters
+    ----------
+    net
+        The walking network of the run.
+    origins
+        Result origins (points, network CRS) with ``met_<c>``, population and optional edge flags.
+    categories
+        Result category table (``id``, ``name_zh``, ``max_walk_m``, ``type``, ``assessed``).
+    facilities
+        Result facilities (network CRS) with ``category`` holding facility kinds or category ids.
+    profile
+        Profile name: which facility kinds serve each category.
+    names
+        Optional origin name per ``origin_id`` (e.g. building names).
+    search_m
+        Network search radius for the nearest facility (metres); farther ones give NaN.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        origin_id, name, population, category, category_zh, max_walk_m, dist_network_m (NaN beyond
+        ``search_m`` or off the network), dist_straight_m, edge_affected, unreachable_reason, point geometry.
+    """
+    kinds = {
+        str(r["id"]): {*r["kinds"], str(r["id"])} for _, r in load_profile(profile).categories.iterrows()
+    }
+    basic, _ = basic_assessment(categories)
+    cats = categories.set_index(categories["id"].astype(str))
+    index = NetworkIndex(net)
+    o_snap = snap_points(net, origins.geometry)
+    o_xy = shapely.get_coordinates(origins.geometry.to_numpy())
+    f_cat = facilities["category"].astype(str).to_numpy()
+    f_xy = shapely.get_coordinates(facilities.geometry.to_numpy())
+    parts = []
+    for cid in basic:
+        rows = np.flatnonzero(~origins[column("met", cid)].to_numpy(dtype=bool))
+        serve = np.flatnonzero(np.isin(f_cat, list(kinds.get(cid, {cid}))))
+        if len(rows) == 0 or len(serve) == 0:
+            continue
+        f_snap = snap_points(net, facilities.geometry.iloc[serve])
+        dist = nearest_distance_m(index, o_snap.take(rows), f_snap, max_walk_m=search_m)
+        straight, _ = cKDTree(f_xy[serve]).query(o_xy[rows], k=1)
+        sub = origins.iloc[rows]
+        edge = edge_column(cid)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "origin_id": sub["origin_id"].astype(str).to_numpy(),
+                    "population": sub["population"].to_numpy(dtype=float),
+                    "category": cid,
+                    "category_zh": str(cats.at[cid, "name_zh"]),
+                    "max_walk_m": float(cats.at[cid, "max_walk_m"]),
+                    "dist_network_m": dist,
+                    "dist_straight_m": straight,
+                    "edge_affected": sub[edge].to_numpy(dtype=bool) if edge in sub else False,
+                    "unreachable_reason": sub["unreachable_reason"].fillna("").astype(str).to_numpy()
+                    if "unreachable_reason" in sub
+                    else "",
+                    "geometry": sub.geometry.to_numpy(),
+                }
+            )
+        )
+    columns = [
+        "origin_id",
+        "name",
+        "population",
+        "category",
+        "category_zh",
+        "max_walk_m",
+        "dist_network_m",
+        "dist_straight_m",
+        "edge_affected",
+        "unreachable_reason",
+        "geometry",
+    ]
+    if not parts:
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=origins.crs)
+    table = pd.concat(parts, ignore_index=True)
+    lookup = names if names is not None else pd.Series(dtype=object)
+    table["name"] = table["origin_id"].map(lookup).fillna("").astype(str)
+    log.info("problem list: %d origin × category gaps over %d basic categories", len(table), len(basic))
+    return gpd.GeoDataFrame(table[columns], geometry="geometry", crs=origins.crs)
+
+
+def missing_by_category(problems: pd.DataFrame, total_population: float) -> pd.DataFrame:
+    """Return per category how many origins and residents the problem list leaves out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        category, category_zh, n_origins, population_left_out, share_left_out (of ``total_population``),
+        population_left_out_interior (the residents left out in origins not edge-affected for the category),
+        sorted by residents left out.
+    """
+    if problems.empty:
+        return pd.DataFrame(columns=["category", "category_zh", "n_origins", "population_left_out"])
+    interior = problems["population"].where(~problems["edge_affected"].astype(bool), 0.0)
+    grouped = problems.assign(interior=interior).groupby(["category", "category_zh"], sort=False)
+    out = grouped.agg(
+        n_origins=("origin_id", "size"),
+        population_left_out=("population", "sum"),
+        population_left_out_interior=("interior", "sum"),
+    ).reset_index()
+    out["share_left_out"] = out["population_left_out"] / total_population if total_population else np.nan
+    cols = [
+        "category",
+        "category_zh",
+        "n_origins",
+        "population_left_out",
+        "share_left_out",
+        "population_left_out_interior",
+    ]
+    return out[cols].sort_values("population_left_out", ascending=False, ignore_index=True)
