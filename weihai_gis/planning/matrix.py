@@ -1,0 +1,225 @@
+"""Sparse origin × site walking distances on our own network engine (no external travel matrix).
+
+Each site (an existing facility or a candidate) is a point snapped to an edge, exactly as
+:func:`weihai_gis.lifecircle.coverage` snaps facilities. Shortest paths run from the sites' edge end nodes
+with ``scipy.sparse.csgraph.dijkstra(limit=cutoff)`` on the network's CSR adjacency, a chunk of sources at a
+time, and only pairs within the cutoff are kept. The distance of a pair is the one the coverage engine
+uses (connectors + along-edge offsets + network path, or the direct path when both lie on one edge), so the
+row minimum over a set of sites equals :func:`weihai_gis.lifecircle.nearest_distance_m` for that set.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from tqdm.auto import tqdm
+
+from weihai_gis.network import Snapped, WalkNetwork
+
+__all__ = ["CostMatrix", "cost_matrix", "node_sites"]
+
+log = logging.getLogger(__name__)
+
+#: Dense Dijkstra output cells per chunk (sources × nodes); bounds the memory of one chunk to ~160 MB.
+CHUNK_CELLS = 20_000_000
+
+
+@dataclass(frozen=True)
+class CostMatrix:
+    """Walking distances (metres) from origins to sites, only pairs within ``cutoff_m``.
+
+    Attributes
+    ----------
+    origin, site
+        Row positions of the origin and the site of each stored pair.
+    dist_m
+        Network distance of each pair in metres (0 is a real distance, not a missing one).
+    n_origins, n_sites
+        Shape of the full matrix.
+    cutoff_m
+        Pairs farther than this were dropped.
+    """
+
+    origin: npt.NDArray[np.int64]
+    site: npt.NDArray[np.int64]
+    dist_m: npt.NDArray[np.float64]
+    n_origins: int
+    n_sites: int
+    cutoff_m: float
+
+    def covers(self, max_m: float | None = None) -> csr_matrix:
+        """Return the boolean origin × site matrix of pairs within ``max_m`` (default the cutoff)."""
+        limit = self.cutoff_m if max_m is None else float(max_m)
+        keep = self.dist_m <= limit
+        return csr_matrix(
+            (np.ones(int(keep.sum()), dtype=bool), (self.origin[keep], self.site[keep])),
+            shape=(self.n_origins, self.n_sites),
+        )
+
+    def nearest_m(self, sites: npt.ArrayLike | None = None) -> npt.NDArray[np.float64]:
+        """Return per origin the distance to the nearest of ``sites`` (all when None), NaN beyond the cutoff."""
+        keep = np.ones(len(self.site), dtype=bool) if sites is None else np.isin(self.site, sites)
+        out = np.full(self.n_origins, np.inf)
+        np.minimum.at(out, self.origin[keep], self.dist_m[keep])
+        out[~np.isfinite(out)] = np.nan
+        return out
+
+    def to_dense(self) -> npt.NDArray[np.float64]:
+        """Return the full matrix with ``inf`` for pairs beyond the cutoff (small instances only)."""
+        out = np.full((self.n_origins, self.n_sites), np.inf)
+        out[self.origin, self.site] = self.dist_m
+        return out
+
+    def take_sites(self, sites: npt.ArrayLike) -> CostMatrix:
+        """Return the matrix restricted to the columns ``sites``, renumbered 0..len(sites)-1 in that order."""
+        idx = np.asarray(sites, dtype=np.int64)
+        remap = np.full(self.n_sites, -1, dtype=np.int64)
+        remap[idx] = np.arange(len(idx))
+        keep = remap[self.site] >= 0
+        return CostMatrix(
+            self.origin[keep],
+            remap[self.site[keep]],
+            self.dist_m[keep],
+            self.n_origins,
+            len(idx),
+            self.cutoff_m,
+        )
+
+
+def node_sites(net: WalkNetwork, nodes: npt.ArrayLike) -> Snapped:
+    """Return sites placed exactly on network ``nodes`` (node positions), as a :class:`Snapped`.
+
+    Each node is put at the start or end of one incident edge (connector 0), so a candidate "every node" or
+    "nodes inside a 重点片区" costs no snapping. Nodes without an edge are unreachable.
+    """
+    idx = np.asarray(nodes, dtype=np.int64)
+    edge_of = np.full(net.n_nodes, -1, dtype=np.int64)
+    at_end = np.zeros(net.n_nodes, dtype=bool)
+    edge_of[net.edge_v] = np.arange(net.n_edges)
+    at_end[net.edge_v] = True
+    edge_of[net.edge_u] = np.arange(net.n_edges)  # an edge's start wins: pos 0
+    at_end[net.edge_u] = False
+    edge = edge_of[idx]
+    has = edge >= 0
+    length = np.where(has, net.edge_length_m[np.maximum(edge, 0)], np.nan)
+    pos = np.where(at_end[idx], length, 0.0)
+    pos[~has] = np.nan
+    reason = np.full(len(idx), None, dtype=object)
+    reason[~has] = "node has no edge"
+    return Snapped(
+        edge=edge,
+        pos_m=pos,
+        to_u_m=pos,
+        to_v_m=length - pos,
+        connector_m=np.zeros(len(idx)),
+        reachable=has,
+        reason=reason,
+    )
+
+
+def cost_matrix(
+    net: WalkNetwork, origins: Snapped, sites: Snapped, *, cutoff_m: float, progress: bool = False
+) -> CostMatrix:
+    """Return the sparse walking distances from every origin to every site within ``cutoff_m`` metres.
+
+    Parameters
+    ----------
+    net
+        The walking network both point sets were snapped to.
+    origins, sites
+        Snapping results (:func:`weihai_gis.network.snap_points` or :func:`node_sites`); unreachable points
+        get no pair.
+    cutoff_m
+        Largest distance kept, metres (connectors included).
+    progress
+        Show a tqdm bar over source chunks.
+
+    Returns
+    -------
+    CostMatrix
+        Pairs sorted by site then origin.
+    """
+    csr = net.to_csr()
+    n = net.n_nodes
+    s_ok = np.flatnonzero(sites.reachable)
+    o_ok = np.flatnonzero(origins.reachable)
+    o_edge = origins.edge[o_ok]
+    o_conn = origins.connector_m[o_ok]
+    # origins listed by each end node of their edge, for joining reached nodes to origins
+    sides = []
+    for ends, offset in (
+        (net.edge_u[o_edge], origins.to_u_m[o_ok]),
+        (net.edge_v[o_edge], origins.to_v_m[o_ok]),
+    ):
+        by = np.argsort(ends, kind="stable")
+        sides.append((ends[by], by, offset[by] + o_conn[by]))
+    o_by_edge = pd.DataFrame({"edge": o_edge, "o": np.arange(len(o_ok)), "pos": origins.pos_m[o_ok]})
+    group_size = max(1, CHUNK_CELLS // max(2 * n, 1))
+    order = s_ok[np.argsort(sites.edge[s_ok], kind="stable")]  # neighbouring sites share source nodes
+    parts: list[pd.DataFrame] = []
+    for start in tqdm(range(0, len(order), group_size), desc="cost matrix", disable=not progress):
+        g = order[start : start + group_size]
+        g_edge = sites.edge[g]
+        gu, gv = net.edge_u[g_edge], net.edge_v[g_edge]
+        g_nodes, inverse = np.unique(np.concatenate([gu, gv]), return_inverse=True)
+        dist = dijkstra(csr, directed=False, indices=g_nodes, limit=cutoff_m)
+        s_conn = sites.connector_m[g]
+        rows = np.minimum(
+            dist[inverse[: len(g)]] + sites.to_u_m[g][:, None],
+            dist[inverse[len(g) :]] + sites.to_v_m[g][:, None],
+        )
+        rows += s_conn[:, None]
+        si, node = np.nonzero(rows <= cutoff_m)
+        d_node = rows[si, node]
+        for ends, by, offset in sides:
+            lo = np.searchsorted(ends, node, side="left")
+            hi = np.searchsorted(ends, node, side="right")
+            pair, k = _expand(lo, hi)
+            o_local = by[k]
+            parts.append(pd.DataFrame({"s": g[si[pair]], "o": o_local, "d": d_node[pair] + offset[k]}))
+        # both on one edge: the direct path along it
+        same = pd.DataFrame({"s": g, "edge": g_edge, "spos": sites.pos_m[g], "sconn": s_conn}).merge(
+            o_by_edge, on="edge"
+        )
+        if len(same):
+            same["d"] = (same["pos"] - same["spos"]).abs() + same["sconn"] + o_conn[same["o"].to_numpy()]
+            parts.append(same[["s", "o", "d"]])
+    if parts:
+        allp = pd.concat(parts, ignore_index=True)
+        allp = allp[allp["d"] <= cutoff_m]
+        best = allp.groupby(["s", "o"], sort=True)["d"].min()
+        site = best.index.get_level_values(0).to_numpy(dtype=np.int64)
+        origin = o_ok[best.index.get_level_values(1).to_numpy(dtype=np.int64)]
+        dist_m = best.to_numpy(dtype=np.float64)
+    else:
+        origin = site = np.empty(0, dtype=np.int64)
+        dist_m = np.empty(0)
+    log.info(
+        "cost matrix: %d origins × %d sites, %d pairs within %.0f m",
+        len(origins.edge),
+        len(sites.edge),
+        len(dist_m),
+        cutoff_m,
+    )
+    return CostMatrix(
+        origin=origin,
+        site=site,
+        dist_m=dist_m,
+        n_origins=len(origins.edge),
+        n_sites=len(sites.edge),
+        cutoff_m=float(cutoff_m),
+    )
+
+
+def _expand(lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+    """Return (pair index, position) for every position in each range ``lo[i]:hi[i]``."""
+    counts = hi - lo
+    pair = np.repeat(np.arange(len(lo)), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    return pair, np.repeat(lo, counts) + (np.arange(len(pair)) - first)
