@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from weihai_gis.errors import LayerError
-from weihai_gis.lifecircle import CoverageResult, assessed_flags
+from weihai_gis.lifecircle import CoverageResult, assessed_flags, column
 
 __all__ = ["CategoryReach", "category_reach", "origin_labels"]
 
@@ -85,7 +85,7 @@ def category_reach(result: CoverageResult, categories: list[str] | None = None) 
                 max_walk_m=float(cat["max_walk_m"]),
                 xy=xy,
                 population=pop,
-                met=o[f"met_{cat['id']}"].to_numpy(dtype=bool),
+                met=o[column("met", str(cat["id"]))].to_numpy(dtype=bool),
                 reachable=reachable,
                 crs=str(o.crs),
             )
