@@ -166,3 +166,32 @@ def test_invalid_origin_polygons_are_reported_with_the_reason(tmp_path, caplog):
     msg = " ".join(r.getMessage() for r in caplog.records)
     assert "1 invalid polygons repaired" in msg and "Self-intersection" in msg and "o.gpkg" in msg
     assert frame.geometry.is_valid.all() and frame.attrs["invalid_geometries"] == 1
+
+
+def test_type_mapping_once_per_distinct_type_equals_the_row_by_row_mapping():
+    import numpy as np
+
+    from weihai_gis.facilities import _map_amap_unique, _source_type, map_amap_types
+
+    rng = np.random.default_rng(11)
+    codes = np.array(["141203", "060200", "150700|150701", "090100", "999999", None, "141200"], dtype=object)
+    texts = np.array(
+        ["科教文化服务;学校;小学", "购物服务;便民商店/便利店", None, "", "医疗保健服务;诊所"], dtype=object
+    )
+    code = pd.Series(codes[rng.integers(0, len(codes), 5000)])
+    text = pd.Series(texts[rng.integers(0, len(texts), 5000)])
+    for args in ((code, text), (code, None), (None, text)):
+        assert map_amap_types(*args).tolist() == _map_amap_unique(*args).tolist()
+    tags = pd.DataFrame(
+        {
+            "amenity": pd.Series(
+                np.array(["school", None, "", "clinic"], dtype=object)[rng.integers(0, 4, 500)]
+            ),
+            "shop": pd.Series(np.array([None, "convenience", ""], dtype=object)[rng.integers(0, 3, 500)]),
+        }
+    )
+    want = tags.apply(
+        lambda r: ";".join(f"{k}={r[k]}" for k in ("amenity", "shop") if isinstance(r[k], str) and r[k]),
+        axis=1,
+    )
+    assert _source_type(tags).tolist() == want.tolist()

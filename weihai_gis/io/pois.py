@@ -153,9 +153,8 @@ def read_poi_table(
         table = table.loc[:, [bool(c) for c in table.columns]]
     else:
         text = _decode(p, encoding, where)
-        first = list(
-            csv.reader(io.StringIO("\n".join(text.splitlines()[: HEADER_SCAN_ROWS + (skip_rows or 0)])))
-        )
+        n_head = HEADER_SCAN_ROWS + (skip_rows or 0)  # only these lines are parsed to find the header
+        first = list(csv.reader(io.StringIO("\n".join(text.split("\n", n_head)[:n_head]))))
         head = _header_row(first, skip_rows, lon_field, lat_field, where)
         table = pd.read_csv(io.StringIO(text), skiprows=head, dtype=str, keep_default_na=False)
         table.columns = [str(c).strip() for c in table.columns]
