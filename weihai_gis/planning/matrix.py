@@ -162,7 +162,7 @@ def cost_matrix(
     o_by_edge = pd.DataFrame({"edge": o_edge, "o": np.arange(len(o_ok)), "pos": origins.pos_m[o_ok]})
     group_size = max(1, CHUNK_CELLS // max(2 * n, 1))
     order = s_ok[np.argsort(sites.edge[s_ok], kind="stable")]  # neighbouring sites share source nodes
-    parts: list[pd.DataFrame] = []
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
     for start in tqdm(range(0, len(order), group_size), desc="cost matrix", disable=not progress):
         g = order[start : start + group_size]
         g_edge = sites.edge[g]
@@ -182,21 +182,29 @@ def cost_matrix(
             hi = np.searchsorted(ends, node, side="right")
             pair, k = _expand(lo, hi)
             o_local = by[k]
-            parts.append(pd.DataFrame({"s": g[si[pair]], "o": o_local, "d": d_node[pair] + offset[k]}))
+            parts.append((g[si[pair]], o_local, d_node[pair] + offset[k]))
         # both on one edge: the direct path along it
         same = pd.DataFrame({"s": g, "edge": g_edge, "spos": sites.pos_m[g], "sconn": s_conn}).merge(
             o_by_edge, on="edge"
         )
         if len(same):
             same["d"] = (same["pos"] - same["spos"]).abs() + same["sconn"] + o_conn[same["o"].to_numpy()]
-            parts.append(same[["s", "o", "d"]])
+            parts.append(
+                (same["s"].to_numpy(np.int64), same["o"].to_numpy(np.int64), same["d"].to_numpy(float))
+            )
     if parts:
-        allp = pd.concat(parts, ignore_index=True)
-        allp = allp[allp["d"] <= cutoff_m]
-        best = allp.groupby(["s", "o"], sort=True)["d"].min()
-        site = best.index.get_level_values(0).to_numpy(dtype=np.int64)
-        origin = o_ok[best.index.get_level_values(1).to_numpy(dtype=np.int64)]
-        dist_m = best.to_numpy(dtype=np.float64)
+        s_all, o_all, d_all = (np.concatenate(a) for a in zip(*parts, strict=True))
+        keep = d_all <= cutoff_m
+        s_all, o_all, d_all = s_all[keep], o_all[keep], d_all[keep]
+        # the shortest of the candidate paths per (site, origin) pair: sort by pair then distance, keep the first
+        pair_key = s_all * len(o_ok) + o_all
+        order = np.lexsort((d_all, pair_key))
+        pair_key = pair_key[order]
+        first = np.r_[True, pair_key[1:] != pair_key[:-1]]
+        pick = order[first]
+        site = s_all[pick].astype(np.int64)
+        origin = o_ok[o_all[pick]]
+        dist_m = d_all[pick].astype(np.float64)
     else:
         origin = site = np.empty(0, dtype=np.int64)
         dist_m = np.empty(0)
