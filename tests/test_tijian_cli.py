@@ -137,3 +137,30 @@ def test_embedded_weihai_extract_gives_all_three_variants_and_a_problem_list(tmp
     problems = pd.read_excel(out, sheet_name="小区问题清单")
     assert len(problems) > 5 and problems["rank"].tolist() == list(range(1, len(problems) + 1))
     assert problems["failed"].str.contains("差 .* 米", regex=True).any()
+
+
+def test_last_years_xlsx_and_a_target_file_feed_the_next_table(files, tmp_path):
+    first = tmp_path / "2025.xlsx"
+    assert CliRunner().invoke(main, _args(files, first)).exit_code == 0
+    targets = tmp_path / "targets.csv"
+    pd.DataFrame(
+        {
+            "id": ["mohurd_middle_school", "mohurd_middle_school", "tdt_primary_10"],
+            "year": [2026, 2027, 2027],
+            "target": [55.0, 60.0, 40.0],
+        }
+    ).to_csv(targets, index=False)
+    second = tmp_path / "2026.xlsx"
+    res = CliRunner().invoke(main, _args(files, second, previous=first, indicator_targets=targets))
+    assert res.exit_code == 0, res.output
+    t = pd.read_excel(second, sheet_name="体检指标表").set_index("id")
+    # same inputs → last year's value is this year's, the change is zero
+    assert t.at["mohurd_middle_school", "上年值"] == pytest.approx(
+        t.at["mohurd_middle_school", "本年值（官方口径）"]
+    )
+    assert t.at["tdt_primary_10", "变化"] == pytest.approx(0)
+    assert (
+        t.at["mohurd_middle_school", "target_2026"] == 55
+        and t.at["mohurd_middle_school", "target_2027"] == 60
+    )
+    assert t.at["tdt_primary_10", "target_2027"] == 40 and pd.isna(t.at["tdt_primary_10", "target_2026"])

@@ -199,7 +199,7 @@ def run(
     from weihai_gis.layers.io import read_vector
     from weihai_gis.network import build_network
     from weihai_gis.network.drive import build_drive_network
-    from weihai_gis.population import origins_from_buildings, origins_from_points
+    from weihai_gis.population import origins_from_osm_buildings, origins_from_points
     from weihai_gis.tijian import (
         assess,
         attach_targets,
@@ -255,7 +255,7 @@ def run(
     elif osm is not None:
         from pyrosm import OSM
 
-        origins = origins_from_buildings(OSM(str(osm)).get_buildings())
+        origins = origins_from_osm_buildings(OSM(str(osm)).get_buildings())
     else:
         origins = None
     units = {k: v for k, v in (("小区", xiaoqu), ("街区", jiequ)) if v is not None and len(v)}
