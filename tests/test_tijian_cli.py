@@ -164,3 +164,37 @@ def test_last_years_xlsx_and_a_target_file_feed_the_next_table(files, tmp_path):
         and t.at["mohurd_middle_school", "target_2027"] == 60
     )
     assert t.at["tdt_primary_10", "target_2027"] == 40 and pd.isna(t.at["tdt_primary_10", "target_2026"])
+
+
+def test_main_job_step_writes_the_table_and_the_report_section(tmp_path):
+    from weihai_gis import data
+    from weihai_gis.layers import load_layers
+    from weihai_gis.network import build_network
+    from weihai_gis.report import build_report
+    from weihai_gis.samples import hitwh_inputs
+    from weihai_gis.tijian.job import tijian_for_main_job
+    from weihai_gis.tijian.report_section import report_section
+
+    if not data.path("weihai-hitwh.osm.pbf").exists():
+        pytest.skip("embedded 山大哈工大 extract not present")
+    inputs = hitwh_inputs()
+    net = build_network(inputs.network)
+    res, path, note = tijian_for_main_job(
+        net, inputs.network, inputs.facilities, inputs.origins, load_layers(), tmp_path
+    )
+    assert path == tmp_path / "tijian.xlsx" and "OSM 近似" in note
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert {"体检指标表", "小区问题清单", "街区问题清单", "单元评估", "规划目标"} <= set(sheets)
+    assert len(sheets["规划目标"]) == 53
+    section = report_section(res)
+    html = build_report(tijian=section, include_maps=False)
+    assert 'id="tijian"' in html and "中学服务半径覆盖率" in html and "小区问题清单" in html
+    assert len(section["rows"]) == 19 and all(len(r) == len(section["header"]) for r in section["rows"])
+    # the driving items now have network values (no fire station in the extract: 未评估, not 0 %)
+    fire = res.table.set_index("id").loc["mohurd_fire_5min"]
+    assert "未评估" in fire["remark"]
+    # a network that is not an OSM extract is skipped with a note
+    skipped, none, why = tijian_for_main_job(
+        net, tmp_path / "roads.gpkg", inputs.facilities, inputs.origins, {}, tmp_path
+    )
+    assert skipped is None and none is None and "tijian run" in why

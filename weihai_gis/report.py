@@ -279,6 +279,7 @@ def build_report(
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     coverage: CoverageResult | None = None,
     sightlines: gpd.GeoDataFrame | None = None,
+    tijian: Mapping[str, Any] | None = None,
     title: str = "威海精致城市建设分析报告",
     notes: str | None = None,
     parameters: Mapping[str, Any] | None = None,
@@ -296,6 +297,8 @@ def build_report(
         :func:`weihai_gis.io.results.read_results`); the report shows its tables as they are.
     sightlines
         Violations GeoDataFrame of the sightline checks.
+    tijian
+        The 城市体检 section (:func:`weihai_gis.tijian.report_section.report_section`), or None.
     title
         Report title.
     notes
@@ -342,6 +345,7 @@ def build_report(
         "generated": dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "coverage": _coverage_context(coverage) if coverage is not None else None,
         "sightlines": _sightlines_context(sightlines) if sightlines is not None and len(sightlines) else None,
+        "tijian": tijian,
         "maps": maps_html,
         "provenance": _provenance(layers) if layers is not None else [],
         "gaps": [str(i.message) for i in getattr(getattr(layers, "report", None), "gaps", None) or []],

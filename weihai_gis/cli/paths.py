@@ -35,6 +35,7 @@ PLANNED_OUTPUTS: dict[str, Callable[[dict[str, Any]], Iterable[Path]]] = {
             "coverage_summary.csv",
             "coverage_summary.xlsx",
             "coverage_by_town_type.csv",
+            "tijian.xlsx",
             "height_surface.tif",
             "violations.gpkg",
             "planning_map.html",

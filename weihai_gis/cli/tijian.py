@@ -210,6 +210,7 @@ def run(
         read_table,
         tijian_settings,
     )
+    from weihai_gis.tijian.land import town_units
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     if out_path.suffix.lower() != ".xlsx":
@@ -249,7 +250,7 @@ def run(
     else:
         from weihai_gis.layers import load_layers
 
-        jiequ = _town_units(load_layers().get("town_areas"), land)
+        jiequ = town_units(load_layers().get("town_areas"), land)
     if origins_path:
         origins = origins_from_points(origins_path, population_field=population_field)
     elif osm is not None:
@@ -309,29 +310,6 @@ def run(
     for level, problems in result.problems.items():
         click.echo(f"{level}问题清单: {len(problems)} 个{level}未达标")
     click.echo(f"输出 / written: {out_path}")
-
-
-def _town_units(towns, land):
-    """Town areas overlapping the land, as 街区 units (approximate boundaries)."""
-    import geopandas as gpd
-
-    if towns is None or towns.empty:
-        return None
-    t = towns.to_crs(land.crs)
-    hit = gpd.sjoin(t, land[["geometry"]], how="inner", predicate="intersects").index.unique()
-    t = t.loc[hit]
-    if t.empty:
-        return None
-    id_col = "id" if "id" in t.columns else t.columns[0]
-    name_col = "name_zh" if "name_zh" in t.columns else ("name" if "name" in t.columns else id_col)
-    return gpd.GeoDataFrame(
-        {
-            "id": t[id_col].astype(str).to_numpy(),
-            "name_zh": (t[name_col].astype(str) + "（近似边界）").to_numpy(),
-        },
-        geometry=t.geometry.to_numpy(),
-        crs=t.crs,
-    )
 
 
 COMMANDS = [tijian]

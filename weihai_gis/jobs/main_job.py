@@ -39,6 +39,8 @@ from weihai_gis.samples import (
     supplied_inputs,
 )
 from weihai_gis.sightlines import DEM, check_buildings, read_dem, surface_from_layers, write_surface
+from weihai_gis.tijian.job import tijian_for_main_job
+from weihai_gis.tijian.report_section import report_section
 
 __all__ = ["MainJobOutputs", "run_main_job"]
 
@@ -281,6 +283,12 @@ def run_main_job(
     result.files["coverage_summary_xlsx"] = xlsx
     if inputs.in_weihai and len(layers["town_areas"]):
         result.files["coverage_by_town_type"] = _by_town_type(net, inputs, layers, out)
+    tj, tj_path, tj_note = tijian_for_main_job(
+        net, Path(inputs.network), inputs.facilities, inputs.origins, layers, out, progress=progress
+    )
+    result.notes.append(tj_note)
+    if tj_path is not None:
+        result.files["tijian"] = tj_path
 
     log.info("3/5 sightline controls")
     vps = read_vector(viewpoints, what="viewpoints") if viewpoints else layers["viewpoints"]
@@ -319,6 +327,7 @@ def run_main_job(
         layers=layers,
         coverage=res,
         sightlines=violations,
+        tijian=report_section(tj) if tj is not None else None,
         notes="；".join(result.notes),
         parameters={"layers": Path(layers_path or DEFAULT_GPKG).name},
     )

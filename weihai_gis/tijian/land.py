@@ -28,6 +28,7 @@ __all__ = [
     "metric_frame",
     "osm_residential",
     "read_residential_land",
+    "town_units",
 ]
 
 log = logging.getLogger(__name__)
@@ -292,3 +293,27 @@ def osm_residential(path: str | os.PathLike[str], crs: str) -> tuple[gpd.GeoData
     landuse = landuse.to_crs(crs) if landuse is not None and len(landuse) else None
     buildings = buildings.to_crs(crs) if buildings is not None and len(buildings) else None
     return approximate_residential_land(landuse, buildings), approximate_xiaoqu(landuse, buildings)
+
+
+def town_units(towns: gpd.GeoDataFrame | None, land: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """Return the town/street areas overlapping the land as 街区 units, named ``…（近似边界）`` (approximate).
+
+    Returns None when no area overlaps the land (e.g. land outside Weihai).
+    """
+    if towns is None or towns.empty:
+        return None
+    t = towns.to_crs(land.crs)
+    hit = gpd.sjoin(t, land[["geometry"]], how="inner", predicate="intersects").index.unique()
+    t = t.loc[hit]
+    if t.empty:
+        return None
+    id_col = "id" if "id" in t.columns else t.columns[0]
+    name_col = "name_zh" if "name_zh" in t.columns else id_col
+    return gpd.GeoDataFrame(
+        {
+            "id": t[id_col].astype(str).to_numpy(),
+            "name_zh": (t[name_col].astype(str) + "（近似边界）").to_numpy(),
+        },
+        geometry=t.geometry.to_numpy(),
+        crs=t.crs,
+    )
