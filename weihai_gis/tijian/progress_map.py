@@ -56,7 +56,9 @@ def target_features(
         layer = layers.get(t["layer"])
         frame = layer.to_crs(WEB_CRS) if layer is not None and len(layer) else None
         mine = latest[latest["target_id"] == t["id"]].set_index("feature")
-        names = set(frame["name_zh"]) if frame is not None else set()
+        # a row without geometry (a plan feature kept but not yet located) cannot be drawn: list it as missing
+        located = frame[frame.geometry.notna() & ~frame.geometry.is_empty] if frame is not None else None
+        names = set(located["name_zh"]) if located is not None else set()
         wanted = list(t["features"]) or sorted(names)
         for name in wanted:
             if name not in names:
@@ -127,7 +129,7 @@ def progress_map(
         )
     items = tuple(LegendItem(label=k, color=v) for k, v in STATUS_COLORS.items())
     note = (
-        ("未在图层中的规划要素 / named in the plan, not in the layers: " + "、".join(missing))
+        ("图层中未定位的规划要素 / named in the plan, not located in the layers: " + "、".join(missing))
         if missing
         else ""
     )
