@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -33,6 +34,7 @@ __all__ = [
     "hex_summary",
     "hexagons",
     "overall_table",
+    "unit_index",
     "unit_summaries",
     "unit_summary",
 ]
@@ -146,17 +148,9 @@ def unit_summary(
     LayerError
         When a field is missing or the units have no CRS.
     """
-    for f in (id_field, name_field):
-        if f not in units.columns:
-            raise LayerError(f"summary units: field {f!r} is missing; fields are {list(units.columns)}.")
-    if units.crs is None:
-        raise LayerError("summary units have no CRS; set it (e.g. EPSG:4490) before summarising.")
-    poly = units.to_crs(origins.crs).reset_index(drop=True)
-    joined = gpd.sjoin(origins[["geometry"]], poly[["geometry"]], how="left", predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    label = joined["index_right"].reindex(origins.index).fillna(-1).astype(np.int64).to_numpy()
+    label = unit_index(origins, units, id_field=id_field, name_field=name_field, what="summary units")
     agg = _aggregate(origins, categories, label)
-    agg = agg.drop(index=-1, errors="ignore").reindex(range(len(poly)))
+    agg = agg.drop(index=-1, errors="ignore").reindex(range(len(units)))
     agg[_COUNTS] = agg[_COUNTS].fillna(0)
     agg[["n_origins", "n_unreachable"]] = agg[["n_origins", "n_unreachable"]].astype(np.int64)
     head = pd.DataFrame({"id": units[id_field].to_numpy(), "name_zh": units[name_field].to_numpy()})
@@ -165,6 +159,34 @@ def unit_summary(
         geometry=units.geometry.to_numpy(),
         crs=units.crs,
     )
+
+
+def unit_index(
+    origins: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    id_field: str = "id",
+    name_field: str = "name_zh",
+    what: str = "units",
+) -> npt.NDArray[np.int64]:
+    """Return per origin the position (0..n-1) of the unit containing it, -1 outside every unit.
+
+    An origin inside overlapping units counts in the first. ``what`` names the units in error messages.
+
+    Raises
+    ------
+    LayerError
+        When ``id_field`` or ``name_field`` is missing or the units have no CRS.
+    """
+    for f in (id_field, name_field):
+        if f not in units.columns:
+            raise LayerError(f"{what}: field {f!r} is missing; fields are {list(units.columns)}.")
+    if units.crs is None:
+        raise LayerError(f"{what}: the layer has no CRS; set it (e.g. EPSG:4490) first.")
+    poly = units.to_crs(origins.crs).reset_index(drop=True)
+    joined = gpd.sjoin(origins[["geometry"]], poly[["geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["index_right"].reindex(origins.index).fillna(-1).astype(np.int64).to_numpy()
 
 
 def unit_summaries(

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import shapely
 
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import CoverageResult, assessed_flags, column
+from weihai_gis.lifecircle.summaries import unit_index
 
 __all__ = ["CategoryReach", "category_reach", "origin_labels"]
 
@@ -103,15 +103,7 @@ def origin_labels(
     o = result.origins
     if units is None:
         return np.full(len(o), "all", dtype=object), {"all": "全域"}
-    for f in (id_field, name_field):
-        if f not in units.columns:
-            raise LayerError(f"units: field {f!r} is missing; fields are {list(units.columns)}.")
-    if units.crs is None:
-        raise LayerError("units: the layer has no CRS; set it first.")
-    poly = units.to_crs(o.crs).reset_index(drop=True)
-    joined = gpd.sjoin(o[["geometry"]], poly[["geometry"]], how="left", predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    pos = joined["index_right"].reindex(o.index).to_numpy()
-    ids = poly[id_field].to_numpy(dtype=object)
-    label = np.array([ids[int(p)] if pd.notna(p) else None for p in pos], dtype=object)
-    return label, dict(zip(ids, poly[name_field].astype(str), strict=True))
+    pos = unit_index(o, units, id_field=id_field, name_field=name_field)
+    ids = units[id_field].to_numpy(dtype=object)
+    label = np.array([ids[p] if p >= 0 else None for p in pos], dtype=object)
+    return label, dict(zip(ids, units[name_field].astype(str), strict=True))
