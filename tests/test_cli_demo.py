@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from weihai_gis.cli import main
+from weihai_gis.io.workbook import read_sheet
 from weihai_gis.layers import DEFAULT_GPKG
 from weihai_gis.maps import remote_assets
 from weihai_gis.network import build_network, sample_osm_path
@@ -22,6 +23,7 @@ OUTPUTS = {
     "coverage.gpkg",
     "coverage_summary.csv",
     "coverage_summary.xlsx",
+    "coverage_summary.说明.txt",
     "planning_map.html",
     "coverage_map.html",
     "sightlines_map.html",
@@ -69,8 +71,9 @@ def test_demo_writes_the_problem_list_with_chinese_headers_and_250_m_hexagons(de
     origins = pyogrio.read_dataframe(gpkg, layer="origins")
     assert len(problems) and set(problems["origin_id"]) <= set(origins["origin_id"])
     assert {"edge_m", "edge_affected_bus_stop"} <= set(origins.columns)
-    sheets = pd.read_excel(out / "coverage_summary.xlsx", sheet_name=None)
-    assert {"问题清单", "缺失类别人口"} <= set(sheets)
+    book = out / "coverage_summary.xlsx"
+    assert {"总体", "重点片区", "问题清单", "缺失类别人口"} <= set(pd.ExcelFile(book).sheet_names)
+    sheets = {name: read_sheet(book, name, chinese=True) for name in ("问题清单", "缺失类别人口")}
     heads = set(sheets["问题清单"].columns)
     assert {
         "建筑编号",

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from weihai_gis.cli import main
+from weihai_gis.io.workbook import read_sheet
 
 
 def test_coverage_sample_writes_gpkg_csv_xlsx_matching_the_library(tmp_path):
@@ -20,7 +21,7 @@ def test_coverage_sample_writes_gpkg_csv_xlsx_matching_the_library(tmp_path):
     origins = pyogrio.read_dataframe(out, layer="origins")
     assert {"dist_bus_stop", "met_bus_stop", "met_all_basic", "met_buffer_all_basic"} <= set(origins.columns)
     table = pd.read_csv(out.with_suffix(".csv"))
-    xlsx = pd.read_excel(out.with_suffix(".xlsx"))
+    xlsx = read_sheet(out.with_suffix(".xlsx"), "总体")
     assert table["id"].tolist() == xlsx["id"].tolist()
     pop = origins["population"]
     want = (pop * origins["met_bus_stop"]).sum() / pop.sum()

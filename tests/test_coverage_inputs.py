@@ -16,6 +16,7 @@ from rasterio.transform import from_origin
 
 from weihai_gis.cli import main
 from weihai_gis.errors import LayerError
+from weihai_gis.io.workbook import read_sheet
 from weihai_gis.lifecircle import hex_ids
 from weihai_gis.lifecircle.summaries import hexagons as _hexagons
 from weihai_gis.population import origins_from_buildings, origins_from_points, origins_from_raster
@@ -134,7 +135,7 @@ def test_cli_on_user_files_writes_unit_summaries(tmp_path):
     assert summary["population"].sum() == pytest.approx(origins["population"].sum())
     assert set(summary["id"]) == {"W", "E"}
     assert "rate_bus_stop" in summary and "gap_all_basic" in summary
-    sheet = pd.read_excel(out.with_suffix(".xlsx"), sheet_name="towns")
+    sheet = read_sheet(out.with_suffix(".xlsx"), "towns")
     assert sheet["rate_bus_stop"].tolist() == pytest.approx(summary["rate_bus_stop"].tolist(), nan_ok=True)
     # only the two kinds in the file are assessed: 全要素达标率 is their AND, the others are NaN, not 0
     table = pd.read_csv(out.with_suffix(".csv")).set_index("id")

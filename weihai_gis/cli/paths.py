@@ -26,7 +26,10 @@ _OUTPUT_FOLDER_NAMES = ("out_dir",)
 #: Files a command writes besides its ``--out`` (command name → function of its parameters), so a clash with
 #: an input is refused before any work. ``tests/test_run_paths.py`` checks the main job's list is complete.
 PLANNED_OUTPUTS: dict[str, Callable[[dict[str, Any]], Iterable[Path]]] = {
-    "coverage": lambda p: [Path(p["out_path"]).with_suffix(s) for s in (".csv", ".xlsx")],
+    "coverage": lambda p: [
+        *(Path(p["out_path"]).with_suffix(s) for s in (".csv", ".xlsx")),
+        Path(p["out_path"]).with_suffix(".说明.txt"),
+    ],
     "demo": lambda p: [
         Path(p["out_dir"]) / name
         for name in (
@@ -34,6 +37,7 @@ PLANNED_OUTPUTS: dict[str, Callable[[dict[str, Any]], Iterable[Path]]] = {
             "coverage.gpkg",
             "coverage_summary.csv",
             "coverage_summary.xlsx",
+            "coverage_summary.说明.txt",
             "coverage_by_town_type.csv",
             "tijian.xlsx",
             "height_surface.tif",
