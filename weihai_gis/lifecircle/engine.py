@@ -20,7 +20,14 @@ from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.network import Snapped, WalkNetwork
 
-__all__ = ["NetworkIndex", "min_by_key", "nearest_distance_m"]
+__all__ = [
+    "NetworkIndex",
+    "min_by_key",
+    "nearest_distance_m",
+    "node_distance_m",
+    "origin_distance_m",
+    "source_entries",
+]
 
 
 def min_by_key(
@@ -99,6 +106,70 @@ def _same_edge_direct(
     return min_by_key(which, d)
 
 
+def source_entries(
+    net: WalkNetwork, facilities: Snapped
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Return the virtual-source edges of the reachable ``facilities``: (end node, connector + along-edge m)."""
+    fac = np.flatnonzero(facilities.reachable)
+    f_edge = facilities.edge[fac]
+    f_conn = facilities.connector_m[fac]
+    nodes = np.concatenate([net.edge_u[f_edge], net.edge_v[f_edge]])
+    weights = np.concatenate([f_conn + facilities.to_u_m[fac], f_conn + facilities.to_v_m[fac]])
+    return nodes, weights
+
+
+def node_distance_m(
+    index: NetworkIndex, facilities: Snapped, *, max_walk_m: float
+) -> npt.NDArray[np.float64]:
+    """Return per network node the distance in metres to the nearest reachable facility, inf beyond the cutoff.
+
+    One multi-source Dijkstra from the virtual source (see the module docstring), bounded by ``max_walk_m``.
+    """
+    if not facilities.reachable.any():
+        return np.full(index.n, np.inf)
+    nodes, weights = source_entries(index.net, facilities)
+    graph = index.with_source(nodes, weights)
+    return dijkstra(graph, directed=True, indices=index.n, limit=max_walk_m)[: index.n]
+
+
+def origin_distance_m(
+    net: WalkNetwork,
+    node_m: npt.NDArray[np.float64],
+    origins: Snapped,
+    facilities: Snapped,
+    *,
+    max_walk_m: float,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Return the distance of origins (all, or the positions ``rows``) from the node distances ``node_m``.
+
+    An origin's distance is the shorter way out of its edge (to either end node plus the node's distance),
+    or the direct path along the edge to a facility on the same edge, plus its connector; NaN beyond
+    ``max_walk_m`` and for unreachable origins.
+    """
+    rows = np.arange(len(origins.edge)) if rows is None else np.asarray(rows, dtype=np.int64)
+    out = np.full(len(rows), np.nan)
+    keep = np.flatnonzero(origins.reachable[rows])
+    if len(keep) == 0 or not facilities.reachable.any():
+        return out
+    ok = rows[keep]
+    o_edge = origins.edge[ok]
+    best = np.minimum(
+        node_m[net.edge_u[o_edge]] + origins.to_u_m[ok],
+        node_m[net.edge_v[o_edge]] + origins.to_v_m[ok],
+    )
+    # same edge: the direct path along the edge between the two projections
+    fac = np.flatnonzero(facilities.reachable)
+    where, direct = _same_edge_direct(
+        o_edge, origins.pos_m[ok], facilities.edge[fac], facilities.pos_m[fac], facilities.connector_m[fac]
+    )
+    best[where] = np.minimum(best[where], direct)
+    best += origins.connector_m[ok]
+    best[best > max_walk_m] = np.nan
+    out[keep] = best
+    return out
+
+
 def nearest_distance_m(
     index: NetworkIndex, origins: Snapped, facilities: Snapped, *, max_walk_m: float
 ) -> npt.NDArray[np.float64]:
@@ -119,28 +190,5 @@ def nearest_distance_m(
         Distance per origin (metres), NaN when no facility is within ``max_walk_m`` or the origin is
         unreachable.
     """
-    net = index.net
-    n_orig = len(origins.edge)
-    out = np.full(n_orig, np.nan)
-    fac = np.flatnonzero(facilities.reachable)
-    if len(fac) == 0:
-        return out
-    f_edge = facilities.edge[fac]
-    f_conn = facilities.connector_m[fac]
-    nodes = np.concatenate([net.edge_u[f_edge], net.edge_v[f_edge]])
-    weights = np.concatenate([f_conn + facilities.to_u_m[fac], f_conn + facilities.to_v_m[fac]])
-    graph = index.with_source(nodes, weights)
-    dist = dijkstra(graph, directed=True, indices=index.n, limit=max_walk_m)
-    ok = np.flatnonzero(origins.reachable)
-    o_edge = origins.edge[ok]
-    best = np.minimum(
-        dist[net.edge_u[o_edge]] + origins.to_u_m[ok],
-        dist[net.edge_v[o_edge]] + origins.to_v_m[ok],
-    )
-    # same edge: the direct path along the edge between the two projections
-    where, direct = _same_edge_direct(o_edge, origins.pos_m[ok], f_edge, facilities.pos_m[fac], f_conn)
-    best[where] = np.minimum(best[where], direct)
-    best += origins.connector_m[ok]
-    best[best > max_walk_m] = np.nan
-    out[ok] = best
-    return out
+    node_m = node_distance_m(index, facilities, max_walk_m=max_walk_m)
+    return origin_distance_m(index.net, node_m, origins, facilities, max_walk_m=max_walk_m)
