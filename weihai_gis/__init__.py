@@ -23,7 +23,7 @@ from weihai_gis.facilities import read_facilities
 from weihai_gis.jobs import run_main_job
 from weihai_gis.layers import Layers, load_layers, read_layer, validate_layers, write_layers
 from weihai_gis.lifecircle import CoverageResult, coverage, coverage_by_town_type
-from weihai_gis.network import WalkNetwork, build_network
+from weihai_gis.network import WalkNetwork, build_network, cut_network
 from weihai_gis.population import origins_from_buildings, origins_from_points, origins_from_raster
 from weihai_gis.report import build_report, write_report
 from weihai_gis.standards import list_profiles, load_profile
@@ -46,6 +46,7 @@ __all__ = [
     "coverage",
     "coverage_by_town_type",
     "crs",
+    "cut_network",
     "diagnose_offset",
     "errors",
     "gcj02_to_wgs84",

@@ -27,7 +27,14 @@ from weihai_gis.errors import CRSError, InputFileError, NetworkError
 from weihai_gis.layers.io import read_vector
 from weihai_gis.network.tags import walkable_mask
 
-__all__ = ["read_graphml", "read_lines", "read_osm_pbf", "read_osm_xml", "split_at_shared_vertices"]
+__all__ = [
+    "read_graphml",
+    "read_lines",
+    "read_osm_crossings",
+    "read_osm_pbf",
+    "read_osm_xml",
+    "split_at_shared_vertices",
+]
 
 log = logging.getLogger(__name__)
 
@@ -291,3 +298,54 @@ def read_lines(path: Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     else:
         highway = np.full(len(frame), "", dtype=object)
     return gpd.GeoDataFrame({"highway": highway}, geometry=frame.geometry.to_numpy(), crs=frame.crs)
+
+
+#: OSM node tags that mark a place where pedestrians may cross a road or railway.
+CROSSING_TAGS = {"highway": ("crossing",), "railway": ("crossing",), "footway": ("crossing",)}
+
+
+def read_osm_crossings(path: str | Path) -> gpd.GeoDataFrame:
+    """Read pedestrian crossing nodes (``highway=crossing``, ``railway=crossing``, ``footway=crossing``).
+
+    Nodes tagged ``crossing=no`` are left out. Works on ``.osm.pbf`` and OSM XML (pyosmium).
+
+    Parameters
+    ----------
+    path
+        The OSM file the walking network was built from.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``osm_id`` and ``crossing`` (the ``crossing=*`` value, ``""`` when untagged), points in
+        EPSG:4326; possibly empty.
+
+    Raises
+    ------
+    InputFileError
+        When the file cannot be read as OSM data.
+    """
+    import osmium
+
+    rows: list[tuple[int, str, float, float]] = []
+
+    class _Crossings(osmium.SimpleHandler):  # type: ignore[misc]
+        def node(self, n: osmium.osm.Node) -> None:
+            tags = n.tags
+            if tags.get("crossing") == "no" or not n.location.valid():
+                return
+            if any(tags.get(key) in values for key, values in CROSSING_TAGS.items()):
+                rows.append((n.id, tags.get("crossing", ""), n.location.lon, n.location.lat))
+
+    try:
+        _Crossings().apply_file(str(path), locations=False)
+    except RuntimeError as exc:
+        raise InputFileError(f"crossings {str(path)!r}: not readable as OSM data ({exc}).") from exc
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    xy = np.array([(r[2], r[3]) for r in rows], dtype=float).reshape(-1, 2)
+    log.info("%s: %d crossing nodes", path, len(rows))
+    return gpd.GeoDataFrame(
+        {"osm_id": ids, "crossing": [r[1] for r in rows]},
+        geometry=shapely.points(xy) if len(xy) else [],
+        crs="EPSG:4326",
+    )

@@ -40,6 +40,7 @@ __all__ = [
     "Profile",
     "building_population",
     "coverage_config",
+    "coverage_setting",
     "facility_kinds",
     "list_profiles",
     "load_profile",
@@ -102,6 +103,17 @@ def _cited_value(cfg: dict[str, Any], key: str, where: str) -> Any:
     if not entry.get("citation") or not isinstance(entry.get("verified"), bool):
         raise StandardsError(f"{where}, field {key!r}: needs a citation and verified: true/false.")
     return entry["value"]
+
+
+def coverage_setting(section: str, key: str) -> Any:
+    """Return the cited value ``coverage-config.yaml`` holds at ``section.key`` (a ``{value, citation, verified}``).
+
+    Raises
+    ------
+    StandardsError
+        When the entry is missing or lacks its citation or ``verified`` flag.
+    """
+    return _cited_value(coverage_config().get(section, {}), key, f"coverage-config.yaml, {section}")
 
 
 @functools.cache
