@@ -205,3 +205,65 @@ def test_wrong_geometry_types_are_refused_naming_rows(synthetic_coast):
         coastal_zones(points, land)
     with pytest.raises(LayerError, match=r"land: 1 rows .*LineString.*expected Polygon"):
         coastal_zones(coast, coast)
+
+
+def _traced(mask: np.ndarray, transform: Affine) -> shapely.Geometry:
+    import rasterio.features
+
+    shapes = rasterio.features.shapes(mask.astype("uint8"), mask=mask, transform=transform)
+    return shapely.union_all([shapely.geometry.shape(g) for g, v in shapes if v == 1])
+
+
+def test_a_speckled_dem_land_mask_gives_the_zones_of_its_clean_shore():
+    # 100 x 100 cells of 30 m: land to the north of a stair-step shore, a 6 x 6-cell islet (3.2 ha, kept),
+    # and 1-cell islets in the sea and 1-cell holes on land (900 m², raster noise: dropped).
+    c = load_controls()["coastal"]
+    min_area = c["min_feature_area_m2"]["value"]
+    assert 900 < min_area < 6 * 6 * 900
+    transform = Affine(30, 0, X0, 0, -30, Y0 + 3000)
+    rows, cols = np.mgrid[0:100, 0:100]
+    clean = rows < 40 + cols // 10  # stair-step shore
+    clean[75:81, 20:26] = True  # the islet
+    noisy = clean.copy()
+    rng = np.random.default_rng(3)
+    specks = rng.integers(1, 99, size=(400, 2))  # away from the grid edge, which is part of the outline
+    for r, col in specks:
+        near_clean = clean[r - 1 : r + 2, col - 1 : col + 2]
+        if near_clean.all() or not near_clean.any():  # a lone cell flipped inside land or sea
+            noisy[r, col] = ~clean[r, col]
+    assert (noisy != clean).sum() > 150
+    land_noisy, land_clean = _traced(noisy, transform), _traced(clean, transform)
+    assert shapely.get_num_geometries(land_noisy) > 50 and shapely.get_num_geometries(land_clean) == 2
+
+    def frame(g):
+        return gpd.GeoDataFrame(geometry=[g], crs=4550)
+
+    zones = coastal_zones(frame(land_noisy.boundary), frame(land_noisy)).to_crs(4550)
+    # the slow obvious computation: distance of every cell centre to the clean shore, inside or outside land
+    xs, ys = transform @ (cols.ravel() + 0.5, rows.ravel() + 0.5)
+    pts = shapely.points(xs, ys)
+    dist = shapely.distance(pts, land_clean.boundary)
+    on_land = shapely.contains(land_clean, pts)
+    core_m = c["core_setback"]["outside_urban_boundary_m"]["value"]
+    gen_m = c["general_control"]["outside_urban_boundary_m"]["value"]
+    sea_m = c["seaward_m"]["value"]
+    expected = {
+        "core_setback": on_land & (dist <= core_m),
+        "general_control": on_land & (dist > core_m) & (dist <= gen_m),
+        "seaward": ~on_land & (dist <= sea_m),
+    }
+    for zone, want in expected.items():
+        geom = zones.loc[zones["zone"] == zone].geometry.iloc[0]
+        got = shapely.covers(geom, pts)
+        # cells within the arc-chord tolerance of a band edge (1 % of the width) may fall either way
+        edges = [core_m, gen_m] if zone != "seaward" else [sea_m]
+        ambiguous = np.zeros(len(pts), bool)
+        for d in edges:
+            ambiguous |= np.abs(dist - d) <= 0.01 * d + 1
+        wrong = (got != want) & ~ambiguous
+        assert not wrong.any(), (
+            f"{zone}: {wrong.sum()} cells differ from the distance oracle: {list(zip(rows.ravel()[wrong], cols.ravel()[wrong], dist[wrong].round(), got[wrong], strict=True))[:8]}"
+        )
+        assert want.sum() > 100
+    islet_centre = shapely.Point(transform @ (23, 78))
+    assert zones.loc[zones["zone"] == "core_setback"].geometry.iloc[0].covers(islet_centre)  # kept: > 1 ha

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 import yaml
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS
 from weihai_gis.errors import LayerError, StandardsError
@@ -90,6 +93,65 @@ def _metric_union(gdf: gpd.GeoDataFrame, what: str, allowed: tuple[str, ...]) ->
     return shapely.union_all(shapely.make_valid(geoms.to_numpy()))
 
 
+def _drop_polygon_specks(geom: shapely.Geometry, min_area_m2: float) -> shapely.Geometry:
+    """Drop polygon parts and holes smaller than ``min_area_m2`` (islets and lakes of raster noise)."""
+    kept = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon" or part.area < min_area_m2:
+            continue
+        holes = [r for r in part.interiors if shapely.Polygon(r).area >= min_area_m2]
+        kept.append(shapely.Polygon(part.exterior, holes) if len(holes) < len(part.interiors) else part)
+    return shapely.MultiPolygon(kept) if len(kept) != 1 else kept[0]
+
+
+def _drop_line_specks(geom: shapely.Geometry, min_area_m2: float) -> shapely.Geometry:
+    """Drop closed coastline pieces enclosing less than ``min_area_m2``; open lines are kept.
+
+    A piece is a connected group of lines (a ring that touches itself or another ring at a corner comes out
+    of the union as several lines); it is dropped when it has no loose end and its faces cover less than
+    the stated area.
+    """
+    lines = shapely.get_parts(shapely.line_merge(geom) if geom.geom_type == "MultiLineString" else geom)
+    if len(lines) == 0:
+        return geom
+    left, right = shapely.STRtree(lines).query(lines, predicate="intersects")
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(len(lines), len(lines)))
+    n_groups, labels = connected_components(graph, directed=False)
+    keep = np.ones(len(lines), bool)
+    for label in range(n_groups):
+        members = np.flatnonzero(labels == label)
+        group = lines[members]
+        faces, cuts, dangles, invalid = shapely.polygonize_full(group)
+        if cuts.is_empty and dangles.is_empty and invalid.is_empty and faces.area < min_area_m2:
+            keep[members] = False
+    kept = lines[keep]
+    return shapely.MultiLineString(list(kept)) if len(kept) != 1 else kept[0]
+
+
+def _buffers(
+    coast: shapely.Geometry, distances_m: list[float], first_m: float
+) -> dict[float, shapely.Geometry]:
+    """Buffer the coastline once, by ``first_m``, and grow the result to each distance.
+
+    A disc buffer is additive (buffering by ``a`` then by ``b`` equals buffering by ``a + b``). Buffering a
+    long, noisy line by 1 km is slow (GEOS nodes a huge offset curve), while a small first buffer fills the
+    stair-steps of a raster shore and growing that smooth polygon is cheap: 2.5 s against 25 s for the
+    1 km band of a 170 km raster coastline. Each step's arc chords keep the grown edge within about 0.7 % of
+    the distance of a direct buffer (6.6 m at 1 km, well below the coastline's accuracy).
+    """
+    out: dict[float, shapely.Geometry] = {}
+    wanted = sorted({d for d in distances_m if d > 0})
+    if not wanted:
+        return out
+    steps = ([first_m] if 0 < first_m < wanted[0] else []) + wanted
+    grown, done = coast.buffer(steps[0], quad_segs=16), steps[0]
+    for d in steps:
+        if d > done:
+            grown, done = grown.buffer(d - done, quad_segs=16), d
+        out[d] = grown
+    return out
+
+
 def coastal_zones(
     coastline: gpd.GeoDataFrame,
     land: gpd.GeoDataFrame,
@@ -102,6 +164,14 @@ def coastal_zones(
     Distances are measured from the coastline lines. Landward zones are clipped to ``land``; the seaward
     zone is the 1 km band minus land. Inside ``urban_boundary`` (城镇开发边界) the inside-boundary widths
     apply, elsewhere the outside ones; without a boundary every land cell uses the outside widths.
+
+    A land mask traced from a DEM is noisy (thousands of one-cell islets and holes, a stair-step shore), so
+    the inputs are cleaned first, with values stated in ``controls.yaml`` (``coastal.min_feature_area_m2``,
+    ``coastal.simplify_m``, ``coastal.first_buffer_m``): islets, holes and closed coastline rings below the
+    stated area are dropped (the islet's land then counts as sea), the coastline is simplified
+    (Douglas-Peucker, topology kept) by the stated tolerance, and it is buffered once, by a small first
+    distance, every band being grown from that buffer. A DEM-traced mask with thousands of islets and holes
+    (notebook 03's synthetic terrain: 2,802 islets, 4,224 holes, 1,880 km of shore) takes seconds.
 
     Parameters
     ----------
@@ -120,10 +190,21 @@ def coastal_zones(
         Columns :data:`ZONE_COLUMNS` in EPSG:4490; one row per zone and setting (inside/outside boundary).
     """
     rules = rules if rules is not None else load_controls()["coastal"]
-    coast = _metric_union(coastline, "coastline", _LINES + _POLYGONS)
-    if coast.geom_type in ("Polygon", "MultiPolygon"):  # land polygons given as the coastline: use their edge
-        coast = coast.boundary
-    land_geom = _metric_union(land, "land", _POLYGONS)
+    min_area_m2, _ = _value(rules, "min_feature_area_m2", "coastal")
+    simplify_m, _ = _value(rules, "simplify_m", "coastal")
+    first_m, _ = _value(rules, "first_buffer_m", "coastal")
+    parts = shapely.get_parts(_metric_union(coastline, "coastline", _LINES + _POLYGONS))
+    lines = [p for p in parts if p.geom_type in ("LineString", "LinearRing")]
+    polygons = [p for p in parts if p.geom_type == "Polygon"]
+    if polygons:  # land polygons given as the coastline: use their edge
+        edge = _drop_polygon_specks(shapely.MultiPolygon(polygons), min_area_m2).boundary
+        lines += list(shapely.get_parts(edge))
+    coast = _drop_line_specks(shapely.MultiLineString(lines), min_area_m2)
+    if coast.is_empty:
+        raise LayerError(f"coastline: no line left after dropping rings below {min_area_m2:g} m².")
+    if simplify_m > 0:
+        coast = shapely.simplify(coast, simplify_m, preserve_topology=True)
+    land_geom = _drop_polygon_specks(_metric_union(land, "land", _POLYGONS), min_area_m2)
     ucb = _metric_union(urban_boundary, "urban_boundary", _POLYGONS) if urban_boundary is not None else None
     seaward_m, seaward_ok = _value(rules, "seaward_m", "coastal")
     rows: list[dict[str, Any]] = []
@@ -132,6 +213,12 @@ def coastal_zones(
         if ucb is not None
         else [("outside", "")]
     )
+    widths = {
+        (zone, setting): _value(rules[zone], f"{setting}_urban_boundary_m", f"coastal.{zone}")
+        for zone in ("core_setback", "general_control")
+        for setting, _ in settings
+    }
+    band_at = _buffers(coast, [seaward_m] + [w for w, _ in widths.values()], first_m)
     for setting, label in settings:
         area = land_geom
         if ucb is not None:
@@ -140,14 +227,14 @@ def coastal_zones(
         inner_ok = True
         for zone in ("core_setback", "general_control"):
             spec = rules[zone]
-            outer, outer_ok = _value(spec, f"{setting}_urban_boundary_m", f"coastal.{zone}")
+            outer, outer_ok = widths[(zone, setting)]
             if outer < inner:
                 raise StandardsError(
                     f"controls coastal.{zone}: {outer} m is less than the inner line {inner} m."
                 )
-            band = coast.buffer(outer, quad_segs=16)
+            band = band_at[outer] if outer > 0 else shapely.Polygon()
             if inner > 0:
-                band = band.difference(coast.buffer(inner, quad_segs=16))
+                band = band.difference(band_at[inner])
             geom = band.intersection(area)
             verified = inner_ok and outer_ok
             rows.append(
@@ -172,7 +259,7 @@ def coastal_zones(
                 }
             )
             inner, inner_ok = outer, outer_ok
-    sea = coast.buffer(seaward_m, quad_segs=16).difference(land_geom)
+    sea = band_at[seaward_m].difference(land_geom) if seaward_m > 0 else shapely.Polygon()
     rows.append(
         {
             "id": "CZ-seaward",
