@@ -389,3 +389,10 @@ def test_coordinates_that_do_not_fit_the_declared_crs_raise_crs_error(tmp_path):
     gpd.GeoDataFrame(geometry=lines, crs="EPSG:4550").to_file(path)
     with pytest.raises(CRSError, match="does not fit the coordinates"):
         build_network(path)
+
+
+def test_repr_is_one_short_line_with_counts_not_the_arrays(helsinki):
+    text = repr(helsinki)
+    assert "\n" not in text and len(text) < 300, text
+    assert f"{len(helsinki.node_ids)} nodes" in text and f"{len(helsinki.edge_u)} edges" in text
+    assert "array" not in text and "LINESTRING" not in text

@@ -87,12 +87,9 @@ def test_viewshed_agrees_with_gdal_viewshed_on_real_tile(shidao_dem, tmp_path, o
         # the algorithm of the installed GDAL version agrees on (nearly) every cell
         agree = (same_version.visible == gdal).mean()
         assert agree >= 0.999, f"agreement {agree:.5%}"
-        # every cell where the other GDAL generation disagrees is one the #10205 neighbour rule changes:
-        # rays that pass through the six cells in the rows just above and below the observer
-        disagree = other_version.visible != gdal
-        assert (
-            disagree <= (same_version.visible != other_version.visible) | (same_version.visible != gdal)
-        ).all()
+        # the other GDAL generation's neighbour rule (#10205) agrees no better: the flag is wired the right way
+        # round (swapped, this version would match GDAL worse than the other one)
+        assert (other_version.visible != gdal).sum() >= (same_version.visible != gdal).sum()
         r0, c0 = same_version.observer_rowcol
         rows, cols = np.nonzero(same_version.visible != other_version.visible)
         assert rows.size == 0 or np.abs(rows - r0).min() <= 1 or np.abs(cols - c0).min() <= 1

@@ -86,3 +86,21 @@ def test_invalid_category_field_is_named_with_file_and_category(monkeypatch):
 def test_walkable_yaml_keeps_no_as_a_string():
     rules = standards.walkable_rules()
     assert "no" in rules["foot_forbidden"] and "motorway" in rules["barrier_highway"]
+
+
+def test_a_caller_changing_a_cached_configuration_does_not_change_later_runs():
+    from weihai_gis.sightlines.zones import load_controls
+    from weihai_gis.standards import building_population, coverage_config, facility_kinds, walkable_rules
+
+    snap = coverage_config()["snapping"]["max_snap_m"]
+    coverage_config()["snapping"]["max_snap_m"] = snap * 1000  # nested change
+    assert coverage_config()["snapping"]["max_snap_m"] == snap
+    facility_kinds()["kinds"].clear()
+    assert facility_kinds()["kinds"]
+    walkable_rules()["walkable_highway"].append("motorway")
+    assert "motorway" not in walkable_rules()["walkable_highway"]
+    building_population()["default_floors"].clear()
+    assert building_population()["default_floors"]
+    seaward = load_controls()["coastal"]["seaward_m"]["value"]
+    load_controls()["coastal"]["seaward_m"]["value"] = 1
+    assert load_controls()["coastal"]["seaward_m"]["value"] == seaward

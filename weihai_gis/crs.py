@@ -154,10 +154,7 @@ def gcj02_to_wgs84(
         elon, elat = flon - glon, flat - glat
         wlon = wlon - elon
         wlat = wlat - elat
-        if (
-            np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0)
-            < tol_deg
-        ):
+        if _converged(elon, elat, tol_deg):
             break
     return wlon, wlat
 
@@ -183,10 +180,7 @@ def bd09_to_gcj02(
         flon, flat = gcj02_to_bd09(glon, glat)
         elon, elat = flon - blon, flat - blat
         glon, glat = glon - elon, glat - elat
-        if (
-            np.nanmax(np.abs(np.concatenate([np.atleast_1d(elon), np.atleast_1d(elat)])), initial=0.0)
-            < tol_deg
-        ):
+        if _converged(elon, elat, tol_deg):
             break
     return glon, glat
 

@@ -108,6 +108,14 @@ class WalkNetwork:
     _components: Components | None = field(default=None, repr=False, compare=False)
     _cache: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __repr__(self) -> str:
+        """Short summary (counts, length, CRS, source): never the arrays, which fill a notebook cell."""
+        km = float(np.sum(self.edge_length_m)) / 1000
+        return (
+            f"WalkNetwork({len(self.node_ids)} nodes, {len(self.edge_u)} edges, {km:.1f} km, "
+            f"crs={self.crs!r}, source={self.source!r})"
+        )
+
     @classmethod
     def from_segments(cls, segments: gpd.GeoDataFrame, *, crs: str, source: str) -> WalkNetwork:
         """Build a network from split segments with integer ``u``/``v`` node keys.

@@ -7,6 +7,7 @@ parameters, and every zone built from them carries ``status = "parameter"``.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from importlib import resources
@@ -50,7 +51,7 @@ def load_controls(path: str | Path | None = None) -> dict[str, Any]:
         If the file lacks the ``coastal``, ``railway`` or ``sightlines`` sections.
     """
     if path is None:
-        data = _packaged_controls()
+        data = copy.deepcopy(_packaged_controls())  # the caller may change it; the cache stays as read
         where = "weihai_gis/standards/controls.yaml"
     else:
         data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=YAML_LOADER)

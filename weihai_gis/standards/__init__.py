@@ -1,8 +1,9 @@
 """Life-circle standards as data: profiles, facility kinds, walkable-way rules and engine settings.
 
 Every value planners may change lives in a YAML file next to this module, with a citation and a
-``verified`` flag (true only where a public text quoting the value was seen; see
-``/work/shared/design/standards-evidence.md``). This module only reads and validates those files.
+``verified`` flag (true only where a public text quoting the value was seen; the citation names that
+text). This module only reads and validates those files. The configuration functions read each file
+once and return a fresh copy on every call, so a caller that changes what it got cannot change later runs.
 
 Files
 -----
@@ -22,9 +23,11 @@ Files
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -59,6 +62,18 @@ _REQUIRED = ("id", "name_zh", "name_en", "tier", "type", "kinds", "citation", "v
 _CITATION_KEYS = ("document", "clause", "url")
 
 
+def _cached_copy(read: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """Read and validate once; hand every caller its own deep copy (the cache cannot be mutated)."""
+    cached = functools.cache(read)
+
+    @functools.wraps(read)
+    def fresh() -> dict[str, Any]:
+        return copy.deepcopy(cached())
+
+    fresh.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return fresh
+
+
 def _read_yaml(filename: str) -> dict[str, Any]:
     """Read one packaged YAML file, raising StandardsError naming it when malformed."""
     path = resources.files(__name__).joinpath(filename)
@@ -73,7 +88,7 @@ def _read_yaml(filename: str) -> dict[str, Any]:
     return data
 
 
-@functools.cache
+@_cached_copy
 def coverage_config() -> dict[str, Any]:
     """Return ``coverage-config.yaml`` (snapping limits in metres, walking speeds in m/min, town types)."""
     cfg = _read_yaml("coverage-config.yaml")
@@ -116,7 +131,7 @@ def coverage_setting(section: str, key: str) -> Any:
     return _cited_value(coverage_config().get(section, {}), key, f"coverage-config.yaml, {section}")
 
 
-@functools.cache
+@_cached_copy
 def building_population() -> dict[str, Any]:
     """Return ``building-population.yaml`` as plain values (each checked for a citation and ``verified``).
 
@@ -147,7 +162,7 @@ def building_population() -> dict[str, Any]:
     }
 
 
-@functools.cache
+@_cached_copy
 def planning_config() -> dict[str, Any]:
     """Return ``planning.yaml``: supply standards per 1000 residents, default capacities, E2SFCA decay zones."""
     cfg = _read_yaml("planning.yaml")
@@ -166,7 +181,7 @@ def planning_config() -> dict[str, Any]:
     return cfg
 
 
-@functools.cache
+@_cached_copy
 def walkable_rules() -> dict[str, Any]:
     """Return ``walkable.yaml``: lists of walkable and barrier ``highway`` values and access rules."""
     rules = _read_yaml("walkable.yaml")
@@ -187,7 +202,7 @@ def walkable_rules() -> dict[str, Any]:
     return rules
 
 
-@functools.cache
+@_cached_copy
 def facility_kinds() -> dict[str, Any]:
     """Return ``facility-kinds.yaml``: ``kinds`` (vocabulary), ``osm_rules`` and ``amap`` mappings."""
     data = _read_yaml("facility-kinds.yaml")
