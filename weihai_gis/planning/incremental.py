@@ -40,7 +40,7 @@ from weihai_gis.lifecircle.engine import (
 )
 from weihai_gis.network import Snapped
 
-__all__ = ["ChangeStats", "NearestState", "concat_snapped"]
+__all__ = ["ChangeStats", "NearestState", "concat_snapped", "empty_snapped"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ def concat_snapped(*parts: Snapped) -> Snapped:
     return Snapped(**{f: np.concatenate([getattr(p, f) for p in parts]) for f in fields})
 
 
-def _empty_snapped() -> Snapped:
+def empty_snapped() -> Snapped:
+    """Return the snapping of no point."""
     return Snapped(
         edge=np.empty(0, dtype=np.int64),
         pos_m=np.empty(0),
@@ -149,7 +150,7 @@ class NearestState:
         gone[idx] = True
         removed = self.facilities.take(np.flatnonzero(gone & self.facilities.reachable))
         kept = self.facilities.take(np.flatnonzero(~gone))
-        added = add if add is not None else _empty_snapped()
+        added = add if add is not None else empty_snapped()
         node_m = self.node_m.copy()
         n_affected = 0
         if removed.reachable.any():

@@ -1,0 +1,364 @@
+"""What-if scenarios: add, move or remove facilities and get every coverage indicator again, exactly and fast.
+
+A :class:`Scenario` names its changes against a base :class:`~weihai_gis.lifecircle.CoverageResult` (现状):
+facilities added (points with a category), removed or moved (by the base run's facility ``id``), and
+optionally a cut network (edges closed, e.g. the barriers of a service-area study). :class:`WhatIf` answers
+it with :class:`~weihai_gis.planning.incremental.NearestState` per category the change touches: a bounded
+search from the changed facilities only, equal to a full recompute bit for bit. Categories the scenario does
+not touch keep the base columns. The answer is a full :class:`CoverageResult` (覆盖率, 全要素达标率, hexagon
+and unit summaries), so everything that reads a result (maps, report, tables) reads a scenario too;
+:mod:`weihai_gis.planning.compare` turns two results into difference tables and layers.
+
+A cut network changes the graph: that scenario is a full :func:`weihai_gis.lifecircle.coverage` run on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from weihai_gis.errors import LayerError
+from weihai_gis.lifecircle import CoverageResult, NetworkIndex, column, coverage
+from weihai_gis.lifecircle.assessment import basic_assessment
+from weihai_gis.network import WalkNetwork, snap_points
+from weihai_gis.planning.incremental import ChangeStats, NearestState, empty_snapped
+from weihai_gis.standards import load_profile
+
+__all__ = ["Scenario", "ScenarioOutcome", "WhatIf", "facility_ids", "run_scenarios"]
+
+log = logging.getLogger(__name__)
+
+
+def _no_points() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": [], "category": []}, geometry=[], crs="EPSG:4326")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of changes to the facilities (and optionally the network) of a base run.
+
+    Attributes
+    ----------
+    name
+        Scenario name shown in tables and maps (e.g. ``"规划"``).
+    add
+        New facilities: points (any CRS) with ``category`` (a facility kind or a category id of the profile)
+        and optionally ``id`` and ``name``.
+    remove
+        Ids (the base result's ``facilities["id"]``) of facilities closed.
+    move
+        Facilities moved: ``id`` of a base facility and its new point (any CRS).
+    network
+        A cut network (edges closed) to use instead of the base run's; None keeps it.
+    description
+        One line saying what the scenario is (Chinese first).
+    """
+
+    name: str
+    add: gpd.GeoDataFrame = field(default_factory=_no_points)
+    remove: tuple[str, ...] = ()
+    move: gpd.GeoDataFrame = field(default_factory=_no_points)
+    network: WalkNetwork | None = None
+    description: str = ""
+
+
+def facility_ids(facilities: pd.DataFrame) -> npt.NDArray[np.object_]:
+    """Return the ids scenarios use for a result's facilities: ``id`` as text, else the row position."""
+    if "id" in facilities.columns:
+        return facilities["id"].astype(str).to_numpy(dtype=object)
+    return np.arange(len(facilities)).astype(str).astype(object)
+
+
+class WhatIf:
+    """Answer scenarios against one base coverage result on its network, reusing the base distances.
+
+    Parameters
+    ----------
+    net
+        The walking network of the base run.
+    base
+        The base result (:func:`weihai_gis.coverage`); its origins and facilities are snapped again with the
+        run's own options, which reproduces the run's snapping exactly.
+
+    Notes
+    -----
+    The first scenario touching a category builds its :class:`NearestState` (one full Dijkstra); every
+    later change of that category is incremental.
+    """
+
+    def __init__(self, net: WalkNetwork, base: CoverageResult) -> None:
+        self.net = net
+        self.base = base
+        self.profile = load_profile(base.profile_name)
+        opts = base.meta.options
+        self._snap_opts = {k: opts.get(k) for k in ("max_snap_m", "min_component_nodes")}
+        self.index = NetworkIndex(net)
+        self.o_snap = snap_points(net, base.origins, **self._snap_opts)
+        fac = base.facilities.reset_index(drop=True)
+        self.facilities = fac
+        self.f_snap = snap_points(net, fac, **self._snap_opts) if len(fac) else None
+        self.ids = facility_ids(fac)
+        self._serves = {
+            str(cat["id"]): {*cat["kinds"], str(cat["id"])} for _, cat in self.profile.categories.iterrows()
+        }
+        self._states: dict[str, NearestState] = {}
+        self._xy = shapely.get_coordinates(base.origins.geometry.to_numpy())
+
+    # --- the facilities of a scenario ---------------------------------------------------------------
+
+    def _in_crs(self, frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+        if frame.empty:
+            return gpd.GeoDataFrame(
+                frame.drop(columns="geometry", errors="ignore"), geometry=[], crs=self.net.crs
+            )
+        if frame.crs is None:
+            raise LayerError(f"scenario {what}: the points have no CRS; give lon/lat or a CRS.")
+        return frame.to_crs(self.net.crs).reset_index(drop=True)
+
+    def _check(self, scenario: Scenario) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, npt.NDArray[np.bool_]]:
+        """Return (added, moved, gone) with moved rows carrying their base attributes; check the ids."""
+        add = self._in_crs(scenario.add, "add")
+        move = self._in_crs(scenario.move, "move")
+        known = set(self.ids)
+        wanted = [*scenario.remove, *move.get("id", pd.Series(dtype=str)).astype(str)]
+        if unknown := sorted(set(wanted) - known):
+            raise LayerError(
+                f"scenario {scenario.name!r}: facility ids {unknown[:10]} are not in the base run "
+                f"({len(known)} facilities, e.g. {sorted(known)[:3]}); use the ids of its facilities layer."
+            )
+        if "category" not in add.columns and len(add):
+            raise LayerError(f"scenario {scenario.name!r}, add: field 'category' is missing.")
+        vocab = set().union(*self._serves.values())
+        if bad := sorted(set(add.get("category", pd.Series(dtype=str)).astype(str)) - vocab):
+            raise LayerError(
+                f"scenario {scenario.name!r}, add: categories {bad} are not served by profile "
+                f"{self.profile.name!r}; expected a category id ({', '.join(self._serves)}) or one of its kinds."
+            )
+        gone = np.isin(self.ids, [*scenario.remove, *move.get("id", pd.Series(dtype=str)).astype(str)])
+        moved = self.facilities[np.isin(self.ids, move.get("id", pd.Series(dtype=str)).astype(str))]
+        if len(moved):
+            where = dict(zip(move["id"].astype(str), move.geometry, strict=True))
+            moved = moved.set_geometry([where[i] for i in facility_ids(moved)], crs=self.net.crs)
+        return add, gpd.GeoDataFrame(moved, crs=self.net.crs), gone
+
+    def _new_frame(
+        self, add: gpd.GeoDataFrame, moved: gpd.GeoDataFrame, gone: npt.NDArray[np.bool_]
+    ) -> gpd.GeoDataFrame:
+        """Return the scenario's facilities: kept base rows, then moved rows, then added rows."""
+        cols = list(self.facilities.columns.drop("geometry"))
+        add = add.assign(**{c: add[c] if c in add.columns else "" for c in ("id", "name")})
+        add["id"] = [i if str(i) else f"new-{k + 1}" for k, i in enumerate(add["id"].astype(str))]
+        parts = [self.facilities[~gone], moved, add]
+        frame = pd.concat(
+            [p[[c for c in cols if c in p.columns] + ["geometry"]] for p in parts], ignore_index=True
+        )
+        return gpd.GeoDataFrame(frame, geometry="geometry", crs=self.net.crs)
+
+    def _state(self, cid: str, rows: npt.NDArray[np.int64]) -> NearestState:
+        if cid not in self._states:
+            assert self.f_snap is not None or len(rows) == 0
+            fac = self.f_snap.take(rows) if self.f_snap is not None else empty_snapped()
+            cutoff = self.base.cutoffs_m[cid]
+            self._states[cid] = NearestState.build(self.index, self.o_snap, fac, max_walk_m=cutoff)
+        return self._states[cid]
+
+    # --- answering ----------------------------------------------------------------------------------
+
+    def run(self, scenario: Scenario) -> tuple[CoverageResult, dict[str, ChangeStats]]:
+        """Return the coverage result of ``scenario`` and, per recomputed category, what the change touched.
+
+        Raises
+        ------
+        LayerError
+            Unknown facility ids, missing or unknown categories, points without a CRS.
+        """
+        add, moved, gone = self._check(scenario)
+        new_fac = self._new_frame(add, moved, gone)
+        if scenario.network is not None:
+            return self._full(scenario, new_fac), {}
+        base = self.base
+        cat_of = self.facilities["category"].astype(str).to_numpy() if len(self.facilities) else np.empty(0)
+        fresh = pd.concat([moved, add], ignore_index=True) if len(moved) or len(add) else add
+        fresh_cat = fresh["category"].astype(str).to_numpy() if len(fresh) else np.empty(0, dtype=str)
+        fresh_snap = (
+            snap_points(
+                self.net, gpd.GeoDataFrame(geometry=fresh.geometry, crs=self.net.crs), **self._snap_opts
+            )
+            if len(fresh)
+            else None
+        )
+        new_cat = new_fac["category"].astype(str).to_numpy()
+        new_xy = shapely.get_coordinates(new_fac.geometry.to_numpy())
+        origins = base.origins.copy()
+        cats = base.categories.copy().reset_index(drop=True)
+        stats: dict[str, ChangeStats] = {}
+        for pos, cid in enumerate(base.category_ids):
+            serve = list(self._serves[cid])
+            rows = np.flatnonzero(np.isin(cat_of, serve))
+            f_rows = np.flatnonzero(np.isin(fresh_cat, serve))
+            if not gone[rows].any() and len(f_rows) == 0:
+                continue
+            state = self._state(cid, rows)
+            added = fresh_snap.take(f_rows) if fresh_snap is not None else None
+            after, stats[cid] = state.change(add=added, remove=np.flatnonzero(gone[rows]))
+            dist = after.origin_m
+            mine = np.flatnonzero(np.isin(new_cat, serve))
+            cutoff = base.cutoffs_m[cid]
+            bmet = np.zeros(len(origins), dtype=bool)
+            if len(mine):
+                bdist, _ = cKDTree(new_xy[mine]).query(self._xy, k=1, distance_upper_bound=cutoff)
+                bmet = np.isfinite(bdist) & (bdist <= cutoff)
+            origins[column("dist", cid)] = dist
+            origins[column("met", cid)] = np.isfinite(dist)
+            origins[column("met", cid, buffer=True)] = bmet
+            cats.loc[pos, "n_facilities"] = len(mine)
+            cats.loc[pos, "n_facilities_reachable"] = int(after.facilities.reachable.sum())
+            cats.loc[pos, "assessed"] = len(mine) > 0
+        basic, _ = basic_assessment(cats)
+        for buffer in (False, True):
+            flags = [column("met", c, buffer=buffer) for c in basic]
+            origins[column("met", "all_basic", buffer=buffer)] = (
+                origins[flags].all(axis=1) if basic else False
+            )
+        n_nodes = sum(s.n_nodes_changed for s in stats.values())
+        log.info(
+            "scenario %s: %d categories recomputed, %d node distances changed",
+            scenario.name,
+            len(stats),
+            n_nodes,
+        )
+        now_assessed = tuple(
+            f"category {c} (" for c in stats if cats.loc[base.category_ids.index(c), "assessed"]
+        )
+        meta = base.meta.replace(
+            source_label=f"{base.meta.source_label}；情景 {scenario.name}".lstrip("；"),
+            warnings=tuple(
+                w for w in base.meta.warnings if not w.startswith(now_assessed) or not now_assessed
+            ),
+            created="",
+        )
+        new_fac = self._facility_flags(new_fac)
+        return CoverageResult.build(origins, cats, new_fac, meta, units=self._units()), stats
+
+    def _facility_flags(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        snap = snap_points(self.net, frame, **self._snap_opts) if len(frame) else None
+        if snap is not None:
+            frame = frame.assign(
+                reachable=snap.reachable, unreachable_reason=snap.reason, snap_m=snap.connector_m
+            )
+        return frame
+
+    def _units(self) -> dict[str, gpd.GeoDataFrame]:
+        return {name: frame[["id", "name_zh", "geometry"]] for name, frame in self.base.units.items()}
+
+    def _full(self, scenario: Scenario, facilities: gpd.GeoDataFrame) -> CoverageResult:
+        """Recompute fully on the scenario's cut network (edges closed change every path)."""
+        assert scenario.network is not None
+        base = self.base
+        keep = [c for c in base.origins.columns if not c.startswith(("dist_", "met_"))]
+        opts = {k: v for k, v in base.meta.options.items() if k in ("max_snap_m", "min_component_nodes")}
+        log.info("scenario %s: a cut network, full recompute", scenario.name)
+        return coverage(
+            scenario.network,
+            base.origins[keep],
+            facilities,
+            profile=self.profile,
+            category_field="category",
+            population_field="population",
+            id_field="origin_id",
+            offset_check="off",
+            hex_size_m=base.hex_size_m,
+            units=self._units(),
+            source_label=f"{base.meta.source_label}；情景 {scenario.name}（断路网络）".lstrip("；"),
+            **opts,
+        )
+
+
+@dataclass(frozen=True)
+class ScenarioOutcome:
+    """A scenario's result and its differences from the base run.
+
+    Attributes
+    ----------
+    scenario
+        The scenario.
+    result
+        Its coverage result (every indicator of a run: rates, hexagons, unit summaries).
+    stats
+        Per recomputed category, what the incremental change touched (empty for a cut network).
+    table
+        :func:`~weihai_gis.planning.compare.difference_table` overall (``units`` = 全域) and per unit layer
+        asked for, with ``scenario`` and ``units`` columns first.
+    origins, hexagons
+        The difference map's layers (:func:`~weihai_gis.planning.compare.difference_origins`,
+        :func:`~weihai_gis.planning.compare.difference_hexagons`).
+    seconds
+        Wall time of the scenario's recompute (the comparison excluded).
+    """
+
+    scenario: Scenario
+    result: CoverageResult
+    stats: dict[str, ChangeStats]
+    table: pd.DataFrame
+    origins: gpd.GeoDataFrame
+    hexagons: gpd.GeoDataFrame
+    seconds: float
+
+
+def run_scenarios(
+    whatif: WhatIf, scenarios: list[Scenario], *, units: list[str] | None = None
+) -> list[ScenarioOutcome]:
+    """Answer every scenario against the base run and compare each with it.
+
+    Parameters
+    ----------
+    whatif
+        The base run's :class:`WhatIf`.
+    scenarios
+        Named scenarios (:func:`weihai_gis.io.scenarios.read_scenarios`); names must be distinct.
+    units
+        Unit summaries of the base run to compare per unit (default all it carries).
+
+    Raises
+    ------
+    LayerError
+        Duplicate scenario names, or the errors of :meth:`WhatIf.run`.
+    """
+    from weihai_gis.planning.compare import difference_hexagons, difference_origins, difference_table
+
+    names = [s.name for s in scenarios]
+    if dup := sorted({n for n in names if names.count(n) > 1}):
+        raise LayerError(f"scenarios: names {dup} are used twice; give every scenario its own name.")
+    base = whatif.base
+    layers = list(base.units) if units is None else list(units)
+    out = []
+    for scenario in scenarios:
+        start = time.perf_counter()
+        result, stats = whatif.run(scenario)
+        seconds = time.perf_counter() - start
+        parts = [difference_table(base, result).assign(units="全域")]
+        parts += [difference_table(base, result, units=u).assign(units=u) for u in layers]
+        table = pd.concat(parts, ignore_index=True)
+        table.insert(0, "scenario", scenario.name)
+        table.insert(1, "units", table.pop("units"))
+        out.append(
+            ScenarioOutcome(
+                scenario,
+                result,
+                stats,
+                table,
+                difference_origins(base, result).assign(scenario=scenario.name),
+                difference_hexagons(base, result).assign(scenario=scenario.name),
+                seconds,
+            )
+        )
+        log.info("scenario %s: answered in %.3f s", scenario.name, seconds)
+    return out
