@@ -2,7 +2,8 @@
 # Set up weihai_gis on a fresh Debian machine with Python >= 3.11.
 #   scripts/setup.sh          virtual environment in .venv with the toolkit
 #   scripts/setup.sh --test   the same plus test tools, the data-build packages and the Debian packages the
-#                             tests drive (chromium + chromium-driver for map tests, gdal-bin for viewshed
+#                             tests drive (chromium + chromium-driver for map tests, fonts-noto-cjk so Chinese
+#                             renders as glyphs in them and in the printed PDF, gdal-bin for viewshed
 #                             cross-checks, npm for the statistics-bureau division codes used by the rebuild)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ if [ "$with_test" = 1 ]; then
   need=()
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+  fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
   command -v gdal_viewshed >/dev/null 2>&1 || need+=(gdal-bin)
   command -v npm >/dev/null 2>&1 || need+=(npm)
   if [ ${#need[@]} -gt 0 ]; then

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import geopandas as gpd
 
-from weihai_gis.cli.options import input_file, layers_options, output_file
+from weihai_gis.cli.options import FILE, input_file, layers_options, output_file
 from weihai_gis.files import require_input_file
 from weihai_gis.layers.io import list_file_layers, read_vector
 
@@ -53,6 +53,26 @@ def _violations(path: Path | None) -> gpd.GeoDataFrame | None:
 @click.option(
     "--offline/--online", default=True, show_default=True, help="Inline all scripts/styles (no CDN)."
 )
+@click.option(
+    "--png",
+    "png_path",
+    type=FILE,
+    help="Also save the map as a PNG for documents (headless Chromium screenshot of the offline page).",
+)
+@click.option(
+    "--png-size",
+    default=(1200, 900),
+    type=(click.IntRange(300, 8000), click.IntRange(300, 8000)),
+    show_default=True,
+    help="PNG view in CSS pixels (width height).",
+)
+@click.option(
+    "--dpi",
+    default=192,
+    type=click.IntRange(48, 600),
+    show_default=True,
+    help="PNG resolution: 96 dpi per CSS pixel scale (192 = 2 device pixels per CSS pixel).",
+)
 @output_file("Output .html file.")
 def map_command(
     layers_path: Path | None,
@@ -66,12 +86,16 @@ def map_command(
     tianditu_key: str | None,
     embed_token: bool,
     offline: bool,
+    png_path: Path | None,
+    png_size: tuple[int, int],
+    dpi: int,
     out_path: Path,
 ) -> None:
-    """Write an interactive map as one HTML file (planning layers by default).
+    """Write an interactive map as one HTML file (planning layers by default), and a PNG with --png.
 
     \b
     $ weihai-gis map --out planning.html
+    $ weihai-gis map --results results.gpkg --out coverage.html --png coverage.png --dpi 192
     $ weihai-gis map --results results.gpkg --rate rate_all_basic --out coverage.html
     $ weihai-gis map --basemap tianditu --out planning_tdt.html   # open as planning_tdt.html?tk=KEY
     """
@@ -100,6 +124,12 @@ def map_command(
     click.echo(
         f"地图 / map ({kind}, {'离线 offline' if offline else '在线 online'}): {dest} ({size_kb:.0f} KB)"
     )
+    if png_path is not None:
+        from weihai_gis.render.chromium import CSS_DPI, screenshot_png
+
+        width, height = png_size
+        png = screenshot_png(dest, png_path, width_px=width, height_px=height, scale=dpi / CSS_DPI)
+        click.echo(f"图片 / PNG: {png} ({width * dpi // CSS_DPI} × {height * dpi // CSS_DPI} px, {dpi} dpi)")
 
 
 @click.command("report")
@@ -108,6 +138,9 @@ def map_command(
 @input_file("--violations", "Violations GeoPackage.")
 @click.option("--title", default="威海精致城市建设分析报告", show_default=True, help="Report title.")
 @click.option("--no-maps", is_flag=True, help="Leave the embedded maps out (smaller file).")
+@click.option(
+    "--pdf", "pdf_path", type=FILE, help="Also print the report to this A4 PDF (headless Chromium)."
+)
 @output_file("Output .html file.")
 def report_command(
     layers_path: Path | None,
@@ -116,13 +149,14 @@ def report_command(
     violations_path: Path | None,
     title: str,
     no_maps: bool,
+    pdf_path: Path | None,
     out_path: Path,
 ) -> None:
     """Write the offline HTML report (Chinese) with tables, charts, maps, method and provenance.
 
     \b
     $ weihai-gis report --out report.html
-    $ weihai-gis report --results results.gpkg --out report.html
+    $ weihai-gis report --results results.gpkg --out report.html --pdf report.pdf
     """
     from weihai_gis.report import build_report, write_report
 
@@ -139,6 +173,10 @@ def report_command(
     )
     dest = write_report(page, out_path)
     click.echo(f"报告 / report: {dest} ({dest.stat().st_size / 1024:.0f} KB)")
+    if pdf_path is not None:
+        from weihai_gis.render.chromium import print_pdf
+
+        click.echo(f"打印版 / PDF (A4): {print_pdf(dest, pdf_path)}")
 
 
 COMMANDS = [map_command, report_command]

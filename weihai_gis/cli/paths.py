@@ -20,7 +20,7 @@ from weihai_gis.files import run_paths
 
 __all__ = ["PLANNED_OUTPUTS", "guard_paths"]
 
-_OUTPUT_NAMES = ("out", "out_path")
+_OUTPUT_NAMES = ("out", "out_path", "png_path", "pdf_path")
 _OUTPUT_FOLDER_NAMES = ("out_dir",)
 
 #: Files a command writes besides its ``--out`` (command name → function of its parameters), so a clash with
