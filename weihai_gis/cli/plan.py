@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from weihai_gis.cli.options import coverage_input_options, input_file, output_file
+from weihai_gis.cli.options import coverage_input_options, input_file, output_file, scheduler_option
 from weihai_gis.errors import InputFileError
 
 __all__ = ["COMMANDS", "plan"]
@@ -104,6 +104,7 @@ def plan() -> None:
 @click.option("--category", "categories", multiple=True, help="Category id (repeat; default all assessed).")
 @input_file("--units", "Polygons (id, name_zh) the gap areas must not cross (镇/街道).")
 @click.option("--hex-size-m", type=float, default=250, show_default=True, help="Hexagon side, metres.")
+@scheduler_option
 @output_file("Output GeoPackage (layer gap_areas) + a CSV table beside it.")
 @click.pass_context
 def gaps(ctx: click.Context, **p: Any) -> None:
@@ -119,7 +120,16 @@ def gaps(ctx: click.Context, **p: Any) -> None:
     _check_out(p["out_path"])
     inputs, net = _load(p)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    result = coverage(net, inputs.origins, inputs.facilities, profile=p["profile"], progress=not quiet)
+    run = functools.partial(
+        coverage, net, inputs.origins, inputs.facilities, profile=p["profile"], progress=not quiet
+    )
+    if p["scheduler"] is None:
+        result = run()
+    else:
+        from weihai_gis.distributed import DaskDistances, connect
+
+        with connect(p["scheduler"]) as client:
+            result = run(distances=DaskDistances(client, progress=not quiet))
     units = read_vector(p["units_path"], what="units") if p["units_path"] else None
     areas, table = gap_areas(
         result, categories=list(p["categories"]) or None, units=units, hex_size_m=p["hex_size_m"]

@@ -7,6 +7,7 @@ same inputs and :class:`~weihai_gis.options.CoverageOptions` give the same resul
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Mapping
@@ -95,6 +96,7 @@ def run_coverage_job(
     network_layer: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    scheduler: str | None = None,
 ) -> tuple[WalkNetwork, CoverageResult]:
     """Build the walking network of ``inputs`` and compute coverage on it.
 
@@ -114,6 +116,9 @@ def run_coverage_job(
         Where built networks are cached (second runs skip parsing).
     progress
         Show progress bars.
+    scheduler
+        Run the network distances on a Dask cluster (``"local[:N]"`` or a scheduler address, see
+        :func:`weihai_gis.distributed.connect`); the result is the same. None: in this process.
 
     Returns
     -------
@@ -121,7 +126,8 @@ def run_coverage_job(
         The walking network and the :class:`~weihai_gis.lifecircle.CoverageResult`.
     """
     net = build_network(inputs.network, layer=network_layer, cache_dir=cache_dir)
-    res = coverage(
+    run = functools.partial(
+        coverage,
         net,
         inputs.origins,
         inputs.facilities,
@@ -131,6 +137,13 @@ def run_coverage_job(
         source_label=_without_folders(inputs, files),
         progress=progress,
     )
+    if scheduler is None:
+        res = run()
+    else:
+        from weihai_gis.distributed import DaskDistances, connect
+
+        with connect(scheduler) as client:
+            res = run(distances=DaskDistances(client, progress=progress))
     return net, with_problems(net, res, inputs, units=units)
 
 

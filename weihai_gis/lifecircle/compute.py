@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -32,9 +32,58 @@ from weihai_gis.options import CoverageOptions
 from weihai_gis.population import population_values
 from weihai_gis.standards import Profile, facility_kinds, load_profile
 
-__all__ = ["coverage"]
+__all__ = ["DistanceBackend", "category_distances", "coverage"]
 
 log = logging.getLogger(__name__)
+
+#: One category's request to a distance backend: (category id, facility rows serving it, cutoff in metres).
+DistanceRequest = tuple[str, np.ndarray, float]
+
+#: ``(net, origin snaps, facility snaps, requests, options) -> {category id: distance per origin}``: how
+#: :func:`coverage` gets its network distances. :func:`category_distances` runs them on this machine;
+#: :func:`weihai_gis.distributed.distributed_distances` on a Dask cluster, partitioned by origin.
+DistanceBackend = Callable[
+    [WalkNetwork, Snapped, Snapped, Sequence[DistanceRequest], CoverageOptions], dict[str, np.ndarray]
+]
+
+
+def category_distances(
+    net: WalkNetwork,
+    origins: Snapped,
+    facilities: Snapped,
+    requests: Sequence[DistanceRequest],
+    options: CoverageOptions | None = None,
+    *,
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
+    """Return the network distance from each origin to the nearest facility of each requested category.
+
+    The single-machine distance backend of :func:`coverage`: one :class:`NetworkIndex`, then one
+    multi-source search per category (NaN beyond the category's cutoff or for unreachable origins).
+
+    Parameters
+    ----------
+    net
+        The walking network both point sets were snapped to.
+    origins, facilities
+        Snapping results on ``net``.
+    requests
+        ``(category id, facility rows, cutoff m)`` per category with at least one facility.
+    options
+        The run's options (unused by the flat-metres engine; part of the backend signature).
+    progress
+        Show a tqdm bar over the categories.
+
+    Returns
+    -------
+    dict
+        ``{category id: distances in metres, one per origin}``.
+    """
+    index = NetworkIndex(net)
+    return {
+        cid: nearest_distance_m(index, origins, facilities.take(rows), max_walk_m=cutoff)
+        for cid, rows, cutoff in tqdm(requests, desc="categories", disable=not progress)
+    }
 
 
 def _points(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
@@ -131,6 +180,7 @@ def coverage(
     inputs: tuple[InputRecord, ...] = (),
     source_label: str = "",
     progress: bool = False,
+    distances: DistanceBackend | None = None,
     **overrides: Any,
 ) -> CoverageResult:
     """Compute life-circle coverage: network distance from every origin to the nearest facility per category.
@@ -154,6 +204,11 @@ def coverage(
         Provenance of the inputs and a planner-facing description of them, kept in the metadata.
     progress
         Show a tqdm bar over categories.
+    distances
+        Where the network distances are computed (a :data:`DistanceBackend`): default
+        :func:`category_distances` on this machine; :func:`weihai_gis.distributed.distributed_distances`
+        runs them on a Dask cluster with the same result. Validation, snapping (on the whole network) and
+        the summaries happen here either way.
     **overrides
         Fields of :class:`~weihai_gis.options.CoverageOptions` replacing those of ``options``, e.g.
         ``profile="mofcom-15min"``, ``max_snap_m=100``, ``offset_check="warn"``, ``hex_size_m=300``.
@@ -207,7 +262,6 @@ def coverage(
     o_snap = snap_points(net, orig, **snap)  # type: ignore[arg-type]
     warnings.extend(check_snapped(o_snap, layer_label(orig, "origins"), opts.max_snap_m))
     f_snap = snap_points(net, fac, **snap) if not fac.empty else None  # type: ignore[arg-type]
-    index = NetworkIndex(net)
     o_xy = shapely.get_coordinates(orig.geometry.to_numpy())
     f_xy = shapely.get_coordinates(fac.geometry.to_numpy()) if not fac.empty else np.empty((0, 2))
     out = {
@@ -218,8 +272,19 @@ def coverage(
         "snap_m": o_snap.connector_m,
     }
     cats = prof.categories.drop(columns=["kinds"]).copy()
+    requests = [
+        (cid, sets[cid], float(cutoff))
+        for cid, cutoff in zip(prof.categories["id"], prof.categories["max_walk_m"], strict=True)
+        if len(sets.get(cid, ())) > 0
+    ]
+    if requests:
+        assert f_snap is not None
+        if distances is None:
+            dists = category_distances(net, o_snap, f_snap, requests, opts, progress=progress)
+        else:
+            dists = distances(net, o_snap, f_snap, requests, opts)
     n_fac, n_fac_ok = [], []
-    for _, cat in tqdm(list(prof.categories.iterrows()), desc="categories", disable=not progress):
+    for _, cat in prof.categories.iterrows():
         cid, cutoff = cat["id"], float(cat["max_walk_m"])
         rows = sets.get(cid, np.empty(0, dtype=np.int64))
         n_fac.append(len(rows))
@@ -239,7 +304,7 @@ def coverage(
                     f"category {cid} ({cat['name_zh']}): all {len(rows)} facilities are off the network or on "
                     f"islands (e.g. {sub.reason[0]}); network coverage is 0"
                 )
-            dist = nearest_distance_m(index, o_snap, sub, max_walk_m=cutoff)
+            dist = dists[cid]
             bdist, _ = cKDTree(f_xy[rows]).query(o_xy, k=1, distance_upper_bound=cutoff)
             bmet = np.isfinite(bdist) & (bdist <= cutoff)
         out[column("dist", cid)] = dist

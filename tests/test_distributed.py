@@ -1,0 +1,283 @@
+"""Coverage and scenario sweeps on Dask equal the single-machine result (LocalCluster; shipped extracts).
+
+One in-process LocalCluster (2 workers × 1 thread, ``processes=False``) serves the equality tests; the
+killed-worker test starts its own cluster of 2 worker processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import signal
+import sys
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("distributed")
+
+from weihai_gis.distributed import (
+    DaskDistances,
+    Scenario,
+    connect,
+    distributed_coverage,
+    parse_scheduler,
+    sweep,
+)
+from weihai_gis.distributed.partition import join_points, subnetwork
+from weihai_gis.lifecircle import coverage
+from weihai_gis.network import build_network, snap_points
+from weihai_gis.samples import hitwh_inputs, sample_inputs
+from weihai_gis.standards import load_profile
+
+
+@functools.cache
+def _inputs(which: str):
+    inputs = hitwh_inputs() if which == "hitwh" else sample_inputs()
+    return build_network(inputs.network), inputs.origins, inputs.facilities
+
+
+@functools.cache
+def _short_profile():
+    """GB 50180-2018 with only its 5-minute (≤ 300 m) categories: sub-networks much smaller than the extract."""
+    prof = load_profile("gb50180-2018")
+    cats = prof.categories[prof.categories["max_walk_m"] <= 300].reset_index(drop=True)
+    return dataclasses.replace(prof, categories=cats)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with connect("local:2", processes=False) as c:
+        yield c
+
+
+def _assert_same(single, dist):
+    """Identical per-origin table (values, NaN positions, dtypes, order) and equal summaries."""
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(single.origins.drop(columns="geometry")),
+        pd.DataFrame(dist.origins.drop(columns="geometry")),
+    )
+    assert single.origins.geometry.equals(dist.origins.geometry)
+    pd.testing.assert_frame_equal(single.overall(), dist.overall())
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(single.hexagons.drop(columns="geometry")),
+        pd.DataFrame(dist.hexagons.drop(columns="geometry")),
+    )
+    assert single.warnings == dist.warnings
+
+
+@pytest.mark.parametrize("which", ["hitwh", "helsinki"])
+def test_distributed_coverage_equals_single_machine_on_the_shipped_extracts(client, which):
+    net, origins, facilities = _inputs(which)
+    single = coverage(net, origins, facilities)
+    # ~10 origins per partition: most origins sit near a partition border
+    dist = distributed_coverage(
+        net, origins, facilities, scheduler=client, n_partitions=max(2, len(origins) // 10)
+    )
+    _assert_same(single, dist)
+    assert np.isfinite(dist.origins.filter(like="dist_").to_numpy()).any()
+
+
+def test_grid_partitions_with_facilities_only_across_the_border_are_exact(client):
+    net, origins, facilities = _inputs("hitwh")
+    prof = _short_profile()
+    single = coverage(net, origins, facilities, profile=prof)
+    backend = DaskDistances(client, method="grid", cell_m=150)
+    dist = coverage(net, origins, facilities, profile=prof, distances=backend)
+    _assert_same(single, dist)
+    parts = backend.partitions
+    assert len(parts) >= 8
+    # sub-networks are real cuts of the extract, not the whole network
+    assert max(len(p.edges) for p in parts) < 0.8 * net.n_edges
+    # origins served by a facility that lies outside their partition's cell (across the border)
+    o_snap = snap_points(
+        net,
+        origins.to_crs(net.crs).set_geometry(
+            shapely.point_on_surface(origins.to_crs(net.crs).geometry.to_numpy())
+        ),
+    )
+    xy = join_points(net, o_snap)
+    f_xy = shapely.get_coordinates(facilities.to_crs(net.crs).geometry.to_numpy())
+    served_across = 0
+    for cat in prof.categories.itertuples():
+        kinds = [*cat.kinds, cat.id]
+        f_in = np.flatnonzero(facilities["category"].isin(kinds).to_numpy())
+        finite = np.isfinite(dist.origins[f"dist_{cat.id}"].to_numpy())
+        for p in parts:
+            lo, hi = xy[p.origins].min(axis=0), xy[p.origins].max(axis=0)
+            inside = ((f_xy[f_in] >= lo) & (f_xy[f_in] <= hi)).all(axis=1)
+            if not inside.any():
+                served_across += int(finite[p.origins].sum())
+    assert served_across > 0
+
+
+def test_subnetwork_keeps_the_whole_networks_component_sizes():
+    net, _, _ = _inputs("hitwh")
+    edges = np.arange(0, net.n_edges, 7)
+    sub = subnetwork(net, edges)
+    whole = net.components().node_component_size()
+    np.testing.assert_array_equal(
+        sub.components().node_component_size(), whole[np.unique(np.r_[net.edge_u[edges], net.edge_v[edges]])]
+    )
+    np.testing.assert_array_equal(sub.edge_length_m, net.edge_length_m[edges])
+    np.testing.assert_array_equal(sub.node_xy[sub.edge_u], net.node_xy[net.edge_u[edges]])
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n_partitions=st.integers(min_value=1, max_value=80),
+    method=st.sampled_from(["hilbert", "grid"]),
+    cell_m=st.floats(min_value=60, max_value=900),
+)
+def test_any_partitioning_gives_the_single_machine_rows(client, n_partitions, method, cell_m):
+    net, origins, facilities = _inputs("hitwh")
+    single = _single_short()
+    backend = DaskDistances(client, n_partitions=n_partitions, method=method, cell_m=cell_m)
+    dist = coverage(net, origins, facilities, profile=_short_profile(), distances=backend)
+    _assert_same(single, dist)
+    rows = np.concatenate([p.origins for p in backend.partitions])
+    assert len(rows) == len(np.unique(rows)) == int(single.origins["reachable"].sum())
+
+
+@functools.cache
+def _single_short():
+    net, origins, facilities = _inputs("hitwh")
+    return coverage(net, origins, facilities, profile=_short_profile())
+
+
+def _scenarios(facilities: gpd.GeoDataFrame) -> list[Scenario]:
+    ids = facilities["id"].astype(str)
+    stops = ids[(facilities["category"] == "bus_stop").to_numpy()].tolist()[5:]
+    moved = facilities.iloc[[0, 1]].copy()
+    moved["id"] = ["new-a", "new-b"]
+    moved = moved.set_geometry(moved.geometry.translate(0.002, -0.001))
+    return [
+        Scenario("公交站只留5处", remove=stops),
+        Scenario("新增两处设施", add=moved),
+        Scenario("商务部15分钟标准", options={"profile": "mofcom-15min"}),
+    ]
+
+
+def test_sweep_results_equal_running_each_scenario_alone(client):
+    net, origins, facilities = _inputs("hitwh")
+    scenarios = _scenarios(facilities)
+    swept = sweep(scenarios, net, origins, facilities, scheduler=client)
+    assert list(swept) == [s.name for s in scenarios]
+    alone = {s.name: coverage(net, origins, s.facilities(facilities), **s.options) for s in scenarios}
+    for name in swept:
+        _assert_same(alone[name], swept[name])
+    # the scenarios differ from each other, so the test could tell them apart
+    rates = [swept[n].overall()["rate_network"].to_numpy() for n in swept]
+    assert not np.array_equal(rates[0], np.nan_to_num(rates[1])) or len(rates[0]) != len(rates[1])
+    base = coverage(net, origins, facilities)
+    removed = swept["公交站只留5处"].overall().set_index("id")["rate_network"]
+    assert removed["bus_stop"] < base.overall().set_index("id")["rate_network"]["bus_stop"]
+
+
+def test_sweep_refuses_unknown_ids_and_repeated_names(client):
+    net, origins, facilities = _inputs("hitwh")
+    with pytest.raises(Exception, match="no \\['nope'\\]"):
+        sweep([Scenario("x", remove=["nope"])], net, origins, facilities, scheduler=client)
+    with pytest.raises(ValueError, match="unique"):
+        sweep([Scenario("x"), Scenario("x")], net, origins, facilities, scheduler=client)
+
+
+def test_scheduler_values_parse_and_bad_ones_say_what_is_expected():
+    assert parse_scheduler("local").address is None and parse_scheduler("local").n_workers is None
+    spec = parse_scheduler("local:3:1GiB")
+    assert (spec.n_workers, spec.memory_limit) == (3, "1GiB")
+    assert parse_scheduler("10.0.0.5:8786").address == "tcp://10.0.0.5:8786"
+    assert parse_scheduler("tls://h:1").address == "tls://h:1"
+    with pytest.raises(ValueError, match="local:N"):
+        parse_scheduler("local:zero")
+
+
+def test_missing_dask_names_the_extra_to_install(monkeypatch):
+    from weihai_gis.distributed.cluster import DaskMissingError, require_dask
+    from weihai_gis.errors import WeihaiGISError
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(DaskMissingError, match=r"weihai-gis\[dask\]") as info:
+        require_dask()
+    assert isinstance(info.value, WeihaiGISError)
+
+
+class _KillOneWorker(DaskDistances):
+    """Kill a worker process (SIGKILL) once it holds finished partitions and others are still running."""
+
+    killed: int | None = None
+
+    def __call__(self, net, origins, facilities, requests, options):
+        futures = self.submit(net, origins, facilities, requests, options)
+        pids = self.client.run(os.getpid)
+        victim = sorted(pids)[0]
+        deadline = time.monotonic() + 60
+        while not any(victim in w for w in self.client.who_has(futures).values()):
+            assert time.monotonic() < deadline, "the victim never finished a partition"
+            time.sleep(0.005)
+        assert not all(f.done() for f in futures), "every partition finished before the kill"
+        os.kill(pids[victim], signal.SIGKILL)
+        self.killed = pids[victim]
+        return self.gather(futures, len(origins.edge), [cid for cid, _, _ in requests])
+
+
+def test_a_worker_killed_mid_run_is_retried_without_lost_or_duplicated_rows():
+    net, origins, facilities = _inputs("hitwh")
+    single = coverage(net, origins, facilities)
+    with connect("local:2", processes=True) as c:
+        c.wait_for_workers(2)
+        backend = _KillOneWorker(c, n_partitions=60)
+        dist = coverage(net, origins, facilities, distances=backend)
+        assert backend.killed is not None and backend.killed not in c.run(os.getpid).values()
+    _assert_same(single, dist)
+    assert dist.origins["origin_id"].is_unique
+    assert set(dist.origins["origin_id"]) == set(single.origins["origin_id"])
+
+
+def test_cli_coverage_with_a_scheduler_writes_the_single_machine_rows(client, tmp_path):
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+
+    out = tmp_path / "res.gpkg"
+    address = client.scheduler.address  # the in-process test cluster (CliRunner runs in this process)
+    result = CliRunner().invoke(
+        main, ["-q", "coverage", "--sample", "helsinki", "--scheduler", address, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    written = pyogrio.read_dataframe(out, layer="origins")
+    net, origins, facilities = _inputs("helsinki")
+    single = coverage(net, origins, facilities).origins
+    dist = [c for c in single.columns if c.startswith("dist_")]
+    np.testing.assert_array_equal(written[dist].to_numpy(float), single[dist].to_numpy(float))
+    assert (written["met_all_basic"] == single["met_all_basic"]).all()
+
+
+@pytest.mark.parametrize("command", [["coverage"], ["plan", "gaps"], ["demo"]])
+def test_cli_refuses_a_bad_scheduler_before_any_work(command, tmp_path):
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+
+    out = ["--out", str(tmp_path / ("o.gpkg" if command != ["demo"] else "o"))]
+    result = CliRunner().invoke(main, [*command, "--scheduler", "local:0", *out])
+    assert result.exit_code == 2 and "local:N" in result.output
+    assert not any(tmp_path.iterdir())
+
+
+def test_main_job_coverage_step_with_a_scheduler_equals_the_plain_run(client):
+    from weihai_gis.jobs.coverage_job import run_coverage_job
+
+    inputs = hitwh_inputs()
+    _, plain = run_coverage_job(inputs)
+    _, dist = run_coverage_job(inputs, scheduler=client.scheduler.address)
+    _assert_same(plain, dist)
+    pd.testing.assert_frame_equal(plain.problems, dist.problems)
