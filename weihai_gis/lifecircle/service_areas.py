@@ -1,0 +1,353 @@
+"""Exact network service areas: the streets within a walking limit of a facility, never a hull.
+
+For a facility (or every facility of a category) and a cutoff ``C`` in metres, a point at ``t`` metres
+along an edge ``(u, v)`` of length ``L`` is reached when its network distance
+
+    d(t) = min(d_u + t, d_v + L - t, |t - p_f| + c_f for every facility f snapped onto that edge)
+
+is at most ``C``, where ``d_u``/``d_v`` are the end nodes' distances (one bounded multi-source Dijkstra,
+:func:`~weihai_gis.lifecircle.engine.node_distance_m`; a facility enters through both ends of its edge) and
+``p_f``/``c_f`` are a facility's position on its edge and its connector. Edges with ``d_u + d_v + L ≤ 2C``
+are reached whole; the others are cut at the exact remaining distance from each reached end (and around a
+facility on the edge) with :func:`shapely.ops.substring`. The reached lines, plus each facility's connector,
+are buffered laterally by a stated distance (``service_areas.buffer_m`` in ``coverage-config.yaml``) and
+unioned: land more than the buffer away from a reached street is never inside, unlike a convex or concave
+hull.
+
+*Exclusive catchments* give every reached piece of street to its nearest facility (a second labelled
+Dijkstra: one virtual node per facility; an edge whose two ends have different nearest facilities is split
+where the two distances are equal). The pieces partition the reached network exactly; their buffers may
+overlap where two catchments' streets run closer than twice the buffer.
+
+Distances are walking metres from the facility to the street; a resident's own connector to the street is
+not included, so a building inside the polygon near its edge can still miss the limit by its connector.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from shapely.ops import substring
+from tqdm.auto import tqdm
+
+from weihai_gis.lifecircle.engine import NetworkIndex, node_distance_m
+from weihai_gis.network import Snapped, WalkNetwork, snap_points
+from weihai_gis.standards import coverage_setting
+
+__all__ = ["SERVICE_AREA_MODES", "ReachedParts", "reached_parts", "service_area_polygons"]
+
+log = logging.getLogger(__name__)
+
+#: How service areas are grouped: one per category (all its facilities), one per facility (may overlap),
+#: or exclusive catchments (one per facility, each street piece to its nearest facility).
+SERVICE_AREA_MODES = ("category", "facility", "catchment")
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class ReachedParts:
+    """Pieces of edges within the cutoff.
+
+    Attributes
+    ----------
+    edge
+        Edge position of each piece.
+    start_m, end_m
+        The piece runs from ``start_m`` to ``end_m`` metres along its edge (from ``edge_u``).
+    source
+        Position (into the snapped facilities) of the piece's nearest facility for exclusive catchments;
+        -1 otherwise.
+    """
+
+    edge: npt.NDArray[np.int64]
+    start_m: npt.NDArray[np.float64]
+    end_m: npt.NDArray[np.float64]
+    source: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+    def length_m(self) -> float:
+        """Total length of the pieces in metres."""
+        return float((self.end_m - self.start_m).sum())
+
+    def lines(self, net: WalkNetwork) -> npt.NDArray[np.object_]:
+        """Return the pieces as LineStrings (whole edges reuse the edge geometry)."""
+        out = np.empty(len(self.edge), dtype=object)
+        length = net.edge_length_m[self.edge]
+        whole = (self.start_m <= _EPS) & (self.end_m >= length - _EPS)
+        out[whole] = net.edge_geometry[self.edge[whole]]
+        for k in np.flatnonzero(~whole):
+            out[k] = substring(net.edge_geometry[self.edge[k]], self.start_m[k], self.end_m[k])
+        return out
+
+
+def _labelled_node_distance(
+    net: WalkNetwork, facilities: Snapped, fac: npt.NDArray[np.int64], cutoff_m: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Per node the distance to the nearest facility and which one (position into ``facilities``; -1 none)."""
+    n, k = net.n_nodes, len(fac)
+    base = net.to_csr(extra_nodes=k).tocoo()
+    f_edge = facilities.edge[fac]
+    conn = facilities.connector_m[fac]
+    rows = np.repeat(np.arange(n, n + k), 2)
+    cols = np.column_stack([net.edge_u[f_edge], net.edge_v[f_edge]]).ravel()
+    # csgraph drops explicit zeros: a facility exactly on a node with no connector gets 1e-9 m
+    w = np.maximum(
+        np.column_stack([conn + facilities.to_u_m[fac], conn + facilities.to_v_m[fac]]).ravel(), _EPS
+    )
+    graph = csr_matrix(
+        (
+            np.concatenate([base.data, w]),
+            (np.concatenate([base.row, rows]), np.concatenate([base.col, cols])),
+        ),
+        shape=(n + k, n + k),
+    )
+    dist, _, src = dijkstra(
+        graph,
+        directed=True,
+        indices=np.arange(n, n + k),
+        limit=cutoff_m,
+        min_only=True,
+        return_predecessors=True,
+    )
+    label = np.where(src >= n, fac[np.clip(src - n, 0, k - 1)], -1)[:n]
+    return dist[:n], label
+
+
+def _edge_envelope(
+    length: float, funcs: list[tuple[float, float, int]], cutoff_m: float
+) -> list[tuple[float, float, int]]:
+    """Reached pieces of one edge as (start, end, label) from its distance functions, exactly.
+
+    Each function is ``a + |t - p|`` (a V; ``p`` at an end of the edge gives a straight line) with a label.
+    Between consecutive breakpoints (ends, apexes, pairwise crossings, cutoff crossings) the nearest
+    function does not change and is linear, so one evaluation in the middle decides the whole interval.
+    """
+    points = {0.0, length}
+    for a, p, _ in funcs:
+        points.add(p)
+        for t in (p - (cutoff_m - a), p + (cutoff_m - a)):
+            points.add(t)
+    for i, (a1, p1, _) in enumerate(funcs):
+        for a2, p2, _ in funcs[i + 1 :]:
+            # a1 + |t - p1| = a2 + |t - p2|: crossings of the four line pairs
+            for s1 in (-1.0, 1.0):
+                for s2 in (-1.0, 1.0):
+                    if s1 != s2:
+                        points.add((a2 - a1 + s1 * p1 - s2 * p2) / (s1 - s2))
+    ts = np.array(sorted(points))
+    ts = ts[(ts >= -_EPS) & (ts <= length + _EPS)]
+    ts = np.unique(np.where(ts < _EPS, 0.0, np.where(ts > length - _EPS, length, ts)))
+    pieces: list[tuple[float, float, int]] = []
+    for lo, hi in itertools.pairwise(ts):
+        if hi - lo <= _EPS:
+            continue
+        mid = 0.5 * (lo + hi)
+        values = [a + abs(mid - p) for a, p, _ in funcs]
+        best = int(np.argmin(values))
+        if values[best] > cutoff_m:
+            continue
+        label = funcs[best][2]
+        if pieces and pieces[-1][2] == label and abs(pieces[-1][1] - lo) <= _EPS:
+            pieces[-1] = (pieces[-1][0], float(hi), label)
+        else:
+            pieces.append((float(lo), float(hi), label))
+    return pieces
+
+
+def reached_parts(
+    net: WalkNetwork,
+    facilities: Snapped,
+    cutoff_m: float,
+    *,
+    exclusive: bool = False,
+    index: NetworkIndex | None = None,
+) -> ReachedParts:
+    """Return the pieces of the network within ``cutoff_m`` of the reachable ``facilities`` (exact).
+
+    Parameters
+    ----------
+    net
+        The walking network the facilities were snapped to.
+    facilities
+        Snapping result; unreachable facilities are left out. The facility's connector counts against
+        the cutoff.
+    cutoff_m
+        Walking limit in metres.
+    exclusive
+        Label each piece with its nearest facility (``source``), splitting edges where two facilities are
+        equally far.
+    index
+        A :class:`NetworkIndex` of ``net`` to reuse (built when None; not used with ``exclusive``).
+
+    Returns
+    -------
+    ReachedParts
+    """
+    fac = np.flatnonzero(facilities.reachable & (facilities.connector_m <= cutoff_m))
+    empty = ReachedParts(np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, np.int64))
+    if len(fac) == 0:
+        return empty
+    sub = facilities.take(fac)
+    if exclusive:
+        node_m, node_src = _labelled_node_distance(net, facilities, fac, cutoff_m)
+    else:
+        node_m = node_distance_m(index or NetworkIndex(net), sub, max_walk_m=cutoff_m)
+        node_src = np.full(net.n_nodes, -1, dtype=np.int64)
+    du, dv, length = node_m[net.edge_u], node_m[net.edge_v], net.edge_length_m
+    su, sv = node_src[net.edge_u], node_src[net.edge_v]
+    hosts = np.zeros(net.n_edges, dtype=bool)
+    hosts[facilities.edge[fac]] = True
+    full = ~hosts & np.isfinite(du) & np.isfinite(dv) & (du + dv + length <= 2 * cutoff_m) & (su == sv)
+    touched = hosts | (du <= cutoff_m) | (dv <= cutoff_m)
+    partial = np.flatnonzero(touched & ~full)
+    on_edge: dict[int, list[int]] = {}
+    for j in fac:
+        on_edge.setdefault(int(facilities.edge[j]), []).append(int(j))
+    edges, starts, ends, sources = [], [], [], []
+    for e in partial:
+        big = 2 * cutoff_m + float(length[e]) + 1.0  # stands in for "not reached" (an infinite distance)
+        funcs = [
+            (float(du[e]) if np.isfinite(du[e]) else big, 0.0, int(su[e])),
+            (float(dv[e]) if np.isfinite(dv[e]) else big, float(length[e]), int(sv[e])),
+        ]
+        for j in on_edge.get(int(e), []):
+            funcs.append(
+                (float(facilities.connector_m[j]), float(facilities.pos_m[j]), j if exclusive else -1)
+            )
+        for lo, hi, label in _edge_envelope(float(length[e]), funcs, cutoff_m):
+            edges.append(e)
+            starts.append(lo)
+            ends.append(hi)
+            sources.append(label)
+    whole = np.flatnonzero(full)
+    return ReachedParts(
+        edge=np.concatenate([whole, np.asarray(edges, dtype=np.int64)]),
+        start_m=np.concatenate([np.zeros(len(whole)), np.asarray(starts, dtype=float)]),
+        end_m=np.concatenate([length[whole], np.asarray(ends, dtype=float)]),
+        source=np.concatenate([su[whole], np.asarray(sources, dtype=np.int64)]),
+    )
+
+
+def _connectors(points: npt.NDArray[np.object_], net: WalkNetwork, snap: Snapped) -> npt.NDArray[np.object_]:
+    """Return the straight connector from each facility to its snap point on the edge."""
+    on = shapely.line_interpolate_point(net.edge_geometry[snap.edge], snap.pos_m)
+    return shapely.linestrings(
+        np.stack([shapely.get_coordinates(points), shapely.get_coordinates(on)], axis=1).reshape(-1, 2),
+        indices=np.repeat(np.arange(len(points)), 2),
+    )
+
+
+def service_area_polygons(
+    net: WalkNetwork,
+    facilities: gpd.GeoDataFrame,
+    *,
+    cutoff_m: float,
+    mode: str = "category",
+    buffer_m: float | None = None,
+    max_snap_m: float | None = None,
+    min_component_nodes: int | None = None,
+    label: str = "",
+    progress: bool = False,
+) -> gpd.GeoDataFrame:
+    """Return the service-area polygons of one set of facilities (e.g. one category) on ``net``.
+
+    Parameters
+    ----------
+    net
+        The walking network (metric CRS).
+    facilities
+        Facility points in ``net.crs`` (an ``id`` or ``name`` column names the facility when present).
+    cutoff_m
+        Walking limit in metres (the facility's connector counts).
+    mode
+        ``"category"`` (one polygon for all the facilities), ``"facility"`` (one per facility, overlapping)
+        or ``"catchment"`` (one per facility, each street piece to its nearest facility).
+    buffer_m
+        Lateral buffer in metres around the reached lines (default ``service_areas.buffer_m`` in
+        ``coverage-config.yaml``).
+    max_snap_m, min_component_nodes
+        Snapping limits (defaults from ``coverage-config.yaml``).
+    label
+        The category id written in the ``category`` column.
+    progress
+        Show a tqdm bar over facilities (``"facility"`` mode).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``category``, ``mode``, ``facility`` (id/name; ``""`` for a category polygon),
+        ``n_facilities``, ``cutoff_m``, ``buffer_m``, ``network_m`` (reached street length before the
+        buffer), geometry (Polygon/MultiPolygon). Facilities off the network get no polygon.
+    """
+    if mode not in SERVICE_AREA_MODES:
+        raise ValueError(f"mode must be one of {SERVICE_AREA_MODES}, got {mode!r}.")
+    buffer = float(coverage_setting("service_areas", "buffer_m") if buffer_m is None else buffer_m)
+    if not buffer > 0:
+        raise ValueError(f"buffer_m must be > 0 metres, got {buffer!r}.")
+    names = next(
+        (facilities[c].astype(str).to_numpy() for c in ("id", "name") if c in facilities.columns), None
+    )
+    if names is None:
+        names = np.arange(len(facilities)).astype(str)
+    snap = snap_points(net, facilities, max_snap_m=max_snap_m, min_component_nodes=min_component_nodes)
+    ok = np.flatnonzero(snap.reachable & (snap.connector_m <= cutoff_m))
+    connectors = np.empty(len(facilities), dtype=object)
+    if len(ok):
+        connectors[ok] = _connectors(facilities.geometry.to_numpy()[ok], net, snap.take(ok))
+    rows = []
+
+    def polygon(parts: ReachedParts, keep: npt.NDArray[np.int64], who: str, count: int) -> None:
+        lines = [*parts.lines(net), *connectors[keep]]
+        if not lines:
+            return
+        area = shapely.union_all(shapely.buffer(np.asarray(lines, dtype=object), buffer))
+        rows.append((label, mode, who, count, cutoff_m, buffer, parts.length_m(), area))
+
+    if mode == "category":
+        polygon(reached_parts(net, snap, cutoff_m), ok, "", len(ok))
+    elif mode == "catchment":
+        parts = reached_parts(net, snap, cutoff_m, exclusive=True)
+        for j in ok:
+            mine = parts.source == j
+            polygon(
+                ReachedParts(parts.edge[mine], parts.start_m[mine], parts.end_m[mine], parts.source[mine]),
+                np.array([j]),
+                names[j],
+                1,
+            )
+    else:
+        index = NetworkIndex(net)
+        for j in tqdm(ok, desc=f"service areas {label}", disable=not progress):
+            polygon(reached_parts(net, snap.take([j]), cutoff_m, index=index), np.array([j]), names[j], 1)
+    columns = [
+        "category",
+        "mode",
+        "facility",
+        "n_facilities",
+        "cutoff_m",
+        "buffer_m",
+        "network_m",
+        "geometry",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    log.info(
+        "%s: %d service areas (%s, %g m + %g m buffer)",
+        label or "facilities",
+        len(frame),
+        mode,
+        cutoff_m,
+        buffer,
+    )
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
