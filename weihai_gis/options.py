@@ -9,7 +9,9 @@ planners tune with a citation (snapping limits, walking speeds, standards) stay 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,6 +51,15 @@ class CoverageOptions:
     hex_size_m
         Side of the summary hexagons in metres; ``None`` chooses about 100 hexagons over the origins'
         extent within :data:`HEX_SIZE_RANGE_M`.
+    walker
+        Walker group (``adult``, ``elderly``, ``child``, ``wheelchair``; ``coverage-config.yaml``) for a run in
+        walking *minutes*: each category's distance limit becomes a time budget at the ADULT reference speed
+        (the standards' 15 min ≈ 1000 m, so 1000 m → 15 min), and each group walks that budget at its own
+        speed (and, with ``dem_costs``, up and down the hills). ``None`` (default): the distance run in
+        metres, as the standards measure.
+    dem_costs
+        DEM GeoTIFF (any CRS) giving the hills their walking time (Tobler 1993, uphill ≠ downhill); implies
+        ``walker="adult"`` when no walker is named.
     """
 
     profile: str | Profile = DEFAULT_PROFILE
@@ -59,8 +70,18 @@ class CoverageOptions:
     min_component_nodes: int | None = None
     offset_check: str = "error"
     hex_size_m: float | None = None
+    walker: str | None = None
+    dem_costs: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.walker is not None:
+            from weihai_gis.standards import walker_groups
+
+            groups = walker_groups()
+            if self.walker not in groups:
+                raise ValueError(f"walker must be one of {tuple(groups)} (or None), got {self.walker!r}.")
+        if self.dem_costs is not None:
+            object.__setattr__(self, "dem_costs", os.fspath(self.dem_costs))
         if self.offset_check not in OFFSET_CHECKS:
             raise ValueError(f"offset_check must be one of {OFFSET_CHECKS}, got {self.offset_check!r}.")
         for name in ("hex_size_m", "max_snap_m"):
@@ -74,8 +95,24 @@ class CoverageOptions:
         """Return a copy with ``changes`` applied (validated again); unknown names raise ``TypeError``."""
         return dataclasses.replace(self, **changes)
 
+    @property
+    def timed(self) -> bool:
+        """Whether the run measures walking minutes for a walker group (``walker`` or ``dem_costs`` given)."""
+        return self.walker is not None or self.dem_costs is not None
+
+    @property
+    def walker_group(self) -> str | None:
+        """The walker group of a timed run (``adult`` when only ``dem_costs`` is given), else ``None``."""
+        return self.walker or ("adult" if self.dem_costs is not None else None)
+
     def as_dict(self) -> dict[str, Any]:
-        """Return the options as a plain dict (for the results metadata; a profile object by its name)."""
+        """Return the options as a plain dict (for the results metadata; a profile object by its name).
+
+        The DEM is recorded by its file name only (no folder of the machine in outputs).
+        """
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["profile"] = getattr(self.profile, "name", self.profile)
+        out["walker"] = self.walker_group
+        if self.dem_costs is not None:
+            out["dem_costs"] = Path(self.dem_costs).name
         return out

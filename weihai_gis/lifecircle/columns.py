@@ -8,6 +8,9 @@ measure            frames                       meaning
 ``dist``           origins                      network distance in metres to the nearest facility of
                                                 the category (NaN: none within its limit, unreachable
                                                 origin, or category not assessed)
+``time``           origins                      walking minutes to the quickest facility, for a walker
+                                                group (``CoverageOptions(walker=...)``; then ``dist`` is
+                                                the metres of that quickest route)
 ``met``            origins                      True when a facility lies within the category's limit
 ``rate``           unit / hexagon summaries     population-weighted share 0..1 of ``met``
 ``gap``            unit / hexagon summaries     ``rate_buffer_<c> - rate_<c>``: what straight-line
@@ -30,9 +33,9 @@ __all__ = ["ALL_BASIC", "MEASURES", "column", "parse_column"]
 #: Category id of 全要素达标率 (all assessed basic categories met).
 ALL_BASIC = "all_basic"
 
-Measure = Literal["dist", "met", "rate", "gap"]
+Measure = Literal["dist", "time", "met", "rate", "gap"]
 #: The measures of :func:`column`.
-MEASURES: tuple[str, ...] = ("dist", "met", "rate", "gap")
+MEASURES: tuple[str, ...] = ("dist", "time", "met", "rate", "gap")
 
 
 def column(measure: Measure, category: str, *, buffer: bool = False) -> str:
@@ -41,7 +44,7 @@ def column(measure: Measure, category: str, *, buffer: bool = False) -> str:
     Parameters
     ----------
     measure
-        ``"dist"``, ``"met"``, ``"rate"`` or ``"gap"``.
+        ``"dist"``, ``"time"``, ``"met"``, ``"rate"`` or ``"gap"``.
     category
         Category id of the profile, or :data:`ALL_BASIC`.
     buffer
@@ -54,7 +57,7 @@ def column(measure: Measure, category: str, *, buffer: bool = False) -> str:
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
-    if buffer and measure in ("dist", "gap"):
+    if buffer and measure in ("dist", "time", "gap"):
         raise ValueError(f"{measure!r} has no straight-line variant")
     return f"{measure}_buffer_{category}" if buffer else f"{measure}_{category}"
 

@@ -17,7 +17,7 @@ from weihai_gis.crs import WEB_CRS, diagnose_offset, inside_china
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
-from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, nearest_distance_m, nearest_time_s
 from weihai_gis.lifecircle.placement import (
     check_coordinates,
     check_extent,
@@ -28,11 +28,12 @@ from weihai_gis.lifecircle.placement import (
 from weihai_gis.lifecircle.results import CoverageResult, InputRecord, RunMetadata, source_name
 from weihai_gis.lifecircle.summaries import auto_hex_size_m
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
+from weihai_gis.network.costs import edge_times
 from weihai_gis.options import CoverageOptions
 from weihai_gis.population import population_values
-from weihai_gis.standards import Profile, facility_kinds, load_profile
+from weihai_gis.standards import Profile, facility_kinds, load_profile, walker_groups
 
-__all__ = ["DistanceBackend", "category_distances", "coverage"]
+__all__ = ["DistanceBackend", "category_distances", "category_times", "coverage"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,36 @@ def category_distances(
     return {
         cid: nearest_distance_m(index, origins, facilities.take(rows), max_walk_m=cutoff)
         for cid, rows, cutoff in tqdm(requests, desc="categories", disable=not progress)
+    }
+
+
+def category_times(
+    net: WalkNetwork,
+    origins: Snapped,
+    facilities: Snapped,
+    requests: Sequence[DistanceRequest],
+    options: CoverageOptions,
+    *,
+    progress: bool = False,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return the walking time (s) and its route's metres to the quickest facility of each category, for a walker.
+
+    The walker-group counterpart of :func:`category_distances`: edge times of ``options.walker_group`` (with
+    the hills of ``options.dem_costs``), one :class:`~weihai_gis.lifecircle.engine.TimeIndex`, then one search
+    per category on the transposed directed graph. Each category's cutoff in metres is a time budget at the
+    ADULT reference speed (``walking_speed_m_per_min.adult``: 1000 m ↔ 15 min).
+
+    Returns
+    -------
+    dict
+        ``{category id: (seconds, metres)}``, one value per origin, NaN beyond the budget.
+    """
+    walker = options.walker_group or "adult"
+    index = TimeIndex(net, edge_times(net, dem=options.dem_costs, walker=walker))
+    adult_m_per_s = walker_groups()["adult"]["speed_m_per_min"] / 60
+    return {
+        cid: nearest_time_s(index, origins, facilities.take(rows), max_time_s=cutoff / adult_m_per_s)
+        for cid, rows, cutoff in tqdm(requests, desc=f"categories ({walker})", disable=not progress)
     }
 
 
@@ -215,7 +246,13 @@ def coverage(
         ``offset_check``: for networks in China, ``"error"`` (default) raises
         :class:`CoordinateOffsetError` when the origins or facilities lie much closer to the streets as
         GCJ-02/BD-09 than as declared (an Amap/Baidu export read without its datum); ``"warn"`` only adds
-        a warning; ``"off"`` skips the test.
+        a warning; ``"off"`` skips the test. ``walker="elderly"`` (or ``adult``, ``child``,
+        ``wheelchair``) measures walking minutes for that group: each category's distance limit is a time
+        budget at the ADULT reference speed (the standards' 15 min ≈ 1000 m), walked at the group's own
+        speed; ``dem_costs="dem.tif"`` adds the hills (Tobler 1993, uphill ≠ downhill, from the resident to
+        the facility). Such runs add ``time_<category>`` (minutes) and keep ``dist_<category>`` in metres
+        (those of the quickest route); the straight-line buffer becomes the distance the group walks in the
+        budget on level ground. The metadata options record ``walker`` and the DEM's file name.
 
     Returns
     -------
@@ -277,9 +314,21 @@ def coverage(
         for cid, cutoff in zip(prof.categories["id"], prof.categories["max_walk_m"], strict=True)
         if len(sets.get(cid, ())) > 0
     ]
+    timed = opts.walker_group is not None
+    buffer_scale = 1.0
+    if timed:
+        groups = walker_groups()
+        buffer_scale = groups[str(opts.walker_group)]["speed_m_per_min"] / groups["adult"]["speed_m_per_min"]
     if requests:
         assert f_snap is not None
-        if distances is None:
+        if timed:
+            if distances is not None:
+                raise ValueError(
+                    f"walker={opts.walker_group!r}: walker-group (minutes) runs are computed on this machine "
+                    "only; drop the distance backend (--scheduler) or the walker."
+                )
+            times = category_times(net, o_snap, f_snap, requests, opts, progress=progress)
+        elif distances is None:
             dists = category_distances(net, o_snap, f_snap, requests, opts, progress=progress)
         else:
             dists = distances(net, o_snap, f_snap, requests, opts)
@@ -288,6 +337,7 @@ def coverage(
         cid, cutoff = cat["id"], float(cat["max_walk_m"])
         rows = sets.get(cid, np.empty(0, dtype=np.int64))
         n_fac.append(len(rows))
+        minutes = np.full(len(orig), np.nan)
         if len(rows) == 0:
             warnings.append(
                 f"category {cid} ({cat['name_zh']}): no facilities in the input; not assessed, results are NaN"
@@ -304,10 +354,17 @@ def coverage(
                     f"category {cid} ({cat['name_zh']}): all {len(rows)} facilities are off the network or on "
                     f"islands (e.g. {sub.reason[0]}); network coverage is 0"
                 )
-            dist = dists[cid]
-            bdist, _ = cKDTree(f_xy[rows]).query(o_xy, k=1, distance_upper_bound=cutoff)
-            bmet = np.isfinite(bdist) & (bdist <= cutoff)
+            if timed:
+                seconds, dist = times[cid]
+                minutes = seconds / 60
+            else:
+                dist = dists[cid]
+            radius = cutoff * buffer_scale  # a walker group: what it covers in the budget on level ground
+            bdist, _ = cKDTree(f_xy[rows]).query(o_xy, k=1, distance_upper_bound=radius)
+            bmet = np.isfinite(bdist) & (bdist <= radius)
         out[column("dist", cid)] = dist
+        if timed:
+            out[column("time", cid)] = minutes
         out[column("met", cid)] = np.isfinite(dist)
         out[column("met", cid, buffer=True)] = bmet
     cats["n_facilities"] = n_fac

@@ -9,6 +9,11 @@ connector and along-edge offset) and, when a facility sits on the same edge, the
 The adjacency is built once per network as int32 CSR arrays with room at the end for the source row; a
 category only writes its source edges into that reserved tail, so no per-category copy of the graph is made
 and csgraph receives the int32 indices it uses internally (no conversion).
+
+Walker-group runs measure minutes instead (:class:`TimeIndex`, :func:`nearest_time_s`): the edge times of
+:func:`weihai_gis.network.costs.edge_times` differ by direction on hills, so the graph is directed and the
+search from the facilities runs on its transpose (residents walk *to* the facility). The metres path above
+is left as it was.
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.network import Snapped, WalkNetwork
+from weihai_gis.network.costs import EdgeTimes
 
 __all__ = [
     "NetworkIndex",
+    "TimeIndex",
     "min_by_key",
     "nearest_distance_m",
+    "nearest_time_s",
     "node_distance_m",
     "origin_distance_m",
     "source_entries",
@@ -79,6 +87,24 @@ class NetworkIndex:
         )
 
 
+def _same_edge_pairs(
+    o_edge: npt.NDArray[np.int64], f_edge: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every (origin, facility) pair on the same edge: positions into the origin and facility arrays."""
+    order = np.argsort(f_edge, kind="stable")
+    fe = f_edge[order]
+    lo = np.searchsorted(fe, o_edge, side="left")
+    count = np.searchsorted(fe, o_edge, side="right") - lo
+    has = np.flatnonzero(count)
+    if len(has) == 0:
+        return has, has
+    reps = count[has]
+    which = np.repeat(has, reps)
+    # index of each pair into the sorted facility arrays, then back to the caller's order
+    start = np.repeat(lo[has] - np.cumsum(reps) + reps, reps) + np.arange(int(reps.sum()))
+    return which, order[start]
+
+
 def _same_edge_direct(
     o_edge: npt.NDArray[np.int64],
     o_pos: npt.NDArray[np.float64],
@@ -91,18 +117,10 @@ def _same_edge_direct(
     The path runs along the edge between the two projections plus the facility's connector (the origin's
     connector is added by the caller).
     """
-    order = np.argsort(f_edge, kind="stable")
-    fe, fp, fc = f_edge[order], f_pos[order], f_conn[order]
-    lo = np.searchsorted(fe, o_edge, side="left")
-    count = np.searchsorted(fe, o_edge, side="right") - lo
-    has = np.flatnonzero(count)
-    if len(has) == 0:
-        return has, np.empty(0)
-    reps = count[has]
-    which = np.repeat(has, reps)
-    # index of each (origin, facility-on-the-same-edge) pair into the sorted facility arrays
-    start = np.repeat(lo[has] - np.cumsum(reps) + reps, reps) + np.arange(int(reps.sum()))
-    d = np.abs(o_pos[which] - fp[start]) + fc[start]
+    which, start = _same_edge_pairs(o_edge, f_edge)
+    if len(which) == 0:
+        return which, np.empty(0)
+    d = np.abs(o_pos[which] - f_pos[start]) + f_conn[start]
     return min_by_key(which, d)
 
 
@@ -192,3 +210,174 @@ def nearest_distance_m(
     """
     node_m = node_distance_m(index, facilities, max_walk_m=max_walk_m)
     return origin_distance_m(index.net, node_m, origins, facilities, max_walk_m=max_walk_m)
+
+
+class TimeIndex:
+    """The directed walking-time graph of one walker group, transposed, with a reserved virtual-source row.
+
+    Residents walk from their home to the facility, so the time that matters is origin → facility. One
+    multi-source search *from* the facilities answers it for every origin when it runs on the transposed
+    graph: an entry ``(b, a)`` holds the time of walking ``a → b``. Parallel edges keep the quickest; edges
+    the group cannot use (infinite time) are left out. Beside each time the index keeps the edge's length
+    in metres, so the metres of the quickest route can be summed along the search tree.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    times
+        :func:`weihai_gis.network.costs.edge_times` of ``net``.
+    """
+
+    def __init__(self, net: WalkNetwork, times: EdgeTimes) -> None:
+        self.net = net
+        self.times = times
+        self.n = n = net.n_nodes
+        u, v = net.edge_u, net.edge_v
+        keep = u != v
+        # transposed: row = where the walk ends, column = where it starts
+        rows = np.concatenate([v[keep], u[keep]])
+        cols = np.concatenate([u[keep], v[keep]])
+        time = np.concatenate([times.forward_s[keep], times.backward_s[keep]])
+        metres = np.concatenate([net.edge_length_m[keep], net.edge_length_m[keep]])
+        ok = np.isfinite(time)
+        rows, cols, time, metres = rows[ok], cols[ok], time[ok], metres[ok]
+        key = rows * np.int64(n + 1) + cols
+        order = np.lexsort((time, key))
+        key, rows, cols, time, metres = key[order], rows[order], cols[order], time[order], metres[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        self._key = key[first]
+        rows, cols, time, metres = rows[first], cols[first], time[first], metres[first]
+        self._nnz = nnz = len(rows)
+        self._indptr = np.zeros(n + 2, dtype=np.int32)
+        self._indptr[1 : n + 1] = np.cumsum(np.bincount(rows, minlength=n))
+        self._indptr[n + 1] = nnz
+        self._indices = np.empty(nnz + n, dtype=np.int32)
+        self._indices[:nnz] = cols
+        self._data = np.empty(nnz + n, dtype=np.float64)
+        self._data[:nnz] = time
+        self._metres = np.empty(nnz + n, dtype=np.float64)
+        self._metres[:nnz] = metres
+
+    def with_source(
+        self, nodes: npt.NDArray[np.int64], time_s: npt.NDArray[np.float64], metres: npt.NDArray[np.float64]
+    ) -> csr_matrix:
+        """Return the transposed time graph with the virtual source (last row) joined to ``nodes``.
+
+        Duplicate targets keep their quickest join (and its metres); infinite joins are left out. The
+        matrix shares its arrays with the index: valid until the next call.
+        """
+        nodes = np.asarray(nodes, dtype=np.int64)
+        time_s = np.asarray(time_s, dtype=float)
+        ok = np.isfinite(time_s)
+        nodes, time_s, metres = nodes[ok], time_s[ok], np.asarray(metres, dtype=float)[ok]
+        order = np.lexsort((time_s, nodes))
+        nodes, time_s, metres = nodes[order], time_s[order], metres[order]
+        first = np.r_[True, nodes[1:] != nodes[:-1]] if len(nodes) else np.zeros(0, dtype=bool)
+        targets, weights, join_m = nodes[first], time_s[first], metres[first]
+        end = self._nnz + len(targets)
+        self._indices[self._nnz : end] = targets
+        self._data[self._nnz : end] = weights
+        self._metres[self._nnz : end] = join_m
+        self._indptr[-1] = end
+        self._source_key = self.n * np.int64(self.n + 1) + targets
+        size = self.n + 1
+        return csr_matrix(
+            (self._data[:end], self._indices[:end], self._indptr), shape=(size, size), copy=False
+        )
+
+    def route_metres(self, pred: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        """Return per node the metres of its route in the search tree ``pred`` (from the last ``with_source``).
+
+        Sums the edge lengths along the predecessor chains by pointer jumping (about log2(depth) vectorised
+        passes); NaN for nodes the search did not reach.
+        """
+        source = self.n
+        node = np.arange(self.n + 1)
+        has = pred >= 0
+        keys = np.concatenate([self._key, self._source_key])
+        metres = self._metres[: len(keys)]
+        step = np.zeros(self.n + 1)
+        pos = np.searchsorted(keys, pred[has].astype(np.int64) * (self.n + 1) + node[has])
+        step[has] = metres[pos]
+        parent = np.where(has, pred, source).astype(np.int64)
+        parent[source] = source
+        while (parent != source).any():
+            step = step + step[parent]
+            parent = parent[parent]
+        step[~has] = np.nan
+        step[source] = 0.0
+        return step[: self.n]
+
+
+def nearest_time_s(
+    index: TimeIndex, origins: Snapped, facilities: Snapped, *, max_time_s: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return the walking time from each origin to its quickest facility and the metres of that route.
+
+    Connectors (point to its edge) are walked on level ground at the group's speed; the part of an edge
+    between a point and a node takes its exact share of the edge's sub-segment times, in the direction
+    walked.
+
+    Parameters
+    ----------
+    index
+        :class:`TimeIndex` of the network both point sets were snapped to.
+    origins, facilities
+        Snapping results; only reachable facilities are used, unreachable origins get NaN.
+    max_time_s
+        Time budget in seconds; farther facilities count as not in reach.
+
+    Returns
+    -------
+    time_s, dist_m
+        Seconds and metres per origin (the metres of the quickest route, not the shortest distance), NaN
+        beyond ``max_time_s`` or for unreachable origins.
+    """
+    net, times = index.net, index.times
+    speed = times.speed_m_per_s
+    n_orig = len(origins.edge)
+    out_t, out_m = np.full(n_orig, np.nan), np.full(n_orig, np.nan)
+    fac = np.flatnonzero(facilities.reachable)
+    if len(fac) == 0:
+        return out_t, out_m
+    f_edge, f_pos = facilities.edge[fac], facilities.pos_m[fac]
+    f_conn = facilities.connector_m[fac]
+    f_fwd, f_bwd = times.partial_s(f_edge, f_pos)  # u -> facility, facility -> u
+    nodes = np.concatenate([net.edge_u[f_edge], net.edge_v[f_edge]])
+    join_s = np.concatenate([f_conn / speed + f_fwd, f_conn / speed + times.backward_s[f_edge] - f_bwd])
+    join_m = np.concatenate([f_conn + f_pos, f_conn + net.edge_length_m[f_edge] - f_pos])
+    graph = index.with_source(nodes, join_s, join_m)
+    dist, pred = dijkstra(graph, directed=True, indices=index.n, limit=max_time_s, return_predecessors=True)
+    route_m = index.route_metres(pred)
+    ok = np.flatnonzero(origins.reachable)
+    o_edge, o_pos = origins.edge[ok], origins.pos_m[ok]
+    o_fwd, o_bwd = times.partial_s(o_edge, o_pos)
+    u, v = net.edge_u[o_edge], net.edge_v[o_edge]
+    via_u = dist[u] + o_bwd
+    via_v = dist[v] + times.forward_s[o_edge] - o_fwd
+    best = np.minimum(via_u, via_v)
+    metres = np.where(via_u <= via_v, route_m[u] + o_pos, route_m[v] + net.edge_length_m[o_edge] - o_pos)
+    # same edge: straight along it, forward when the facility lies beyond the origin
+    which, start = _same_edge_pairs(o_edge, f_edge)
+    if len(which):
+        q_f, q_b = o_fwd[which], o_bwd[which]
+        p_f, p_b = f_fwd[start], f_bwd[start]
+        ahead = f_pos[start] >= o_pos[which]
+        direct = np.where(ahead, p_f - q_f, q_b - p_b)
+        direct = np.where(np.isfinite(q_f) & np.isfinite(p_f), direct, np.inf) + f_conn[start] / speed
+        direct_m = np.abs(f_pos[start] - o_pos[which]) + f_conn[start]
+        order = np.lexsort((direct, which))
+        which, direct, direct_m = which[order], direct[order], direct_m[order]
+        first = np.r_[True, which[1:] != which[:-1]]
+        which, direct, direct_m = which[first], direct[first], direct_m[first]
+        better = direct < best[which]
+        best[which[better]] = direct[better]
+        metres[which[better]] = direct_m[better]
+    best += origins.connector_m[ok] / speed
+    metres += origins.connector_m[ok]
+    far = ~(best <= max_time_s)
+    best[far] = np.nan
+    metres[far] = np.nan
+    out_t[ok], out_m[ok] = best, metres
+    return out_t, out_m

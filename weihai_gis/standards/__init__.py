@@ -50,6 +50,8 @@ __all__ = [
     "planning_config",
     "profile_for_town_type",
     "walkable_rules",
+    "walker_groups",
+    "walking_costs",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,84 @@ def coverage_config() -> dict[str, Any]:
     return cfg
 
 
+@functools.cache
+def walker_groups() -> dict[str, dict[str, Any]]:
+    """Return the walker groups of ``coverage-config.yaml``: speed, Chinese name, excluded ways, source.
+
+    Returns
+    -------
+    dict
+        ``{group: {"speed_m_per_min", "name_zh", "excluded_highway" (tuple), "citation", "verified"}}`` for
+        every group of ``walker_groups`` (adult first).
+
+    Raises
+    ------
+    StandardsError
+        A group without a positive speed in ``walking_speed_m_per_min``, a citation or ``verified``.
+    """
+    cfg = coverage_config()
+    speeds = cfg.get("walking_speed_m_per_min", {})
+    groups = cfg.get("walker_groups")
+    where = "coverage-config.yaml, walker_groups"
+    if not isinstance(groups, dict) or "adult" not in groups:
+        raise StandardsError(f"{where}: expected a mapping of walker groups including 'adult'.")
+    out = {}
+    for name, entry in groups.items():
+        speed = speeds.get(name)
+        if not isinstance(speed, int | float) or speed <= 0:
+            raise StandardsError(
+                f"coverage-config.yaml, walking_speed_m_per_min, field {name!r}: expected a positive number "
+                f"of metres per minute for walker group {name!r}, got {speed!r}."
+            )
+        if (
+            not isinstance(entry, dict)
+            or not entry.get("citation")
+            or not isinstance(entry.get("verified"), bool)
+        ):
+            raise StandardsError(
+                f"{where}, group {name!r}: needs name_zh, a citation and verified: true/false."
+            )
+        out[str(name)] = {
+            "speed_m_per_min": float(speed),
+            "name_zh": str(entry.get("name_zh", name)),
+            "excluded_highway": tuple(str(h) for h in entry.get("excluded_highway") or ()),
+            "citation": str(entry["citation"]).strip(),
+            "verified": bool(entry["verified"]),
+        }
+    return out
+
+
+@functools.cache
+def walking_costs() -> dict[str, float]:
+    """Return the hill and steps settings of ``coverage-config.yaml`` as plain numbers.
+
+    Returns
+    -------
+    dict
+        ``tobler_decay``, ``tobler_offset_slope`` (Tobler 1993), ``sample_spacing_cells`` (elevation samples per
+        DEM cell along an edge), ``steps_ascent_factor`` and ``steps_descent_factor`` (share of the flat speed).
+    """
+    cfg = coverage_config()
+    hills, steps = cfg.get("hills", {}), cfg.get("steps", {})
+    tobler = hills.get("tobler", {})
+    values = {
+        "tobler_decay": tobler.get("decay"),
+        "tobler_offset_slope": tobler.get("offset_slope"),
+        "sample_spacing_cells": hills.get("sample_spacing_cells"),
+        "steps_ascent_factor": steps.get("ascent_speed_factor"),
+        "steps_descent_factor": steps.get("descent_speed_factor"),
+    }
+    for key, value in values.items():
+        if not isinstance(value, int | float) or value <= 0:
+            raise StandardsError(
+                f"coverage-config.yaml, hills/steps, field {key!r}: expected a positive number, got {value!r}."
+            )
+    for section, name in ((tobler, "hills.tobler"), (steps, "steps")):
+        if not section.get("citation") or not isinstance(section.get("verified"), bool):
+            raise StandardsError(f"coverage-config.yaml, {name}: needs a citation and verified: true/false.")
+    return {k: float(v) for k, v in values.items()}
+
+
 def _cited_value(cfg: dict[str, Any], key: str, where: str) -> Any:
     """Return the ``value`` of a ``{value, citation, verified}`` entry (StandardsError when incomplete)."""
     entry = cfg.get(key)
@@ -168,7 +248,9 @@ def planning_config() -> dict[str, Any]:
     cfg = _read_yaml("planning.yaml")
     zones = cfg.get("access", {}).get("decay", {}).get("zones")
     if not isinstance(zones, list) or not zones:
-        raise StandardsError("planning.yaml, access.decay, field 'zones': expected a list of {upto_share, weight}.")
+        raise StandardsError(
+            "planning.yaml, access.decay, field 'zones': expected a list of {upto_share, weight}."
+        )
     for cid, entry in cfg.get("supply", {}).items():
         for key in ("per_1000", "default_capacity"):
             value = entry.get(key)
@@ -177,7 +259,9 @@ def planning_config() -> dict[str, Any]:
                     f"planning.yaml, supply.{cid}, field {key!r}: expected a positive number, got {value!r}."
                 )
         if "citation" not in entry or "verified" not in entry:
-            raise StandardsError(f"planning.yaml, supply.{cid}: every value needs a citation and verified flag.")
+            raise StandardsError(
+                f"planning.yaml, supply.{cid}: every value needs a citation and verified flag."
+            )
     return cfg
 
 

@@ -1,0 +1,184 @@
+"""Elevation at points: bilinear samples of a DEM in any CRS, reprojecting the points and never the raster.
+
+A walking network is in a metric CRS (e.g. EPSG:4550) while DEM tiles usually come in EPSG:4326 (ASTER,
+SRTM). Warping the raster would resample it once more; instead the sample points are transformed into the
+DEM's CRS (pyproj) and interpolated there between the four surrounding cell centres. Only the window
+covering the points is read (rasterio windowed read), so a 1° tile costs what the study area needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import rasterio.windows
+from affine import Affine
+from pyproj import CRS, Geod, Transformer
+
+from weihai_gis.errors import DEMError
+from weihai_gis.files import require_input_file
+from weihai_gis.sightlines.dem import DEM
+
+__all__ = ["ElevationSamples", "sample_elevation"]
+
+log = logging.getLogger(__name__)
+
+_GEOD = Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class ElevationSamples:
+    """Elevations at points and what the DEM was.
+
+    Attributes
+    ----------
+    z_m
+        Elevation in metres per point (bilinear), NaN outside the DEM or next to a nodata cell.
+    cell_size_m
+        Ground size in metres of the smaller side of a DEM cell (at the points' centre for a geographic DEM).
+    source
+        File name of the DEM (no folder), for messages and metadata.
+    """
+
+    z_m: npt.NDArray[np.float64]
+    cell_size_m: float
+    source: str
+
+
+def _cell_size_m(transform: Affine, crs: CRS, lon: float, lat: float) -> float:
+    """Ground size (metres) of the smaller side of a cell; geographic cells measured on the ellipsoid."""
+    if not crs.is_geographic:
+        return float(min(abs(transform.a), abs(transform.e)))
+    _, _, east = _GEOD.inv(lon, lat, lon + abs(transform.a), lat)
+    _, _, north = _GEOD.inv(lon, lat, lon, lat + abs(transform.e))
+    return float(min(east, north))
+
+
+def _bilinear(
+    grid: npt.NDArray[np.float64], transform: Affine, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Bilinear interpolation between cell centres; NaN outside the centres' hull or next to nodata."""
+    inv = ~transform
+    col, row = inv @ (x, y)
+    col = np.asarray(col, dtype=float) - 0.5
+    row = np.asarray(row, dtype=float) - 0.5
+    rows, cols = grid.shape
+    # a point within half a cell of the outer edge takes the edge cells (clamped), as GDAL does
+    col = np.where((col >= -0.5) & (col < 0), 0.0, col)
+    row = np.where((row >= -0.5) & (row < 0), 0.0, row)
+    col = np.where((col > cols - 1) & (col <= cols - 0.5), cols - 1.0, col)
+    row = np.where((row > rows - 1) & (row <= rows - 0.5), rows - 1.0, row)
+    inside = (col >= 0) & (row >= 0) & (col <= cols - 1) & (row <= rows - 1) & np.isfinite(col + row)
+    out = np.full(len(x), np.nan)
+    if not inside.any():
+        return out
+    c, r = col[inside], row[inside]
+    c0 = np.minimum(np.floor(c).astype(np.int64), max(cols - 2, 0))
+    r0 = np.minimum(np.floor(r).astype(np.int64), max(rows - 2, 0))
+    c1, r1 = np.minimum(c0 + 1, cols - 1), np.minimum(r0 + 1, rows - 1)
+    fc, fr = c - c0, r - r0
+    top = grid[r0, c0] * (1 - fc) + grid[r0, c1] * fc
+    bottom = grid[r1, c0] * (1 - fc) + grid[r1, c1] * fc
+    out[inside] = top * (1 - fr) + bottom * fr
+    return out
+
+
+def sample_elevation(
+    dem: str | os.PathLike[str] | DEM,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    crs: str | CRS,
+) -> ElevationSamples:
+    """Return the DEM's elevation at points (x, y) given in ``crs``, by bilinear interpolation.
+
+    Parameters
+    ----------
+    dem
+        A GeoTIFF (any CRS; only the window around the points is read) or a :class:`~weihai_gis.sightlines.DEM`.
+    x, y
+        Point coordinates in ``crs``.
+    crs
+        CRS of the points (e.g. the walking network's metric CRS).
+
+    Returns
+    -------
+    ElevationSamples
+        Elevations (NaN where the DEM has no value) and the DEM's cell size in ground metres.
+
+    Raises
+    ------
+    DEMError
+        The file cannot be read or has no CRS, or no point falls on the DEM (the message gives both extents).
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if isinstance(dem, DEM):
+        grid, transform, dem_crs, source = dem.elevation, dem.transform, dem.crs, Path(dem.source).name
+    else:
+        path = require_input_file(dem, what="DEM")
+        source = path.name
+        try:
+            src = rasterio.open(path)
+        except rasterio.errors.RasterioIOError as exc:
+            raise DEMError(f"DEM {source}: cannot be read as a raster ({exc}).") from exc
+        with src:
+            if src.crs is None:
+                raise DEMError(f"DEM {source}: has no CRS; assign one first (gdal_edit -a_srs EPSG:...).")
+            dem_crs = CRS.from_user_input(src.crs)
+            px, py = _to_crs(xs, ys, crs, dem_crs)
+            ok = np.isfinite(px) & np.isfinite(py)
+            if not ok.any():
+                raise DEMError(f"DEM {source}: no sample point could be transformed into its CRS.")
+            col, row = ~src.transform @ (px[ok], py[ok])
+            r0 = max(int(np.floor(np.min(row))) - 2, 0)
+            r1 = min(int(np.ceil(np.max(row))) + 3, src.height)
+            c0 = max(int(np.floor(np.min(col))) - 2, 0)
+            c1 = min(int(np.ceil(np.max(col))) + 3, src.width)
+            if r1 <= r0 or c1 <= c0:
+                raise DEMError(_outside_message(source, src.bounds, dem_crs, px, py))
+            window = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
+            data = src.read(1, window=window, masked=True)
+            transform = src.window_transform(window)
+        grid = np.ma.filled(data.astype(np.float64), np.nan)
+        z = _bilinear(grid, transform, px, py)
+        if not np.isfinite(z).any():
+            raise DEMError(_outside_message(source, src.bounds, dem_crs, px, py))
+        lon, lat = _centre_lonlat(px, py, dem_crs)
+        return ElevationSamples(z, _cell_size_m(transform, dem_crs, lon, lat), source)
+    px, py = _to_crs(xs, ys, crs, dem_crs)
+    z = _bilinear(grid, transform, px, py)
+    lon, lat = _centre_lonlat(px, py, dem_crs)
+    return ElevationSamples(z, _cell_size_m(transform, dem_crs, lon, lat), source)
+
+
+def _to_crs(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], src: str | CRS, dst: CRS
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    src_crs = CRS.from_user_input(src)
+    if src_crs == dst:
+        return x, y
+    px, py = Transformer.from_crs(src_crs, dst, always_xy=True).transform(x, y)
+    return np.asarray(px, dtype=float), np.asarray(py, dtype=float)
+
+
+def _centre_lonlat(px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], crs: CRS) -> tuple[float, float]:
+    ok = np.isfinite(px) & np.isfinite(py)
+    cx, cy = (float(np.mean(px[ok])), float(np.mean(py[ok]))) if ok.any() else (0.0, 0.0)
+    if crs.is_geographic:
+        return cx, cy
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(cx, cy)
+    return (float(lon), float(lat)) if math.isfinite(lon) and math.isfinite(lat) else (0.0, 0.0)
+
+
+def _outside_message(source: str, bounds: rasterio.coords.BoundingBox, crs: CRS, px, py) -> str:  # type: ignore[no-untyped-def]
+    return (
+        f"DEM {source}: the walking network lies outside it (DEM bounds {tuple(round(b, 4) for b in bounds)} in "
+        f"{crs.to_string()}; network points span x {np.nanmin(px):.4f}–{np.nanmax(px):.4f}, "
+        f"y {np.nanmin(py):.4f}–{np.nanmax(py):.4f} there). Give a DEM covering the network "
+        "(e.g. the ASTER GDEM tile of its 1° cell)."
+    )

@@ -1,0 +1,307 @@
+"""Walking time per edge and direction for a walker group, on flat ground or from a DEM (Tobler 1993).
+
+An edge ``u → v`` is cut into sub-segments about one DEM cell long (``hills.sample_spacing_cells`` of
+``standards/coverage-config.yaml``); the elevation at each cut is sampled bilinearly
+(:func:`weihai_gis.io.raster.sample_elevation`, the points reprojected into the DEM's CRS), and each
+sub-segment of horizontal length ``dx`` and rise ``dh`` takes
+
+    t = dx / v_group · exp(3.5 · (|dh/dx + 0.05| − 0.05))
+
+seconds forward and the same with ``−dh`` backward: Tobler's hiking function ``6 · exp(−3.5 |S + 0.05|)`` km/h
+scaled so that it equals the group's flat speed ``v_group`` on level ground (it peaks 19 % faster on a 5 %
+descent). Uphill and downhill differ, so the time graph is directed. ``highway=steps`` does not follow
+Tobler: it is walked at a cited share of the flat speed, ascending or descending by the DEM's rise along the
+edge (the mean of both paces without a DEM), and groups that cannot use a way (wheelchairs on steps) get an
+infinite time in both directions. Without a DEM every other edge takes ``length / v_group`` both ways.
+
+The sub-segment times are kept as cumulative sums per edge, so a point snapped part-way along an edge
+(an origin or a facility) gets the exact time of the part it walks (:meth:`EdgeTimes.partial_s`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from weihai_gis.errors import DEMError, StandardsError
+from weihai_gis.network.graph import WalkNetwork
+from weihai_gis.standards import walker_groups, walking_costs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from weihai_gis.sightlines.dem import DEM
+
+__all__ = ["EdgeProfile", "EdgeTimes", "edge_profile", "edge_times", "tobler_pace_factor"]
+
+log = logging.getLogger(__name__)
+
+
+def tobler_pace_factor(slope: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Return Tobler's pace (time per horizontal metre) at ``slope`` relative to level ground.
+
+    ``exp(a (|S + s0| − s0))`` with ``a`` = 3.5 and ``s0`` = 0.05 (Tobler 1993, ``coverage-config.yaml``):
+    1 at ``S = 0``, ``exp(−0.175)`` ≈ 0.84 at the fastest descent ``S = −0.05``, ≈ 1.42 at ``S = +0.05``.
+    """
+    cfg = walking_costs()
+    a, s0 = cfg["tobler_decay"], cfg["tobler_offset_slope"]
+    return np.exp(a * (np.abs(np.asarray(slope, dtype=float) + s0) - s0))
+
+
+@dataclass(frozen=True)
+class EdgeProfile:
+    """Edges cut into sub-segments with the elevation at each cut (walker-independent, cached per DEM).
+
+    Attributes
+    ----------
+    piece_offset
+        Sub-segments of edge ``e`` are ``piece_offset[e]:piece_offset[e + 1]``, shape (m + 1,).
+    piece_end_m
+        Distance in metres along the edge (from ``u``) at the end of each sub-segment.
+    piece_rise_m
+        Elevation change in metres from the start to the end of each sub-segment (0 without a DEM).
+    dem_source
+        File name of the DEM, ``""`` for a flat profile.
+    cell_size_m
+        DEM cell size in ground metres (NaN without a DEM).
+    """
+
+    piece_offset: npt.NDArray[np.int64]
+    piece_end_m: npt.NDArray[np.float64]
+    piece_rise_m: npt.NDArray[np.float64]
+    dem_source: str = ""
+    cell_size_m: float = float("nan")
+
+    @property
+    def piece_edge(self) -> npt.NDArray[np.int64]:
+        """Edge index of each sub-segment."""
+        return np.repeat(np.arange(len(self.piece_offset) - 1), np.diff(self.piece_offset))
+
+    @property
+    def piece_length_m(self) -> npt.NDArray[np.float64]:
+        """Horizontal length in metres of each sub-segment."""
+        start = np.r_[0.0, self.piece_end_m[:-1]]
+        start[self.piece_offset[:-1][np.diff(self.piece_offset) > 0]] = 0.0
+        return self.piece_end_m - start
+
+
+def _flat_profile(net: WalkNetwork) -> EdgeProfile:
+    m = net.n_edges
+    return EdgeProfile(np.arange(m + 1, dtype=np.int64), net.edge_length_m.copy(), np.zeros(m))
+
+
+def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = None) -> EdgeProfile:
+    """Return the network's edges cut at about one DEM cell, with the rise of every sub-segment.
+
+    Parameters
+    ----------
+    net
+        Walking network (metric CRS).
+    dem
+        DEM GeoTIFF in any CRS (or a loaded :class:`~weihai_gis.sightlines.DEM`); ``None``: one flat
+        sub-segment per edge. The profile of a file is cached on the network.
+
+    Raises
+    ------
+    DEMError
+        The DEM does not cover every edge (the message counts the edges without elevation).
+    """
+    if dem is None:
+        return _flat_profile(net)
+    from weihai_gis.io.raster import sample_elevation  # rasterio only when hills are asked for
+
+    key = ("edge_profile", os.fspath(dem)) if isinstance(dem, str | os.PathLike) else None
+    if key is not None and key in net._cache:
+        return net._cache[key]  # type: ignore[no-any-return]
+    # the cell size needs a first look at the DEM: sample the nodes
+    probe = sample_elevation(dem, net.node_xy[:, 0], net.node_xy[:, 1], net.crs)
+    spacing = walking_costs()["sample_spacing_cells"] * probe.cell_size_m
+    length = net.edge_length_m
+    n_pieces = np.maximum(np.ceil(length / spacing).astype(np.int64), 1)
+    offset = np.r_[0, np.cumsum(n_pieces)].astype(np.int64)
+    edge = np.repeat(np.arange(net.n_edges), n_pieces)
+    k = np.arange(offset[-1]) - offset[:-1][edge] + 1  # 1..n within each edge
+    frac = k / n_pieces[edge]
+    end_m = frac * length[edge]
+    # elevation at the start of each edge and at the end of each sub-segment
+    cuts = np.concatenate([np.zeros(net.n_edges), frac])
+    cut_edge = np.concatenate([np.arange(net.n_edges), edge])
+    pts = shapely.line_interpolate_point(net.edge_geometry[cut_edge], cuts, normalized=True)
+    xy = shapely.get_coordinates(pts)
+    z = sample_elevation(dem, xy[:, 0], xy[:, 1], net.crs).z_m
+    missing = ~np.isfinite(z)
+    if missing.any():
+        bad = np.unique(cut_edge[missing])
+        raise DEMError(
+            f"DEM {probe.source}: {len(bad)} of {net.n_edges} edges of the walking network {net.source!r} "
+            f"have points without elevation (outside the DEM or on nodata cells, e.g. edge {int(bad[0])}). "
+            "Give a DEM covering the whole network, or fill its voids (gdal_fillnodata)."
+        )
+    z_start, z_end = z[: net.n_edges], z[net.n_edges :]
+    prev = np.r_[0.0, z_end[:-1]]
+    first = offset[:-1][n_pieces > 0]
+    prev[first] = z_start
+    profile = EdgeProfile(offset, end_m, z_end - prev, dem_source=probe.source, cell_size_m=probe.cell_size_m)
+    log.info(
+        "%s: %d edges cut into %d sub-segments of <= %.1f m on DEM %s",
+        net.source,
+        net.n_edges,
+        len(end_m),
+        spacing,
+        probe.source,
+    )
+    if key is not None:
+        net._cache[key] = profile
+    return profile
+
+
+@dataclass(frozen=True)
+class EdgeTimes:
+    """Walking time of every edge in both directions for one walker group.
+
+    Unpacks as ``forward_s, backward_s = edge_times(net, ...)``.
+
+    Attributes
+    ----------
+    forward_s, backward_s
+        Seconds to walk each edge from ``u`` to ``v`` and from ``v`` to ``u`` (inf: not usable by the group).
+    walker
+        Walker group (``coverage-config.yaml``, ``walker_groups``).
+    speed_m_per_s
+        The group's speed on level ground.
+    profile
+        The sub-segments and rises the times come from.
+    cum_forward_s, cum_backward_s
+        Per sub-segment: time from the edge's ``u`` to the sub-segment's end, and from that end back to ``u``.
+    """
+
+    forward_s: npt.NDArray[np.float64]
+    backward_s: npt.NDArray[np.float64]
+    walker: str
+    speed_m_per_s: float
+    profile: EdgeProfile
+    cum_forward_s: npt.NDArray[np.float64]
+    cum_backward_s: npt.NDArray[np.float64]
+
+    def __iter__(self) -> Iterator[npt.NDArray[np.float64]]:
+        return iter((self.forward_s, self.backward_s))
+
+    @property
+    def hills(self) -> bool:
+        """Whether the times come from a DEM."""
+        return bool(self.profile.dem_source)
+
+    def partial_s(
+        self, edge: npt.ArrayLike, pos_m: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Return the times between ``u`` and a point ``pos_m`` metres along ``edge``: (u → point, point → u).
+
+        Exact for the piecewise-constant slopes of the profile (linear within a sub-segment). The times from
+        the point to ``v`` and from ``v`` to the point are ``forward_s[e] − u→point`` and
+        ``backward_s[e] − point→u``.
+        """
+        e = np.asarray(edge, dtype=np.int64)
+        pos = np.asarray(pos_m, dtype=float)
+        prof = self.profile
+        lo, hi = prof.piece_offset[e], prof.piece_offset[e + 1]
+        # the sub-segment holding pos: first end >= pos within the edge (pieces are sorted per edge)
+        base = np.r_[0.0, np.cumsum(self._edge_length())][:-1]
+        glob = prof.piece_end_m + base[prof.piece_edge]
+        j = np.clip(np.searchsorted(glob, base[e] + pos, side="left"), lo, hi - 1)
+        start_m = np.where(j > lo, prof.piece_end_m[j - 1], 0.0)
+        f0 = np.where(j > lo, self.cum_forward_s[j - 1], 0.0)
+        b0 = np.where(j > lo, self.cum_backward_s[j - 1], 0.0)
+        span = prof.piece_end_m[j] - start_m
+        frac = np.clip(np.divide(pos - start_m, span, out=np.zeros_like(pos), where=span > 0), 0.0, 1.0)
+        blocked = ~np.isfinite(self.forward_s[e])
+        fwd = f0 + frac * (self.cum_forward_s[j] - f0)
+        bwd = b0 + frac * (self.cum_backward_s[j] - b0)
+        return np.where(blocked, np.inf, fwd), np.where(blocked, np.inf, bwd)
+
+    def _edge_length(self) -> npt.NDArray[np.float64]:
+        prof = self.profile
+        return prof.piece_end_m[prof.piece_offset[1:] - 1]
+
+
+def edge_times(
+    net: WalkNetwork,
+    dem: str | os.PathLike[str] | DEM | None = None,
+    walker: str = "adult",
+) -> EdgeTimes:
+    """Return the walking time in seconds of every edge, forward (``u → v``) and backward, for ``walker``.
+
+    Parameters
+    ----------
+    net
+        Walking network (metric CRS).
+    dem
+        DEM (GeoTIFF in any CRS, or a loaded DEM) for hills; ``None``: level ground.
+    walker
+        Walker group of ``coverage-config.yaml`` (``adult``, ``elderly``, ``child``, ``wheelchair``).
+
+    Returns
+    -------
+    EdgeTimes
+        Unpacks to ``(forward_s, backward_s)``; inf where the group cannot use the edge.
+
+    Raises
+    ------
+    StandardsError
+        Unknown walker group.
+    DEMError
+        The DEM does not cover the network.
+    """
+    groups = walker_groups()
+    if walker not in groups:
+        raise StandardsError(f"unknown walker group {walker!r}; expected one of {', '.join(groups)}.")
+    group = groups[walker]
+    speed = group["speed_m_per_min"] / 60.0
+    cfg = walking_costs()
+    prof = edge_profile(net, dem)
+    edge = prof.piece_edge
+    dx = prof.piece_length_m
+    rise = prof.piece_rise_m
+    slope = np.divide(rise, dx, out=np.zeros_like(rise), where=dx > 0)
+    fwd = dx / speed * tobler_pace_factor(slope)
+    bwd = dx / speed * tobler_pace_factor(-slope)
+    steps = np.asarray(net.highway == "steps")[edge]
+    if steps.any():
+        up, down = 1.0 / cfg["steps_ascent_factor"], 1.0 / cfg["steps_descent_factor"]
+        edge_rise = np.bincount(edge, weights=rise, minlength=net.n_edges)[edge]
+        mean = (up + down) / 2
+        f_pace = np.where(edge_rise > 0, up, np.where(edge_rise < 0, down, mean))
+        b_pace = np.where(edge_rise > 0, down, np.where(edge_rise < 0, up, mean))
+        fwd = np.where(steps, dx / speed * f_pace, fwd)
+        bwd = np.where(steps, dx / speed * b_pace, bwd)
+    excluded = np.isin(net.highway.astype(str), list(group["excluded_highway"]))[edge]
+    fwd = np.where(excluded, np.inf, fwd)
+    bwd = np.where(excluded, np.inf, bwd)
+    cum_f, cum_b = _cumsum_per_edge(fwd, prof.piece_offset), _cumsum_per_edge(bwd, prof.piece_offset)
+    last = prof.piece_offset[1:] - 1
+    return EdgeTimes(
+        forward_s=cum_f[last],
+        backward_s=cum_b[last],
+        walker=walker,
+        speed_m_per_s=speed,
+        profile=prof,
+        cum_forward_s=cum_f,
+        cum_backward_s=cum_b,
+    )
+
+
+def _cumsum_per_edge(
+    values: npt.NDArray[np.float64], offset: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Cumulative sum of ``values`` restarting at each edge's first sub-segment (inf stays inf)."""
+    finite = np.where(np.isfinite(values), values, 0.0)
+    total = np.cumsum(finite)
+    start = np.repeat(np.r_[0.0, total][offset[:-1]], np.diff(offset))
+    out = total - start
+    blocked = np.repeat(np.add.reduceat(~np.isfinite(values), offset[:-1]) > 0, np.diff(offset))
+    return np.where(blocked, np.inf, out)
