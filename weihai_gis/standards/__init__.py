@@ -112,7 +112,7 @@ def coverage_config() -> dict[str, Any]:
     return cfg
 
 
-@functools.cache
+@_cached_copy
 def walker_groups() -> dict[str, dict[str, Any]]:
     """Return the walker groups of ``coverage-config.yaml``: speed, Chinese name, excluded ways, source.
 
@@ -159,7 +159,7 @@ def walker_groups() -> dict[str, dict[str, Any]]:
     return out
 
 
-@functools.cache
+@_cached_copy
 def walking_costs() -> dict[str, float]:
     """Return the hill and steps settings of ``coverage-config.yaml`` as plain numbers.
 
