@@ -263,7 +263,7 @@ def test_cli_map_with_results_draws_coverage_and_cli_report_writes_report(gpkgs,
     args = ["map", "--layers", str(lay), "--no-validate", "--results", str(res), "--rate", "rate_clinic"]
     result = CliRunner().invoke(main, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert _contains_text(out.read_text(encoding="utf-8"), "rate_clinic")
+    assert _contains_text(out.read_text(encoding="utf-8"), "诊所覆盖率")  # the rate named in Chinese
     rep = tmp_path / "r.html"
     result = CliRunner().invoke(
         main, ["report", "--layers", str(lay), "--no-validate", "--results", str(res), "--out", str(rep)]

@@ -291,3 +291,42 @@ def test_report_chart_labels_are_drawn_inside_the_chart(driver, pages, tmp_path)
         assert boxes
         for x0, x1, width, text in boxes:
             assert x0 >= -0.5 and x1 <= width + 0.5, (text, x0, x1, width)
+
+
+_LEAFLET_MAP = (
+    "var m = Object.keys(window).filter(k => k.startsWith('map_') && window[k] instanceof L.Map)[0];"
+)
+
+
+def _labels_at(driver, zoom: int) -> list[str]:
+    driver.execute_script(f"{_LEAFLET_MAP} window[m].setZoom({zoom}, {{animate: false}});")
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('.wg-label'))"
+        ".filter(e => e.getBoundingClientRect().width > 0).map(e => e.textContent)"
+    )
+
+
+def test_planning_map_shows_each_unit_layer_label_from_its_zoom(driver, pages):
+    from maps_data import make_layers
+
+    from weihai_gis.maps.context import LABEL_MIN_ZOOM
+
+    layers = make_layers()
+    _open(driver, pages["planning"])
+    counties = set(layers["counties"]["name_zh"])
+    towns = set(layers["town_areas"]["name_zh"])
+    assert _labels_at(driver, LABEL_MIN_ZOOM["counties"] - 1) == []
+    shown = set(_labels_at(driver, LABEL_MIN_ZOOM["counties"]))
+    assert counties <= shown and not towns & shown
+    assert counties | towns <= set(_labels_at(driver, LABEL_MIN_ZOOM["town_areas"]))
+
+
+def test_legend_scrolls_only_vertically_and_fits_its_box(driver, pages):
+    _open(driver, pages["coverage"])
+    box = driver.execute_script(
+        "var e = document.getElementById('weihai-legend');"
+        "return [e.scrollWidth, e.clientWidth, e.getBoundingClientRect().width];"
+    )
+    scroll_w, client_w, width = box
+    assert scroll_w <= client_w + 1  # no horizontal scrollbar
+    assert width <= 260

@@ -15,7 +15,7 @@ from weihai_gis.errors import LayerError
 from weihai_gis.maps.draw import Style, geojson_layer, legend_for
 from weihai_gis.maps.legend import LegendItem, LegendSection
 from weihai_gis.maps.prepare import web_frame
-from weihai_gis.render.classes import GAP_THRESHOLD, NO_DATA_COLOR, RATE_COLORS, class_labels, rate_class
+from weihai_gis.render.classes import GAP_THRESHOLD, RateClasses
 
 __all__ = ["add_coverage", "add_facilities", "add_gaps", "add_violations"]
 
@@ -42,6 +42,8 @@ def add_coverage(
     show: bool = True,
     missing_label: str = "无人口 / no population",
     note: str = "",
+    classes: RateClasses | None = None,
+    label: str | None = None,
 ) -> LegendSection | None:
     """Draw a coverage summary (hexagons or units) as a 5-class choropleth of ``rate_column``.
 
@@ -64,27 +66,32 @@ def add_coverage(
         ``"未评估 / not assessed"`` when the rate's category has no facility in the input.
     note
         Extra legend remark (e.g. the scope of 全要素达标率), put before "按人口加权".
+    classes
+        The classification (:func:`weihai_gis.render.classes.rate_classes` over every layer of the map);
+        default the fixed 20 % classes.
+    label
+        Chinese name of the rate (e.g. ``"全要素达标率"``) for the layer title; default ``rate_column``.
 
     Returns
     -------
     LegendSection or None
-        Classed legend (0-20-40-60-80-100 %); ``None`` if the summary is empty.
+        Classed legend (the classes' labels and scale note); ``None`` if the summary is empty.
 
     Raises
     ------
     LayerError
         If ``rate_column`` is missing.
     """
-    name = f"{title} {rate_column} / coverage"
+    name = f"{title} {label or rate_column}"
     _rate_column(summary, rate_column, f"coverage layer {name!r}")
+    scale = classes or RateClasses()
     data = summary.copy()
     rates = pd.to_numeric(data[rate_column], errors="coerce")
     data["rate_label"] = rates.map(lambda r: missing_label if pd.isna(r) else f"{100 * r:.1f}%")
-    data["_class"] = rates.map(lambda r: -1 if pd.isna(r) else rate_class(float(r)))
+    data["_color"] = rates.map(lambda r: scale.color(None if pd.isna(r) else float(r)))
 
     def style(f: dict[str, Any]) -> Style:
-        k = f["properties"].get("_class", -1)
-        c = NO_DATA_COLOR if k is None or k < 0 else RATE_COLORS[int(k)]
+        c = f["properties"].get("_color")
         return {"color": "#555555", "weight": 0.5, "fillColor": c, "fillOpacity": 0.7}
 
     added = geojson_layer(
@@ -96,13 +103,13 @@ def add_coverage(
         show=show,
         simplify_m=5.0,
         fields=["name_zh", "id", "population", "n_origins", "rate_label"],
-        style_fields=("_class",),
+        style_fields=("_color",),
     )
     if added is None:
         return None
-    items = [LegendItem(label, color) for label, color in zip(class_labels(), RATE_COLORS, strict=True)]
-    items.append(LegendItem(missing_label, NO_DATA_COLOR))
-    remark = "；".join(t for t in (note, "按人口加权 / population-weighted") if t)
+    items = [LegendItem(t, c) for t, c in zip(scale.labels(), scale.colors, strict=True)]
+    items.append(LegendItem(missing_label, scale.color(None)))
+    remark = "；".join(t for t in (note, scale.note, "按人口加权 / population-weighted") if t)
     return LegendSection(title=name, items=tuple(items), note=remark)
 
 
@@ -113,6 +120,7 @@ def add_gaps(
     rate_column: str = "rate_all_basic",
     threshold: float = GAP_THRESHOLD,
     datum: str = "wgs84",
+    label: str | None = None,
 ) -> LegendSection | None:
     """Outline the units whose coverage is below ``threshold`` (the planning gaps) in thick red.
 
@@ -128,6 +136,8 @@ def add_gaps(
         Units with a rate strictly below this share are gaps.
     datum
         Basemap datum.
+    label
+        Chinese name of the rate for the legend (default ``rate_column``).
 
     Returns
     -------
@@ -150,7 +160,7 @@ def add_gaps(
     )
     if added is None:
         return None
-    item = LegendItem(f"{rate_column} < {100 * threshold:.0f}%", "#b2182b", "dashed")
+    item = LegendItem(f"{label or rate_column} < {100 * threshold:.0f}%", "#b2182b", "dashed")
     return LegendSection(title=name, items=(item,), note=f"{len(gaps)} 个单元 / units")
 
 
@@ -160,6 +170,7 @@ def add_facilities(
     *,
     category_column: str = "category",
     datum: str = "wgs84",
+    category_names: dict[str, str] | None = None,
 ) -> LegendSection | None:
     """Draw facilities as clustered circle markers coloured by category (Leaflet.markercluster).
 
@@ -173,6 +184,8 @@ def add_facilities(
         Column naming each facility's category (missing -> one colour).
     datum
         Basemap datum.
+    category_names
+        Category id → Chinese name for the legend and tooltips (``"小学 / primary_school"``).
 
     Returns
     -------
@@ -189,6 +202,8 @@ def add_facilities(
         if category_column in data.columns
         else pd.Series("设施", index=data.index)
     )
+    if category_names:
+        cats = cats.map(lambda c: f"{category_names[c]} / {c}" if c in category_names else c)
     colors = {c: _CATEGORY_PALETTE[i % len(_CATEGORY_PALETTE)] for i, c in enumerate(sorted(cats.unique()))}
     label_col = next((c for c in ("name_zh", "name", "id") if c in data.columns), None)
     labels = data[label_col].astype(str) if label_col else cats

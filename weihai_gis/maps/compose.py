@@ -15,20 +15,22 @@ from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
+import pandas as pd
 
 from weihai_gis.crs import WEB_CRS
 from weihai_gis.maps.analysis_layers import add_coverage, add_facilities, add_gaps, add_violations
 from weihai_gis.maps.basemaps import add_basemap
+from weihai_gis.maps.context import LAND_COLOR, SEA_COLOR, add_land_sea, add_unit_labels
 from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend, add_source_note
 from weihai_gis.maps.planning_layers import LAYER_TITLES, add_plan_layer
 from weihai_gis.maps.prepare import bounds_latlon
 from weihai_gis.maps.raster import add_raster
-from weihai_gis.render.classes import GAP_THRESHOLD
+from weihai_gis.render.classes import GAP_THRESHOLD, rate_classes
 
 if TYPE_CHECKING:
     from weihai_gis.lifecircle import CoverageResult
 
-__all__ = ["PLANNING_ORDER", "coverage_map", "planning_map", "sightlines_map"]
+__all__ = ["PLANNING_ORDER", "coverage_map", "planning_map", "rate_label_zh", "sightlines_map"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,28 @@ def _new_map(basemap: str, tianditu_key: str | None, embed_token: bool) -> tuple
     m = folium.Map(location=None, tiles=None, control_scale=True, maxZoom=18, prefer_canvas=False)
     info = add_basemap(m, basemap, tianditu_key=tianditu_key, embed_token=embed_token)
     return m, info.datum, list(info.warnings)
+
+
+#: Unit layers labelled with their names (each from its own zoom), largest first.
+LABELLED_UNITS = ("counties", "town_areas", "renewal_districts")
+
+
+def _context(
+    m: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame] | None,
+    basemap: str,
+    datum: str,
+    sections: list[LegendSection],
+) -> None:
+    """Without tiles: sea background and the city's land under everything, said in the legend."""
+    if basemap != "none" or layers is None:
+        return
+    if add_land_sea(m, layers.get("city_boundary"), datum=datum):
+        items = (
+            LegendItem("市域陆地 / city land", LAND_COLOR),
+            LegendItem("海域及市外 / sea, outside", SEA_COLOR),
+        )
+        sections.append(LegendSection(title="底色 / background", items=items))
 
 
 def _finish(
@@ -145,7 +169,9 @@ def planning_map(
     sections: list[LegendSection] = []
     frames: list[gpd.GeoDataFrame] = []
     skipped: list[str] = []
+    _context(m, layers, basemap, datum, sections)
     _draw(m, layers, list(PLANNING_ORDER), datum, sections, frames, skipped)
+    add_unit_labels(m, layers, LABELLED_UNITS, datum=datum)
     return _finish(m, sections, frames, warnings, skipped)
 
 
@@ -178,6 +204,22 @@ def _assessment(results: CoverageResult, rate_column: str) -> tuple[str, str, Le
             "input: left out of the all-basic rate; their rates are empty, not 0 %",
         )
     return missing_label, note, section
+
+
+def rate_label_zh(results: CoverageResult, rate_column: str) -> str:
+    """Return the Chinese name of a rate column, e.g. ``"小学覆盖率"``, ``"全要素达标率（直线缓冲）"``."""
+    straight = rate_column.startswith("rate_buffer_")
+    cid = rate_column.removeprefix("rate_buffer_").removeprefix("rate_")
+    names = dict(
+        zip(results.categories["id"].astype(str), results.categories["name_zh"].astype(str), strict=True)
+    )
+    if cid == "all_basic":
+        base = "全要素达标率"
+    elif cid in names:
+        base = f"{names[cid]}覆盖率"
+    else:
+        return rate_column
+    return f"{base}（直线缓冲）" if straight else base
 
 
 def coverage_map(
@@ -227,12 +269,23 @@ def coverage_map(
             f"全要素达标率只计{results.all_basic_scope_zh()}；未评估（输入中无此类设施）: "
             f"{'、'.join(results.not_assessed().values())} / not assessed: no such facility in the input"
         )
-    style = {"missing_label": missing_label, "note": note}
+    drawn = [f for f in (hexes, *units.values()) if len(f) and rate_column in f.columns]
+    classes = rate_classes(
+        v for f in drawn for v in pd.to_numeric(f[rate_column], errors="coerce").to_numpy()
+    )
+    style = {
+        "missing_label": missing_label,
+        "note": note,
+        "classes": classes,
+        "label": rate_label_zh(results, rate_column),
+    }
     sections: list[LegendSection] = []
     frames: list[gpd.GeoDataFrame] = []
     skipped: list[str] = []
     if layers is not None and in_weihai:
+        _context(m, layers, basemap, datum, sections)
         _draw(m, layers, ("city_boundary", "counties"), datum, sections, frames, [])
+        add_unit_labels(m, layers, ("counties",), datum=datum)
     if len(hexes):
         sec = add_coverage(m, hexes, rate_column=rate_column, title="覆盖率(六边形)", datum=datum, **style)
         if sec is not None:
@@ -250,15 +303,28 @@ def coverage_map(
             frames.append(summary)
     gap_source = next(iter(units.values()), hexes)
     if len(gap_source):
-        sec = add_gaps(m, gap_source, rate_column=rate_column, threshold=gap_threshold, datum=datum)
+        sec = add_gaps(
+            m,
+            gap_source,
+            rate_column=rate_column,
+            threshold=gap_threshold,
+            datum=datum,
+            label=style["label"],
+        )
         if sec is not None:
             sections.append(sec)
     if len(results.facilities):
-        sec = add_facilities(m, results.facilities, datum=datum)
+        names = dict(
+            zip(results.categories["id"].astype(str), results.categories["name_zh"].astype(str), strict=True)
+        )
+        sec = add_facilities(m, results.facilities, datum=datum, category_names=names)
         if sec is not None:
             sections.append(sec)
     if not_assessed is not None:
         sections.append(not_assessed)
+    add_unit_labels(
+        m, {k: v for k, v in units.items() if k != "counties" or layers is None}, tuple(units), datum=datum
+    )
     # open on where people live (the hexagons), not on the context boundaries of the whole city
     view = [hexes] if len(hexes) else frames
     add_source_note(m, results.source_lines())
@@ -305,7 +371,9 @@ def sightlines_map(
     sections: list[LegendSection] = []
     frames: list[gpd.GeoDataFrame] = []
     skipped: list[str] = []
+    _context(m, source, basemap, datum, sections)
     _draw(m, source, [n for n in _SIGHTLINE_LAYERS if n in source], datum, sections, frames, skipped)
+    add_unit_labels(m, source, ("counties",), datum=datum)
     if datum != "wgs84" and (viewshed is not None or surface is not None):
         raise ValueError("raster overlays cannot be shifted to GCJ-02; use basemap none/osm/tianditu.")
     if surface is not None:

@@ -1,7 +1,8 @@
 """Map legend: plain HTML/CSS in a Leaflet control (no external fonts, images or scripts).
 
 Builders describe what they draw as :class:`LegendSection` objects; :func:`add_legend` renders all sections of
-a map into one collapsible box in the bottom-left corner (element id ``weihai-legend``).
+a map into one collapsible box in the bottom-left corner (element id ``weihai-legend``): at most 240 px wide
+with wrapped lines (it scrolls only vertically, within 45 % of the height), folded when the frame is small.
 """
 
 from __future__ import annotations
@@ -63,10 +64,10 @@ _SWATCH = {
 
 _CSS = (
     "#weihai-legend{background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;"
-    "box-shadow:0 1px 4px rgba(0,0,0,.35);font:12px/1.35 sans-serif;max-height:45vh;overflow:auto;"
-    "max-width:260px;color:#222}"
-    "#weihai-legend h4{margin:4px 0 2px;font-size:12px}"
-    "#weihai-legend .wl-item{white-space:nowrap}"
+    "box-shadow:0 1px 4px rgba(0,0,0,.35);font:12px/1.35 sans-serif;max-height:45vh;overflow-x:hidden;"
+    "overflow-y:auto;width:max-content;max-width:240px;color:#222}"
+    "#weihai-legend h4{margin:4px 0 2px;font-size:12px;overflow-wrap:anywhere}"
+    "#weihai-legend .wl-item{overflow-wrap:anywhere;padding-left:20px;text-indent:-20px}"
     "#weihai-legend .wl-note{color:#666;font-size:11px}"
     "#weihai-legend summary{cursor:pointer;font-weight:bold}"
 )
@@ -123,6 +124,9 @@ class _Legend(MacroElement):
                     return div;
                 };
                 legend.addTo({{ this._parent.get_name() }});
+                // a small frame (e.g. the report's embedded maps) opens with the legend folded
+                var box = document.querySelector("#weihai-legend details");
+                if (box && (window.innerHeight < 600 || window.innerWidth < 700)) { box.open = false; }
             })();
         {% endmacro %}
         """
