@@ -27,6 +27,8 @@ OUTPUTS = {
     "planning_map.html",
     "coverage_map.html",
     "sightlines_map.html",
+    "scenario_map.html",
+    "scenario_comparison.csv",
     "report.html",
 }
 
@@ -399,3 +401,24 @@ def test_demo_results_record_the_provenance_of_each_input_and_the_report_flags_i
     assert "估算" in notice and "未经官方文本核实" in notice
     assert report.index('id="data-quality"') < report.index('id="summary"') < report.index('id="coverage"')
     assert str(out) not in report and str(DEFAULT_GPKG.parent) not in report
+
+
+def test_demo_sites_the_worst_served_basic_category_and_compares_that_scenario(demo_out):
+    out, _ = demo_out
+    table = pd.read_csv(out / "scenario_comparison.csv")
+    overall = table[(table["units"] == "全域") & (table["category"] != "all_basic")]
+    assert len(overall) == 1  # one category sited
+    row = overall.iloc[0]
+    origins = pyogrio.read_dataframe(out / "coverage.gpkg", layer="origins")
+    pop = origins["population"]
+    unmet = {
+        c.removeprefix("met_"): pop[~origins[c].astype(bool)].sum() for c in origins if c.startswith("met_")
+    }
+    assert row["rate_before"] == pytest.approx((pop * origins[f"met_{row['category']}"]).sum() / pop.sum())
+    assert row["rate_after"] > row["rate_before"] and row["population_newly_uncovered"] == 0
+    assert unmet[row["category"]] >= max(
+        v for c, v in unmet.items() if c not in ("all_basic",) and not c.startswith("buffer")
+    )
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert '<section id="scenarios">' in report and "规划（选址）" in report and "scenario_map.html" in report
+    assert "new sites" in (out / "scenario_map.html").read_text(encoding="utf-8")

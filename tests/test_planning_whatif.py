@@ -249,3 +249,56 @@ def test_plan_whatif_cli_writes_the_difference_layers_and_table(tmp_path):
         main, ["-q", "plan", "whatif", "--sample", "helsinki", "--scenario", str(bad), "--out", str(out)]
     )
     assert res.exit_code == 2 and "'nope'" in res.output and "Traceback" not in res.output
+
+
+def test_the_report_section_and_the_difference_map_show_the_scenario():
+    from weihai_gis.maps import coverage_map, map_html
+    from weihai_gis.planning.report_section import scenario_section
+    from weihai_gis.report import build_report
+
+    net, _, base, whatif = _base()
+    (outcome,) = run_scenarios(whatif, [_scenario(net, base)])
+    section = scenario_section(base, [outcome])
+    page = build_report(coverage=base, scenarios=section, include_maps=False)
+    html = page[
+        page.index('<section id="scenarios">') : page.index("</section>", page.index('id="scenarios"'))
+    ]
+    after = outcome.result.overall().set_index("id")
+    assert "情景 规划" in html and "新增 3 处（养老院/日间照料中心、小学、幼儿园）" in html
+    assert f"{100 * after.loc['kindergarten', 'rate_network']:.1f}%" in html  # the 幼儿园 row's scenario rate
+    assert "sports_large" not in section["rows"] and not any(
+        r[0] == "大型多功能运动场地" for r in section["rows"]
+    )
+    newly = outcome.table[
+        (outcome.table["units"] == "halves") & (outcome.table["category"] == "kindergarten")
+    ]
+    assert f"{newly['population_newly_covered'].max():,.0f}" in html
+    m = map_html(coverage_map(base, scenarios=[outcome]))
+    assert "residents gained or lost" in m and "new sites" in m and "\\u0394 coverage" in m
+    assert "residents gained" not in map_html(coverage_map(base))  # drawn only when asked
+
+
+def test_siting_on_the_shipped_extract_equals_brute_force_over_every_pair_of_nodes():
+    from weihai_gis.jobs.planning_job import worst_basic_category
+    from weihai_gis.planning import maximal_covering
+    from weihai_gis.planning.problem import siting_problem
+
+    net, inputs, base, _ = _base()
+    cid = worst_basic_category(base)
+    prob, _, _ = siting_problem(
+        net, inputs.origins, inputs.facilities, None, category=cid, profile="gb50180-2018"
+    )
+    a = prob.cover.toarray()
+    w = prob.population
+    done = a[:, prob.existing].any(axis=1)
+    cand = np.flatnonzero(~prob.existing)
+    ac = a[~done][:, cand].astype(float)
+    wc = w[~done]
+    single = wc @ ac  # people each candidate adds
+    both = single[:, None] + single[None, :] - (ac * wc[:, None]).T @ ac  # every pair: |A ∪ B| weighted
+    np.fill_diagonal(both, -1)
+    fixed = w[done].sum()
+    for k, best in ((1, single.max()), (2, both.max())):
+        res = maximal_covering(prob, k, method="exact")
+        assert res.covered == pytest.approx(fixed + best, rel=1e-12) and res.gap == 0
+    assert len(cand) > 1000  # every network node of the extract was a candidate

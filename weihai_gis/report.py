@@ -280,6 +280,7 @@ def build_report(
     coverage: CoverageResult | None = None,
     sightlines: gpd.GeoDataFrame | None = None,
     tijian: Mapping[str, Any] | None = None,
+    scenarios: Mapping[str, Any] | None = None,
     title: str = "威海精致城市建设分析报告",
     notes: str | None = None,
     parameters: Mapping[str, Any] | None = None,
@@ -299,6 +300,8 @@ def build_report(
         Violations GeoDataFrame of the sightline checks.
     tijian
         The 城市体检 section (:func:`weihai_gis.tijian.report_section.report_section`), or None.
+    scenarios
+        The 情景对比 section (:func:`weihai_gis.planning.report_section.scenario_section`), or None.
     title
         Report title.
     notes
@@ -346,6 +349,7 @@ def build_report(
         "coverage": _coverage_context(coverage) if coverage is not None else None,
         "sightlines": _sightlines_context(sightlines) if sightlines is not None and len(sightlines) else None,
         "tijian": tijian,
+        "scenarios": scenarios,
         "maps": maps_html,
         "provenance": _provenance(layers) if layers is not None else [],
         "gaps": [str(i.message) for i in getattr(getattr(layers, "report", None), "gaps", None) or []],

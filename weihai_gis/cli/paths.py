@@ -40,6 +40,8 @@ PLANNED_OUTPUTS: dict[str, Callable[[dict[str, Any]], Iterable[Path]]] = {
             "coverage_summary.说明.txt",
             "coverage_by_town_type.csv",
             "tijian.xlsx",
+            "scenario_comparison.csv",
+            "scenario_map.html",
             "height_surface.tif",
             "violations.gpkg",
             "planning_map.html",

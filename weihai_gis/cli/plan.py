@@ -179,12 +179,6 @@ def whatif(ctx: click.Context, **p: Any) -> None:
     )
     outcomes = run_scenarios(WhatIf(net, base), scenarios)
     crs = base.origins.crs
-    added = [
-        o.result.facilities.iloc[
-            len(o.result.facilities) - len(o.scenario.add) - len(o.scenario.move) :
-        ].assign(scenario=o.scenario.name)
-        for o in outcomes
-    ]
     layers = {
         "whatif_origins": gpd.GeoDataFrame(
             pd.concat([o.origins for o in outcomes], ignore_index=True), crs=crs
@@ -192,7 +186,9 @@ def whatif(ctx: click.Context, **p: Any) -> None:
         "whatif_hexagons": gpd.GeoDataFrame(
             pd.concat([o.hexagons for o in outcomes], ignore_index=True), crs=crs
         ),
-        "whatif_facilities": gpd.GeoDataFrame(pd.concat(added, ignore_index=True), crs=crs),
+        "whatif_facilities": gpd.GeoDataFrame(
+            pd.concat([o.new_facilities for o in outcomes], ignore_index=True), crs=crs
+        ),
     }
     table = pd.concat([o.table for o in outcomes], ignore_index=True)
     _write(p["out_path"], layers, table)

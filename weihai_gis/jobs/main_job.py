@@ -25,11 +25,13 @@ from weihai_gis.files import atomic_path
 from weihai_gis.io.results import write_results
 from weihai_gis.io.tables import write_summary_tables
 from weihai_gis.jobs.coverage_job import run_coverage_job
+from weihai_gis.jobs.planning_job import siting_scenario
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
 from weihai_gis.lifecircle import CoverageResult, coverage_by_town_type
 from weihai_gis.maps import add_source_note, coverage_map, planning_map, save_map, sightlines_map
 from weihai_gis.network import WalkNetwork
 from weihai_gis.options import DEFAULT_PROFILE, CoverageOptions
+from weihai_gis.planning.report_section import scenario_section
 from weihai_gis.report import build_report, write_report
 from weihai_gis.samples import (
     CoverageInputs,
@@ -293,6 +295,14 @@ def run_main_job(
     result.notes.append(tj_note)
     if tj_path is not None:
         result.files["tijian"] = tj_path
+    scenario = None
+    if (
+        inputs.source == "hitwh"
+    ):  # cheap on the extract (< 2 s); a city needs `weihai-gis plan site` with a candidate file
+        scenario, plan_note = siting_scenario(net, inputs, res, out)
+        result.notes.append(plan_note)
+        if scenario is not None:
+            result.files["scenario_comparison"] = out / "scenario_comparison.csv"
 
     log.info("3/5 sightline controls")
     vps = read_vector(viewpoints, what="viewpoints") if viewpoints else layers["viewpoints"]
@@ -325,6 +335,11 @@ def run_main_job(
         ),
         out / "sightlines_map.html",
     )
+    if scenario is not None:
+        result.files["scenario_map"] = save_map(
+            coverage_map(res, layers if inputs.in_weihai else None, scenarios=[scenario]),
+            out / "scenario_map.html",
+        )
 
     log.info("5/5 report")
     html = build_report(
@@ -332,6 +347,7 @@ def run_main_job(
         coverage=res,
         sightlines=violations,
         tijian=report_section(tj) if tj is not None else None,
+        scenarios=scenario_section(res, [scenario], map_file="scenario_map.html") if scenario else None,
         notes="；".join(result.notes),
         parameters={"layers": Path(layers_path or DEFAULT_GPKG).name},
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 import logging
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -25,6 +25,7 @@ from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend, add_so
 from weihai_gis.maps.planning_layers import LAYER_TITLES, add_plan_layer
 from weihai_gis.maps.prepare import bounds_latlon
 from weihai_gis.maps.raster import add_raster
+from weihai_gis.maps.scenario_layers import add_scenario_difference
 from weihai_gis.render.classes import GAP_THRESHOLD, rate_classes
 
 if TYPE_CHECKING:
@@ -231,6 +232,7 @@ def coverage_map(
     basemap: str = "none",
     tianditu_key: str | None = None,
     embed_token: bool = False,
+    scenarios: Sequence[Any] = (),
 ) -> folium.Map:
     """Map life-circle coverage: hexagon and unit choropleths of ``rate_column``, gaps and facilities.
 
@@ -249,6 +251,9 @@ def coverage_map(
         Units (or hexagons when no unit summary exists) below this share are outlined as gaps.
     basemap, tianditu_key, embed_token
         As in :func:`planning_map`.
+    scenarios
+        What-if outcomes (:func:`weihai_gis.planning.run_scenarios`) drawn as difference layers (Δ coverage
+        hexagons, residents gained or lost, new sites), switched off except the new sites.
 
     Returns
     -------
@@ -320,6 +325,16 @@ def coverage_map(
         sec = add_facilities(m, results.facilities, datum=datum, category_names=names)
         if sec is not None:
             sections.append(sec)
+    for outcome in scenarios:
+        sections += add_scenario_difference(
+            m,
+            outcome.scenario.name,
+            outcome.hexagons,
+            outcome.origins,
+            outcome.new_facilities,
+            category=rate_column.removeprefix("rate_"),
+            datum=datum,
+        )
     if not_assessed is not None:
         sections.append(not_assessed)
     add_unit_labels(

@@ -300,6 +300,8 @@ class ScenarioOutcome:
     origins, hexagons
         The difference map's layers (:func:`~weihai_gis.planning.compare.difference_origins`,
         :func:`~weihai_gis.planning.compare.difference_hexagons`).
+    new_facilities
+        The facilities the scenario moves or adds, at their new places (network CRS).
     seconds
         Wall time of the scenario's recompute (the comparison excluded).
     """
@@ -310,6 +312,7 @@ class ScenarioOutcome:
     table: pd.DataFrame
     origins: gpd.GeoDataFrame
     hexagons: gpd.GeoDataFrame
+    new_facilities: gpd.GeoDataFrame
     seconds: float
 
 
@@ -344,6 +347,7 @@ def run_scenarios(
         start = time.perf_counter()
         result, stats = whatif.run(scenario)
         seconds = time.perf_counter() - start
+        n_kept = len(result.facilities) - len(scenario.add) - len(scenario.move)
         parts = [difference_table(base, result).assign(units="全域")]
         parts += [difference_table(base, result, units=u).assign(units=u) for u in layers]
         table = pd.concat(parts, ignore_index=True)
@@ -357,6 +361,7 @@ def run_scenarios(
                 table,
                 difference_origins(base, result).assign(scenario=scenario.name),
                 difference_hexagons(base, result).assign(scenario=scenario.name),
+                result.facilities.iloc[n_kept:].reset_index(drop=True).assign(scenario=scenario.name),
                 seconds,
             )
         )

@@ -1,0 +1,89 @@
+"""The main job's planning step: site the worst-served basic category and compare that scenario with 现状.
+
+The 基础保障 category leaving the most residents out of reach (network distance) gets
+``planning.yaml: main_job.new_sites`` new sites on network nodes by maximal covering with the existing
+facilities fixed; the chosen sites become the scenario 规划（选址）, answered by the exact incremental
+what-if and compared with the base run (report section, map layers, a CSV).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from weihai_gis.files import atomic_path
+from weihai_gis.lifecircle import BASIC_TYPE, CoverageResult, assessed_flags
+from weihai_gis.network import WalkNetwork
+from weihai_gis.planning import Scenario, ScenarioOutcome, WhatIf, maximal_covering, run_scenarios
+from weihai_gis.planning.problem import siting_problem
+from weihai_gis.samples import CoverageInputs
+from weihai_gis.standards import planning_config
+
+__all__ = ["SCENARIO_NAME", "siting_scenario", "worst_basic_category"]
+
+log = logging.getLogger(__name__)
+
+SCENARIO_NAME = "规划（选址）"
+
+
+def worst_basic_category(result: CoverageResult) -> str | None:
+    """Return the assessed 基础保障 category leaving the most residents out of reach (None when none is)."""
+    cats = result.categories
+    basic = cats[(cats["type"] == BASIC_TYPE) & assessed_flags(cats)]
+    if basic.empty:
+        return None
+    pop = result.origins["population"].to_numpy(dtype=float)
+    unmet = {
+        str(c): float(pop[~result.origins[f"met_{c}"].to_numpy(bool)].sum()) for c in basic["id"].astype(str)
+    }
+    return max(unmet, key=lambda c: unmet[c])  # ties: the first in profile order
+
+
+def siting_scenario(
+    net: WalkNetwork, inputs: CoverageInputs, result: CoverageResult, out: Path
+) -> tuple[ScenarioOutcome | None, str]:
+    """Site new facilities of the worst-served basic category and answer that scenario.
+
+    Returns
+    -------
+    tuple
+        ``(outcome, note)``: the scenario outcome (None when nothing can be sited) and a note for the
+        report. Writes ``out/scenario_comparison.csv`` (the difference table) when sited.
+    """
+    cfg = planning_config()["main_job"]
+    cid = worst_basic_category(result)
+    if cid is None:
+        return None, "未选址：没有已评估的基础保障类设施 / no siting: no basic category assessed"
+    prob, sites, info = siting_problem(
+        net, inputs.origins, inputs.facilities, None, category=cid, profile=result.profile_name
+    )
+    sol = maximal_covering(
+        prob, int(cfg["new_sites"]), method="auto", time_limit_s=float(cfg["time_limit_s"])
+    )
+    if sol.k == 0:
+        return None, f"未选址：{info['name_zh']} 无可增加覆盖的候选点 / no candidate adds coverage"
+    chosen = sites.iloc[np.asarray(sol.chosen)]
+    add = gpd.GeoDataFrame(
+        {
+            "id": [f"site-{cid}-{i + 1}" for i in range(sol.k)],
+            "name": [f"{info['name_zh']}选址{i + 1}" for i in range(sol.k)],
+            "category": cid,
+        },
+        geometry=chosen.geometry.to_numpy(),
+        crs=sites.crs,
+    )
+    description = (
+        f"{info['name_zh']}（覆盖缺口最大的基础保障类）新增 {sol.k} 处，路网节点为候选点，"
+        f"最大覆盖模型（现有设施固定，{sol.method}，最优性差距 {sol.gap:.1%}）"
+    )
+    (outcome,) = run_scenarios(
+        WhatIf(net, result), [Scenario(SCENARIO_NAME, add=add, description=description)]
+    )
+    path = out / "scenario_comparison.csv"
+    with atomic_path(path) as tmp:
+        outcome.table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    log.info("planning: %s, %d new sites, scenario answered in %.2f s", cid, sol.k, outcome.seconds)
+    return outcome, f"情景 {SCENARIO_NAME}：{description}"
