@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import geopandas as gpd
@@ -157,7 +158,7 @@ def test_a_cut_network_scenario_is_a_full_run_on_that_network():
 
 
 def test_scenarios_name_unknown_facilities_and_categories():
-    net, _, _, whatif = _base()
+    net, _, base, whatif = _base()
     with pytest.raises(LayerError, match="not in the base run"):
         whatif.run(Scenario("x", remove=("node/0",)))
     bad = gpd.GeoDataFrame({"category": ["clinic"]}, geometry=[shapely.Point(net.node_xy[0])], crs=net.crs)
@@ -165,6 +166,11 @@ def test_scenarios_name_unknown_facilities_and_categories():
         whatif.run(Scenario("x", add=bad))
     with pytest.raises(LayerError, match="used twice"):
         run_scenarios(whatif, [Scenario("a"), Scenario("a")])
+    timed = dataclasses.replace(
+        base, meta=base.meta.replace(options={**base.meta.options, "walker": "elderly"})
+    )
+    with pytest.raises(LayerError, match="walking minutes"):
+        WhatIf(net, timed)
 
 
 def _yaml(tmp_path, text):

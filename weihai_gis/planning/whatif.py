@@ -88,6 +88,11 @@ class WhatIf:
         The base result (:func:`weihai_gis.coverage`); its origins and facilities are snapped again with the
         run's own options, which reproduces the run's snapping exactly.
 
+    Raises
+    ------
+    LayerError
+        When the base run measured walking minutes (a walker group or hills): scenarios are in metres.
+
     Notes
     -----
     The first scenario touching a category builds its :class:`NearestState` (one full Dijkstra); every
@@ -99,6 +104,12 @@ class WhatIf:
         self.base = base
         self.profile = load_profile(base.profile_name)
         opts = base.meta.options
+        if opts.get("walker") is not None or opts.get("dem_costs") is not None:
+            raise LayerError(
+                f"what-if: the base run measures walking minutes (walker={opts.get('walker')!r}, "
+                f"dem_costs={opts.get('dem_costs')!r}); scenarios are recomputed in metres only. "
+                "Run the base coverage without walker/dem_costs for what-if."
+            )
         self._snap_opts = {k: opts.get(k) for k in ("max_snap_m", "min_component_nodes")}
         self.index = NetworkIndex(net)
         self.o_snap = snap_points(net, base.origins, **self._snap_opts)
