@@ -26,15 +26,16 @@ pytest.importorskip("distributed")
 
 from weihai_gis.distributed import (
     DaskDistances,
-    Scenario,
     connect,
     distributed_coverage,
     parse_scheduler,
     sweep,
 )
 from weihai_gis.distributed.partition import join_points, subnetwork
+from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import coverage
 from weihai_gis.network import build_network, snap_points
+from weihai_gis.planning.whatif import Scenario, WhatIf, run_scenarios
 from weihai_gis.samples import hitwh_inputs, sample_inputs
 from weihai_gis.standards import load_profile
 
@@ -153,41 +154,50 @@ def _single_short():
     return coverage(net, origins, facilities, profile=_short_profile())
 
 
-def _scenarios(facilities: gpd.GeoDataFrame) -> list[Scenario]:
+def _scenarios(facilities: gpd.GeoDataFrame, base) -> list[Scenario]:
     ids = facilities["id"].astype(str)
     stops = ids[(facilities["category"] == "bus_stop").to_numpy()].tolist()[5:]
-    moved = facilities.iloc[[0, 1]].copy()
-    moved["id"] = ["new-a", "new-b"]
-    moved = moved.set_geometry(moved.geometry.translate(0.002, -0.001))
+    first = facilities.iloc[[0]]
+    o = base.origins
+    unserved = o[o["reachable"] & o["dist_convenience"].isna()].geometry.iloc[:2]  # new shops at their door
+    added = gpd.GeoDataFrame(
+        {"category": ["convenience", "kindergarten"], "name": ["新建便利店", "新建幼儿园"]},
+        geometry=unserved.to_numpy(),
+        crs=o.crs,
+    )
+    moved = gpd.GeoDataFrame(
+        {"id": [ids.iloc[0]]}, geometry=first.geometry.translate(0.002, 0.002).to_numpy(), crs=facilities.crs
+    )
     return [
-        Scenario("公交站只留5处", remove=stops),
-        Scenario("新增两处设施", add=moved),
-        Scenario("商务部15分钟标准", options={"profile": "mofcom-15min"}),
+        Scenario("公交站只留5处", remove=tuple(stops)),
+        Scenario("新建便利店与幼儿园", add=added),
+        Scenario("迁建一处设施", move=moved),
     ]
 
 
-def test_sweep_results_equal_running_each_scenario_alone(client):
+def test_sweep_outcomes_equal_answering_each_scenario_alone(client):
     net, origins, facilities = _inputs("hitwh")
-    scenarios = _scenarios(facilities)
-    swept = sweep(scenarios, net, origins, facilities, scheduler=client)
-    assert list(swept) == [s.name for s in scenarios]
-    alone = {s.name: coverage(net, origins, s.facilities(facilities), **s.options) for s in scenarios}
-    for name in swept:
-        _assert_same(alone[name], swept[name])
-    # the scenarios differ from each other, so the test could tell them apart
-    rates = [swept[n].overall()["rate_network"].to_numpy() for n in swept]
-    assert not np.array_equal(rates[0], np.nan_to_num(rates[1])) or len(rates[0]) != len(rates[1])
     base = coverage(net, origins, facilities)
-    removed = swept["公交站只留5处"].overall().set_index("id")["rate_network"]
-    assert removed["bus_stop"] < base.overall().set_index("id")["rate_network"]["bus_stop"]
+    scenarios = _scenarios(facilities, base)
+    swept = sweep(scenarios, net, base, scheduler=client)
+    assert [o.scenario.name for o in swept] == [s.name for s in scenarios]
+    for s, got in zip(scenarios, swept, strict=True):
+        alone = run_scenarios(WhatIf(net, base), [s])[0]
+        _assert_same(alone.result, got.result)
+        pd.testing.assert_frame_equal(alone.table, got.table)
+        pd.testing.assert_frame_equal(pd.DataFrame(alone.origins), pd.DataFrame(got.origins))
+    # the scenarios change the rates, so the comparison could fail
+    rate = {o.scenario.name: o.result.overall().set_index("id")["rate_network"] for o in swept}
+    before = base.overall().set_index("id")["rate_network"]
+    assert rate["公交站只留5处"]["bus_stop"] < before["bus_stop"]
+    assert rate["新建便利店与幼儿园"]["convenience"] > before["convenience"]
 
 
-def test_sweep_refuses_unknown_ids_and_repeated_names(client):
+def test_sweep_refuses_repeated_names_before_sending_anything(client):
     net, origins, facilities = _inputs("hitwh")
-    with pytest.raises(Exception, match="no \\['nope'\\]"):
-        sweep([Scenario("x", remove=["nope"])], net, origins, facilities, scheduler=client)
-    with pytest.raises(ValueError, match="unique"):
-        sweep([Scenario("x"), Scenario("x")], net, origins, facilities, scheduler=client)
+    base = coverage(net, origins, facilities)
+    with pytest.raises(LayerError, match="used twice"):
+        sweep([Scenario("x"), Scenario("x")], net, base, scheduler=client)
 
 
 def test_scheduler_values_parse_and_bad_ones_say_what_is_expected():
@@ -261,7 +271,7 @@ def test_cli_coverage_with_a_scheduler_writes_the_single_machine_rows(client, tm
     assert (written["met_all_basic"] == single["met_all_basic"]).all()
 
 
-@pytest.mark.parametrize("command", [["coverage"], ["plan", "gaps"], ["demo"]])
+@pytest.mark.parametrize("command", [["coverage"], ["plan", "gaps"], ["plan", "whatif"], ["demo"]])
 def test_cli_refuses_a_bad_scheduler_before_any_work(command, tmp_path):
     from click.testing import CliRunner
 

@@ -147,6 +147,7 @@ def gaps(ctx: click.Context, **p: Any) -> None:
 @output_file(
     "Output GeoPackage (whatif_origins, whatif_hexagons, whatif_facilities) + a CSV difference table."
 )
+@scheduler_option
 @click.pass_context
 def whatif(ctx: click.Context, **p: Any) -> None:
     """What-if: add / move / remove facilities, exact incremental recompute, before/after per unit (情景对比).
@@ -174,10 +175,24 @@ def whatif(ctx: click.Context, **p: Any) -> None:
     inputs, net = _load(p)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     units = {"units": read_vector(p["units_path"], what="units")} if p["units_path"] else None
-    base = coverage(
-        net, inputs.origins, inputs.facilities, profile=p["profile"], units=units, progress=not quiet
+    run = functools.partial(
+        coverage,
+        net,
+        inputs.origins,
+        inputs.facilities,
+        profile=p["profile"],
+        units=units,
+        progress=not quiet,
     )
-    outcomes = run_scenarios(WhatIf(net, base), scenarios)
+    if p["scheduler"] is None:
+        base = run()
+        outcomes = run_scenarios(WhatIf(net, base), scenarios)
+    else:  # the base run partitioned, then one task per scenario, on one cluster; same outcomes
+        from weihai_gis.distributed import DaskDistances, connect, sweep
+
+        with connect(p["scheduler"]) as client:
+            base = run(distances=DaskDistances(client, progress=not quiet))
+            outcomes = sweep(scenarios, net, base, scheduler=client, progress=not quiet)
     crs = base.origins.crs
     layers = {
         "whatif_origins": gpd.GeoDataFrame(

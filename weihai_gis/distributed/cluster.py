@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing.forkserver
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,5 +130,24 @@ def connect(scheduler: str | SchedulerSpec | Client, **cluster_kwargs: Any) -> I
         "scheduler_kwargs": {"dashboard": False},
         **cluster_kwargs,
     }
-    with LocalCluster(**kwargs) as cluster, Client(cluster) as client:
+    with _forkserver(), LocalCluster(**kwargs) as cluster, Client(cluster) as client:
         yield client
+
+
+#: Modules the local workers' fork server imports once, so that a worker (and a worker restarted after a
+#: crash) starts without importing the toolkit again.
+PRELOAD = ("weihai_gis.distributed.coverage", "weihai_gis.planning.whatif")
+
+
+@contextlib.contextmanager
+def _forkserver() -> Iterator[None]:
+    """Start local workers from a fork server that has the toolkit imported (seconds less per worker)."""
+    import dask
+    from distributed.utils import get_mp_context
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        ctx = get_mp_context()  # sets dask's own preload list (distributed, numpy, pandas, ...)
+        server = getattr(multiprocessing.forkserver, "_forkserver", None)
+        preload = list(getattr(server, "_preload_modules", None) or ["distributed"])
+        ctx.set_forkserver_preload([*preload, *(m for m in PRELOAD if m not in preload)])
+        yield

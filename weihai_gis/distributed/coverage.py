@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import shapely
 from tqdm.auto import tqdm
 
 from weihai_gis.distributed.cluster import SchedulerSpec, connect
@@ -32,7 +33,7 @@ from weihai_gis.options import CoverageOptions
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["DaskDistances", "distributed_coverage", "shippable"]
+__all__ = ["DaskDistances", "ShippedNetwork", "distributed_coverage", "shippable"]
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,41 @@ RADIUS_SLACK_M = 1.0
 PartitionRows = tuple[int, npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64]]]
 
 
-def shippable(net: WalkNetwork) -> WalkNetwork:
-    """Return ``net`` without its per-process caches (CSR, spatial indexes), ready to send to workers.
+class ShippedNetwork:
+    """A walking network packed for the workers: edge geometries as WKB, no per-process caches.
 
-    The components are kept (small, and the sub-networks need the whole network's).
+    Pickling shapely geometries one by one (and dask's hashing of object arrays) costs seconds per 100k
+    edges; WKB is one vectorised call each way. The network is unpacked once where it lands (a scattered
+    object is deserialised once per worker) and tasks use :attr:`net`.
+
+    Parameters
+    ----------
+    net
+        The network (its components are computed here and sent along: sub-networks need them).
     """
-    net.components()
-    return dataclasses.replace(net, _cache={})
+
+    def __init__(self, net: WalkNetwork) -> None:
+        net.components()
+        self.net = net
+
+    def __getstate__(self) -> dict[str, Any]:
+        skip = ("edge_geometry", "_cache")
+        fields = {
+            f.name: getattr(self.net, f.name) for f in dataclasses.fields(self.net) if f.name not in skip
+        }
+        return {"fields": fields, "wkb": shapely.to_wkb(self.net.edge_geometry)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.net = WalkNetwork(**state["fields"], edge_geometry=shapely.from_wkb(state["wkb"]))
+
+
+def shippable(net: WalkNetwork) -> ShippedNetwork:
+    """Return ``net`` packed for ``client.scatter`` (see :class:`ShippedNetwork`)."""
+    return ShippedNetwork(net)
 
 
 def _partition_rows(
-    net: WalkNetwork,
+    shipped: ShippedNetwork,
     origins: Snapped,
     facilities: Snapped,
     part: Partition,
@@ -60,7 +85,7 @@ def _partition_rows(
     options: CoverageOptions,
 ) -> PartitionRows:
     """Worker task: distances for one partition's origins on its sub-network."""
-    sub = subnetwork(net, part.edges)
+    sub = subnetwork(shipped.net, part.edges)
     o_sub = remap_snapped(origins, part.origins, part.edges)
     f_sub = remap_snapped(facilities, part.facilities, part.edges)
     local = [(cid, np.flatnonzero(np.isin(part.facilities, rows)), cutoff) for cid, rows, cutoff in requests]
@@ -114,7 +139,8 @@ class DaskDistances:
         self.partitions = plan_partitions(
             net, origins, facilities, radius, n_partitions=n, method=self.method, cell_m=self.cell_m
         )
-        shared = self.client.scatter([shippable(net), origins, facilities], broadcast=True)
+        # sent once per worker, not per task; hash=False: tokenising object arrays costs more than sending
+        shared = self.client.scatter([shippable(net), origins, facilities], broadcast=True, hash=False)
         return [
             self.client.submit(_partition_rows, *shared, part, list(requests), options, pure=False)
             for part in self.partitions
