@@ -94,6 +94,16 @@ def test_demo_writes_the_problem_list_with_chinese_headers_and_250_m_hexagons(de
     assert {"rate_network_interior", "n_origins_interior"} <= set(table.columns)
 
 
+def test_demo_report_shows_interior_rates_problem_list_targets_and_the_map_edge_layer(demo_out):
+    out, _ = demo_out
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "路网覆盖率（不含数据边缘）" in report and 'id="problem-table"' in report
+    assert 'id="missing-by-category"' in report and "人口（估算）/ population (estimated)" in report
+    assert 'id="targets-table"' in report and "城区一刻钟便民生活圈覆盖率" in report
+    page = (out / "coverage_map.html").read_text(encoding="utf-8")
+    assert "\\u6570\\u636e\\u8fb9\\u7f18\\u8d77\\u70b9" in page or "数据边缘起点" in page
+
+
 def test_main_job_picks_helsinki_only_when_asked():
     from weihai_gis.jobs.main_job import _coverage_inputs
 

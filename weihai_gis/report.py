@@ -29,6 +29,7 @@ from weihai_gis.maps.planning_layers import LAYER_TITLES
 from weihai_gis.render.charts import svg_bar_chart, svg_paired_bar_chart
 from weihai_gis.render.classes import GAP_THRESHOLD
 from weihai_gis.render.markdown import markdown_to_html
+from weihai_gis.render.sections import problems_section, targets_section
 
 if TYPE_CHECKING:
     from weihai_gis.lifecircle import CoverageResult
@@ -85,9 +86,14 @@ def _count(v: Any) -> str:
 
 
 def _unit_table(
-    summary: gpd.GeoDataFrame, rate_cols: list[str], names: dict[str, str], not_assessed: set[str]
+    summary: gpd.GeoDataFrame,
+    rate_cols: list[str],
+    names: dict[str, str],
+    not_assessed: set[str],
+    estimated: bool = False,
 ) -> dict[str, Any]:
-    header = ["名称 / name", "人口 / population", "起点 / origins"] + [names.get(c, c) for c in rate_cols]
+    pop = "人口（估算）/ population (estimated)" if estimated else "人口 / population"
+    header = ["名称 / name", pop, "起点 / origins"] + [names.get(c, c) for c in rate_cols]
     rows = [
         [
             str(r.get("name_zh") or r.get("id", "")),
@@ -126,19 +132,26 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
     if no_basic:
         gone |= {column("rate", ALL_BASIC, buffer=b) for b in (False, True)}
     cats = res.category_ids
+    interior = "rate_network_interior" in table.columns  # origins carry data-edge flags
     category_rows = []
     for cid in [ALL_BASIC, *cats]:
         row = table.loc[cid]
         label = names[column("rate", ALL_BASIC)] if cid == ALL_BASIC else names[column("rate", cid)]
         off = (cid in missing) or (cid == ALL_BASIC and no_basic)
-        category_rows.append(
-            [
-                label,
-                _rate_text(row["rate_network"], off),
-                _rate_text(row["rate_buffer"], off),
-                _gap_text(row["gap"], off),
-            ]
-        )
+        cells = [
+            label,
+            _rate_text(row["rate_network"], off),
+            _rate_text(row["rate_buffer"], off),
+            _gap_text(row["gap"], off),
+        ]
+        if interior:
+            none_inside = pd.to_numeric(row.get("n_origins_interior"), errors="coerce") == 0
+            cells.append(
+                "—（全部近数据边缘 / all near the edge）"
+                if none_inside and not off
+                else _rate_text(row["rate_network_interior"], off)
+            )
+        category_rows.append(cells)
     # assessed categories first: a unit table of empty "not assessed" columns tells a planner nothing
     shown = [c for c in cats if c not in missing] + [c for c in cats if c in missing]
     main_cols = [column("rate", ALL_BASIC), column("rate", ALL_BASIC, buffer=True)]
@@ -147,7 +160,9 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
     unit_tables, charts = [], []
     for unit, summary in res.populated_units().items():
         title = _UNIT_TITLES.get(unit, unit)
-        unit_tables.append({"title": title, **_unit_table(summary, main_cols, names, gone)})
+        unit_tables.append(
+            {"title": title, **_unit_table(summary, main_cols, names, gone, res.origins_estimated())}
+        )
         charts.append(_unit_chart(summary, f"{names[column('rate', ALL_BASIC)]} — {title}", unit_missing))
     charts.insert(
         0,
@@ -179,6 +194,8 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
         "all_basic_scope": res.all_basic_scope_zh(),
         "not_assessed": list(missing.values()),
         "category_rows": category_rows,
+        "interior": interior,
+        "problems": problems_section(res),
         "unit_tables": unit_tables,
         "charts": charts,
         "categories": cat_table,
@@ -281,6 +298,7 @@ def build_report(
     sightlines: gpd.GeoDataFrame | None = None,
     tijian: Mapping[str, Any] | None = None,
     scenarios: Mapping[str, Any] | None = None,
+    targets: pd.DataFrame | None = None,
     title: str = "威海精致城市建设分析报告",
     notes: str | None = None,
     parameters: Mapping[str, Any] | None = None,
@@ -302,6 +320,8 @@ def build_report(
         The 城市体检 section (:func:`weihai_gis.tijian.report_section.report_section`), or None.
     scenarios
         The 情景对比 section (:func:`weihai_gis.planning.report_section.scenario_section`), or None.
+    targets
+        The plan-target progress table (:func:`weihai_gis.tijian.targets.progress_table`), or None.
     title
         Report title.
     notes
@@ -350,6 +370,7 @@ def build_report(
         "sightlines": _sightlines_context(sightlines) if sightlines is not None and len(sightlines) else None,
         "tijian": tijian,
         "scenarios": scenarios,
+        "targets": targets_section(targets),
         "maps": maps_html,
         "provenance": _provenance(layers) if layers is not None else [],
         "gaps": [str(i.message) for i in getattr(getattr(layers, "report", None), "gaps", None) or []],

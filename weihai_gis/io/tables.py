@@ -73,10 +73,6 @@ _COUNTS |= {"population_interior", "n_origins_interior", "max_walk_m", "populati
 _COUNTS |= {"population_left_out_interior", "dist_network_m", "dist_straight_m"}
 
 
-def _estimated(res: CoverageResult) -> bool:
-    return any(i.role == "origins" and i.status == "estimated" for i in res.meta.inputs)
-
-
 def summary_headers_zh(res: CoverageResult, *, problems: bool = False) -> dict[str, str]:
     """Return column id → Chinese header for the columns of the overall and unit tables (or the problem ones).
 
@@ -99,7 +95,7 @@ def summary_headers_zh(res: CoverageResult, *, problems: bool = False) -> dict[s
             heads[f"{measure}_{cid}"] = f"{zh}{_MEASURE_ZH[measure]}"
     if problems:
         heads.update(PROBLEM_HEADERS_ZH)
-    estimated = _estimated(res)
+    estimated = res.origins_estimated()
     for col, zh in heads.items():
         plain = zh.replace("（估算，", "（").replace("（估算）", "")
         if estimated and col.startswith("population"):

@@ -43,6 +43,7 @@ from weihai_gis.samples import (
 from weihai_gis.sightlines import DEM, check_buildings, read_dem, surface_from_layers, write_surface
 from weihai_gis.tijian.job import tijian_for_main_job
 from weihai_gis.tijian.report_section import report_section
+from weihai_gis.tijian.targets import load_targets, progress_table
 
 __all__ = ["MainJobOutputs", "run_main_job"]
 
@@ -348,6 +349,7 @@ def run_main_job(
         sightlines=violations,
         tijian=report_section(tj) if tj is not None else None,
         scenarios=scenario_section(res, [scenario], map_file="scenario_map.html") if scenario else None,
+        targets=progress_table(load_targets()),
         notes="；".join(result.notes),
         parameters={"layers": Path(layers_path or DEFAULT_GPKG).name},
     )

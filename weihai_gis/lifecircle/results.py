@@ -340,6 +340,10 @@ class CoverageResult:
         done, missing = basic_assessment(self.categories)
         return f"已评估 {len(done)}/{len(done) + len(missing)} 类基础保障"
 
+    def origins_estimated(self) -> bool:
+        """Return whether the origins' population is estimated (outputs then label it 估算)."""
+        return any(i.role == "origins" and i.status == "estimated" for i in self.meta.inputs)
+
     def unverified(self) -> dict[str, str]:
         """Return id → name_zh of the categories whose walking limit is not verified against the standard."""
         rows = self.categories.loc[~self.categories["verified"].fillna(False).astype(bool)]

@@ -17,7 +17,7 @@ from weihai_gis.maps.legend import LegendItem, LegendSection
 from weihai_gis.maps.prepare import web_frame
 from weihai_gis.render.classes import GAP_THRESHOLD, RateClasses
 
-__all__ = ["add_coverage", "add_facilities", "add_gaps", "add_violations"]
+__all__ = ["add_coverage", "add_edge_origins", "add_facilities", "add_gaps", "add_violations"]
 
 log = logging.getLogger(__name__)
 
@@ -265,3 +265,49 @@ def add_violations(
     if added is None:
         return None
     return legend_for(name, violations, [LegendItem(lab, col) for _lo, col, lab in bins], added[1])
+
+
+def add_edge_origins(
+    m: folium.Map, origins: gpd.GeoDataFrame, *, flag: str = "edge_affected_all_basic", datum: str = "wgs84"
+) -> LegendSection | None:
+    """Mark the origins whose result may be an artefact of the data edge (``lifecircle/edge.py``).
+
+    Parameters
+    ----------
+    m
+        The map.
+    origins
+        Result origins with the ``flag`` column (True: closer to the data boundary than a walking limit, so
+        the nearest facility may lie outside the extract).
+    flag
+        Edge column to show (default: any assessed basic category).
+    datum
+        Basemap datum.
+
+    Returns
+    -------
+    LegendSection or None
+        Legend entry; ``None`` when the origins carry no edge flags or none is flagged.
+    """
+    if flag not in origins.columns:
+        return None
+    edge = origins.loc[origins[flag].fillna(False).astype(bool)]
+    if edge.empty:
+        return None
+    name = "数据边缘起点 / origins near the data edge"
+    added = geojson_layer(
+        m,
+        edge.assign(edge_note="最近设施可能在数据范围外 / nearest facility may lie outside the data"),
+        name=name,
+        datum=datum,
+        show=False,
+        point_radius_px=3,
+        style=lambda _f: {"color": "#6a3d9a", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 0.6},
+        fields=["origin_id", "population", "edge_m", "edge_note"],
+    )
+    if added is None:
+        return None
+    note = f"{len(edge)}/{len(origins)} 个起点：其“未覆盖”可能是数据边缘造成的 / their gaps may be edge artefacts"
+    return LegendSection(
+        title=name, items=(LegendItem("边缘起点 / edge origin", "#6a3d9a", "point"),), note=note
+    )

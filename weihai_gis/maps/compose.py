@@ -18,7 +18,13 @@ import geopandas as gpd
 import pandas as pd
 
 from weihai_gis.crs import WEB_CRS
-from weihai_gis.maps.analysis_layers import add_coverage, add_facilities, add_gaps, add_violations
+from weihai_gis.maps.analysis_layers import (
+    add_coverage,
+    add_edge_origins,
+    add_facilities,
+    add_gaps,
+    add_violations,
+)
 from weihai_gis.maps.basemaps import add_basemap
 from weihai_gis.maps.context import LAND_COLOR, SEA_COLOR, add_land_sea, add_unit_labels
 from weihai_gis.maps.legend import LegendItem, LegendSection, add_legend, add_source_note
@@ -335,6 +341,8 @@ def coverage_map(
             category=rate_column.removeprefix("rate_"),
             datum=datum,
         )
+    if (sec := add_edge_origins(m, results.origins, datum=datum)) is not None:
+        sections.append(sec)
     if not_assessed is not None:
         sections.append(not_assessed)
     add_unit_labels(
