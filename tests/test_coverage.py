@@ -130,6 +130,7 @@ def test_result_columns_rates_and_unreachable_counts():
     net, origins, facilities = _sample()
     far = origins.iloc[[0]].copy()  # a household 5 km off the network: unreachable, never a made-up distance
     far["geometry"] = far.geometry.to_crs(net.crs).translate(5000, 5000).to_crs(far.crs)
+    far["origin_id"] = "far"  # its own id: results join back one to one
     origins = pd.concat([origins, far], ignore_index=True)
     res = coverage(net, origins, facilities, profile="gb50180-2018")
     o = res.origins

@@ -9,12 +9,14 @@ import functools
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from network_oracle import oracle_distances
 
-from weihai_gis.crs import WEB_CRS, diagnose_offset, wgs84_to_gcj02
+from weihai_gis.crs import WEB_CRS, diagnose_offset, wgs84_to_bd09, wgs84_to_gcj02
 from weihai_gis.errors import CoordinateOffsetError
+from weihai_gis.facilities import read_facilities
 from weihai_gis.lifecircle import coverage
 from weihai_gis.network import build_network, snap_points
 from weihai_gis.samples import hitwh_inputs
@@ -73,6 +75,47 @@ def test_the_same_pois_shifted_to_gcj02_are_refused_by_coverage():
     assert diag.shifted and diag.best == "gcj02" and diag.near_share["gcj02"] > diag.near_share["wgs84"]
     with pytest.raises(CoordinateOffsetError, match="GCJ-02"):
         coverage(net, origins, shifted, profile="gb50180-2018")
+
+
+def _export(facilities: gpd.GeoDataFrame, forward, path):
+    """Write the extract's POIs as a lng/lat CSV in the datum ``forward`` converts WGS84 to."""
+    xy = _pois_lonlat(facilities)
+    lon, lat = forward(xy[:, 0], xy[:, 1])
+    pd.DataFrame({"id": facilities["id"], "category": facilities["category"], "lng": lon, "lat": lat}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def test_real_pois_exported_as_bd09_read_as_gcj02_are_refused_naming_bd09(tmp_path):
+    true, declared = "bd09", "gcj02"
+    net, origins, facilities = _hitwh()
+    forward = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+    csv = _export(facilities, forward[true], tmp_path / f"{true}.csv")
+    wrong = read_facilities(csv, datum=declared, category_field="category")
+    # the campus grid defeats the median test (BD-09 read as GCJ-02: 41 m vs 24 m); street nearness decides
+    with pytest.raises(CoordinateOffsetError) as info:
+        coverage(net, origins, wrong, profile="gb50180-2018")
+    message = str(info.value)
+    assert (
+        f"{true}.csv" in message
+        and f"--datum {true}" in message
+        and f"with --datum {declared}" not in message
+    )
+    right = read_facilities(csv, datum=true, category_field="category")
+    res = coverage(net, origins, right, profile="gb50180-2018")
+    assert not any("datum" in w for w in res.warnings)
+
+
+def test_buildings_read_in_their_own_datum_are_not_called_another_datum():
+    # building centroids never sit on a street: the near-street test must not decide for them
+    from weihai_gis.lifecircle.placement import declared_datum_mismatch
+
+    net, origins, _ = _hitwh()
+    xy = _pois_lonlat(origins)
+    for datum in ("gcj02", "bd09"):
+        # read in their own datum and converted to WGS84: the check gets the true positions back
+        assert declared_datum_mismatch(xy, net.edges_gdf().geometry, datum) is None, datum
 
 
 @functools.cache

@@ -144,3 +144,24 @@ def test_bd09_export_read_as_gcj02_names_bd09_not_the_option_already_given(place
         .loc["convenience", "n_facilities_reachable"]
         == 12
     )
+
+
+def test_duplicate_origin_ids_in_a_frame_built_in_memory_are_refused_by_coverage(place):
+    origins = place["residents"].copy()
+    origins["origin_id"] = [f"o{i}" for i in range(len(origins))]
+    origins.loc[[3, 7, 11], "origin_id"] = "o0"
+    with pytest.raises(LayerError, match=r"field 'origin_id': 1 ids occur more than once \('o0' ×4\)"):
+        coverage(place["net"], origins, place["shops"])
+    with pytest.raises(LayerError, match=r"id field 'code' is missing"):
+        coverage(place["net"], origins, place["shops"], id_field="code")
+    origins["code"] = np.arange(len(origins))
+    res = coverage(place["net"], origins, place["shops"], id_field="code")
+    assert res.origins["origin_id"].tolist() == [str(i) for i in range(len(origins))]
+
+
+def test_duplicate_facility_ids_are_counted_per_row_with_a_warning(place):
+    shops = place["shops"].copy()
+    shops.loc[[1, 2], "id"] = "s0"
+    res = coverage(place["net"], place["residents"], shops)
+    assert any("field 'id': 1 ids occur more than once ('s0' ×3)" in w for w in res.warnings)
+    assert res.categories.set_index("id").loc["convenience", "n_facilities"] == len(shops)

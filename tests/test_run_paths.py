@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -244,3 +245,45 @@ def test_every_file_the_main_job_writes_is_declared_up_front():
 
     written = set(re.findall(r'out / "([^"]+)"', source))
     assert written and written <= declared, written - declared
+
+
+def test_temporaries_of_the_old_mkstemp_naming_are_swept_once_an_hour_old_and_user_files_kept(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    old = [
+        out / ".coverage.k3j_x9a2.gpkg",
+        out / ".coverage.k3j_x9a2.gpkg-journal",
+        out / ".report.a1b2c3d4.html",
+    ]
+    fresh = out / ".coverage.zz9_00aa.gpkg"  # could be an old version's run in progress
+    user = [
+        out / ".coverage.gpkg",
+        out / ".settings.yaml",
+        out / "coverage.k3j_x9a2.gpkg",
+        out / ".notes.abc.txt",
+    ]
+    for path in [*old, fresh, *user]:
+        path.write_bytes(b"x")
+    hours_ago = time.time() - 2 * 3600
+    for path in [*old, *user]:
+        os.utime(path, (hours_ago, hours_ago))
+    with run_paths(folders={"--out": out}):
+        pass
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in [fresh, *user])
+
+
+def test_a_killed_cache_write_is_swept_when_the_next_network_is_cached(tmp_path):
+    from weihai_gis.network import build_network
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    left = cache / f".abc.wgtmp-{int(dead.stdout)}-0123abcd.npz"
+    left.write_bytes(b"half a cache entry")
+    roads = tmp_path / "roads.gpkg"
+    lines = [shapely.LineString([(420_000, 4_150_000), (420_500, 4_150_000), (420_500, 4_150_400)])]
+    gpd.GeoDataFrame({"highway": ["residential"]}, geometry=lines, crs=4550).to_file(roads)
+    build_network(roads, cache_dir=cache)
+    assert not left.exists() and any(p.suffix == ".npz" for p in cache.iterdir())

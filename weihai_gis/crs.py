@@ -13,6 +13,7 @@ algorithm; the inverses are iterative and converge to far better than 1 cm.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,8 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "inside_china",
+    "near_street_choice",
+    "near_street_shares",
     "require_crs",
     "to_wgs84",
     "wgs84_to_bd09",
@@ -67,6 +70,9 @@ NEAR_STREET_Z = 2.0
 """Binomial z-score by which the near-street share of a shifted-datum hypothesis must exceed the share of
 the same points displaced at random (12 directions, the GCJ-02 shift's length), while WGS84's share does not,
 for the second test to call the input shifted."""
+
+NEAR_STREET_RATIO = 1.75
+"""... and by which it must be at least this many times the declared hypothesis's share."""
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 algorithm
 _EE = 0.00669342162296594323  # its first eccentricity squared
@@ -148,15 +154,21 @@ def gcj02_to_wgs84(
         WGS84 longitude and latitude; ``wgs84_to_gcj02`` of the result reproduces the input to ``tol_deg``.
     """
     glon, glat = _arrays(lon, lat)
+    shape = glon.shape
+    glon, glat = glon.ravel(), glat.ravel()
     wlon, wlat = glon.copy(), glat.copy()
+    active = np.flatnonzero(np.isfinite(glon) & np.isfinite(glat))  # only rows still moving are iterated
     for _ in range(max_iter):
-        flon, flat = wgs84_to_gcj02(wlon, wlat)
-        elon, elat = flon - glon, flat - glat
-        wlon = wlon - elon
-        wlat = wlat - elat
-        if _converged(elon, elat, tol_deg):
+        if not len(active):
             break
-    return wlon, wlat
+        alon, alat = wlon[active], wlat[active]
+        dlon, dlat = _delta(alon, alat)
+        elon = alon + dlon - glon[active]
+        elat = alat + dlat - glat[active]
+        wlon[active] = alon - elon
+        wlat[active] = alat - elat
+        active = active[(np.abs(elon) >= tol_deg) | (np.abs(elat) >= tol_deg)]
+    return wlon.reshape(shape), wlat.reshape(shape)
 
 
 def gcj02_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -308,13 +320,15 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
     ref_m = ref if ref.crs.equals(ANALYSIS_CRS) else ref.to_crs(ANALYSIS_CRS)
     tree_geoms = ref_m.values
     lon_a, lat_a = _arrays(lon, lat)
-    medians: dict[str, float] = {}
-    for datum, fn in _TO_WGS84.items():
-        x, y = fn(lon_a, lat_a)
-        pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=WEB_CRS).to_crs(ANALYSIS_CRS)
-        idx = ref_m.sindex.nearest(pts.values, return_all=False)
-        d = pts.values[idx[0]].distance(tree_geoms[idx[1]])
-        medians[datum] = float(np.median(d))
+    n = len(lon_a)
+    lonlat = [fn(lon_a, lat_a) for fn in _TO_WGS84.values()]
+    to_m = pyproj.Transformer.from_crs(WEB_CRS, ANALYSIS_CRS, always_xy=True)
+    mx, my = to_m.transform(np.concatenate([x for x, _ in lonlat]), np.concatenate([y for _, y in lonlat]))
+    pts = gpd.points_from_xy(mx, my, crs=ANALYSIS_CRS)
+    idx = ref_m.sindex.nearest(pts, return_all=False)  # one query for all hypotheses
+    d = np.empty(len(pts))
+    d[idx[0]] = pts[idx[0]].distance(tree_geoms[idx[1]])
+    medians = {datum: float(np.median(d[i * n : (i + 1) * n])) for i, datum in enumerate(_TO_WGS84)}
     best = min(medians, key=medians.__getitem__)
     shifted = (
         best != "wgs84"
@@ -329,33 +343,98 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
     )
 
 
-def _near_street_test(lon: FloatArray, lat: FloatArray, ref_m: object) -> tuple[str | None, dict[str, float]]:
-    """Return the shifted datum the dense-grid test finds (None: none) and the near-street shares."""
+def near_street_shares(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -> dict[str, float]:
+    """Share of points within :data:`NEAR_STREET_M` of the reference under each datum hypothesis.
+
+    Parameters
+    ----------
+    lon, lat
+        Point coordinates in degrees as found in the input.
+    reference
+        GeoSeries of trusted geometries in ``ANALYSIS_CRS`` (its spatial index is reused).
+
+    Returns
+    -------
+    dict
+        ``"wgs84"``, ``"gcj02"``, ``"bd09"`` (the points converted to WGS84 as if in that datum) and
+        ``"random"``: the same points displaced by the GCJ-02 shift's length in 12 directions, the share
+        that chance alone puts near a street on this network.
+    """
     import geopandas as gpd
 
-    def share(x: FloatArray, y: FloatArray, crs: str) -> float:
-        pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=crs)
-        if crs != ANALYSIS_CRS:
-            pts = pts.to_crs(ANALYSIS_CRS)
-        hit = ref_m.sindex.nearest(pts.values, return_all=False, max_distance=NEAR_STREET_M)  # type: ignore[attr-defined]
-        return len(np.unique(hit[0])) / len(x)
-
-    near = {datum: share(*fn(lon, lat), WEB_CRS) for datum, fn in _TO_WGS84.items()}
-    base = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WEB_CRS).to_crs(ANALYSIS_CRS)
-    moved = gpd.GeoSeries(gpd.points_from_xy(*gcj02_to_wgs84(lon, lat)), crs=WEB_CRS).to_crs(ANALYSIS_CRS)
-    length = float(np.median(base.distance(moved)))
-    bx, by = base.x.to_numpy(), base.y.to_numpy()
+    lon_a, lat_a = _arrays(lon, lat)
+    n = len(lon_a)
+    xs, ys = [], []
+    for fn in _TO_WGS84.values():
+        x, y = fn(lon_a, lat_a)
+        xs.append(x)
+        ys.append(y)
+    gx, gy = gcj02_to_wgs84(lon_a, lat_a)
+    xs += [lon_a, gx]
+    ys += [lat_a, gy]
+    to_m = pyproj.Transformer.from_crs(WEB_CRS, ANALYSIS_CRS, always_xy=True)
+    mx, my = to_m.transform(np.concatenate(xs), np.concatenate(ys))
+    k = len(_TO_WGS84)
+    bx, by = mx[k * n : (k + 1) * n], my[k * n : (k + 1) * n]
+    length = float(np.median(np.hypot(mx[(k + 1) * n :] - bx, my[(k + 1) * n :] - by)))
     angles = np.deg2rad(np.arange(12) * 30.0 + 15.0)
-    rand = float(
-        np.mean([share(bx + length * np.cos(a), by + length * np.sin(a), ANALYSIS_CRS) for a in angles])
-    )
-    near["random"] = rand
-    margin = NEAR_STREET_Z * float(np.sqrt(max(rand * (1 - rand), 1e-6) / len(lon)))
-    alt = max(("gcj02", "bd09"), key=near.__getitem__)
+    qx = np.concatenate([mx[: k * n], *(bx + length * np.cos(a) for a in angles)])
+    qy = np.concatenate([my[: k * n], *(by + length * np.sin(a) for a in angles)])
+    pts = gpd.points_from_xy(
+        qx, qy, crs=ANALYSIS_CRS
+    )  # one query for every hypothesis and every random direction
+    hit = reference.sindex.nearest(pts, return_all=False, max_distance=NEAR_STREET_M)  # type: ignore[attr-defined]
+    near_any = np.zeros(len(qx), dtype=bool)
+    near_any[hit[0]] = True
+    per = near_any.reshape(-1, n).mean(axis=1)
+    shares = {datum: float(per[i]) for i, datum in enumerate(_TO_WGS84)}
+    shares["random"] = float(per[k:].mean())
+    return shares
+
+
+def near_street_choice(
+    shares: Mapping[str, float],
+    n: int,
+    *,
+    declared: str = "wgs84",
+    z: float = NEAR_STREET_Z,
+    ratio: float = NEAR_STREET_RATIO,
+) -> str | None:
+    """Return the datum whose near-street share clearly beats the ``declared`` one, else None.
+
+    The best other hypothesis must exceed the random share by ``z`` binomial standard errors while the
+    declared one does not, be at least ``ratio`` times the declared share and put at least 5 points near
+    a street. Points that avoid streets under the declared datum (its share ``z`` standard errors below
+    chance, as building centroids do) are never decided by this test.
+
+    Parameters
+    ----------
+    shares
+        From :func:`near_street_shares`.
+    n
+        Number of points the shares were measured on.
+    declared
+        The datum the points are taken to be in (``"wgs84"`` for data labelled WGS84; ``"gcj02"`` for data
+        read with ``--datum gcj02``, ...).
+    z, ratio
+        The thresholds (defaults :data:`NEAR_STREET_Z`, :data:`NEAR_STREET_RATIO`).
+    """
+    rand = shares["random"]
+    margin = z * float(np.sqrt(max(rand * (1 - rand), 1e-6) / max(n, 1)))
+    others = [d for d in _TO_WGS84 if d != declared]
+    alt = max(others, key=lambda d: shares[d])
+    if shares[declared] <= rand - margin:
+        return None  # the points avoid streets (building centroids): nearness cannot tell the datums apart
     found = (
-        near[alt] - rand >= margin
-        and near["wgs84"] - rand < margin
-        and near[alt] >= 1.75 * near["wgs84"]
-        and near[alt] * len(lon) >= 5
+        shares[alt] - rand >= margin
+        and shares[declared] - rand < margin
+        and shares[alt] >= ratio * shares[declared]
+        and shares[alt] * n >= 5
     )
-    return (alt if found else None), near
+    return alt if found else None
+
+
+def _near_street_test(lon: FloatArray, lat: FloatArray, ref_m: object) -> tuple[str | None, dict[str, float]]:
+    """Return the shifted datum the dense-grid test finds (None: none) and the near-street shares."""
+    near = near_street_shares(lon, lat, ref_m)
+    return near_street_choice(near, len(lon)), near

@@ -6,22 +6,22 @@ GCJ-02 and BD-09 coordinates are converted to WGS84 with :mod:`weihai_gis.crs`; 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
-from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from weihai_gis.crs import STORAGE_CRS, to_wgs84
 from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.files import require_input_file
-from weihai_gis.io.pois import read_poi_table
+from weihai_gis.io.pois import read_poi_rows
 from weihai_gis.layers.io import read_vector
 from weihai_gis.standards import facility_kinds
 
@@ -158,10 +158,13 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return next((lower[c] for c in candidates if c in lower), None)
 
 
-def _read_table(path: Path, layer: str | None, table: dict[str, Any]) -> gpd.GeoDataFrame:
-    if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls"):
-        return read_poi_table(path, sheet=layer, **table)
-    return read_vector(path, layer=layer, what="facilities")
+_TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xls")
+
+
+@functools.cache
+def _to_storage() -> pyproj.Transformer:
+    """WGS84 lon/lat → STORAGE_CRS (PROJ's ballpark offset: the same numbers, as GeoDataFrame.to_crs gives)."""
+    return pyproj.Transformer.from_crs("EPSG:4326", STORAGE_CRS, always_xy=True)
 
 
 def _explode_multipoints(frame: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
@@ -237,24 +240,32 @@ def read_facilities(
     if datum not in ("wgs84", "gcj02", "bd09"):
         raise CRSError(f"{where}: datum {datum!r}; expected wgs84, gcj02 or bd09.")
     table = {"encoding": encoding, "skip_rows": skip_rows, "lon_field": lon_field, "lat_field": lat_field}
-    frame = _read_table(src, layer, table)
-    if frame.empty:
-        raise LayerError(f"{where}: the layer has no rows.")
-    frame = _explode_multipoints(frame, where)
-    geoms = frame.geometry.to_numpy()
-    if (shapely.get_type_id(geoms) != 0).any():
-        geoms = shapely.point_on_surface(geoms)
-    if datum != "wgs84":
-        if not frame.crs.is_geographic:
-            raise CRSError(
-                f"{where}: datum {datum} needs lon/lat coordinates, but the layer is in {frame.crs}."
-            )
-        xy = shapely.get_coordinates(geoms)
-        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], datum)
-        geoms = shapely.points(np.column_stack([lon, lat]))
-        crs = "EPSG:4326"
+    if src.suffix.lower() in _TABLE_SUFFIXES:  # lon/lat columns: each point is built once, in STORAGE_CRS
+        frame, lon, lat = read_poi_rows(src, sheet=layer, **table)
+        if frame.empty:
+            raise LayerError(f"{where}: the layer has no rows.")
+        lon, lat = to_wgs84(lon, lat, datum) if datum != "wgs84" else (lon, lat)
+        x, y = _to_storage().transform(lon, lat)
+        geoms = shapely.points(np.column_stack([x, y]))
+        crs = STORAGE_CRS
     else:
+        frame = read_vector(src, layer=layer, what="facilities")
+        if frame.empty:
+            raise LayerError(f"{where}: the layer has no rows.")
+        frame = _explode_multipoints(frame, where)
+        geoms = frame.geometry.to_numpy()
+        if (shapely.get_type_id(geoms) != 0).any():
+            geoms = shapely.point_on_surface(geoms)
         crs = frame.crs
+        if datum != "wgs84":
+            if not frame.crs.is_geographic:
+                raise CRSError(
+                    f"{where}: datum {datum} needs lon/lat coordinates, but the layer is in {frame.crs}."
+                )
+            xy = shapely.get_coordinates(geoms)
+            lon, lat = to_wgs84(xy[:, 0], xy[:, 1], datum)
+            geoms = shapely.points(np.column_stack([lon, lat]))
+            crs = "EPSG:4326"
     if category_field is not None:
         if category_field not in frame.columns:
             raise LayerError(
@@ -284,14 +295,17 @@ def read_facilities(
     names = _find(list(frame.columns), ("name", "名称"))
     out = gpd.GeoDataFrame(
         {
-            "id": frame[ids].astype(str).to_numpy() if ids else np.arange(len(frame)).astype(str),
-            "name": frame[names].fillna("").astype(str).to_numpy() if names else "",
+            # .array keeps pyarrow-backed text as it is (no Python string per row)
+            "id": frame[ids].astype(str).array if ids else np.arange(len(frame)).astype(str),
+            "name": frame[names].fillna("").astype(str).array if names else "",
             "category": kind.to_numpy(),
-            "source_type": source_type.to_numpy(),
+            "source_type": source_type.array,
         },
         geometry=geoms,
         crs=crs,
-    ).to_crs(STORAGE_CRS)
+    )
+    if not out.crs.equals(STORAGE_CRS):
+        out = out.to_crs(STORAGE_CRS)
     unmapped = out.loc[out["category"].isna(), "source_type"].value_counts()
     out = out[out["category"].notna()].reset_index(drop=True)
     out.attrs["unmapped"] = {str(k): int(v) for k, v in unmapped.items()}

@@ -6,7 +6,9 @@ only ever opened for reading: every command runs inside :func:`run_paths`, which
 paths (symlinks followed), checks them and the output folders before any work starts, and makes every
 :func:`atomic_path` of the run refuse to write onto an input, whether or not the writer passes the inputs.
 Temporary files are named ``.<name>.wgtmp-<pid>-<token><suffix>``; those whose process has died (a killed
-run) are swept from an output folder at the start of the next run.
+run) are swept from an output folder at the start of the next run, with the side files a driver made next
+to them (``-journal``, ``-wal``). Temporaries of versions before this scheme (``tempfile.mkstemp``'s
+``.<name>.<8 random characters><suffix>``) are swept once they are :data:`LEGACY_STALE_S` old.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +43,12 @@ PathLike = str | os.PathLike[str]
 
 _TMP_TAG = "wgtmp"
 _TMP_RE = re.compile(rf"^\..*\.{_TMP_TAG}-(\d+)-[0-9a-f]{{8}}")
+_LEGACY_RE = re.compile(
+    r"^\..+\.[a-z0-9_]{8}\.(gpkg|html|csv|xlsx|txt|tif|npz|json|geojson)(-journal|-wal|-shm)?$"
+)
+LEGACY_STALE_S = 3600.0
+"""Age (seconds since the last write) after which a temporary of the old ``mkstemp`` naming is swept: it
+carries no process id, and no write of ours takes an hour without touching its file."""
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 _DISK_FULL_TEXT = ("no space left", "database or disk is full", "disk full")
@@ -220,6 +229,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _age_s(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def sweep_stale_temporaries(folder: PathLike) -> list[Path]:
     """Delete temporary files of our naming left in ``folder`` by runs whose process no longer exists.
 
@@ -231,15 +247,22 @@ def sweep_stale_temporaries(folder: PathLike) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files removed (logged at INFO). Temporaries of live processes (a parallel run) are kept.
+        The files removed (logged at INFO). Temporaries of live processes (a parallel run) are kept, and
+        so are old-style (``mkstemp``) ones younger than :data:`LEGACY_STALE_S`.
     """
     removed: list[Path] = []
     base = Path(folder)
     if not base.is_dir():
         return removed
+    now = time.time()
     for entry in base.iterdir():
+        if not entry.is_file():
+            continue
         match = _TMP_RE.match(entry.name)
-        if match is None or not entry.is_file() or _pid_alive(int(match.group(1))):
+        if match is not None:
+            if _pid_alive(int(match.group(1))):
+                continue
+        elif _LEGACY_RE.match(entry.name) is None or _age_s(entry, now) < LEGACY_STALE_S:
             continue
         with contextlib.suppress(FileNotFoundError):
             entry.unlink()

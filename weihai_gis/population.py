@@ -22,6 +22,7 @@ __all__ = [
     "origins_from_points",
     "origins_from_raster",
     "population_values",
+    "refuse_duplicate_ids",
 ]
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ def origins_from_points(
     if population_field not in frame.columns:
         raise LayerError(f"{where}: field {population_field!r} is missing; fields are {list(frame.columns)}.")
     frame["population"] = population_values(frame[population_field], where=where)
-    _refuse_duplicate_ids(frame, where)
+    refuse_duplicate_ids(frame, where)
     geoms = frame.geometry.to_numpy()
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     if invalid.any():
@@ -281,9 +282,24 @@ def origins_from_points(
     return frame
 
 
-def _refuse_duplicate_ids(frame: gpd.GeoDataFrame, where: str) -> None:
-    """Raise when the origins' id field repeats a value: per-origin results must join back one to one."""
-    field = next((c for c in ("origin_id", "id") if c in frame.columns), None)
+def refuse_duplicate_ids(frame: gpd.GeoDataFrame, where: str, field: str | None = None) -> None:
+    """Raise when the origins' id field repeats a value: per-origin results must join back one to one.
+
+    Parameters
+    ----------
+    frame
+        The origins.
+    where
+        How messages name the layer (file and layer when known).
+    field
+        The id field; default the first of ``origin_id``, ``id`` present (none present: nothing to check).
+
+    Raises
+    ------
+    LayerError
+        Naming the field, the number of repeated ids and the first five with their counts.
+    """
+    field = field or next((c for c in ("origin_id", "id") if c in frame.columns), None)
     if field is None:
         return
     ids = frame[field].astype(str)

@@ -9,6 +9,7 @@ holds; the datum (WGS84, GCJ-02, BD-09) is handled by :func:`weihai_gis.faciliti
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -17,10 +18,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pacsv
 
 from weihai_gis.errors import InputFileError, LayerError
 
-__all__ = ["ENCODINGS", "HEADER_SCAN_ROWS", "LAT_FIELDS", "LON_FIELDS", "read_poi_table"]
+__all__ = ["ENCODINGS", "HEADER_SCAN_ROWS", "LAT_FIELDS", "LON_FIELDS", "read_poi_rows", "read_poi_table"]
 
 log = logging.getLogger(__name__)
 
@@ -45,27 +49,6 @@ LON_FIELDS = (
 )
 LAT_FIELDS = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat", "gcj_lat", "bd09_lat", "bd_lat")
 _LOCATION = ("location", "坐标", "经纬度")
-
-
-def _decode(path: Path, encoding: str | None, where: str) -> str:
-    data = path.read_bytes()
-    tried = (encoding,) if encoding else ENCODINGS
-    for enc in tried:
-        try:
-            text = data.decode(enc)
-        except LookupError as exc:
-            raise InputFileError(
-                f"{where}: unknown encoding {enc!r} (--encoding); e.g. utf-8, gb18030."
-            ) from exc
-        except UnicodeDecodeError:
-            continue
-        if enc != "utf-8-sig":
-            log.info("%s: read as %s", where, enc)
-        return text.lstrip("\ufeff")
-    raise InputFileError(
-        f"{where}: cannot decode the file as {' or '.join(tried)}; save it as UTF-8 or name its encoding with "
-        "--encoding (e.g. --encoding big5)."
-    )
 
 
 def _is_header(cells: list[str], lon_field: str | None, lat_field: str | None) -> bool:
@@ -142,6 +125,38 @@ def read_poi_table(
         No header with coordinate fields; coordinates that are not lon/lat degrees (swapped columns are
         named as such).
     """
+    table, x, y = read_poi_rows(
+        path,
+        sheet=sheet,
+        encoding=encoding,
+        skip_rows=skip_rows,
+        lon_field=lon_field,
+        lat_field=lat_field,
+        what=what,
+    )
+    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
+
+
+def read_poi_rows(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    skip_rows: int | None = None,
+    lon_field: str | None = None,
+    lat_field: str | None = None,
+    what: str = "facilities",
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Read a POI table as :func:`read_poi_table` does, without building geometries.
+
+    CSVs are parsed by pyarrow (every column as text; pandas' parser when pyarrow refuses the file) and
+    coordinates converted with Arrow compute, so a caller that converts the datum builds each point once.
+
+    Returns
+    -------
+    tuple
+        The rows (every column as text), longitude and latitude (float64 degrees, as in the file).
+    """
     p = Path(path)
     where = f"{what} {str(p)!r}" + (f", sheet {sheet!r}" if sheet is not None else "")
     if p.suffix.lower() in (".xlsx", ".xls"):
@@ -152,25 +167,21 @@ def read_poi_table(
         table.columns = [str(c).strip() for c in raw.iloc[head]]
         table = table.loc[:, [bool(c) for c in table.columns]]
     else:
-        text = _decode(p, encoding, where)
-        n_head = HEADER_SCAN_ROWS + (skip_rows or 0)  # only these lines are parsed to find the header
-        first = list(csv.reader(io.StringIO("\n".join(text.split("\n", n_head)[:n_head]))))
-        head = _header_row(first, skip_rows, lon_field, lat_field, where)
-        table = pd.read_csv(io.StringIO(text), skiprows=head, dtype=str, keep_default_na=False)
-        table.columns = [str(c).strip() for c in table.columns]
+        table, head = _read_csv(p, encoding, skip_rows, lon_field, lat_field, where)
     cols = list(table.columns)
     lon = lon_field or _find(cols, LON_FIELDS)
     lat = lat_field or _find(cols, LAT_FIELDS)
     line0 = head + 2  # file line of the first data row
-    if (lon is None or lat is None) and (loc := _find(cols, _LOCATION)) is not None:  # Amap "lng,lat"
-        parts = table[loc].astype(str).str.split(",", n=1, expand=True).reindex(columns=[0, 1])
-        table["_lon"], table["_lat"], lon, lat = parts[0], parts[1], "_lon", "_lat"
-    if lon not in table.columns or lat not in table.columns:
+    loc = _find(cols, _LOCATION) if lon is None or lat is None else None
+    if loc is not None:  # Amap "lng,lat"
+        x, y = _location_numbers(table[loc])
+        lon, lat = f"{loc} (lng)", f"{loc} (lat)"
+    elif lon not in table.columns or lat not in table.columns:
         raise LayerError(
             f"{where}: fields {lon!r}/{lat!r} not found among {cols}; name them with --lon-field/--lat-field."
         )
-    x = pd.to_numeric(table[lon].astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(table[lat].astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+    else:
+        x, y = _numbers(table[lon]), _numbers(table[lat])
     bad = ~np.isfinite(x) | ~np.isfinite(y) | (np.abs(x) > 180) | (np.abs(y) > 90)
     if bad.any():
         lines = [int(i) + line0 for i in np.flatnonzero(bad)[:5]]
@@ -183,4 +194,120 @@ def read_poi_table(
         raise LayerError(
             f"{where}: fields {lon!r}/{lat!r}: {int(bad.sum())} rows are not lon/lat degrees (lines {lines})."
         )
-    return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
+    return table, x, y
+
+
+def _read_csv(
+    p: Path, encoding: str | None, skip_rows: int | None, lon_field, lat_field, where: str
+) -> tuple[pd.DataFrame, int]:
+    """Return the rows below the header (every column as text) and the header's row number."""
+    data = p.read_bytes()
+    enc, first_text = _decode_head(data, encoding, where)
+    n_head = HEADER_SCAN_ROWS + (skip_rows or 0)  # only these lines are parsed to find the header
+    first = list(csv.reader(io.StringIO("\n".join(first_text.split("\n", n_head)[:n_head]))))
+    head = _header_row(first, skip_rows, lon_field, lat_field, where)
+    tried = (enc,) if encoding else ENCODINGS[ENCODINGS.index(enc) :]
+    for candidate in tried:
+        try:
+            return _arrow_csv(data, candidate, head, first[head]), head
+        except UnicodeDecodeError:
+            continue
+        except pa.ArrowInvalid as exc:
+            if "invalid UTF8" in str(exc) and candidate != tried[-1]:
+                continue  # a UTF-8 head over GBK rows
+            if "invalid UTF8" in str(exc):
+                break
+            log.debug("%s: pyarrow cannot parse the CSV (%s); using pandas' parser", where, exc)
+            text = _decode(data, candidate, where)
+            table = pd.read_csv(io.StringIO(text), skiprows=head, dtype=str, keep_default_na=False)
+            table.columns = [str(c).strip() for c in table.columns]
+            return table, head
+    raise InputFileError(
+        f"{where}: cannot decode the file as {' or '.join(tried)}; save it as UTF-8 or name its encoding with "
+        "--encoding (e.g. --encoding big5)."
+    )
+
+
+def _decode_head(data: bytes, encoding: str | None, where: str) -> tuple[str, str]:
+    """Return the encoding the first 256 KB decode in (the first of :data:`ENCODINGS` that works), and that text."""
+    chunk = data[: 1 << 18]
+    final = len(chunk) == len(data)
+    for enc in (encoding,) if encoding else ENCODINGS:
+        try:
+            decoder = codecs.getincrementaldecoder(enc)()
+        except LookupError as exc:
+            raise InputFileError(
+                f"{where}: unknown encoding {enc!r} (--encoding); e.g. utf-8, gb18030."
+            ) from exc
+        try:
+            text = decoder.decode(chunk, final=final)
+        except UnicodeDecodeError:
+            continue
+        return enc, text.lstrip("\ufeff")
+    tried = (encoding,) if encoding else ENCODINGS
+    raise InputFileError(
+        f"{where}: cannot decode the file as {' or '.join(tried)}; save it as UTF-8 or name its encoding with "
+        "--encoding (e.g. --encoding big5)."
+    )
+
+
+def _decode(data: bytes, encoding: str, where: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"{where}: cannot decode the file as {encoding}; save it as UTF-8 or name its encoding with "
+            "--encoding (e.g. --encoding big5)."
+        ) from exc
+    if encoding != "utf-8-sig":
+        log.info("%s: read as %s", where, encoding)
+    return text.lstrip("\ufeff")
+
+
+def _arrow_csv(data: bytes, encoding: str, head: int, names: list[str]) -> pd.DataFrame:
+    """Parse the rows below the header with pyarrow, every column as text (empty cells as "")."""
+    arrow_enc = "utf8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
+    table = pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(skip_rows=head, encoding=arrow_enc, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    if arrow_enc != "utf8":
+        log.info("read as %s", encoding)
+    frame = table.to_pandas()
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in table.column_names]
+    return frame
+
+
+def _arrow_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """Return the column as Arrow text (zero-copy for pyarrow-backed strings)."""
+    arr = pa.array(values, from_pandas=True) if not hasattr(values.array, "__arrow_array__") else None
+    if arr is None:
+        arr = values.array.__arrow_array__()
+    return (
+        arr
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+        else pc.cast(arr, pa.string())
+    )
+
+
+def _numbers(values: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Text to float64; NaN where a cell is not a number (as ``pd.to_numeric(errors="coerce")``)."""
+    arr = _arrow_text(values) if isinstance(values, pd.Series) else values
+    text = pc.utf8_trim_whitespace(arr)
+    try:
+        return np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raw = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)
+        return pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+
+
+def _location_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Amap's ``"lng,lat"`` text to two float64 arrays (NaN where a cell is not two numbers)."""
+    parts = pc.extract_regex(_arrow_text(values), r"^(?P<lon>[^,]*),(?P<lat>.*)$")
+    return _numbers(pc.struct_field(parts, "lon")), _numbers(pc.struct_field(parts, "lat"))

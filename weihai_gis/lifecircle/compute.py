@@ -30,7 +30,7 @@ from weihai_gis.lifecircle.summaries import auto_hex_size_m
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.options import CoverageOptions
-from weihai_gis.population import population_values
+from weihai_gis.population import population_values, refuse_duplicate_ids
 from weihai_gis.standards import Profile, facility_kinds, load_profile, walker_groups
 
 __all__ = ["DistanceBackend", "category_distances", "category_times", "coverage"]
@@ -171,6 +171,23 @@ def _check_offset(
     return [message]
 
 
+def _duplicate_facility_ids(fac: gpd.GeoDataFrame, where: str) -> list[str]:
+    """Warn (facilities are counted, not joined back one to one) when the ``id`` field repeats a value."""
+    if fac.empty or "id" not in fac.columns:
+        return []
+    ids = fac["id"].astype(str)
+    counts = ids[ids.duplicated(keep=False)].value_counts()
+    if counts.empty:
+        return []
+    listed = ", ".join(f"{k!r} ×{v}" for k, v in counts.head(5).items())
+    text = (
+        f"{where}, field 'id': {len(counts)} ids occur more than once ({listed}); each row counts as a "
+        "facility, so the same facility listed twice is counted twice in n_facilities"
+    )
+    log.warning("%s", text)
+    return [text]
+
+
 def _facility_sets(
     facilities: gpd.GeoDataFrame, category_field: str, prof: Profile
 ) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -291,7 +308,15 @@ def coverage(
         warnings.append(f"origins have no {population_field!r} field: each origin counts as 1 person")
         pop = pd.Series(1.0, index=orig.index)
     id_col = opts.id_field or next((c for c in ("origin_id", "id") if c in orig.columns), None)
+    if id_col:  # any frame, not only origins read from a file: results are joined back by this field
+        if id_col not in orig.columns:
+            raise LayerError(
+                f"{layer_label(orig, 'origins')}: id field {id_col!r} is missing; fields are "
+                f"{[c for c in orig.columns if c != orig.geometry.name]}."
+            )
+        refuse_duplicate_ids(orig, layer_label(orig, "origins"), id_col)
     origin_id = orig[id_col].astype(str).to_numpy() if id_col else np.arange(len(orig)).astype(str)
+    warnings.extend(_duplicate_facility_ids(fac, layer_label(fac, "facilities")))
     sets, kind_warnings = _facility_sets(fac, category_field, prof) if not fac.empty else ({}, [])
     warnings.extend(kind_warnings)
 

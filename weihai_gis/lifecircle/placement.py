@@ -18,7 +18,18 @@ import numpy as np
 import pyproj
 import shapely
 
-from weihai_gis.crs import MIN_OFFSET_GAIN_M, diagnose_offset, wgs84_to_bd09, wgs84_to_gcj02
+from weihai_gis.crs import (
+    ANALYSIS_CRS,
+    MIN_OFFSET_GAIN_M,
+    NEAR_STREET_M,
+    NEAR_STREET_RATIO,
+    NEAR_STREET_Z,
+    diagnose_offset,
+    near_street_choice,
+    near_street_shares,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.network import Snapped, WalkNetwork
 from weihai_gis.standards import coverage_config
@@ -242,11 +253,27 @@ def declared_datum_mismatch(lonlat: np.ndarray, edges: gpd.GeoSeries, declared: 
     if declared not in _FROM_WGS84:
         return None
     lon, lat = _FROM_WGS84[declared](lonlat[:, 0], lonlat[:, 1])  # back to the values as read
-    med = diagnose_offset(lon, lat, edges).median_m
+    ref_m = edges if edges.crs is not None and edges.crs.equals(ANALYSIS_CRS) else edges.to_crs(ANALYSIS_CRS)
+    med = diagnose_offset(lon, lat, ref_m).median_m
+    parts = ", ".join(f"{k} {v:,.0f} m" for k, v in med.items())
     best = min(med, key=med.__getitem__)
     if best == declared or med[best] > 0.5 * med[declared] or med[declared] - med[best] < MIN_OFFSET_GAIN_M:
-        return None
-    parts = ", ".join(f"{k} {v:,.0f} m" for k, v in med.items())
+        # dense street grids defeat the medians: which hypothesis puts points on the streets?
+        cfg = coverage_config().get("datum_check", {})
+        near = near_street_shares(lon, lat, ref_m)
+        choice = near_street_choice(
+            near,
+            len(lon),
+            declared=declared,
+            z=float(cfg.get("near_street_z", NEAR_STREET_Z)),
+            ratio=float(cfg.get("near_street_ratio", NEAR_STREET_RATIO)),
+        )
+        if choice is None:
+            return None
+        best = choice
+        parts += f"; share within {NEAR_STREET_M:g} m of a street: " + ", ".join(
+            f"{k} {v:.0%}" for k, v in near.items()
+        )
     return (
         f"the coordinates were read as {declared.upper()} (--datum {declared}) but match {best.upper()} "
         f"(median distance to the streets: {parts}); read them with --datum {best} "

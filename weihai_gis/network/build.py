@@ -16,7 +16,7 @@ from pyproj.database import query_utm_crs_info
 
 from weihai_gis.crs import ANALYSIS_CRS, WEIHAI_BOUNDS
 from weihai_gis.errors import CRSError, InputFileError, OutputError
-from weihai_gis.files import require_input_file
+from weihai_gis.files import require_input_file, sweep_stale_temporaries
 from weihai_gis.network.graph import WalkNetwork
 from weihai_gis.network.osm import (
     read_graphml,
@@ -224,6 +224,7 @@ def build_network(
     if cache_base is not None:
         try:
             cache_base.parent.mkdir(parents=True, exist_ok=True)
+            sweep_stale_temporaries(cache_base.parent)  # entries of killed runs
             net.save(cache_base)
         except (
             OutputError,
