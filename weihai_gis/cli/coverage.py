@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,13 +16,10 @@ from weihai_gis.cli.options import (
     scheduler_option,
 )
 from weihai_gis.errors import InputFileError
-from weihai_gis.io.results import write_results
-from weihai_gis.io.tables import write_summary_tables
-from weihai_gis.jobs.coverage_job import run_coverage_job
-from weihai_gis.layers.io import read_vector
-from weihai_gis.lifecircle import ALL_BASIC, CoverageResult
 from weihai_gis.options import CoverageOptions
-from weihai_gis.samples import sample_inputs, supplied_inputs
+
+if TYPE_CHECKING:  # the engine, geopandas and the writers load when the command runs (fast --help)
+    from weihai_gis.lifecircle import CoverageResult
 
 __all__ = ["COMMANDS", "coverage"]
 
@@ -82,6 +80,12 @@ def coverage(
     $ weihai-gis coverage --network weihai.osm.pbf --facilities amap.csv --mapping amap --datum gcj02 \\
         --origins buildings.gpkg --units towns.gpkg --out results.gpkg
     """
+    from weihai_gis.io.results import write_results
+    from weihai_gis.io.tables import write_summary_tables
+    from weihai_gis.jobs.coverage_job import run_coverage_job
+    from weihai_gis.layers.io import read_vector
+    from weihai_gis.samples import sample_inputs, supplied_inputs
+
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     if out_path.suffix.lower() != ".gpkg":
         raise InputFileError(f"--out {str(out_path)!r}: expected a .gpkg file name.")
@@ -130,6 +134,8 @@ def coverage(
 
 def _echo_summary(result: CoverageResult) -> None:
     """Print the run's headline figures from the result (nothing recomputed)."""
+    from weihai_gis.lifecircle import ALL_BASIC
+
     table = result.overall()
     net = result.network_summary
     o = result.origins

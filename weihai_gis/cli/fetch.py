@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from weihai_gis.files import atomic_path
-from weihai_gis.samples import FETCH_FILES
 
 __all__ = ["COMMANDS", "fetch"]
 
@@ -50,6 +49,8 @@ def fetch_osm(place: str, bbox: tuple[float, float, float, float] | None, cache_
     except ModuleNotFoundError as exc:
         raise click.ClickException("osmnx is not installed: pip install 'weihai-gis[fetch]'") from exc
     import requests
+
+    from weihai_gis.samples import FETCH_FILES
 
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from weihai_gis.cli.options import coverage_input_options, facility_table, input_file, scheduler_option
-from weihai_gis.jobs.main_job import run_main_job
 
 __all__ = ["COMMANDS", "demo"]
 
@@ -69,6 +68,8 @@ def demo(
     $ weihai-gis demo --osm-cache .cache/osm --out out/        # after `weihai-gis fetch osm`
     $ weihai-gis demo --network roads.gpkg --facilities amap.xlsx --origins pop.tif --out out/
     """
+    from weihai_gis.jobs.main_job import run_main_job  # maps, report, engine: loaded when the job runs
+
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     result = run_main_job(
         out_dir,

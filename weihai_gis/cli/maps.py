@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import geopandas as gpd
 
 from weihai_gis.cli.options import FILE, input_file, layers_options, output_file
 from weihai_gis.files import require_input_file
-from weihai_gis.layers.io import list_file_layers, read_vector
+
+if TYPE_CHECKING:  # geopandas, folium and the readers load when a command runs (fast --help)
+    import geopandas as gpd
 
 __all__ = ["COMMANDS", "map_command", "report_command"]
 
@@ -26,6 +28,8 @@ def _layers(path: Path | None, validate: bool) -> Mapping[str, gpd.GeoDataFrame]
 def _violations(path: Path | None) -> gpd.GeoDataFrame | None:
     if path is None:
         return None
+    from weihai_gis.layers.io import list_file_layers, read_vector
+
     names = list_file_layers(require_input_file(path, what="violations"))
     return read_vector(path, layer="violations" if "violations" in names else names[0], what="violations")
 

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import geopandas as gpd
-import numpy as np
-import pyogrio
 
 from weihai_gis.cli.options import FILE
 from weihai_gis.errors import InputFileError
 from weihai_gis.files import atomic_path, require_input_file
-from weihai_gis.layers.io import read_vector
-from weihai_gis.sightlines import (
-    DEFAULT_CURVATURE_COEFF,
-    UNLIMITED_M,
-    check_buildings,
-    coastal_zones,
-    read_dem,
-    surface_from_layers,
-    viewshed,
-    write_raster,
-    write_surface,
-)
+
+if TYPE_CHECKING:  # geopandas, rasterio and the sightline modules load when a command runs (fast --help)
+    import geopandas as gpd
 
 __all__ = ["COMMANDS", "sightlines"]
 
@@ -32,6 +21,10 @@ def _read_layer(
     path: Path, what: str, layer: str | None = None, default_layer: str | None = None
 ) -> gpd.GeoDataFrame:
     """Read one layer; a multi-layer file needs ``layer`` unless it holds ``default_layer``."""
+    import pyogrio
+
+    from weihai_gis.layers.io import read_vector
+
     require_input_file(path, what=what)
     try:
         names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
@@ -52,6 +45,17 @@ def _read_layer(
 def _write_gpkg(gdf: gpd.GeoDataFrame, out: Path, layer: str, inputs: tuple[Path, ...]) -> None:
     with atomic_path(out, inputs=inputs) as tmp:
         gdf.to_file(tmp, layer=layer, driver="GPKG")
+
+
+CURVATURE_COEFF_SHOWN = "0.85714"
+"""The help's default of --curvature-coeff; the value is ``sightlines.viewshed.DEFAULT_CURVATURE_COEFF``
+(read when the command runs; tests/test_startup.py checks the two agree)."""
+
+
+def _default_curvature_coeff() -> float:
+    from weihai_gis.sightlines import DEFAULT_CURVATURE_COEFF
+
+    return DEFAULT_CURVATURE_COEFF
 
 
 @click.group("sightlines")
@@ -75,6 +79,8 @@ def zones_cmd(
     out: Path,
 ) -> None:
     """海岸建筑退缩区 / coastal setback zones (layer coastal_zones)."""
+    from weihai_gis.sightlines import coastal_zones
+
     ucb = _read_layer(urban_boundary, "urban boundary") if urban_boundary else None
     coast = _read_layer(coastline, "coastline", coastline_layer, "coastline")
     zones = coastal_zones(coast, _read_layer(land, "land", land_layer, "counties"), urban_boundary=ucb)
@@ -91,7 +97,13 @@ def zones_cmd(
 @click.option("--observer", type=float, nargs=2, required=True, metavar="X Y", help="In the DEM's CRS.")
 @click.option("--observer-height", type=float, default=2.0, show_default=True, help="Eye height, m.")
 @click.option("--target-height", type=float, default=0.0, show_default=True, help="Target height, m.")
-@click.option("--curvature-coeff", type=float, default=DEFAULT_CURVATURE_COEFF, show_default=True)
+@click.option(
+    "--curvature-coeff",
+    type=float,
+    default=lambda: _default_curvature_coeff(),
+    show_default=CURVATURE_COEFF_SHOWN,
+    help="Refraction coefficient (GDAL's -cc).",
+)
 @click.option("--max-distance", type=float, default=None, help="Range limit in metres.")
 @click.option("--out", type=FILE, required=True, help="Output GeoTIFF.")
 def viewshed_cmd(
@@ -107,6 +119,10 @@ def viewshed_cmd(
 
     With --max-distance only the observer's window of the DEM is read (any DEM size).
     """
+    import numpy as np
+
+    from weihai_gis.sightlines import read_dem, viewshed, write_raster
+
     bounds = None
     if max_distance is not None:
         x, y = observer
@@ -151,6 +167,10 @@ def surface_cmd(
     out: Path,
 ) -> None:
     """限高面 / height-control surface (m above ground; 10000 = no limit)."""
+    import numpy as np
+
+    from weihai_gis.sightlines import UNLIMITED_M, read_dem, surface_from_layers, write_surface
+
     grid = read_dem(dem, resolution_m=resolution)
     vps = _read_layer(viewpoints, "viewpoints", default_layer="viewpoints")
     if vps.empty:
@@ -183,6 +203,8 @@ def check_cmd(
     buildings: Path, height_field: str, id_field: str, zones: Path | None, surface: Path | None, out: Path
 ) -> None:
     """合规检查 / check buildings against zones and the surface (layer violations)."""
+    from weihai_gis.sightlines import check_buildings, read_dem
+
     blds = _read_layer(buildings, "buildings")
     grid = read_dem(surface, crs=None, sea_at_or_below_m=None) if surface else None
     zone_layer = _read_layer(zones, "zones", default_layer="coastal_zones") if zones else None

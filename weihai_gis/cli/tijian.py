@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from weihai_gis.cli.options import input_file, output_file
 from weihai_gis.errors import InputFileError
 from weihai_gis.files import atomic_path
+
+if TYPE_CHECKING:  # pandas and the tijian modules load when a command runs (fast --help)
+    import pandas as pd
 
 __all__ = ["COMMANDS", "tijian"]
 
@@ -75,6 +78,8 @@ def targets(
     $ weihai-gis tijian targets --progress progress.xlsx --today 2026-06-30 --out progress.xlsx \\
         --map progress.html
     """
+    import pandas as pd
+
     from weihai_gis.tijian import load_targets, progress_table, read_progress
 
     table = progress_table(
@@ -301,6 +306,8 @@ def run(
         f"城市体检 / 体检指标表 — 居住用地 {'OSM 近似' if result.land_approximate else '三调'}，"
         f"{result.samples['weight'].sum() / 1e6:.3f} km²，{len(result.samples)} 个样点"
     )
+    import pandas as pd
+
     for _, r in table.iterrows():
         vals = "  ".join(
             "—" if pd.isna(r[f"value_{v}"]) else f"{r[f'value_{v}']:.1f}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import geopandas as gpd
+from typing import TYPE_CHECKING
 
 from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.layers.schema import LayerSchema
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["Issue", "LayerSummary", "ValidationReport", "detail_label", "expected_label"]
 

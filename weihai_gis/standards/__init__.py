@@ -30,12 +30,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from weihai_gis.errors import StandardsError
+
+if TYPE_CHECKING:  # pandas is imported where a profile is built, so the CLI starts without it
+    import pandas as pd
 
 __all__ = [
     "CATEGORY_TYPES",
@@ -351,6 +353,12 @@ class Profile:
         return {k for kinds in self.categories["kinds"] for k in kinds}
 
 
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
 def list_profiles() -> list[str]:
     """Return the names of the packaged profiles (``profile-<name>.yaml``), sorted."""
     root = resources.files(__name__)
@@ -463,7 +471,7 @@ def load_profile(name: str, *, walker: str = "adult") -> Profile:
         document=str(data.get("document", "")),
         walker=walker,
         speed_m_per_min=speed,
-        categories=pd.DataFrame(rows),
+        categories=_frame(rows),
     )
 
 

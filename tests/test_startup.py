@@ -1,0 +1,94 @@
+"""Start-up: the package and the command line load heavy libraries only where they are used (issue 15).
+
+Not a timing test (scripts/bench_startup.py measures the CPU time): each check runs in a fresh interpreter and
+asserts which modules a command left in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import weihai_gis
+import weihai_gis.layers
+
+HEAVY = ("folium", "rasterio", "scipy", "geopandas", "pandas", "pyogrio", "weihai_gis.lifecircle.engine")
+FIX = (
+    "import the library inside the command (or under TYPE_CHECKING for annotations); "
+    "see weihai_gis/cli/coverage.py"
+)
+
+
+def _loaded_after(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; return which HEAVY modules it left loaded."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _cli(args: list[str]) -> str:
+    return (
+        "import contextlib, io, weihai_gis.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        weihai_gis.cli.main({args!r})\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0, exc.code\n"
+    )
+
+
+def test_importing_the_package_and_the_cli_loads_no_heavy_library():
+    assert _loaded_after("import weihai_gis") == []
+    assert _loaded_after("import weihai_gis.cli") == [], FIX
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["layers", "list"], ["layers", "show", "counties"], ["sightlines", "--help"]]
+)
+def test_help_list_and_show_start_without_folium_rasterio_geopandas_or_the_engine(args):
+    assert _loaded_after(_cli(args)) == [], FIX
+
+
+def test_a_real_command_still_loads_what_it_needs():
+    # the probe can fail: layers validate reads through geopandas
+    assert "geopandas" in _loaded_after(_cli(["layers", "validate"]))
+
+
+def test_lazy_package_names_resolve_to_the_library_objects():
+    from weihai_gis.lifecircle.compute import coverage
+    from weihai_gis.network.graph import WalkNetwork
+
+    assert weihai_gis.coverage is coverage
+    assert weihai_gis.WalkNetwork is WalkNetwork
+    assert weihai_gis.maps.__name__ == "weihai_gis.maps"
+    for name in weihai_gis.__all__:
+        assert getattr(weihai_gis, name) is not None, name
+    assert set(weihai_gis.__all__) <= set(dir(weihai_gis))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = weihai_gis.no_such_name
+
+
+@pytest.mark.parametrize("package", [weihai_gis, weihai_gis.layers])
+def test_all_the_lazy_table_and_the_type_checking_imports_name_the_same_things(package):
+    tree = ast.parse(Path(package.__file__).read_text(encoding="utf-8"))
+    typed: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom)
+                typed |= {alias.name for alias in imp.names}
+    lazy = set(package._WHERE) | set(getattr(package, "_SUBMODULES", ()))
+    exported = set(package.__all__) - {"__version__"}
+    assert typed == lazy == exported, (typed ^ lazy) | (lazy ^ exported)
+
+
+def test_the_curvature_default_shown_in_help_is_the_viewshed_default():
+    from weihai_gis.cli.sightlines import CURVATURE_COEFF_SHOWN, _default_curvature_coeff
+    from weihai_gis.sightlines.viewshed import DEFAULT_CURVATURE_COEFF
+
+    assert float(CURVATURE_COEFF_SHOWN) == DEFAULT_CURVATURE_COEFF == _default_curvature_coeff()
