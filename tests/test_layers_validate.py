@@ -11,6 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import shapely.affinity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon
@@ -20,7 +21,7 @@ from weihai_gis.errors import CRSError, InputFileError, LayerError
 from weihai_gis.facilities import read_facilities
 from weihai_gis.layers import DEFAULT_GPKG, load_layers, read_layer, validate_layers, write_layers
 from weihai_gis.layers.io import read_vector
-from weihai_gis.layers.validate import check_layer
+from weihai_gis.layers.validate import check_layer, reference_pieces
 from weihai_gis.network import build_network
 from weihai_gis.population import origins_from_points
 
@@ -282,3 +283,32 @@ def test_read_vector_returns_the_layer_as_gdal_reads_it(tmp_path):
     expected = pyogrio.read_dataframe(path)
     assert got.crs == expected.crs and list(got.columns) == list(expected.columns)
     assert shapely.equals(got.geometry.to_numpy(), expected.geometry.to_numpy()).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_vertices=st.integers(min_value=3, max_value=200),
+    max_vertices=st.integers(min_value=2, max_value=40),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_reference_pieces_keep_every_distance_of_the_rings_lines_and_points(n_vertices, max_vertices, seed):
+    # the offset check queries short pieces instead of whole rings: the distances must be the same (oracle: shapely)
+    rng = np.random.default_rng(seed)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n_vertices))
+    radius = rng.uniform(50, 100, n_vertices)
+    ring = np.c_[radius * np.cos(angles), radius * np.sin(angles)]
+    hole = shapely.Point(0, 0).buffer(10).exterior.coords
+    polygon = shapely.Polygon(ring)
+    if polygon.contains(shapely.Point(0, 0).buffer(11)):
+        polygon = shapely.Polygon(ring, [hole])
+    moved = shapely.MultiPolygon([shapely.affinity.translate(polygon, 300, 0)])
+    line = shapely.LineString(rng.uniform(-150, 150, (n_vertices, 2)))
+    point = shapely.Point(200, 200)
+    reference = gpd.GeoSeries([polygon, moved, line, point, None], crs="EPSG:4550")
+    pieces = reference_pieces(reference, max_vertices=max_vertices)
+    assert shapely.get_num_coordinates(pieces.to_numpy()).max() <= max_vertices
+    trusted = [polygon.boundary, moved.boundary, line, point]
+    probes = shapely.points(rng.uniform(-250, 250, (40, 2)))
+    want = np.min([shapely.distance(probes, g) for g in trusted], axis=0)
+    have = np.min([shapely.distance(probes, g) for g in pieces.to_numpy()], axis=0)
+    np.testing.assert_allclose(have, want, atol=1e-9)
