@@ -430,3 +430,34 @@ def test_demo_sites_the_worst_served_basic_category_and_compares_that_scenario(d
     report = (out / "report.html").read_text(encoding="utf-8")
     assert '<section id="scenarios">' in report and "规划（选址）" in report and "scenario_map.html" in report
     assert "new sites" in (out / "scenario_map.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.browser
+def test_demo_report_prints_on_a4_with_a_page_per_section_and_labelled_maps(demo_out, tmp_path):
+    import unicodedata
+
+    pypdf = pytest.importorskip("pypdf")
+    from weihai_gis.render.chromium import ChromiumError, find_chromium, print_pdf
+
+    if find_chromium() is None:
+        pytest.skip("headless Chromium not installed (scripts/setup.sh --test installs Debian's chromium)")
+    out, _ = demo_out
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "wg-label" in report  # the embedded maps carry place-name labels
+    try:
+        pdf = print_pdf(out / "report.html", tmp_path / "report.pdf")
+    except ChromiumError as exc:
+        pytest.skip(f"chromium could not print: {exc}")
+    reader = pypdf.PdfReader(pdf)
+    texts = [
+        re.sub(r"\s+", " ", unicodedata.normalize("NFKC", p.extract_text())).strip() for p in reader.pages
+    ]
+    assert 4 <= len(texts) <= 60 and all(texts)
+    assert all(float(p.mediabox.width) == pytest.approx(595.3, abs=2) for p in reader.pages)
+    assert "摘要 / summary" in texts[0] and "数据质量提示" in texts[0]
+    for heading in (
+        "生活圈覆盖率 / life-circle coverage",
+        "规划目标进展 / plan-target progress",
+        "方法与参数",
+    ):
+        assert any(t.startswith(heading) for t in texts), heading

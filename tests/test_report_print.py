@@ -188,3 +188,30 @@ def test_report_cli_refuses_a_pdf_path_that_is_an_input(tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "layers.gpkg" in result.output
     assert layers.read_bytes() == before
+
+
+def test_main_job_map_pngs_are_printed_in_place_of_the_interactive_maps(chromium, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    from weihai_gis import maps
+    from weihai_gis.jobs.main_job import MAP_PNG_DPI, MAP_PNG_SIZE_PX, _map_pngs
+
+    layers = make_layers()
+    res = make_results(layers)
+    files = {
+        "planning_map": maps.save_map(maps.planning_map(layers), tmp_path / "planning_map.html"),
+        "coverage_map": maps.save_map(maps.coverage_map(res, layers), tmp_path / "coverage_map.html"),
+    }
+    images = _map_pngs(files, tmp_path)
+    assert set(images) == {"planning", "coverage"} and "coverage_map_png" in files
+    want = tuple(round(v * MAP_PNG_DPI / 96) for v in MAP_PNG_SIZE_PX)
+    assert _png(images["coverage"]).size == want
+    page = build_report(layers=layers, coverage=res, map_images=images)
+    assert page.count('class="map-print print-only"') == 2 and 'id="maps-print-note"' not in page
+    pdf = print_pdf(write_report(page, tmp_path / "report.html"), tmp_path / "report.pdf")
+    sizes = [
+        (int(x.get_object()["/Width"]), int(x.get_object()["/Height"]))
+        for p in pypdf.PdfReader(pdf).pages
+        for x in (p["/Resources"].get("/XObject") or {}).values()
+        if x.get_object().get("/Subtype") == "/Image"
+    ]
+    assert sizes.count(want) == 2  # both maps printed as the full-resolution pictures

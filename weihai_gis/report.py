@@ -7,6 +7,7 @@ drawn here (no JavaScript chart library); maps are the offline map pages of :mod
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
 import logging
@@ -304,6 +305,7 @@ def build_report(
     parameters: Mapping[str, Any] | None = None,
     sources_md: str | os.PathLike[str] | None = None,
     include_maps: bool = True,
+    map_images: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> str:
     """Build the offline HTML report.
 
@@ -332,6 +334,9 @@ def build_report(
         Path of a SOURCES.md (shown verbatim); ``None`` uses the embedded ``weihai_gis/data/SOURCES.md``.
     include_maps
         Embed the offline maps (each adds ~250 KB).
+    map_images
+        PNG of each map (``"planning"``, ``"coverage"``, ``"sightlines"`` → file, e.g. from
+        :func:`weihai_gis.render.chromium.screenshot_png`): printed in place of the interactive map.
 
     Returns
     -------
@@ -341,18 +346,29 @@ def build_report(
     maps_html: list[dict[str, str]] = []
     if include_maps and layers is not None:
         maps_html.append(
-            {"title": "规划图层 / planning layers", "srcdoc": _srcdoc(map_html(planning_map(layers)))}
+            {
+                "kind": "planning",
+                "title": "规划图层 / planning layers",
+                "srcdoc": _srcdoc(map_html(planning_map(layers))),
+            }
         )
     if include_maps and coverage is not None:
         cov = coverage_map(coverage, layers if coverage.meta.in_weihai else None)
-        maps_html.append({"title": "生活圈覆盖率 / coverage", "srcdoc": _srcdoc(map_html(cov))})
+        maps_html.append(
+            {"kind": "coverage", "title": "生活圈覆盖率 / coverage", "srcdoc": _srcdoc(map_html(cov))}
+        )
     if include_maps and sightlines is not None:
         maps_html.append(
             {
+                "kind": "sightlines",
                 "title": "三线管控 / sightlines",
                 "srcdoc": _srcdoc(map_html(sightlines_map(sightlines, layers))),
             }
         )
+    for entry in maps_html:  # a static picture for print (data URI: the file stays one file)
+        if map_images and (png := map_images.get(entry["kind"])) is not None:
+            data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+            entry["image"] = f"data:image/png;base64,{data}"
     if sources_md is None:
         from weihai_gis import data as embedded_data
 

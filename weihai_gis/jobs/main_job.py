@@ -146,6 +146,27 @@ def _by_town_type(net: WalkNetwork, inputs: CoverageInputs, layers: Layers, out:
 HITWH_HEX_SIZE_M = 250.0
 
 
+#: Maps the main job saves as PNG with ``map_png`` (kind → HTML output name), and their size and resolution.
+MAP_PNGS = {"planning": "planning_map", "coverage": "coverage_map", "sightlines": "sightlines_map"}
+MAP_PNG_SIZE_PX = (1200, 900)
+MAP_PNG_DPI = 192
+
+
+def _map_pngs(files: dict[str, Path], out: Path) -> dict[str, Path]:
+    """Save each written map as ``<name>.png`` (1200 × 900 CSS px at 192 dpi); return kind → PNG."""
+    from weihai_gis.render.chromium import CSS_DPI, screenshot_png
+
+    images = {}
+    for kind, name in MAP_PNGS.items():
+        if name in files:
+            w, h = MAP_PNG_SIZE_PX
+            png = screenshot_png(
+                files[name], out / f"{name}.png", width_px=w, height_px=h, scale=MAP_PNG_DPI / CSS_DPI
+            )
+            files[f"{name}_png"] = images[kind] = png
+    return images
+
+
 def _source_note(inputs: CoverageInputs) -> list[str]:
     """Lines of the source box every map shows: what is real, estimated or not assessed, and the attribution."""
     if inputs.source == "hitwh":
@@ -200,6 +221,7 @@ def run_main_job(
     sample: str | None = None,
     progress: bool = True,
     scheduler: str | None = None,
+    map_png: bool = False,
 ) -> MainJobOutputs:
     """Run the whole pipeline and write its outputs into ``out_dir``.
 
@@ -248,6 +270,9 @@ def run_main_job(
     scheduler
         Run the coverage distances on a Dask cluster (``"local[:N]"`` or a scheduler address); same
         results. None: in this process.
+    map_png
+        Also save the planning, coverage and sightline maps as PNGs for documents (``*_map.png``, headless
+        Chromium, 1200 × 900 CSS px at 192 dpi) and print them in the report's A4 version.
 
     Returns
     -------
@@ -342,6 +367,7 @@ def run_main_job(
             out / "scenario_map.html",
         )
 
+    images = _map_pngs(result.files, out) if map_png else {}
     log.info("5/5 report")
     html = build_report(
         layers=layers,
@@ -352,6 +378,7 @@ def run_main_job(
         targets=progress_table(load_targets()),
         notes="；".join(result.notes),
         parameters={"layers": Path(layers_path or DEFAULT_GPKG).name},
+        map_images=images,
     )
     result.files["report"] = write_report(html, out / "report.html")
     return result
