@@ -91,7 +91,7 @@ def test_grid_partitions_with_facilities_only_across_the_border_are_exact(client
     net, origins, facilities = _inputs("hitwh")
     prof = _short_profile()
     single = coverage(net, origins, facilities, profile=prof)
-    backend = DaskDistances(client, method="grid", cell_m=150)
+    backend = DaskDistances(client, method="grid", cell_m=150, ship="parts")
     dist = coverage(net, origins, facilities, profile=prof, distances=backend)
     _assert_same(single, dist)
     parts = backend.partitions
@@ -137,11 +137,12 @@ def test_subnetwork_keeps_the_whole_networks_component_sizes():
     n_partitions=st.integers(min_value=1, max_value=80),
     method=st.sampled_from(["hilbert", "grid"]),
     cell_m=st.floats(min_value=60, max_value=900),
+    ship=st.sampled_from(["whole", "parts"]),
 )
-def test_any_partitioning_gives_the_single_machine_rows(client, n_partitions, method, cell_m):
+def test_any_partitioning_gives_the_single_machine_rows(client, n_partitions, method, cell_m, ship):
     net, origins, facilities = _inputs("hitwh")
     single = _single_short()
-    backend = DaskDistances(client, n_partitions=n_partitions, method=method, cell_m=cell_m)
+    backend = DaskDistances(client, n_partitions=n_partitions, method=method, cell_m=cell_m, ship=ship)
     dist = coverage(net, origins, facilities, profile=_short_profile(), distances=backend)
     _assert_same(single, dist)
     rows = np.concatenate([p.origins for p in backend.partitions])
@@ -291,3 +292,25 @@ def test_main_job_coverage_step_with_a_scheduler_equals_the_plain_run(client):
     _, dist = run_coverage_job(inputs, scheduler=client.scheduler.address)
     _assert_same(plain, dist)
     pd.testing.assert_frame_equal(plain.problems, dist.problems)
+
+
+@pytest.mark.parametrize(("walker", "ship"), [("elderly", "whole"), ("wheelchair", "parts")])
+def test_walker_runs_on_a_hill_are_the_same_on_dask(client, tmp_path, walker, ship):
+    from test_walking_coverage import _hill_tif
+
+    from weihai_gis.distributed.coverage import fastest_m_per_s
+    from weihai_gis.network.costs import edge_times
+    from weihai_gis.standards import walker_groups
+
+    net, origins, facilities = _inputs("hitwh")
+    dem = _hill_tif(tmp_path / "hill.tif", height_m=60.0)
+    kw = {"profile": _short_profile(), "walker": walker, "dem_costs": dem}
+    single = coverage(net, origins, facilities, **kw)
+    backend = DaskDistances(client, method="grid", cell_m=200, ship=ship)
+    dist = coverage(net, origins, facilities, distances=backend, **kw)
+    _assert_same(single, dist)
+    assert np.isfinite(dist.origins.filter(like="time_").to_numpy()).any()
+    # downhill on the hill is faster than level ground: the radius grows with it
+    flat = walker_groups()[walker]["speed_m_per_min"] / 60
+    assert fastest_m_per_s(edge_times(net, dem=dem, walker=walker)) > flat
+    assert max(len(p.edges) for p in backend.partitions) < net.n_edges

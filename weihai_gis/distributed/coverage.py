@@ -25,10 +25,12 @@ from tqdm.auto import tqdm
 
 from weihai_gis.distributed.cluster import SchedulerSpec, connect
 from weihai_gis.distributed.partition import Partition, plan_partitions, remap_snapped, subnetwork
-from weihai_gis.lifecircle.compute import DistanceRequest, category_distances, coverage
+from weihai_gis.lifecircle.compute import DistanceRequest, category_distances, category_times, coverage
 from weihai_gis.lifecircle.results import CoverageResult
 from weihai_gis.network import Snapped, WalkNetwork
+from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.options import CoverageOptions
+from weihai_gis.standards import walker_groups
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -40,7 +42,11 @@ log = logging.getLogger(__name__)
 #: Added to the largest cutoff for the sub-network radius (metres): floating-point slack only.
 RADIUS_SLACK_M = 1.0
 
-PartitionRows = tuple[int, npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64]]]
+#: Up to this many edges the whole network is scattered to every worker (``ship="auto"``); above it each task
+#: gets only its sub-network, so a worker's memory is bounded by a partition, not by the province.
+WHOLE_NETWORK_MAX_EDGES = 500_000
+
+PartitionRows = tuple[int, npt.NDArray[np.int64], dict[str, Any]]
 
 
 class ShippedNetwork:
@@ -76,20 +82,83 @@ def shippable(net: WalkNetwork) -> ShippedNetwork:
     return ShippedNetwork(net)
 
 
-def _partition_rows(
+def _cut(
+    net: WalkNetwork,
+    origins: Snapped,
+    facilities: Snapped,
+    times: EdgeTimes | None,
+    part: Partition,
+    requests: Sequence[DistanceRequest],
+) -> tuple[WalkNetwork, Snapped, Snapped, list[DistanceRequest], EdgeTimes | None]:
+    """Return a partition's sub-network, its origins' and facilities' snaps on it, its requests and edge times."""
+    sub = subnetwork(net, part.edges)
+    o_sub = remap_snapped(origins, part.origins, part.edges)
+    f_sub = remap_snapped(facilities, part.facilities, part.edges)
+    local = [(cid, np.flatnonzero(np.isin(part.facilities, rows)), cutoff) for cid, rows, cutoff in requests]
+    return sub, o_sub, f_sub, local, (take_edges(times, part.edges) if times is not None else None)
+
+
+def _solve(
+    sub: WalkNetwork,
+    o_sub: Snapped,
+    f_sub: Snapped,
+    local: Sequence[DistanceRequest],
+    sub_times: EdgeTimes | None,
+    options: CoverageOptions,
+) -> dict[str, Any]:
+    """Run the single-machine backend on one partition (metres, or walker times when ``sub_times``)."""
+    if sub_times is None:
+        return category_distances(sub, o_sub, f_sub, local, options)
+    return category_times(sub, o_sub, f_sub, local, options, times=sub_times)
+
+
+def _whole_task(
     shipped: ShippedNetwork,
     origins: Snapped,
     facilities: Snapped,
+    times: EdgeTimes | None,
     part: Partition,
     requests: Sequence[DistanceRequest],
     options: CoverageOptions,
 ) -> PartitionRows:
-    """Worker task: distances for one partition's origins on its sub-network."""
-    sub = subnetwork(shipped.net, part.edges)
-    o_sub = remap_snapped(origins, part.origins, part.edges)
-    f_sub = remap_snapped(facilities, part.facilities, part.edges)
-    local = [(cid, np.flatnonzero(np.isin(part.facilities, rows)), cutoff) for cid, rows, cutoff in requests]
-    return part.id, part.origins, category_distances(sub, o_sub, f_sub, local, options)
+    """Worker task (network scattered whole): cut the partition here, then solve it."""
+    cut = _cut(shipped.net, origins, facilities, times, part, requests)
+    return part.id, part.origins, _solve(*cut, options)
+
+
+def _part_task(
+    pid: int,
+    rows: npt.NDArray[np.int64],
+    shipped: ShippedNetwork,
+    o_sub: Snapped,
+    f_sub: Snapped,
+    local: Sequence[DistanceRequest],
+    sub_times: EdgeTimes | None,
+    options: CoverageOptions,
+) -> PartitionRows:
+    """Worker task (only the partition's sub-network sent): solve it."""
+    return pid, rows, _solve(shipped.net, o_sub, f_sub, local, sub_times, options)
+
+
+def take_edges(times: EdgeTimes, edges: npt.NDArray[np.int64]) -> EdgeTimes:
+    """Return the edge times of the edges at positions ``edges`` only (sub-segments and sums kept as they are)."""
+    prof = times.profile
+    start, count = prof.piece_offset[edges], np.diff(prof.piece_offset)[edges]
+    pieces = np.repeat(start - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    sub_prof = dataclasses.replace(
+        prof,
+        piece_offset=np.r_[0, np.cumsum(count)].astype(np.int64),
+        piece_end_m=prof.piece_end_m[pieces],
+        piece_rise_m=prof.piece_rise_m[pieces],
+    )
+    return dataclasses.replace(
+        times,
+        forward_s=times.forward_s[edges],
+        backward_s=times.backward_s[edges],
+        profile=sub_prof,
+        cum_forward_s=times.cum_forward_s[pieces],
+        cum_backward_s=times.cum_backward_s[pieces],
+    )
 
 
 class DaskDistances:
@@ -102,6 +171,10 @@ class DaskDistances:
     n_partitions, method, cell_m
         How origins are partitioned (:func:`~weihai_gis.distributed.partition.plan_partitions`); default one
         Hilbert partition per ~2 000 origins and at least two per worker.
+    ship
+        ``"whole"``: scatter the whole network to every worker once (each worker holds all of it);
+        ``"parts"``: send each task only its partition's sub-network (worker memory bounded by a partition,
+        for province-size networks); ``"auto"``: whole up to :data:`WHOLE_NETWORK_MAX_EDGES` edges.
     progress
         Show a tqdm bar over finished partitions.
     """
@@ -113,8 +186,12 @@ class DaskDistances:
         n_partitions: int | None = None,
         method: str = "hilbert",
         cell_m: float | None = None,
+        ship: str = "auto",
         progress: bool = False,
     ) -> None:
+        if ship not in ("auto", "whole", "parts"):
+            raise ValueError(f"ship must be 'auto', 'whole' or 'parts', got {ship!r}.")
+        self.ship = ship
         self.client = client
         self.n_partitions = n_partitions
         self.method = method
@@ -129,9 +206,17 @@ class DaskDistances:
         facilities: Snapped,
         requests: Sequence[DistanceRequest],
         options: CoverageOptions,
+        *,
+        radius_m: float | None = None,
+        times: EdgeTimes | None = None,
     ) -> list[Future]:
-        """Plan the partitions, scatter the network and snaps once, and submit one task per partition."""
-        radius = max(cutoff for _, _, cutoff in requests) + RADIUS_SLACK_M
+        """Plan the partitions, scatter the network and snaps once, and submit one task per partition.
+
+        ``radius_m`` defaults to the largest cutoff (metres runs); with the whole network's edge ``times``
+        the tasks run :func:`category_times` (walker groups).
+        """
+        radius = radius_m if radius_m is not None else max(cutoff for _, _, cutoff in requests)
+        radius += RADIUS_SLACK_M
         n = self.n_partitions
         if n is None and self.method == "hilbert":
             workers = max(1, len(self.client.scheduler_info().get("workers", {})))
@@ -139,32 +224,47 @@ class DaskDistances:
         self.partitions = plan_partitions(
             net, origins, facilities, radius, n_partitions=n, method=self.method, cell_m=self.cell_m
         )
-        # sent once per worker, not per task; hash=False: tokenising object arrays costs more than sending
-        shared = self.client.scatter([shippable(net), origins, facilities], broadcast=True, hash=False)
-        return [
-            self.client.submit(_partition_rows, *shared, part, list(requests), options, pure=False)
-            for part in self.partitions
-        ]
+        whole = self.ship == "whole" or (self.ship == "auto" and net.n_edges <= WHOLE_NETWORK_MAX_EDGES)
+        if whole:  # sent once per worker, not per task; hash=False: tokenising object arrays costs more
+            shared = self.client.scatter(
+                [shippable(net), origins, facilities, times], broadcast=True, hash=False
+            )
+            return [
+                self.client.submit(_whole_task, *shared, part, list(requests), options, pure=False)
+                for part in self.partitions
+            ]
+        futures = []
+        for part in self.partitions:  # each worker receives only the sub-networks of its partitions
+            sub, o_sub, f_sub, local, sub_times = _cut(net, origins, facilities, times, part, requests)
+            args = (part.id, part.origins, shippable(sub), o_sub, f_sub, local, sub_times, options)
+            futures.append(self.client.submit(_part_task, *args, pure=False))
+        return futures
 
     def gather(
-        self, futures: Sequence[Future], n_origins: int, categories: Sequence[str]
-    ) -> dict[str, np.ndarray]:
-        """Collect the partitions' rows into one array per category; check each origin is filled once."""
+        self, futures: Sequence[Future], n_origins: int, categories: Sequence[str], *, width: int = 1
+    ) -> dict[str, Any]:
+        """Collect the partitions' rows into full arrays per category; check each origin is filled once.
+
+        ``width`` 1: the tasks return one array per category (metres runs); 2: a tuple (seconds, metres)
+        of walker runs, returned as such.
+        """
         from distributed import as_completed
 
-        out = {cid: np.full(n_origins, np.nan) for cid in categories}
+        out = {cid: tuple(np.full(n_origins, np.nan) for _ in range(width)) for cid in categories}
         filled = np.zeros(n_origins, dtype=np.int64)
         seen: set[int] = set()
         done = tqdm(total=len(futures), desc="partitions", disable=not self.progress)
         for future in as_completed(futures):
-            pid, rows, dists = future.result()
+            pid, rows, values = future.result()
             done.update()
             if pid in seen:  # a partition's result arrives once per future; guard anyway
                 continue
             seen.add(pid)
             filled[rows] += 1
             for cid in categories:
-                out[cid][rows] = dists[cid]
+                parts = values[cid] if width > 1 else (values[cid],)
+                for target, part in zip(out[cid], parts, strict=True):
+                    target[rows] = part
         done.close()
         expected = np.zeros(n_origins, dtype=np.int64)
         for part in self.partitions:
@@ -174,7 +274,7 @@ class DaskDistances:
                 f"distributed coverage: {int((filled < expected).sum())} origins missing and "
                 f"{int((filled > 1).sum())} filled twice after gathering {len(seen)} partitions."
             )
-        return out
+        return {cid: value if width > 1 else value[0] for cid, value in out.items()}
 
     def __call__(
         self,
@@ -187,6 +287,43 @@ class DaskDistances:
         """Return ``{category id: distance per origin}``, equal to the single-machine backend's."""
         futures = self.submit(net, origins, facilities, requests, options)
         return self.gather(futures, len(origins.edge), [cid for cid, _, _ in requests])
+
+    def times(
+        self,
+        net: WalkNetwork,
+        origins: Snapped,
+        facilities: Snapped,
+        requests: Sequence[DistanceRequest],
+        options: CoverageOptions,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Return ``{category id: (seconds, metres)}`` of a walker-group run, equal to :func:`category_times`.
+
+        The edge times (DEM sampling included) are computed once on the whole network here and each task
+        cuts them to its sub-network, so they are the single run's. The sub-network radius is the largest
+        time budget times the fastest speed anywhere (any sub-segment in either direction, and the
+        level-ground speed of the connectors): a route within the budget cannot get farther than that.
+        """
+        times = edge_times(net, dem=options.dem_costs, walker=options.walker_group or "adult")
+        adult_m_per_s = walker_groups()["adult"]["speed_m_per_min"] / 60
+        budget_s = max(cutoff for _, _, cutoff in requests) / adult_m_per_s
+        radius = budget_s * fastest_m_per_s(times)
+        futures = self.submit(net, origins, facilities, requests, options, radius_m=radius, times=times)
+        return self.gather(futures, len(origins.edge), [cid for cid, _, _ in requests], width=2)
+
+
+def fastest_m_per_s(times: EdgeTimes) -> float:
+    """Return the highest walking speed (m/s) on any sub-segment in either direction, or on level ground."""
+    prof = times.profile
+    length = prof.piece_length_m
+    first = np.zeros(len(length), dtype=bool)
+    first[prof.piece_offset[:-1][np.diff(prof.piece_offset) > 0]] = True
+    speeds = [times.speed_m_per_s]
+    for cum in (times.cum_forward_s, times.cum_backward_s):
+        dt = cum - np.where(first, 0.0, np.r_[0.0, cum[:-1]])
+        ok = np.isfinite(dt) & (dt > 0) & (length > 0)
+        if ok.any():
+            speeds.append(float(np.max(length[ok] / dt[ok])))
+    return max(speeds)
 
 
 def distributed_coverage(

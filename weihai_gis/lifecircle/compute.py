@@ -28,7 +28,7 @@ from weihai_gis.lifecircle.placement import (
 from weihai_gis.lifecircle.results import CoverageResult, InputRecord, RunMetadata, source_name
 from weihai_gis.lifecircle.summaries import auto_hex_size_m
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
-from weihai_gis.network.costs import edge_times
+from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.options import CoverageOptions
 from weihai_gis.population import population_values, refuse_duplicate_ids
 from weihai_gis.standards import Profile, facility_kinds, load_profile, walker_groups
@@ -42,7 +42,7 @@ DistanceRequest = tuple[str, np.ndarray, float]
 
 #: ``(net, origin snaps, facility snaps, requests, options) -> {category id: distance per origin}``: how
 #: :func:`coverage` gets its network distances. :func:`category_distances` runs them on this machine;
-#: :func:`weihai_gis.distributed.distributed_distances` on a Dask cluster, partitioned by origin.
+#: :class:`weihai_gis.distributed.DaskDistances` on a Dask cluster, partitioned by origin.
 DistanceBackend = Callable[
     [WalkNetwork, Snapped, Snapped, Sequence[DistanceRequest], CoverageOptions], dict[str, np.ndarray]
 ]
@@ -95,6 +95,7 @@ def category_times(
     options: CoverageOptions,
     *,
     progress: bool = False,
+    times: EdgeTimes | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Return the walking time (s) and its route's metres to the quickest facility of each category, for a walker.
 
@@ -103,13 +104,18 @@ def category_times(
     per category on the transposed directed graph. Each category's cutoff in metres is a time budget at the
     ADULT reference speed (``walking_speed_m_per_min.adult``: 1000 m ↔ 15 min).
 
+    ``times``: the edge times of ``net`` when already known (a Dask partition gets the whole network's,
+    cut to its edges, so that its DEM sampling is the whole run's).
+
     Returns
     -------
     dict
         ``{category id: (seconds, metres)}``, one value per origin, NaN beyond the budget.
     """
     walker = options.walker_group or "adult"
-    index = TimeIndex(net, edge_times(net, dem=options.dem_costs, walker=walker))
+    index = TimeIndex(
+        net, times if times is not None else edge_times(net, dem=options.dem_costs, walker=walker)
+    )
     adult_m_per_s = walker_groups()["adult"]["speed_m_per_min"] / 60
     return {
         cid: nearest_time_s(index, origins, facilities.take(rows), max_time_s=cutoff / adult_m_per_s)
@@ -254,9 +260,10 @@ def coverage(
         Show a tqdm bar over categories.
     distances
         Where the network distances are computed (a :data:`DistanceBackend`): default
-        :func:`category_distances` on this machine; :func:`weihai_gis.distributed.distributed_distances`
-        runs them on a Dask cluster with the same result. Validation, snapping (on the whole network) and
-        the summaries happen here either way.
+        :func:`category_distances` on this machine; :class:`weihai_gis.distributed.DaskDistances`
+        runs them on a Dask cluster with the same result (walker-group runs through its ``times`` method,
+        the counterpart of :func:`category_times`). Validation, snapping (on the whole network) and the
+        summaries happen here either way.
     **overrides
         Fields of :class:`~weihai_gis.options.CoverageOptions` replacing those of ``options``, e.g.
         ``profile="mofcom-15min"``, ``max_snap_m=100``, ``offset_check="warn"``, ``hex_size_m=300``.
@@ -347,12 +354,15 @@ def coverage(
     if requests:
         assert f_snap is not None
         if timed:
-            if distances is not None:
+            if distances is None:
+                times = category_times(net, o_snap, f_snap, requests, opts, progress=progress)
+            elif callable(getattr(distances, "times", None)):  # a backend that also runs walker groups
+                times = distances.times(net, o_snap, f_snap, requests, opts)  # type: ignore[attr-defined]
+            else:
                 raise ValueError(
-                    f"walker={opts.walker_group!r}: walker-group (minutes) runs are computed on this machine "
-                    "only; drop the distance backend (--scheduler) or the walker."
+                    f"walker={opts.walker_group!r}: this distance backend has no walker-group (minutes) runs; "
+                    "use weihai_gis.distributed.DaskDistances or drop the walker."
                 )
-            times = category_times(net, o_snap, f_snap, requests, opts, progress=progress)
         elif distances is None:
             dists = category_distances(net, o_snap, f_snap, requests, opts, progress=progress)
         else:
