@@ -104,3 +104,65 @@ def test_a_caller_changing_a_cached_configuration_does_not_change_later_runs():
     seaward = load_controls()["coastal"]["seaward_m"]["value"]
     load_controls()["coastal"]["seaward_m"]["value"] = 1
     assert load_controls()["coastal"]["seaward_m"]["value"] == seaward
+
+
+def _first_record_broken(tmp_path, packaged: str, key: str, change) -> str:
+    import yaml
+
+    from weihai_gis.standards import _read_yaml
+
+    data = _read_yaml(packaged)
+    change(data[key])
+    path = tmp_path / packaged
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("packaged", "key", "label", "load"),
+    [
+        ("tijian-indicators.yaml", "indicators", "indicator", "weihai_gis.tijian.catalogue:load_catalogue"),
+        ("plan-targets-2025-2027.yaml", "targets", "target", "weihai_gis.tijian.targets:load_targets"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda recs: recs[0].pop("verified"), "missing field 'verified'"),
+        (lambda recs: recs[0].update(verified="yes"), "field 'verified': expected true or false, got 'yes'"),
+        (lambda recs: recs.append(dict(recs[0])), "duplicate {label} id"),
+        (lambda recs: recs.insert(0, "text"), "{label} '#0': expected a mapping"),
+    ],
+)
+def test_every_record_file_reports_a_bad_record_the_same_way(
+    tmp_path, packaged, key, label, load, change, message
+):
+    # one set of record checks (standards/records.py) serves profiles, the 体检 catalogue and the plan targets
+    from importlib import import_module
+
+    module, func = load.split(":")
+    path = _first_record_broken(tmp_path, packaged, key, change)
+    with pytest.raises(StandardsError) as err:
+        getattr(import_module(module), func)(path)
+    text = str(err.value)
+    assert text.startswith(f"{packaged}, {label} ") and message.format(label=label) in text, text
+
+
+def test_record_checks_name_the_file_record_and_field():
+    from weihai_gis.standards.records import iter_records, require_choice, require_kinds
+
+    data = {"items": [{"id": "a", "kinds": ["clinic"], "tier": "x"}, {"id": "b-c", "kinds": []}]}
+    records = iter_records(data, "items", "f.yaml", "item", ("id", "kinds"))
+    rid, rec, where = next(records)
+    assert (rid, where) == ("a", "f.yaml, item 'a'")
+    assert require_kinds(rec, {"clinic"}, where) == ("clinic",)
+    with pytest.raises(
+        StandardsError, match=r"f.yaml, item 'a', field 'kinds': unknown facility kinds \['clinic'\]"
+    ):
+        require_kinds(rec, {"school"}, where)
+    with pytest.raises(StandardsError, match=r"field 'tier': 'x'; expected one of \('y',\)"):
+        require_choice(rec, "tier", ("y",), where)
+    with pytest.raises(StandardsError, match=r"f.yaml, item 'b-c', field 'id': must be an identifier"):
+        next(records)
+    with pytest.raises(StandardsError, match=r"f\.yaml: field .none. must be a non-empty list"):
+        next(iter_records(data, "none", "f.yaml", "item", ()))

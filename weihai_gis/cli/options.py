@@ -25,6 +25,7 @@ __all__ = [
     "coverage_input_options",
     "facility_table",
     "input_file",
+    "input_reading_options",
     "layers_options",
     "output_file",
     "scheduler_option",
@@ -146,8 +147,39 @@ _TABLE_OPTIONS = [
 ]
 
 
-def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add how supplied coverage inputs are read: ``--category-field``, ``--mapping``, ``--datum``, ``--population-field``.
+_READING_OPTIONS = [
+    click.option(
+        "--category-field",
+        default=None,
+        help="Facility field already holding kinds/category ids (default: map types).",
+    ),
+    click.option(
+        "--mapping",
+        type=click.Choice(["osm", "amap"]),
+        default="osm",
+        show_default=True,
+        help="How facility types map to categories (OSM tags or Amap type codes).",
+    ),
+    click.option(
+        "--datum",
+        type=click.Choice(["wgs84", "gcj02", "bd09"]),
+        default="wgs84",
+        show_default=True,
+        help="Datum of facility lon/lat (Amap: gcj02, Baidu: bd09).",
+    ),
+    click.option(
+        "--population-field",
+        default="population",
+        show_default=True,
+        help="Population field of the origins.",
+    ),
+]
+
+
+def input_reading_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add how supplied facilities and origins are read (category field, mapping, datum, population field).
+
+    Used by ``weihai-gis tijian run``; part of :func:`coverage_input_options`.
 
     Parameters
     ----------
@@ -160,37 +192,29 @@ def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     callable
         The command with the four options.
     """
-    options = [
-        click.option(
-            "--category-field",
-            default=None,
-            help="Facility field already holding kinds/category ids (default: map types).",
-        ),
-        click.option(
-            "--mapping",
-            type=click.Choice(["osm", "amap"]),
-            default="osm",
-            show_default=True,
-            help="How facility types map to categories (OSM tags or Amap type codes).",
-        ),
-        click.option(
-            "--datum",
-            type=click.Choice(["wgs84", "gcj02", "bd09"]),
-            default="wgs84",
-            show_default=True,
-            help="Datum of facility lon/lat (Amap: gcj02, Baidu: bd09).",
-        ),
-        click.option(
-            "--population-field",
-            default="population",
-            show_default=True,
-            help="Population field of the origins.",
-        ),
-        click.option(
-            "--profile", type=click.Choice(list_profiles()), default=DEFAULT_PROFILE, show_default=True
-        ),
-    ]
-    for option in reversed([*options, *_TABLE_OPTIONS]):
+    for option in reversed(_READING_OPTIONS):
+        command = option(command)
+    return command
+
+
+def coverage_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add :func:`input_reading_options`, ``--profile`` and the facility-table options of a coverage run.
+
+    Parameters
+    ----------
+    command
+        The click command function (parameters ``category_field``, ``mapping``, ``datum``,
+        ``population_field``, ``profile``).
+
+    Returns
+    -------
+    callable
+        The command with the options.
+    """
+    profile = click.option(
+        "--profile", type=click.Choice(list_profiles()), default=DEFAULT_PROFILE, show_default=True
+    )
+    for option in reversed([*_READING_OPTIONS, profile, *_TABLE_OPTIONS]):
         command = option(command)
     return command
 

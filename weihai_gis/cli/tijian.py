@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from weihai_gis.cli.options import input_file, output_file
+from weihai_gis.cli.options import input_file, input_reading_options, output_file
 from weihai_gis.errors import InputFileError
 from weihai_gis.files import atomic_path
 
@@ -139,11 +139,8 @@ def _default_osm() -> Path | None:
 @input_file(
     "--facilities", "Facilities: CSV/XLSX/vector with kinds or Amap/OSM types (overrides --osm POIs)."
 )
-@click.option("--category-field", default=None, help="Facility field already holding facility kinds.")
-@click.option("--mapping", type=click.Choice(["osm", "amap"]), default="osm", show_default=True)
-@click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True)
+@input_reading_options
 @input_file("--origins", "Residents (points/polygons with a population field) for the population variant.")
-@click.option("--population-field", default="population", show_default=True)
 @input_file("--land", "The bureau's land-use polygons (三调); residential land is selected by code.")
 @click.option("--land-layer", default=None, help="Layer of --land.")
 @click.option(

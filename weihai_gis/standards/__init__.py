@@ -35,6 +35,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from weihai_gis.errors import StandardsError
+from weihai_gis.standards.records import (
+    citation_text,
+    iter_records,
+    require_bool,
+    require_choice,
+    require_kinds,
+)
 
 if TYPE_CHECKING:  # pandas is imported where a profile is built, so the CLI starts without it
     import pandas as pd
@@ -63,7 +70,6 @@ CATEGORY_TYPES = ("基础保障", "品质提升")
 #: libyaml's C loader when PyYAML was built with it (about 10x faster than the pure-Python SafeLoader).
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REQUIRED = ("id", "name_zh", "name_en", "tier", "type", "kinds", "citation", "verified")
-_CITATION_KEYS = ("document", "clause", "url")
 
 
 def _cached_copy(read: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
@@ -369,15 +375,6 @@ def list_profiles() -> list[str]:
     )
 
 
-def _citation_text(citation: Any, where: str) -> str:
-    if not isinstance(citation, dict) or any(k not in citation for k in _CITATION_KEYS):
-        raise StandardsError(
-            f"{where}, field 'citation': expected a mapping with keys {list(_CITATION_KEYS)}."
-        )
-    text = f"{citation['document']}, {citation['clause']}"
-    return f"{text} — {citation['url']}" if citation["url"] else text
-
-
 def load_profile(name: str, *, walker: str = "adult") -> Profile:
     """Load and validate a life-circle profile.
 
@@ -409,38 +406,11 @@ def load_profile(name: str, *, walker: str = "adult") -> Profile:
     filename = f"profile-{name}.yaml"
     data = _read_yaml(filename)
     kinds_vocab = set(facility_kinds()["kinds"])
-    raw = data.get("categories")
-    if not isinstance(raw, list) or not raw:
-        raise StandardsError(f"{filename}: field 'categories' must be a non-empty list.")
     rows = []
-    seen: set[str] = set()
-    for i, cat in enumerate(raw):
-        cid = cat.get("id", f"#{i}") if isinstance(cat, dict) else f"#{i}"
-        where = f"{filename}, category {cid!r}"
-        if not isinstance(cat, dict):
-            raise StandardsError(f"{where}: expected a mapping.")
-        for field in _REQUIRED:
-            if field not in cat:
-                raise StandardsError(f"{where}: missing field {field!r}.")
-        if cid in seen:
-            raise StandardsError(f"{where}: duplicate category id.")
-        seen.add(cid)
-        if not str(cid).isidentifier():
-            raise StandardsError(f"{where}, field 'id': must be an identifier (letters, digits, _).")
-        if cat["type"] not in CATEGORY_TYPES:
-            raise StandardsError(f"{where}, field 'type': {cat['type']!r}; expected one of {CATEGORY_TYPES}.")
-        if not isinstance(cat["verified"], bool):
-            raise StandardsError(
-                f"{where}, field 'verified': expected true or false, got {cat['verified']!r}."
-            )
-        kinds = cat["kinds"]
-        if not isinstance(kinds, list) or not kinds:
-            raise StandardsError(f"{where}, field 'kinds': expected a non-empty list of facility kinds.")
-        unknown = sorted(set(kinds) - kinds_vocab)
-        if unknown:
-            raise StandardsError(
-                f"{where}, field 'kinds': unknown facility kinds {unknown} (see facility-kinds.yaml)."
-            )
+    for cid, cat, where in iter_records(data, "categories", filename, "category", _REQUIRED):
+        require_choice(cat, "type", CATEGORY_TYPES, where)
+        require_bool(cat, "verified", where)
+        kinds = require_kinds(cat, kinds_vocab, where)
         metres, minutes = cat.get("max_walk_m"), cat.get("max_walk_min")
         if (metres is None) == (minutes is None):
             raise StandardsError(f"{where}: give exactly one of 'max_walk_m' or 'max_walk_min'.")
@@ -460,7 +430,7 @@ def load_profile(name: str, *, walker: str = "adult") -> Profile:
                 "tier": str(cat["tier"]),
                 "type": cat["type"],
                 "kinds": tuple(kinds),
-                "citation": _citation_text(cat["citation"], where),
+                "citation": citation_text(cat["citation"], where),
                 "verified": cat["verified"],
                 "note": str(cat.get("note", "")),
             }

@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from weihai_gis.errors import StandardsError
 from weihai_gis.standards import Profile, coverage_config, facility_kinds
-from weihai_gis.standards import _read_yaml as read_standards_yaml
+from weihai_gis.standards.records import (
+    citation_text,
+    iter_records,
+    read_records_file,
+    require_bool,
+    require_choice,
+    require_kinds,
+)
 
 __all__ = [
     "DENOMINATORS",
@@ -51,28 +57,8 @@ _REQUIRED = (
 )
 
 
-def _citation(value: Any, where: str) -> str:
-    if not isinstance(value, dict) or any(k not in value for k in ("document", "clause", "url")):
-        raise StandardsError(
-            f"{where}, field 'citation': expected a mapping with keys document, clause, url."
-        )
-    text = f"{value['document']}, {value['clause']}"
-    return f"{text} — {value['url']}" if value["url"] else text
-
-
 def _read(path: str | Path | None) -> tuple[dict[str, Any], str]:
-    if path is None:
-        return read_standards_yaml(PACKAGED), PACKAGED
-    p = Path(path)
-    if not p.is_file():
-        raise StandardsError(f"indicator catalogue {str(p)!r} does not exist.")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise StandardsError(f"indicator catalogue {str(p)!r} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise StandardsError(f"indicator catalogue {str(p)!r}: expected a mapping at the top level.")
-    return data, p.name
+    return read_records_file(path, PACKAGED, "indicator catalogue")
 
 
 def _threshold(raw: Any, where: str, speeds: dict[str, float]) -> dict[str, Any]:
@@ -91,8 +77,7 @@ def _threshold(raw: Any, where: str, speeds: dict[str, float]) -> dict[str, Any]
     walker = raw.get("walker", "adult")
     if walker not in speeds:
         raise StandardsError(f"{where}, 'walker': {walker!r}; expected one of {sorted(speeds)}.")
-    if not isinstance(raw.get("verified"), bool):
-        raise StandardsError(f"{where}, 'verified': expected true or false, got {raw.get('verified')!r}.")
+    require_bool(raw, "verified", where)
     speed = float(speeds[walker])
     if minutes is not None and mode == "drive":
         threshold_m = math.nan  # driving minutes have no metre equivalent without the driving network
@@ -111,7 +96,7 @@ def _threshold(raw: Any, where: str, speeds: dict[str, float]) -> dict[str, Any]
         "mode": mode,
         "walker": walker,
         "speed_m_per_min": speed,
-        "threshold_citation": _citation(raw.get("citation"), where),
+        "threshold_citation": citation_text(raw.get("citation"), where),
         "threshold_verified": raw["verified"],
     }
 
@@ -140,51 +125,26 @@ def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
         The file is missing or malformed; the message names the file, the indicator and the field.
     """
     data, name = _read(path)
-    raw = data.get("indicators")
-    if not isinstance(raw, list) or not raw:
-        raise StandardsError(f"{name}: field 'indicators' must be a non-empty list.")
     speeds = {
         k: float(v)
         for k, v in coverage_config()["walking_speed_m_per_min"].items()
         if k in ("adult", "elderly", "child")
     }
     vocab = set(facility_kinds()["kinds"])
-    rows, seen = [], set()
-    for i, ind in enumerate(raw):
-        iid = ind.get("id", f"#{i}") if isinstance(ind, dict) else f"#{i}"
-        where = f"{name}, indicator {iid!r}"
-        if not isinstance(ind, dict):
-            raise StandardsError(f"{where}: expected a mapping.")
-        for field in _REQUIRED:
-            if field not in ind:
-                raise StandardsError(f"{where}: missing field {field!r}.")
-        if not str(iid).isidentifier():
-            raise StandardsError(f"{where}, field 'id': must be an identifier (letters, digits, _).")
-        if iid in seen:
-            raise StandardsError(f"{where}: duplicate indicator id.")
-        seen.add(iid)
+    rows = []
+    for iid, ind, where in iter_records(data, "indicators", name, "indicator", _REQUIRED):
         for field, allowed in (
             ("level", LEVELS),
             ("denominator", DENOMINATORS),
             ("official", OFFICIAL_VARIANTS),
         ):
-            if ind[field] not in allowed:
-                raise StandardsError(f"{where}, field {field!r}: {ind[field]!r}; expected one of {allowed}.")
+            require_choice(ind, field, allowed, where)
         if ind["denominator"] == "unit_count" and ind["level"] not in ("小区", "街区"):
             raise StandardsError(
                 f"{where}: a unit_count indicator must have level 小区 or 街区, got {ind['level']!r}."
             )
-        if not isinstance(ind["verified"], bool):
-            raise StandardsError(
-                f"{where}, field 'verified': expected true or false, got {ind['verified']!r}."
-            )
-        kinds = ind["kinds"]
-        if not isinstance(kinds, list) or not kinds:
-            raise StandardsError(f"{where}, field 'kinds': expected a non-empty list of facility kinds.")
-        if unknown := sorted(set(kinds) - vocab):
-            raise StandardsError(
-                f"{where}, field 'kinds': unknown facility kinds {unknown} (see facility-kinds.yaml)."
-            )
+        require_bool(ind, "verified", where)
+        kinds = require_kinds(ind, vocab, where)
         if not isinstance(ind["order"], int):
             raise StandardsError(f"{where}, field 'order': expected an integer, got {ind['order']!r}.")
         rows.append(
@@ -199,7 +159,7 @@ def load_catalogue(path: str | Path | None = None) -> pd.DataFrame:
                 **_threshold(ind["threshold"], where, speeds),
                 "denominator": ind["denominator"],
                 "official": ind["official"],
-                "citation": _citation(ind["citation"], where),
+                "citation": citation_text(ind["citation"], where),
                 "verified": ind["verified"],
                 "note": str(ind.get("note", "")),
             }

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from weihai_gis.errors import LayerError, StandardsError
-from weihai_gis.standards import _read_yaml as read_standards_yaml
+from weihai_gis.standards.records import iter_records, read_records_file, require_bool, require_choice
 
 __all__ = ["DONE_STATUSES", "load_targets", "progress_table", "read_progress"]
 
@@ -45,43 +45,16 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
     StandardsError
         Missing or malformed fields (the message names the file, the target and the field).
     """
-    import yaml
-
-    if path is None:
-        data, name = read_standards_yaml(PACKAGED), PACKAGED
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise StandardsError(f"plan-target file {str(p)!r} does not exist.")
-        data, name = yaml.safe_load(p.read_text(encoding="utf-8")), p.name
-        if not isinstance(data, dict):
-            raise StandardsError(f"plan-target file {str(p)!r}: expected a mapping at the top level.")
-    raw = data.get("targets")
-    if not isinstance(raw, list) or not raw:
-        raise StandardsError(f"{name}: field 'targets' must be a non-empty list.")
+    data, name = read_records_file(path, PACKAGED, "plan-target file")
     start = pd.Timestamp(str(data.get("start", "2025-01-01")))
     end = pd.Timestamp(str(data.get("end", "2027-12-31")))
-    rows, seen = [], set()
-    for i, t in enumerate(raw):
-        tid = t.get("id", f"#{i}") if isinstance(t, dict) else f"#{i}"
-        where = f"{name}, target {tid!r}"
-        if not isinstance(t, dict):
-            raise StandardsError(f"{where}: expected a mapping.")
-        for field in _REQUIRED:
-            if field not in t:
-                raise StandardsError(f"{where}: missing field {field!r}.")
-        if tid in seen:
-            raise StandardsError(f"{where}: duplicate target id.")
-        seen.add(tid)
+    rows = []
+    for tid, t, where in iter_records(data, "targets", name, "target", _REQUIRED, identifier=False):
         if not isinstance(t["target"], int | float) or not math.isfinite(t["target"]):
             raise StandardsError(f"{where}, field 'target': expected a number, got {t['target']!r}.")
-        if t["comparator"] not in COMPARATORS:
-            raise StandardsError(
-                f"{where}, field 'comparator': {t['comparator']!r}; expected one of {COMPARATORS}."
-            )
+        require_choice(t, "comparator", COMPARATORS, where)
         for field in ("spatial", "verified"):
-            if not isinstance(t[field], bool):
-                raise StandardsError(f"{where}, field {field!r}: expected true or false, got {t[field]!r}.")
+            require_bool(t, field, where)
         try:
             due = pd.Timestamp(str(t.get("due", end.date())))
         except ValueError as exc:
