@@ -6,11 +6,16 @@ synthetic fractal terrain of the same size. Each task runs --repeat times (media
 tracemalloc peak for our numpy code; max RSS of the gdal_viewshed child processes for GDAL.
 
 Run: .venv/bin/python scripts/bench_sightlines.py [--viewpoints 20] [--repeat 3] [--size 1500]
+     .venv/bin/python scripts/bench_sightlines.py --against REV [--viewpoints 4]
+``--against REV`` instead times ``viewpoint_limit`` of this tree against the one of git revision REV (its
+``weihai_gis/sightlines/surface.py`` loaded as a module), on one thread, alternated, CPU seconds, after
+checking both give identical limits.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import resource
 import shutil
@@ -94,13 +99,54 @@ def gdal_peak_mb(gdal: str, xy: tuple[float, float], src: Path, out: Path) -> fl
     return int(res.stderr.strip().splitlines()[-1]) / 1024
 
 
+def against(rev: str, dem: DEM, vps: list[tuple[float, float]], repeat: int) -> None:
+    """Alternate ``viewpoint_limit`` of this tree and of revision ``rev``; CPU medians and their ratio."""
+    import weihai_gis.sightlines.surface as ours
+
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{rev}:weihai_gis/sightlines/surface.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "surface_previous.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("surface_previous", path)
+        assert spec is not None and spec.loader is not None
+        previous = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(previous)
+    ridge = extract_ridges(dem)
+    for mod in (previous, ours):  # the shared per-cell tables are built once per module, not timed
+        mod.viewpoint_limit(dem, vps[0], ridge_mask=ridge)
+    cpu: dict[str, list[float]] = {"previous": [], "ours": []}
+    outs: dict[str, list[np.ndarray]] = {}
+    for _ in range(repeat):
+        for name, mod in (("previous", previous), ("ours", ours)):
+            t0 = time.process_time()
+            outs[name] = [mod.viewpoint_limit(dem, p, ridge_mask=ridge) for p in vps]
+            cpu[name].append(time.process_time() - t0)
+    for a, b in zip(outs["previous"], outs["ours"], strict=True):
+        np.testing.assert_array_equal(a, b)  # the same limits, bit for bit
+    p, o = statistics.median(cpu["previous"]), statistics.median(cpu["ours"])
+    print(
+        f"viewpoint_limit, {len(vps)} viewpoints, one thread, CPU s (median of {repeat}, alternated): "
+        f"{rev} {p:.2f}, this tree {o:.2f}, ratio {p / o:.2f}x; limits identical"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--viewpoints", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size", type=int, default=1500)
+    ap.add_argument("--against", metavar="REV", help="time viewpoint_limit against git revision REV")
     args = ap.parse_args()
     dem, what = load_terrain(args.size)
+    if args.against:
+        print(f"terrain: {what}; grid {dem.shape[0]} x {dem.shape[1]} cells")
+        against(args.against, dem, pick_viewpoints(dem, args.viewpoints), args.repeat)
+        return
     vps = pick_viewpoints(dem, args.viewpoints)
     print(
         f"terrain: {what}; grid {dem.shape[0]} x {dem.shape[1]} cells of {dem.cell_size_m:g} m; "

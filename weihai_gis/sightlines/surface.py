@@ -111,19 +111,48 @@ def extract_ridges(
 def _sample_rays(
     dem: DEM, r0: int, c0: int, azimuths: npt.NDArray[np.float64], dist: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.intp]:
-    """Flat index of the cell under every ray sample; samples off the grid get index ``rows * cols``."""
+    """Flat index of the cell under every ray sample; samples off the grid get index ``rows * cols``.
+
+    A ray leaves the grid once and for all (the grid is convex and sample positions move monotonically
+    outwards, also in float32), so the samples on the grid are a prefix of each ray; its length is found
+    by bisection with the same float32 arithmetic instead of four comparisons per sample.
+    """
     t = dem.transform
     n_rows, n_cols = dem.shape
     dist32 = dist.astype(np.float32)
-    colf = np.multiply.outer((np.sin(azimuths) / t.a).astype(np.float32), dist32) + np.float32(c0 + 0.5)
-    rowf = np.multiply.outer((np.cos(azimuths) / t.e).astype(np.float32), dist32) + np.float32(r0 + 0.5)
-    inside = (colf >= 0) & (colf < n_cols) & (rowf >= 0) & (rowf < n_rows)
+    sc = (np.sin(azimuths) / t.a).astype(np.float32)
+    sr = (np.cos(azimuths) / t.e).astype(np.float32)
+    c0h, r0h = np.float32(c0 + 0.5), np.float32(r0 + 0.5)
+    n_in = _samples_inside(sc, sr, c0h, r0h, dist32, n_rows, n_cols)
     index_type = np.int32 if n_rows * n_cols < 2**31 - 1 else np.intp
-    flat = rowf.astype(index_type)
+    flat = (np.multiply.outer(sr, dist32) + r0h).astype(index_type)
     flat *= n_cols
-    flat += colf.astype(index_type)
-    flat[~inside] = n_rows * n_cols
+    flat += (np.multiply.outer(sc, dist32) + c0h).astype(index_type)
+    flat[np.arange(len(dist32))[None, :] >= n_in[:, None]] = n_rows * n_cols
     return flat
+
+
+def _samples_inside(
+    sc: npt.NDArray[np.float32],
+    sr: npt.NDArray[np.float32],
+    c0h: np.float32,
+    r0h: np.float32,
+    dist32: npt.NDArray[np.float32],
+    n_rows: int,
+    n_cols: int,
+) -> npt.NDArray[np.int64]:
+    """Return how many leading samples of each ray fall on the grid (bisection per ray)."""
+    lo = np.zeros(len(sc), dtype=np.int64)  # samples before lo are inside, from hi on outside
+    hi = np.full(len(sc), len(dist32), dtype=np.int64)
+    while (open_ := lo < hi).any():
+        mid = (lo + hi) // 2
+        d = dist32[np.minimum(mid, len(dist32) - 1)]
+        colf = sc * d + c0h
+        rowf = sr * d + r0h
+        inside = (colf >= 0) & (colf < n_cols) & (rowf >= 0) & (rowf < n_rows)
+        lo = np.where(open_ & inside, mid + 1, lo)
+        hi = np.where(open_ & ~inside, mid, hi)
+    return lo
 
 
 _MAX_TABLE_CELLS = 40_000_000  # a 3160 x 3160 grid
@@ -191,8 +220,10 @@ def _ray_limits(
     if has_ridge.any():
         k_last = (n_s - 1) - np.argmax(ridge[:, ::-1], axis=1)  # farthest ridge sample on the ray
         k_last[~has_ridge] = 0
-        k_r = np.argmax(np.where(cols <= k_last[:, None], t, -np.inf), axis=1)  # silhouette point
         t_r = run_max[rows, k_last]
+        # silhouette point: the first sample up to k_last holding its largest tangent, i.e. the first
+        # sample where the running maximum reaches t_r (argmax of the prefix, one comparison per sample)
+        k_r = np.argmax(run_max >= t_r[:, None], axis=1)
         z_front = np.where((cols < k_r[:, None]) & (z > -np.inf), z, np.inf)
         k_f = np.argmin(z_front, axis=1)
         t_f = np.where(k_r > 0, run_max[rows, k_f], t_r)
@@ -272,33 +303,47 @@ def viewpoint_limit(
     # one extra element at the end stands for "off the grid"; the scan runs in float32 (tangents of
     # metre heights over metre distances: 7 significant digits are ample) to halve memory traffic
     elev = _flat_elevation(dem)
-    ridge_flat = np.append(
-        ridge_mask.ravel() if ridge_mask is not None else np.zeros(dem.elevation.size, bool), False
-    )
-    sea_flat = np.append(
-        dem.sea.ravel() if protect_sea_horizon else np.zeros(dem.elevation.size, bool), False
-    )
+    # ridge (bit 0) and sea (bit 1) flags in one byte per cell: one gather per sample instead of two
+    flags = np.zeros(dem.elevation.size + 1, dtype=np.uint8)
+    if ridge_mask is not None:
+        flags[:-1] |= ridge_mask.ravel().astype(np.uint8)
+    if protect_sea_horizon:
+        flags[:-1] |= dem.sea.ravel().astype(np.uint8) << 1
     k_r = np.empty(n_az, dtype=np.intp)
     t_front, t_back, t_sea = (np.empty(n_az, dtype=np.float32) for _ in range(3))
-    step = max(1, _CHUNK_SAMPLES // max(1, int(np.ceil(ray_len.max() / cell))))
     zobs32, k_curv32 = np.float32(zobs), np.float32(k_curv)
-    for a0 in range(0, n_az, step):
-        sl = slice(a0, min(a0 + step, n_az))
-        n_s = max(1, int(np.ceil(ray_len[sl].max() / cell)))
+    # rays in order of length, chunked so that a chunk's rays have about the same number of samples: a
+    # chunk of azimuths in a row would pad short rays (towards a near edge) to its longest one
+    order = np.argsort(ray_len, kind="stable")
+    n_samples = np.maximum(1, np.ceil(ray_len[order] / cell)).astype(np.int64)
+    a0 = 0
+    while a0 < n_az:
+        first = int(n_samples[a0])
+        band = max(1.25 * first, first + 64.0)  # rays up to this long share the chunk
+        a1 = int(np.searchsorted(n_samples, band, side="right"))
+        a1 = max(a0 + 1, min(a1, a0 + int(_CHUNK_SAMPLES // band)))
+        sl = order[a0:a1]
+        n_s = int(n_samples[a1 - 1])
+        a0 = a1
         dist = np.arange(1, n_s + 1, dtype=np.float32) * np.float32(cell)  # rays end at the edge
         flat = _sample_rays(dem, r0, c0, azimuths[sl], dist)
         z = elev[flat]  # -inf off the grid and on nodata
         t = z - (k_curv32 * dist * dist + zobs32)
         t *= np.float32(1.0) / dist
-        k_r[sl], t_front[sl], t_back[sl], t_sea[sl] = _ray_limits(
-            t, z, ridge_flat[flat], sea_flat[flat], ridge_exposed_share
-        )
-        del flat, z, t
+        f = flags[flat]
+        ridge_s = (f & 1).view(np.bool_)
+        sea_s = (f >> 1).view(np.bool_)
+        k_r[sl], t_front[sl], t_back[sl], t_sea[sl] = _ray_limits(t, z, ridge_s, sea_s, ridge_exposed_share)
+        del flat, z, t, f, ridge_s, sea_s
     d, turn = _cell_geometry(dem, r0, c0)
-    az_idx = np.rint(turn * n_az).astype(np.intp)
-    az_idx[az_idx == n_az] = 0
-    ridge_d = (k_r[az_idx] + 1) * np.float32(cell)
-    tan_lim = np.minimum(np.where(d < ridge_d, t_front[az_idx], t_back[az_idx]), t_sea[az_idx])
+    # per ray, with ray 0 repeated at the end for cells whose azimuth rounds to a full turn
+    ridge_d = np.append((k_r + 1).astype(np.float32) * np.float32(cell), np.float32(0))
+    tan_in_front = np.minimum(t_front, t_sea)
+    tan_behind = np.minimum(t_back, t_sea)
+    ridge_d[-1] = ridge_d[0]
+    tan_in_front, tan_behind = np.append(tan_in_front, tan_in_front[0]), np.append(tan_behind, tan_behind[0])
+    az_idx = np.rint(turn * n_az).astype(np.int32 if n_az < 2**31 - 1 else np.intp)
+    tan_lim = np.where(d < ridge_d[az_idx], tan_in_front[az_idx], tan_behind[az_idx])
     d64 = d.astype(np.float64)
     with np.errstate(invalid="ignore"):
         limit = zobs + d64 * tan_lim + k_curv * d64 * d64 - dem.elevation
