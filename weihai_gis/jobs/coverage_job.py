@@ -19,6 +19,7 @@ from weihai_gis.lifecircle import CoverageResult, InputRecord, coverage
 from weihai_gis.lifecircle.edge import edge_flags
 from weihai_gis.lifecircle.problems import missing_by_category, problem_list
 from weihai_gis.lifecircle.results import source_name
+from weihai_gis.lifecircle.walkers import walker_gap
 from weihai_gis.network import WalkNetwork, build_network
 from weihai_gis.options import CoverageOptions
 from weihai_gis.samples import CoverageInputs
@@ -97,6 +98,7 @@ def run_coverage_job(
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
     scheduler: str | None = None,
+    compare_walker: str | None = None,
 ) -> tuple[WalkNetwork, CoverageResult]:
     """Build the walking network of ``inputs`` and compute coverage on it.
 
@@ -119,6 +121,9 @@ def run_coverage_job(
     scheduler
         Run the network distances on a Dask cluster (``"local[:N]"`` or a scheduler address, see
         :func:`weihai_gis.distributed.connect`); the result is the same. None: in this process.
+    compare_walker
+        A walker group (e.g. ``"elderly"``) to compare with the adult on the same facilities, network and
+        DEM (``options.dem_costs``): the result carries ``walker_comparison`` (老人与成人覆盖率差 per unit).
 
     Returns
     -------
@@ -131,7 +136,7 @@ def run_coverage_job(
         net,
         inputs.origins,
         inputs.facilities,
-        options or CoverageOptions(),
+        options=options or CoverageOptions(),
         units=units,
         inputs=input_provenance(inputs, files),
         source_label=_without_folders(inputs, files),
@@ -144,7 +149,14 @@ def run_coverage_job(
 
         with connect(scheduler) as client:
             res = run(distances=DaskDistances(client, progress=progress))
-    return net, with_problems(net, res, inputs, units=units)
+    gap = None
+    if compare_walker is not None:
+        opts = options or CoverageOptions()
+        adult = res if res.walker == "adult" else run(options=opts.replace(walker="adult"))
+        other = res if res.walker == compare_walker else run(options=opts.replace(walker=compare_walker))
+        gap = walker_gap(adult, other)
+    res = with_problems(net, res, inputs, units=units)
+    return net, res if gap is None else dataclasses.replace(res, walker_comparison=gap)
 
 
 def with_problems(

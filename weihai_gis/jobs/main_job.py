@@ -222,6 +222,9 @@ def run_main_job(
     progress: bool = True,
     scheduler: str | None = None,
     map_png: bool = False,
+    walker: str | None = None,
+    dem_costs: str | os.PathLike[str] | None = None,
+    compare_walker: str | None = None,
 ) -> MainJobOutputs:
     """Run the whole pipeline and write its outputs into ``out_dir``.
 
@@ -273,6 +276,10 @@ def run_main_job(
     map_png
         Also save the planning, coverage and sightline maps as PNGs for documents (``*_map.png``, headless
         Chromium, 1200 × 900 CSS px at 192 dpi) and print them in the report's A4 version.
+    walker, dem_costs
+        Walker group and hill DEM of a minutes run (:class:`~weihai_gis.options.CoverageOptions`).
+    compare_walker
+        A walker group compared with the adult (report table 老人与成人覆盖率差 per unit).
 
     Returns
     -------
@@ -303,10 +310,17 @@ def run_main_job(
         units = {name: layers[name] for name in SUMMARY_UNITS if name in layers and len(layers[name])}
     if hex_size_m is None and inputs.source == "hitwh":
         hex_size_m = HITWH_HEX_SIZE_M  # a district of ~2 × 2 km: 250 m hexagons
-    options = CoverageOptions(profile=profile, hex_size_m=hex_size_m)
+    options = CoverageOptions(profile=profile, hex_size_m=hex_size_m, walker=walker, dem_costs=dem_costs)
     files = {"network": network, "facilities": facilities, "origins": origins}
     net, res = run_coverage_job(
-        inputs, options, units=units, files=files, cache_dir=cache_dir, progress=progress, scheduler=scheduler
+        inputs,
+        options,
+        units=units,
+        files=files,
+        cache_dir=cache_dir,
+        progress=progress,
+        scheduler=scheduler,
+        compare_walker=compare_walker,
     )
     result.coverage = res
     result.files["coverage"] = write_results(res, out / "coverage.gpkg")

@@ -310,6 +310,12 @@ class TimeIndex:
         return step[: self.n]
 
 
+def _rest(total: npt.NDArray[np.float64], part: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return ``total - part``, infinite where ``total`` is (an edge the walker group cannot use)."""
+    finite = np.isfinite(total)
+    return np.where(finite, total - np.where(finite, part, 0.0), np.inf)
+
+
 def nearest_time_s(
     index: TimeIndex, origins: Snapped, facilities: Snapped, *, max_time_s: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -345,7 +351,7 @@ def nearest_time_s(
     f_conn = facilities.connector_m[fac]
     f_fwd, f_bwd = times.partial_s(f_edge, f_pos)  # u -> facility, facility -> u
     nodes = np.concatenate([net.edge_u[f_edge], net.edge_v[f_edge]])
-    join_s = np.concatenate([f_conn / speed + f_fwd, f_conn / speed + times.backward_s[f_edge] - f_bwd])
+    join_s = np.concatenate([f_conn / speed + f_fwd, f_conn / speed + _rest(times.backward_s[f_edge], f_bwd)])
     join_m = np.concatenate([f_conn + f_pos, f_conn + net.edge_length_m[f_edge] - f_pos])
     graph = index.with_source(nodes, join_s, join_m)
     dist, pred = dijkstra(graph, directed=True, indices=index.n, limit=max_time_s, return_predecessors=True)
@@ -355,7 +361,7 @@ def nearest_time_s(
     o_fwd, o_bwd = times.partial_s(o_edge, o_pos)
     u, v = net.edge_u[o_edge], net.edge_v[o_edge]
     via_u = dist[u] + o_bwd
-    via_v = dist[v] + times.forward_s[o_edge] - o_fwd
+    via_v = dist[v] + _rest(times.forward_s[o_edge], o_fwd)
     best = np.minimum(via_u, via_v)
     metres = np.where(via_u <= via_v, route_m[u] + o_pos, route_m[v] + net.edge_length_m[o_edge] - o_pos)
     # same edge: straight along it, forward when the facility lies beyond the origin
@@ -364,8 +370,9 @@ def nearest_time_s(
         q_f, q_b = o_fwd[which], o_bwd[which]
         p_f, p_b = f_fwd[start], f_bwd[start]
         ahead = f_pos[start] >= o_pos[which]
-        direct = np.where(ahead, p_f - q_f, q_b - p_b)
-        direct = np.where(np.isfinite(q_f) & np.isfinite(p_f), direct, np.inf) + f_conn[start] / speed
+        usable = np.isfinite(q_f) & np.isfinite(p_f)  # a way the group cannot use is infinite throughout
+        direct = np.where(usable, np.where(ahead, _rest(p_f, q_f), _rest(q_b, p_b)), np.inf)
+        direct = direct + f_conn[start] / speed
         direct_m = np.abs(f_pos[start] - o_pos[which]) + f_conn[start]
         order = np.lexsort((direct, which))
         which, direct, direct_m = which[order], direct[order], direct_m[order]

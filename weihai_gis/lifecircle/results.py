@@ -195,6 +195,10 @@ class CoverageResult:
     missing_by_category
         Residents each basic category leaves out
         (:func:`~weihai_gis.lifecircle.problems.missing_by_category`); None when not computed.
+    walker_comparison
+        老人与成人覆盖率差: per summary unit and assessed basic category, the adult's and another walker
+        group's rate and their gap, same facilities and network
+        (:func:`~weihai_gis.lifecircle.walkers.walker_gap`); None when not asked for.
     """
 
     origins: gpd.GeoDataFrame
@@ -206,6 +210,7 @@ class CoverageResult:
     overall_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     problems: gpd.GeoDataFrame | None = None
     missing_by_category: pd.DataFrame | None = None
+    walker_comparison: pd.DataFrame | None = None
 
     @classmethod
     def build(
@@ -259,6 +264,12 @@ class CoverageResult:
     def profile_name(self) -> str:
         """The profile used (e.g. ``"gb50180-2018"``)."""
         return self.meta.profile_name
+
+    @property
+    def walker(self) -> str | None:
+        """The walker group of a minutes run (``"elderly"`` ...), ``None`` for a distance run in metres."""
+        value = self.meta.options.get("walker")
+        return None if value is None else str(value)
 
     @property
     def network_summary(self) -> dict[str, Any]:

@@ -220,8 +220,11 @@ class EdgeTimes:
         span = prof.piece_end_m[j] - start_m
         frac = np.clip(np.divide(pos - start_m, span, out=np.zeros_like(pos), where=span > 0), 0.0, 1.0)
         blocked = ~np.isfinite(self.forward_s[e])
-        fwd = f0 + frac * (self.cum_forward_s[j] - f0)
-        bwd = b0 + frac * (self.cum_backward_s[j] - b0)
+        f0, b0 = np.where(blocked, 0.0, f0), np.where(blocked, 0.0, b0)
+        f1 = np.where(blocked, 0.0, self.cum_forward_s[j])
+        b1 = np.where(blocked, 0.0, self.cum_backward_s[j])
+        fwd = f0 + frac * (f1 - f0)
+        bwd = b0 + frac * (b1 - b0)
         return np.where(blocked, np.inf, fwd), np.where(blocked, np.inf, bwd)
 
     def _edge_length(self) -> npt.NDArray[np.float64]:
