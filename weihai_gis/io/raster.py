@@ -8,6 +8,7 @@ covering the points is read (rasterio windowed read), so a 1° tile costs what t
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -156,13 +157,20 @@ def sample_elevation(
     return ElevationSamples(z, _cell_size_m(transform, dem_crs, lon, lat), source)
 
 
+@functools.lru_cache(maxsize=16)
+def _transformer(src: str, dst: str) -> Transformer | None:
+    """One pyproj transformer per CRS pair (building one takes a third of a second); None when equal."""
+    src_crs, dst_crs = CRS.from_user_input(src), CRS.from_user_input(dst)
+    return None if src_crs == dst_crs else Transformer.from_crs(src_crs, dst_crs, always_xy=True)
+
+
 def _to_crs(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], src: str | CRS, dst: CRS
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    src_crs = CRS.from_user_input(src)
-    if src_crs == dst:
+    transformer = _transformer(CRS.from_user_input(src).to_wkt(), CRS.from_user_input(dst).to_wkt())
+    if transformer is None:
         return x, y
-    px, py = Transformer.from_crs(src_crs, dst, always_xy=True).transform(x, y)
+    px, py = transformer.transform(x, y)
     return np.asarray(px, dtype=float), np.asarray(py, dtype=float)
 
 
@@ -171,7 +179,8 @@ def _centre_lonlat(px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], crs
     cx, cy = (float(np.mean(px[ok])), float(np.mean(py[ok]))) if ok.any() else (0.0, 0.0)
     if crs.is_geographic:
         return cx, cy
-    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(cx, cy)
+    lon, lat = _to_crs(np.array([cx]), np.array([cy]), crs, CRS.from_epsg(4326))
+    lon, lat = float(lon[0]), float(lat[0])
     return (float(lon), float(lat)) if math.isfinite(lon) and math.isfinite(lat) else (0.0, 0.0)
 
 

@@ -258,6 +258,8 @@ class TimeIndex:
         self._data[:nnz] = time
         self._metres = np.empty(nnz + n, dtype=np.float64)
         self._metres[:nnz] = metres
+        self._source_key = np.empty(0, dtype=np.int64)
+        self._origins: tuple[Snapped, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
 
     def with_source(
         self, nodes: npt.NDArray[np.int64], time_s: npt.NDArray[np.float64], metres: npt.NDArray[np.float64]
@@ -286,6 +288,17 @@ class TimeIndex:
             (self._data[:end], self._indices[:end], self._indptr), shape=(size, size), copy=False
         )
 
+    def origin_partials(
+        self, origins: Snapped, ok: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Return :meth:`EdgeTimes.partial_s` of the origins at positions ``ok``, kept for the next category."""
+        cached = self._origins
+        if cached is not None and cached[0] is origins:
+            return cached[1], cached[2]
+        fwd, bwd = self.times.partial_s(origins.edge[ok], origins.pos_m[ok])
+        self._origins = (origins, fwd, bwd)
+        return fwd, bwd
+
     def route_metres(self, pred: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
         """Return per node the metres of its route in the search tree ``pred`` (from the last ``with_source``).
 
@@ -295,11 +308,13 @@ class TimeIndex:
         source = self.n
         node = np.arange(self.n + 1)
         has = pred >= 0
-        keys = np.concatenate([self._key, self._source_key])
-        metres = self._metres[: len(keys)]
         step = np.zeros(self.n + 1)
-        pos = np.searchsorted(keys, pred[has].astype(np.int64) * (self.n + 1) + node[has])
-        step[has] = metres[pos]
+        from_source = has & (pred == source)
+        inner = has & ~from_source
+        pos = np.searchsorted(self._key, pred[inner].astype(np.int64) * (self.n + 1) + node[inner])
+        step[inner] = self._metres[pos]
+        pos = np.searchsorted(self._source_key, source * np.int64(self.n + 1) + node[from_source])
+        step[from_source] = self._metres[self._nnz + pos]
         parent = np.where(has, pred, source).astype(np.int64)
         parent[source] = source
         while (parent != source).any():
@@ -358,7 +373,7 @@ def nearest_time_s(
     route_m = index.route_metres(pred)
     ok = np.flatnonzero(origins.reachable)
     o_edge, o_pos = origins.edge[ok], origins.pos_m[ok]
-    o_fwd, o_bwd = times.partial_s(o_edge, o_pos)
+    o_fwd, o_bwd = index.origin_partials(origins, ok)
     u, v = net.edge_u[o_edge], net.edge_v[o_edge]
     via_u = dist[u] + o_bwd
     via_v = dist[v] + _rest(times.forward_s[o_edge], o_fwd)

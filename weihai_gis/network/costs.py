@@ -20,6 +20,7 @@ The sub-segment times are kept as cumulative sums per edge, so a point snapped p
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -119,8 +120,11 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
     key = ("edge_profile", os.fspath(dem)) if isinstance(dem, str | os.PathLike) else None
     if key is not None and key in net._cache:
         return net._cache[key]  # type: ignore[no-any-return]
-    # the cell size needs a first look at the DEM: sample the nodes
-    probe = sample_elevation(dem, net.node_xy[:, 0], net.node_xy[:, 1], net.crs)
+    # the cell size needs a first look at the DEM: the network's corners and centre
+    (x0, y0), (x1, y1) = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    px = np.array([x0, x1, x0, x1, (x0 + x1) / 2])
+    py = np.array([y0, y0, y1, y1, (y0 + y1) / 2])
+    probe = sample_elevation(dem, px, py, net.crs)
     spacing = walking_costs()["sample_spacing_cells"] * probe.cell_size_m
     length = net.edge_length_m
     n_pieces = np.maximum(np.ceil(length / spacing).astype(np.int64), 1)
@@ -132,8 +136,7 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
     # elevation at the start of each edge and at the end of each sub-segment
     cuts = np.concatenate([np.zeros(net.n_edges), frac])
     cut_edge = np.concatenate([np.arange(net.n_edges), edge])
-    pts = shapely.line_interpolate_point(net.edge_geometry[cut_edge], cuts, normalized=True)
-    xy = shapely.get_coordinates(pts)
+    xy = _points_along(net, cut_edge, cuts)
     z = sample_elevation(dem, xy[:, 0], xy[:, 1], net.crs).z_m
     missing = ~np.isfinite(z)
     if missing.any():
@@ -159,6 +162,30 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
     if key is not None:
         net._cache[key] = profile
     return profile
+
+
+def _points_along(
+    net: WalkNetwork, edge: npt.NDArray[np.int64], frac: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Coordinates at the share ``frac`` (0..1) of each edge's length (vectorised over all vertices).
+
+    ``shapely.line_interpolate_point`` walks every line once per point; here every edge's vertices are
+    laid end to end with their cumulative length, so one ``searchsorted`` places all points.
+    """
+    coords, which = shapely.get_coordinates(net.edge_geometry, return_index=True)
+    seg = np.hypot(*np.diff(coords, axis=0).T)
+    seg[which[1:] != which[:-1]] = 0.0  # no length between one edge's end and the next edge's start
+    cum = np.r_[0.0, np.cumsum(seg)]
+    first = np.searchsorted(which, np.arange(net.n_edges), side="left")
+    last = np.searchsorted(which, np.arange(net.n_edges), side="right") - 1
+    start, total = cum[first], cum[last] - cum[first]
+    target = start[edge] + frac * total[edge]
+    k = np.clip(
+        np.searchsorted(cum, target, side="right") - 1, first[edge], np.maximum(last[edge] - 1, first[edge])
+    )
+    span = cum[k + 1] - cum[k]
+    t = np.clip(np.divide(target - cum[k], span, out=np.zeros_like(target), where=span > 0), 0.0, 1.0)
+    return coords[k] + (coords[k + 1] - coords[k]) * t[:, None]
 
 
 @dataclass(frozen=True)
@@ -211,8 +238,7 @@ class EdgeTimes:
         prof = self.profile
         lo, hi = prof.piece_offset[e], prof.piece_offset[e + 1]
         # the sub-segment holding pos: first end >= pos within the edge (pieces are sorted per edge)
-        base = np.r_[0.0, np.cumsum(self._edge_length())][:-1]
-        glob = prof.piece_end_m + base[prof.piece_edge]
+        base, glob = self._laid_end_to_end
         j = np.clip(np.searchsorted(glob, base[e] + pos, side="left"), lo, hi - 1)
         start_m = np.where(j > lo, prof.piece_end_m[j - 1], 0.0)
         f0 = np.where(j > lo, self.cum_forward_s[j - 1], 0.0)
@@ -227,9 +253,13 @@ class EdgeTimes:
         bwd = b0 + frac * (b1 - b0)
         return np.where(blocked, np.inf, fwd), np.where(blocked, np.inf, bwd)
 
-    def _edge_length(self) -> npt.NDArray[np.float64]:
+    @functools.cached_property
+    def _laid_end_to_end(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Each edge's start and every sub-segment's end on one axis of all edges laid end to end."""
         prof = self.profile
-        return prof.piece_end_m[prof.piece_offset[1:] - 1]
+        length = prof.piece_end_m[prof.piece_offset[1:] - 1]
+        base = np.r_[0.0, np.cumsum(length)][:-1]
+        return base, prof.piece_end_m + base[prof.piece_edge]
 
 
 def edge_times(

@@ -1,0 +1,188 @@
+"""Benchmark the added cost of hills (and walker groups) over the flat metres run on the same network.
+
+Datasets: (1) the shipped 山大哈工大 OSM extract, every building × the gb50180-2018 categories, with a synthetic
+hill DEM written as a 1 arc-second EPSG:4326 GeoTIFF (ASTER's grid; the real ASTER tile of ../shared does not
+cover the extract); (2) a synthetic grid (``--grid-side``², 50 m blocks) placed in Weihai with random origins
+and facilities for 15 categories and a rolling synthetic DEM over it. Per dataset: the flat metres run, the
+same run in minutes for the adult on the DEM (cold: the DEM sampled once; warm: the per-network profile
+cached, as every further group or category reuses it) and for the elderly on level ground. Times are
+medians of ``--repeats`` runs; the target is hills < 2× the flat run.
+
+Usage: python scripts/bench_walking.py [--grid-side 300] [--repeats 3] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from pyproj import Transformer
+
+from weihai_gis.lifecircle import coverage
+from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, nearest_distance_m, nearest_time_s
+from weihai_gis.network import WalkNetwork, build_network, snap_points
+from weihai_gis.network.costs import edge_times
+from weihai_gis.samples import hitwh_inputs
+
+CRS = "EPSG:4550"
+
+
+def median_s(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def hill_tif(
+    path: Path, lon0: float, lat0: float, width_deg: float, height_deg: float, seed: int = 0
+) -> Path:
+    """Rolling terrain: a few Gaussian hills of 30-120 m on a 1 arc-second EPSG:4326 grid."""
+    res = 1 / 3600
+    cols, rows = int(width_deg / res) + 1, int(height_deg / res) + 1
+    c, r = np.meshgrid(np.arange(cols), np.arange(rows))
+    lon = lon0 + (c + 0.5) * res
+    lat = lat0 + rows * res - (r + 0.5) * res
+    rng = np.random.default_rng(seed)
+    z = np.full(lon.shape, 5.0)
+    for _ in range(12):
+        cx, cy = lon0 + rng.uniform(0, width_deg), lat0 + rng.uniform(0, height_deg)
+        s = rng.uniform(0.003, 0.02)
+        z += rng.uniform(30, 120) * np.exp(-(((lon - cx) / s) ** 2 + ((lat - cy) / s) ** 2))
+    profile = {
+        "driver": "GTiff",
+        "height": rows,
+        "width": cols,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": Affine(res, 0, lon0, 0, -res, lat0 + rows * res),
+        "compress": "deflate",
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(z.astype("float32"), 1)
+    return path
+
+
+def bench_hitwh(tmp: Path, repeats: int) -> dict:
+    inputs = hitwh_inputs()
+    net = build_network(inputs.network)
+    dem = hill_tif(tmp / "hitwh_hill.tif", 122.03, 37.50, 0.09, 0.06)
+    run = {
+        "flat metres": lambda: coverage(net, inputs.origins, inputs.facilities),
+        "adult + hills (cold DEM)": lambda: (
+            net._cache.clear(),
+            coverage(net, inputs.origins, inputs.facilities, walker="adult", dem_costs=dem),
+        ),
+        "adult + hills (warm)": lambda: coverage(
+            net, inputs.origins, inputs.facilities, walker="adult", dem_costs=dem
+        ),
+        "elderly, level": lambda: coverage(net, inputs.origins, inputs.facilities, walker="elderly"),
+    }
+    coverage(net, inputs.origins, inputs.facilities, walker="adult", dem_costs=dem)  # warm imports
+    return {
+        "dataset": f"山大哈工大 extract: {net.n_nodes} nodes, {net.n_edges} edges, {len(inputs.origins)} buildings",
+        **{name: median_s(fn, repeats) for name, fn in run.items()},
+    }
+
+
+def grid(side: int, spacing: float = 50.0) -> tuple[WalkNetwork, tuple[float, float]]:
+    x0, y0 = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(122.05, 37.45)
+    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    xy = np.column_stack([x0 + jj.ravel() * spacing, y0 + ii.ravel() * spacing])
+    node = np.arange(side * side)
+    right, up = node[jj.ravel() < side - 1], node[ii.ravel() < side - 1]
+    u, v = np.concatenate([right, up]), np.concatenate([right + 1, up + side])
+    frame = gpd.GeoDataFrame(
+        {"u": u, "v": v, "highway": "residential"},
+        geometry=shapely.linestrings(np.stack([xy[u], xy[v]], axis=1)),
+        crs=CRS,
+    )
+    return WalkNetwork.from_segments(frame, crs=CRS, source=f"grid {side}x{side}"), (x0, y0)
+
+
+def bench_grid(tmp: Path, side: int, repeats: int) -> dict:
+    net, _ = grid(side)
+    lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(*net.node_xy.T)
+    dem = hill_tif(
+        tmp / "grid_hill.tif",
+        lon.min() - 0.005,
+        lat.min() - 0.005,
+        lon.max() - lon.min() + 0.01,
+        lat.max() - lat.min() + 0.01,
+        seed=1,
+    )
+    rng = np.random.default_rng(0)
+    lo, hi = net.node_xy.min(0), net.node_xy.max(0)
+    origins = gpd.GeoSeries(shapely.points(rng.uniform(lo, hi, size=(50_000, 2))), crs=CRS)
+    o_snap = snap_points(net, origins, min_component_nodes=1)
+    cats = [
+        snap_points(
+            net,
+            gpd.GeoSeries(shapely.points(rng.uniform(lo, hi, size=(60, 2))), crs=CRS),
+            min_component_nodes=1,
+        )
+        for _ in range(15)
+    ]
+    cutoff_m = 1000.0
+
+    def flat():
+        index = NetworkIndex(net)
+        for f in cats:
+            nearest_distance_m(index, o_snap, f, max_walk_m=cutoff_m)
+
+    def hills(clear: bool):
+        if clear:
+            net._cache.pop(("edge_profile", str(dem)), None)
+        index = TimeIndex(net, edge_times(net, dem=dem, walker="adult"))
+        for f in cats:
+            nearest_time_s(index, o_snap, f, max_time_s=cutoff_m / (66.7 / 60))
+
+    hills(True)
+    profile_s = median_s(
+        lambda: (net._cache.pop(("edge_profile", str(dem)), None), edge_times(net, dem=dem)), repeats
+    )
+    return {
+        "dataset": f"grid {side}x{side}: {net.n_nodes} nodes, {net.n_edges} edges, 50000 origins, 15 categories",
+        "flat metres": median_s(flat, repeats),
+        "adult + hills (cold DEM)": median_s(lambda: hills(True), repeats),
+        "adult + hills (warm)": median_s(lambda: hills(False), repeats),
+        "DEM sampling alone": profile_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--grid-side", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows.append(bench_hitwh(Path(tmp), args.repeats))
+        rows.append(bench_grid(Path(tmp), args.grid_side, args.repeats))
+    for row in rows:
+        print(row["dataset"])
+        base = row["flat metres"]
+        for name, value in row.items():
+            if name != "dataset":
+                print(f"  {name:28s} {value:8.3f} s   ratio to flat {value / base:5.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
