@@ -23,6 +23,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+from weihai_gis import data
 from weihai_gis.cli import main
 from weihai_gis.cli.paths import PLANNED_OUTPUTS
 from weihai_gis.errors import InputFileError, OutputError
@@ -57,6 +58,22 @@ def test_map_onto_its_layers_file_is_refused_and_the_layers_are_untouched(layers
     result = _run("map", "--layers", layers_copy, "--out", layers_copy)
     _refused(result, "--layers", "refusing to write")
     assert _digest(layers_copy) == before
+
+
+@pytest.mark.parametrize("name", ["weihai.gpkg", "weihai-hitwh.osm.pbf"])
+def test_outputs_onto_the_embedded_dataset_are_refused_when_no_layers_are_given(name, layers_copy, tmp_path):
+    # map/report read the embedded dataset when --layers is omitted, so it is an input of every command
+    target = data.path(name)
+    link = tmp_path / "embedded-link"
+    link.symlink_to(target)
+    before = _digest(target)
+    for args in (
+        ("map", "--out", target),
+        ("map", "--out", link),
+        ("report", "--results", layers_copy, "--out", target),
+    ):
+        _refused(_run(*args), "embedded dataset", "refusing to write")
+    assert _digest(target) == before
 
 
 def test_report_onto_its_results_through_a_symlink_is_refused(layers_copy, tmp_path):

@@ -4,7 +4,8 @@
 its input files are checked (exist, readable, non-empty), its outputs are compared with its inputs (symlinks
 followed) and its output folders are probed for writing; inside the body every atomic write refuses to land
 on an input. A new command is covered without doing anything: an option of file type is an input unless
-it is the output (``--out``), a folder option named ``--out`` is the output folder.
+it is the output (``--out``), a folder option named ``--out`` is the output folder. The embedded dataset
+(``weihai_gis/data``) is an input of every command, since commands read it when no ``--layers`` is given.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 
 import click
 
+from weihai_gis import data
 from weihai_gis.files import run_paths
 
 __all__ = ["PLANNED_OUTPUTS", "guard_paths"]
 
 _OUTPUT_NAMES = ("out", "out_path", "png_path", "pdf_path")
 _OUTPUT_FOLDER_NAMES = ("out_dir",)
+_EMBEDDED = ("weihai.gpkg", "weihai-hitwh.osm.pbf", "SOURCES.md")
 
 #: Files a command writes besides its ``--out`` (command name → function of its parameters), so a clash with
 #: an input is refused before any work. ``tests/test_run_paths.py`` checks the main job's list is complete.
@@ -69,7 +72,11 @@ def _values(value: Any) -> list[Any]:
 def _classify(
     command: click.Command, params: dict[str, Any]
 ) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]], list[tuple[str, Any]]]:
-    inputs, outputs, folders = [], [], []
+    inputs: list[tuple[str, Any]] = [
+        ("the embedded dataset", path) for path in map(data.path, _EMBEDDED) if path.is_file()
+    ]
+    outputs: list[tuple[str, Any]] = []
+    folders: list[tuple[str, Any]] = []
     for param in command.params:
         if not isinstance(param.type, click.Path) or param.name not in params:
             continue
