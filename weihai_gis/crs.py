@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -313,7 +314,7 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
     """
     import geopandas as gpd  # local: keep `import weihai_gis.crs` light for the CLI
 
-    ref = reference.geometry if isinstance(reference, gpd.GeoDataFrame) else reference
+    ref: Any = reference.geometry if isinstance(reference, gpd.GeoDataFrame) else reference
     if ref.crs is None:
         raise CRSError("diagnose_offset: the reference has no CRS.")
     # a reference already in metres keeps its cached spatial index across calls

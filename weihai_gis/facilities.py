@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -133,13 +134,17 @@ def _map_amap_unique(typecode: pd.Series | None, type_text: pd.Series | None) ->
     ``facility-kinds.yaml`` are used but were recalled, not seen in a public table.
     """
     table = facility_kinds()["amap"]
-    by_code, by_name = {}, {}
+    by_code: dict[str, str] = {}
+    by_name: dict[str, str] = {}
     for kind, entry in table.items():
         for code in [*entry.get("seen", []), *entry.get("uncertain", [])]:
             by_code.setdefault(code, kind)
         for name in entry.get("names", []):
             by_name.setdefault(name, kind)
-    index = (typecode if typecode is not None else type_text).index
+    given = typecode if typecode is not None else type_text
+    if given is None:
+        raise ValueError("map_amap_types needs typecode or type_text")
+    index = given.index
     kind = pd.Series(None, index=index, dtype=object)
     if typecode is not None:
         code = typecode.astype(str).str.split("|").str[0].str.strip().str.zfill(6)
@@ -239,7 +244,12 @@ def read_facilities(
     where = f"facilities {str(src)!r}" + (f", layer {layer!r}" if layer else "")
     if datum not in ("wgs84", "gcj02", "bd09"):
         raise CRSError(f"{where}: datum {datum!r}; expected wgs84, gcj02 or bd09.")
-    table = {"encoding": encoding, "skip_rows": skip_rows, "lon_field": lon_field, "lat_field": lat_field}
+    table: dict[str, Any] = {
+        "encoding": encoding,
+        "skip_rows": skip_rows,
+        "lon_field": lon_field,
+        "lat_field": lat_field,
+    }
     if src.suffix.lower() in _TABLE_SUFFIXES:  # lon/lat columns: each point is built once, in STORAGE_CRS
         frame, lon, lat = read_poi_rows(src, sheet=layer, **table)
         if frame.empty:

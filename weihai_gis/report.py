@@ -147,7 +147,7 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
             _gap_text(row["gap"], off),
         ]
         if interior:
-            none_inside = pd.to_numeric(row.get("n_origins_interior"), errors="coerce") == 0
+            none_inside = pd.to_numeric(row.get("n_origins_interior"), errors="coerce") == 0  # type: ignore[call-overload]
             cells.append(
                 "—（全部近数据边缘 / all near the edge）"
                 if none_inside and not off
@@ -170,8 +170,8 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
         0,
         svg_paired_bar_chart(
             [names[column("rate", c)] for c in cats],
-            [float(table.loc[c, "rate_network"]) for c in cats],
-            [float(table.loc[c, "rate_buffer"]) for c in cats],
+            [float(table.loc[c, "rate_network"]) for c in cats],  # type: ignore[arg-type]
+            [float(table.loc[c, "rate_buffer"]) for c in cats],  # type: ignore[arg-type]
             title="各类设施覆盖率：路网与直线缓冲 / coverage by category: network and straight line",
             missing_labels=[_NOT_ASSESSED if c in missing else None for c in cats],
         ),

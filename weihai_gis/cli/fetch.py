@@ -13,7 +13,13 @@ __all__ = ["COMMANDS", "fetch"]
 
 log = logging.getLogger(__name__)
 
-_POI_TAGS = {"amenity": True, "shop": True, "leisure": True, "healthcare": True, "highway": "bus_stop"}
+_POI_TAGS: dict[str, bool | str | list[str]] = {
+    "amenity": True,
+    "shop": True,
+    "leisure": True,
+    "healthcare": True,
+    "highway": "bus_stop",
+}
 
 
 @click.group("fetch")

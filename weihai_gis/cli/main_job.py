@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -125,10 +126,10 @@ def demo(
     for note in result.notes:
         click.echo(f"注意 / note: {note}")
     if result.coverage is not None:
-        row = result.coverage.overall().set_index("id").loc["all_basic"]
+        row: Any = result.coverage.overall().set_index("id").loc["all_basic"]
         click.echo(
-            f"{row['name_zh']} / all basic met: {_pct(row['rate_network'])} "
-            f"(直线 buffer {_pct(row['rate_buffer'])}), profile {result.coverage.profile_name}"
+            f"{row['name_zh']} / all basic met: {_pct(float(row['rate_network']))} "
+            f"(直线 buffer {_pct(float(row['rate_buffer']))}), profile {result.coverage.profile_name}"
         )
         for warning in result.coverage.warnings:
             click.echo(f"注意 / warning: {warning}")

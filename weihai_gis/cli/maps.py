@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -106,7 +106,7 @@ def map_command(
     from weihai_gis import maps
 
     layers = _layers(layers_path, validate)
-    opts = {"basemap": basemap, "tianditu_key": tianditu_key, "embed_token": embed_token}
+    opts: dict[str, Any] = {"basemap": basemap, "tianditu_key": tianditu_key, "embed_token": embed_token}
     if results_path is not None:
         from weihai_gis.io.results import read_results
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def _inputs_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Network / facilities / origins inputs of a coverage run, or ``--sample helsinki``."""
-    decorators = [
+    decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         input_file("--network", "Walking network: .osm.pbf, .osm(.bz2), .graphml or road lines."),
         click.option("--network-layer", default=None, help="Layer of a multi-layer road-lines file."),
         input_file("--facilities", "Existing facilities: CSV/XLSX/vector file."),

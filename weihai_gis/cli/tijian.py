@@ -224,12 +224,12 @@ def run(
         raise click.UsageError("give --network (or --osm; the embedded extract is not available)")
     if facilities_path is None and osm is None:
         raise click.UsageError("give --facilities (or --osm)")
-    net = build_network(network_path or osm)
+    net = build_network(network_path or osm)  # type: ignore[arg-type]  # one of them is given (checked above)
     settings = tijian_settings(catalogue_path)
     fac = (
         read_facilities(facilities_path, datum=datum, category_field=category_field, mapping=mapping)
         if facilities_path
-        else facilities_from_osm(osm)
+        else facilities_from_osm(osm)  # type: ignore[arg-type]
     )
     osm_land = osm_xq = None
     if osm is not None and (land_path is None or xiaoqu_path is None):
@@ -271,7 +271,9 @@ def run(
         units=units,
         cell_m=cell_m,
         min_component_nodes=min_component_nodes,
-        drive=build_drive_network(drive_network_path or osm) if (drive_network_path or osm) else None,
+        drive=build_drive_network(drive_network_path or osm)  # type: ignore[arg-type]
+        if (drive_network_path or osm)
+        else None,
         progress=not quiet,
     )
     table = result.table

@@ -14,6 +14,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -184,7 +185,7 @@ def _centre_lonlat(px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], crs
     return (float(lon), float(lat)) if math.isfinite(lon) and math.isfinite(lat) else (0.0, 0.0)
 
 
-def _outside_message(source: str, bounds: rasterio.coords.BoundingBox, crs: CRS, px, py) -> str:  # type: ignore[no-untyped-def]
+def _outside_message(source: str, bounds: rasterio.coords.BoundingBox, crs: CRS, px: Any, py: Any) -> str:
     return (
         f"DEM {source}: the walking network lies outside it (DEM bounds {tuple(round(b, 4) for b in bounds)} in "
         f"{crs.to_string()}; network points span x {np.nanmin(px):.4f}–{np.nanmax(px):.4f}, "

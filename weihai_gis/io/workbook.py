@@ -166,7 +166,7 @@ def write_workbook(
     if not sheets:
         raise ValueError("write_workbook needs at least one sheet")
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default empty sheet
     seen: set[str] = set()
     for sheet in sheets:
         name = sheet.name[:31]

@@ -46,7 +46,7 @@ def input_provenance(
     tuple of InputRecord
         Origins are *estimated* when their residents come from building footprints × floors.
     """
-    names = {role: source_name(path) for role, path in (files or {}).items() if path}
+    names = {role: source_name(Path(path)) for role, path in (files or {}).items() if path}
     names.setdefault("network", source_name(inputs.network))
     from_buildings = "floors_source" in inputs.origins.columns
     default = "sample" if inputs.source == "sample" else "real"
@@ -84,7 +84,7 @@ def _without_folders(
     if Path(inputs.network).is_absolute():
         paths.append(Path(inputs.network).parent)  # e.g. the cache folder of `weihai-gis fetch osm`
     for path in sorted(paths, key=lambda p: -len(str(p))):  # longest first: a file before its folder
-        label = label.replace(str(path), source_name(path))
+        label = label.replace(str(path), source_name(Path(path)))
     return label
 
 

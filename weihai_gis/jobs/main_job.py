@@ -188,7 +188,7 @@ def _coverage_inputs(
     sample: str | None = None,
 ) -> CoverageInputs:
     if network or facilities or origins:
-        return supplied_inputs(network, facilities, origins, **reading)  # type: ignore[arg-type]
+        return supplied_inputs(network, facilities, origins, **reading)
     if osm_cache and (fetched := fetched_inputs(osm_cache)) is not None:
         return fetched
     if sample == "helsinki":
@@ -292,7 +292,9 @@ def run_main_job(
     log.info("1/5 loading and validating planning layers")
     layers = load_layers(layers_path or DEFAULT_GPKG)
     result.layers = layers
-    result.files["validation"] = _write_text(out / "validation.txt", layers.report.text())
+    result.files["validation"] = _write_text(
+        out / "validation.txt", layers.report.text() if layers.report else ""
+    )
 
     log.info("2/5 life-circle coverage")
     reading = {

@@ -112,7 +112,7 @@ def problem_list(
                     "population": sub["population"].to_numpy(dtype=float),
                     "category": cid,
                     "category_zh": str(cats.at[cid, "name_zh"]),
-                    "max_walk_m": float(cats.at[cid, "max_walk_m"]),
+                    "max_walk_m": float(cats.at[cid, "max_walk_m"]),  # type: ignore[arg-type]
                     "dist_network_m": dist,
                     "dist_straight_m": straight,
                     "edge_affected": sub[edge].to_numpy(dtype=bool) if edge in sub else False,

@@ -222,9 +222,9 @@ def reached_parts(
             (float(du[e]) if np.isfinite(du[e]) else big, 0.0, int(su[e])),
             (float(dv[e]) if np.isfinite(dv[e]) else big, float(length[e]), int(sv[e])),
         ]
-        for j in on_edge.get(int(e), []):
+        for fj in on_edge.get(int(e), []):
             funcs.append(
-                (float(facilities.connector_m[j]), float(facilities.pos_m[j]), j if exclusive else -1)
+                (float(facilities.connector_m[fj]), float(facilities.pos_m[fj]), fj if exclusive else -1)
             )
         for lo, hi, label in _edge_envelope(float(length[e]), funcs, cutoff_m):
             edges.append(e)

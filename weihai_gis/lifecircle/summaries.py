@@ -111,7 +111,7 @@ def _aggregate(origins: pd.DataFrame, categories: pd.DataFrame, group: np.ndarra
             name = column("rate", cid, buffer=buffer)
             rates[name] = np.nan if cid in empty else sums[name] / denom
     for cid in ordered:
-        rates[column("gap", cid)] = rates[column("rate", cid, buffer=True)] - rates[column("rate", cid)]  # type: ignore[operator]
+        rates[column("gap", cid)] = rates[column("rate", cid, buffer=True)] - rates[column("rate", cid)]
     return pd.concat([out, pd.DataFrame(rates, index=out.index)], axis=1)
 
 

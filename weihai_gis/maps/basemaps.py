@@ -189,7 +189,7 @@ def add_basemap(
             _tianditu_layer(layers[1], key=js_key, overlay=True, show=embed_token).add_to(m),
         ]
         if not embed_token:
-            _TiandituKey(tiles).add_to(m)
+            _TiandituKey(tiles).add_to(m)  # type: ignore[arg-type]  # add_to returns the TileLayer
     elif basemap == "osm":
         folium.TileLayer(
             "https://tile.openstreetmap.org/{z}/{x}/{y}.png",

@@ -119,7 +119,7 @@ def _finish(
         folium.Element(
             '<div class="weihai-warnings" style="position:absolute;top:10px;left:60px;max-width:60%;'
             f'z-index:1000;font:12px sans-serif">{boxes}</div>'
-        ).add_to(m.get_root().html)
+        ).add_to(m.get_root().html)  # type: ignore[attr-defined]  # the root is a branca Figure
     m.weihai_warnings = warnings  # type: ignore[attr-defined]
     return m
 
@@ -284,7 +284,7 @@ def coverage_map(
     classes = rate_classes(
         v for f in drawn for v in pd.to_numeric(f[rate_column], errors="coerce").to_numpy()
     )
-    style = {
+    style: dict[str, Any] = {
         "missing_label": missing_label,
         "note": note,
         "classes": classes,

@@ -151,7 +151,7 @@ def add_land_sea(m: folium.Map, city: gpd.GeoDataFrame | None, *, datum: str = "
         Whether the land was drawn (False without a city polygon).
     """
     folium.Element(f"<style>.leaflet-container{{background:{SEA_COLOR} !important}}</style>").add_to(
-        m.get_root().header
+        m.get_root().header  # type: ignore[attr-defined]  # the root is a branca Figure
     )
     if city is None or not len(city):
         return False

@@ -177,5 +177,5 @@ def add_source_note(m: folium.Map, lines: list[str]) -> folium.Map:
         '<div class="weihai-source-note" style="position:absolute;bottom:18px;right:10px;max-width:45%;'
         "z-index:1000;background:rgba(255,255,255,.9);border:1px solid #999;padding:3px 6px;"
         f'font:11px sans-serif">{body}</div>'
-    ).add_to(m.get_root().html)
+    ).add_to(m.get_root().html)  # type: ignore[attr-defined]  # the root is a branca Figure
     return m

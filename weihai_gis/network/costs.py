@@ -119,7 +119,7 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
 
     key = ("edge_profile", os.fspath(dem)) if isinstance(dem, str | os.PathLike) else None
     if key is not None and key in net._cache:
-        return net._cache[key]  # type: ignore[no-any-return]
+        return net._cache[key]
     # the cell size needs a first look at the DEM: the network's corners and centre
     (x0, y0), (x1, y1) = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
     px = np.array([x0, x1, x0, x1, (x0 + x1) / 2])

@@ -13,6 +13,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -253,7 +254,7 @@ def drive_nearest(
     net = drive.net
     w_edge = drive.edge_minutes() if weight == "minutes" else net.edge_length_m.astype(float)
     per_m_conn = 1 / (drive.access_speed_kmh * 1000 / 60) if weight == "minutes" else 1.0
-    kw = {"max_snap_m": max_snap_m, "min_component_nodes": min_component_nodes}
+    kw: dict[str, Any] = {"max_snap_m": max_snap_m, "min_component_nodes": min_component_nodes}
     o = snap_points(net, origins, **kw)
     f = snap_points(net, facilities, **kw)
     out = np.full(len(o.edge), np.nan)

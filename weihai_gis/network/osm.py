@@ -155,7 +155,7 @@ def _open_xml(path: Path) -> IO[bytes]:
     if name.endswith(".bz2"):
         return bz2.open(path, "rb")
     if name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile reads bytes
     return path.open("rb")
 
 
@@ -329,13 +329,13 @@ def read_osm_crossings(path: str | Path) -> gpd.GeoDataFrame:
 
     rows: list[tuple[int, str, float, float]] = []
 
-    class _Crossings(osmium.SimpleHandler):  # type: ignore[misc]
+    class _Crossings(osmium.SimpleHandler):
         def node(self, n: osmium.osm.Node) -> None:
             tags = n.tags
             if tags.get("crossing") == "no" or not n.location.valid():
                 return
             if any(tags.get(key) in values for key, values in CROSSING_TAGS.items()):
-                rows.append((n.id, tags.get("crossing", ""), n.location.lon, n.location.lat))
+                rows.append((n.id, tags.get("crossing") or "", n.location.lon, n.location.lat))
 
     try:
         _Crossings().apply_file(str(path), locations=False)

@@ -31,8 +31,8 @@ def _steps(
     if prob.capacitated:
         cap = np.asarray(prob.capacity, dtype=float).copy()
         # existing sites serve first, in order, proportionally to what their groups still lack
-        for j in np.flatnonzero(prob.existing):
-            _take(by_site, j, cap[j], remaining)
+        for s in np.flatnonzero(prob.existing):
+            _take(by_site, int(s), cap[s], remaining)
     is_cand = np.zeros(gcover.shape[1], dtype=bool)
     is_cand[cand] = True
     while True:
@@ -64,7 +64,7 @@ def greedy_maximal_covering(
     prob: SitingProblem, gcover: csr_matrix, gweight: npt.NDArray[np.float64], k: int
 ) -> npt.NDArray[np.int64]:
     """Return up to ``k`` site positions in greedy order (fewer when nothing more can be gained)."""
-    chosen = []
+    chosen: list[int] = []
     for j, _ in _steps(prob, gcover, gweight):
         if len(chosen) >= k:
             break

@@ -178,7 +178,7 @@ def siting_problem(
     )
     capacity = demand = None
     if capacitated:
-        standard = supply_standard(category)
+        standard: dict[str, Any] = supply_standard(category)
         default = float(standard["default_capacity"])
         capacity = np.r_[
             _capacity(existing, capacity_field, default, "facilities"),
@@ -216,7 +216,7 @@ def access_inputs(
     limit is the category's ``max_walk_m``.
     """
     info = category_info(profile, category)
-    standard = supply_standard(category)
+    standard: dict[str, Any] = supply_standard(category)
     orig = _origins(origins, net, population_field)
     fac = _in_crs(facilities_serving(facilities, info, category_field), net.crs, "facilities")
     if fac.empty:

@@ -134,7 +134,7 @@ class SitingProblem:
         codes, uniq = pd.factorize(pd.Series(keys, dtype=object))
         g_weight = np.bincount(codes, weights=weight[rows], minlength=len(uniq))
         first = pd.Series(np.arange(len(rows))).groupby(codes).first().to_numpy()
-        return sub[first], g_weight, fixed
+        return sub[first], g_weight.astype(np.float64), fixed
 
 
 @dataclass

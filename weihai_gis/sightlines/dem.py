@@ -60,7 +60,7 @@ class DEM:
     elevation: npt.NDArray[np.float64]
     transform: Affine
     crs: CRS
-    sea: npt.NDArray[np.bool_] = field(default=None)  # type: ignore[assignment]
+    sea: npt.NDArray[np.bool_] = field(default=None)  # type: ignore[arg-type]
     source: str = "<array>"
 
     def __post_init__(self) -> None:
@@ -72,7 +72,7 @@ class DEM:
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols) of the grid."""
-        return self.elevation.shape  # type: ignore[return-value]
+        return self.elevation.shape
 
     @property
     def cell_size_m(self) -> float:

@@ -125,7 +125,7 @@ def _sample_rays(
     c0h, r0h = np.float32(c0 + 0.5), np.float32(r0 + 0.5)
     n_in = _samples_inside(sc, sr, c0h, r0h, dist32, n_rows, n_cols)
     index_type = np.int32 if n_rows * n_cols < 2**31 - 1 else np.intp
-    flat = (np.multiply.outer(sr, dist32) + r0h).astype(index_type)
+    flat: npt.NDArray[np.intp] = (np.multiply.outer(sr, dist32) + r0h).astype(index_type)
     flat *= n_cols
     flat += (np.multiply.outer(sc, dist32) + c0h).astype(index_type)
     flat[np.arange(len(dist32))[None, :] >= n_in[:, None]] = n_rows * n_cols
@@ -297,7 +297,7 @@ def viewpoint_limit(
     corners = np.array([[0, 0], [0, dem.shape[1]], [dem.shape[0], 0], [dem.shape[0], dem.shape[1]]])
     r_max = float(np.hypot(corners[:, 0] - r0 - 0.5, corners[:, 1] - c0 - 0.5).max()) * cell
     n_az = n_azimuths or int(np.ceil(2 * np.pi * r_max / cell))
-    azimuths = np.arange(n_az) * (2 * np.pi / n_az)
+    azimuths = np.arange(n_az, dtype=np.float64) * (2 * np.pi / n_az)
     ray_len = _ray_lengths(dem, r0, c0, azimuths)
     k_curv = curvature_coeff / (2.0 * dem.semi_major_m)
     # one extra element at the end stands for "off the grid"; the scan runs in float32 (tangents of
@@ -326,7 +326,7 @@ def viewpoint_limit(
         n_s = int(n_samples[a1 - 1])
         a0 = a1
         dist = np.arange(1, n_s + 1, dtype=np.float32) * np.float32(cell)  # rays end at the edge
-        flat = _sample_rays(dem, r0, c0, azimuths[sl], dist)
+        flat = _sample_rays(dem, r0, c0, azimuths[sl], dist)  # type: ignore[arg-type]  # float32 distances
         z = elev[flat]  # -inf off the grid and on nodata
         t = z - (k_curv32 * dist * dist + zobs32)
         t *= np.float32(1.0) / dist

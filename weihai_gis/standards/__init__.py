@@ -418,7 +418,7 @@ def load_profile(name: str, *, walker: str = "adult") -> Profile:
         if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
             field = "max_walk_m" if metres is not None else "max_walk_min"
             raise StandardsError(f"{where}, field {field!r}: expected a positive number, got {value!r}.")
-        max_m = float(metres) if metres is not None else float(minutes) * speed
+        max_m = float(value) if metres is not None else float(value) * speed
         rows.append(
             {
                 "id": cid,

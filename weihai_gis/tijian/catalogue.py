@@ -82,11 +82,11 @@ def _threshold(raw: Any, where: str, speeds: dict[str, float]) -> dict[str, Any]
     if minutes is not None and mode == "drive":
         threshold_m = math.nan  # driving minutes have no metre equivalent without the driving network
     else:
-        threshold_m = float(metres) if metres is not None else float(minutes) * speed
+        threshold_m = float(value) if metres is not None else float(value) * speed
     drive_minutes = minutes is not None and mode == "drive"
     return {
         # the value distances are compared with: minutes for driving-minute items, metres otherwise
-        "limit": float(minutes) if drive_minutes else round(threshold_m, 1),
+        "limit": float(value) if drive_minutes else round(threshold_m, 1),
         "limit_unit": "min" if drive_minutes else "m",
         "threshold_m": round(threshold_m, 1) if math.isfinite(threshold_m) else math.nan,
         "threshold_min": float(minutes) if minutes is not None else math.nan,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -209,11 +210,13 @@ def unit_assessment(
     merged = shapely.union_all(shapely.make_valid(land.geometry.to_numpy()))
     unit_land = shapely.intersection(shapely.make_valid(units_m.geometry.to_numpy()), merged)
     land_m2 = shapely.area(unit_land)
-    samples = land_distances
+    samples: Any = land_distances  # a GeoDataFrame (pandas-stubs reads .to_crs as a column)
     s_unit = _unit_rows(units_m, samples.to_crs(crs)) if samples is not None else None
     s_xy = shapely.get_coordinates(samples.to_crs(crs).geometry.to_numpy()) if samples is not None else None
     p_unit = (
-        _unit_rows(units_m, population_distances.to_crs(crs)) if population_distances is not None else None
+        _unit_rows(units_m, population_distances.to_crs(crs))  # type: ignore[operator]
+        if population_distances is not None
+        else None
     )
     rows = []
     for _, ind in indicators.iterrows():
@@ -244,7 +247,7 @@ def unit_assessment(
                 if w.sum() > 0:
                     share_na = float(w[np.isfinite(d) & (d <= thr + 1e-9)].sum() / w.sum())
                     near_na = _weighted_quantile(np.nan_to_num(d, nan=np.inf), w, pass_share)
-                    near_sl = _weighted_quantile(sl_d[m], w, pass_share)
+                    near_sl = _weighted_quantile(sl_d[m], w, pass_share)  # type: ignore[index]
             if assessed and population_distances is not None and col in population_distances.columns:
                 m = p_unit == u
                 w = population_distances["weight"].to_numpy()[m]

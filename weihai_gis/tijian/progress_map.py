@@ -64,7 +64,7 @@ def target_features(
             if name not in names:
                 missing.append(f"{t['name_zh']}: {name}")
                 continue
-            geom = frame.loc[frame["name_zh"] == name].geometry.iloc[0]
+            geom = frame.loc[frame["name_zh"] == name].geometry.iloc[0]  # type: ignore[union-attr,index]  # names come from frame
             status = _status(mine.at[name, "status"]) if name in mine.index else "无数据"
             as_of = mine.at[name, "date"] if name in mine.index else pd.NaT
             rows.append(

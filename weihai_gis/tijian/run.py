@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -97,7 +98,7 @@ def assess(
     prof = catalogue_profile(cat, search_factor=float(settings["search_factor"]))
     land_m = land.to_crs(net.crs)
     samples = land_samples(land_m, cell_m=cell)
-    kw = {
+    kw: dict[str, Any] = {
         "profile": prof,
         "category_field": category_field,
         "offset_check": offset_check,

@@ -157,8 +157,8 @@ def indicator_table(
                 remark.append("未评估：输入中无此类设施")
             elif len(a):
                 for v in VARIANTS:
-                    has = a[f"share_{v}"].notna()
-                    vals[v] = float(a.loc[has, f"fails_{v}"].sum()) if has.any() else math.nan
+                    known = a[f"share_{v}"].notna()
+                    vals[v] = float(a.loc[known, f"fails_{v}"].sum()) if known.any() else math.nan
                 remark.append(f"{level}单元 {len(a)} 个" + ("（近似边界）" if level != "小区" else ""))
             else:
                 remark.append(f"未提供{level}单元")
@@ -232,7 +232,8 @@ def attach_targets(table: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     for year, rows in targets.groupby("year"):
         vals = pd.to_numeric(rows.set_index("id")["target"], errors="coerce")
-        out[f"target_{int(year)}"] = out["id"].map(vals[~vals.index.duplicated(keep="last")])
+        col = f"target_{int(year)}"  # type: ignore[arg-type]  # groupby keys are the year numbers
+        out[col] = out["id"].map(vals[~vals.index.duplicated(keep="last")])
     return out
 
 
