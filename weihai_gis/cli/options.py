@@ -277,7 +277,7 @@ def walker_options(command: Callable[..., Any]) -> Callable[..., Any]:
         The command with the three options.
     """
     groups = list(walker_groups())
-    options = [
+    options: list[Decorator] = [
         click.option(
             "--walker",
             type=click.Choice(groups),

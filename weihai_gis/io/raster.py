@@ -180,8 +180,8 @@ def _centre_lonlat(px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], crs
     cx, cy = (float(np.mean(px[ok])), float(np.mean(py[ok]))) if ok.any() else (0.0, 0.0)
     if crs.is_geographic:
         return cx, cy
-    lon, lat = _to_crs(np.array([cx]), np.array([cy]), crs, CRS.from_epsg(4326))
-    lon, lat = float(lon[0]), float(lat[0])
+    lons, lats = _to_crs(np.array([cx]), np.array([cy]), crs, CRS.from_epsg(4326))
+    lon, lat = float(lons[0]), float(lats[0])
     return (float(lon), float(lat)) if math.isfinite(lon) and math.isfinite(lat) else (0.0, 0.0)
 
 

@@ -108,13 +108,13 @@ def walker_gap(adult: CoverageResult, other: CoverageResult) -> pd.DataFrame:
         for i in a.index:
             for cid in cats:
                 col = column("rate", cid)
-                ra, ro = float(a.at[i, col]), float(o.at[i, col])
+                ra, ro = float(a.at[i, col]), float(o.at[i, col])  # type: ignore[arg-type]
                 rows.append(
                     {
                         "unit": unit,
                         "unit_id": str(a.at[i, "id"]),
                         "unit_name_zh": str(a.at[i, "name_zh"]),
-                        "population": float(a.at[i, "population"]),
+                        "population": float(a.at[i, "population"]),  # type: ignore[arg-type]
                         "category": cid,
                         "category_zh": names.get(cid, cid),
                         "walker": walker,
@@ -132,7 +132,7 @@ def _overall_frame(res: CoverageResult, cats: list[str]) -> pd.DataFrame:
     table = res.overall().set_index("id")
     row: dict[str, Any] = {"id": OVERALL_UNIT, "name_zh": "全部 / all", "population": res.population}
     for cid in cats:
-        row[column("rate", cid)] = float(table.loc[cid, "rate_network"])
+        row[column("rate", cid)] = float(table.loc[cid, "rate_network"])  # type: ignore[arg-type]
     return pd.DataFrame([row])
 
 

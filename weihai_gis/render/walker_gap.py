@@ -55,7 +55,7 @@ def walker_gap_tables(frame: pd.DataFrame | None, unit_titles: dict[str, str]) -
             rows.append(
                 [str(name), f"{pop:,.0f}"]
                 + [
-                    _cell(by_cat.at[c, "rate_adult"], by_cat.at[c, "rate_walker"], by_cat.at[c, "gap"])
+                    _cell(by_cat.at[c, "rate_adult"], by_cat.at[c, "rate_walker"], by_cat.at[c, "gap"])  # type: ignore[arg-type]
                     if c in by_cat.index
                     else "—"
                     for c in cats
