@@ -9,7 +9,11 @@ What-if: a ``--grid-side``² grid (default 448² = 200 704 nodes, 50 m blocks) w
 incrementally (:class:`weihai_gis.planning.incremental.NearestState`) against the full recompute, and checked
 equal to it.
 
-Usage: python scripts/bench_planning.py [--repeats 3] [--cutoff-m 300] [--k 5] [--only whatif|siting]
+Capacitated: ``--cap-candidates`` random node candidates (default 1500), 学位 demand = population × 70/1000,
+capacity 300 per site, k = 5: the plain MILP (before) against maximal_covering (after: greedy meeting the LP
+bound proves optimality without branching; otherwise the MILP runs as before).
+
+Usage: python scripts/bench_planning.py [--repeats 3] [--cutoff-m 300] [--k 5] [--only whatif|siting|capacitated]
 """
 
 from __future__ import annotations
@@ -87,20 +91,49 @@ def bench_whatif(side: int, repeats: int, cutoff_m: float = 1000.0) -> None:
         )
 
 
+def bench_capacitated(net, o_snap, pop, n_candidates: int, k: int, cutoff_m: float) -> None:
+    """Time capacitated maximal covering before (MILP only) and after (LP-bound proof first)."""
+    from weihai_gis.planning.siting import _reduced, _solve
+
+    rng = np.random.default_rng(0)
+    sites = node_sites(net, rng.choice(net.n_nodes, n_candidates, replace=False))
+    cm = cost_matrix(net, o_snap, sites, cutoff_m=cutoff_m)
+    prob = SitingProblem(
+        cm.covers(), pop, np.zeros(cm.n_sites, dtype=bool), np.full(cm.n_sites, 300.0), pop * 0.07
+    )
+    red, _, _ = _reduced(prob)
+    t = time.perf_counter()
+    _, before, _ = _solve(red, red.cover, red.weight, k=k, min_covered=None, relax=False, time_limit_s=600)
+    t_before = time.perf_counter() - t
+    t = time.perf_counter()
+    after = maximal_covering(prob, k, method="exact")
+    t_after = time.perf_counter() - t
+    print(
+        f"capacitated MCLP k={k}, {n_candidates} node candidates, {red.cover.nnz} assignment pairs: MILP only "
+        f"{t_before:.1f} s (serves {-before:,.1f}); with the LP-bound proof {t_after:.1f} s (serves "
+        f"{after.covered:,.1f}, gap {after.gap:.2%}); before/after ratio {t_before / t_after:.1f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cutoff-m", type=float, default=300)
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--grid-side", type=int, default=448)
-    ap.add_argument("--only", choices=["whatif", "siting"], default=None)
+    ap.add_argument("--only", choices=["whatif", "siting", "capacitated"], default=None)
+    ap.add_argument("--cap-candidates", type=int, default=1500)
     args = ap.parse_args()
-    if args.only != "siting":
+    if args.only in (None, "whatif"):
         bench_whatif(args.grid_side, args.repeats)
     if args.only == "whatif":
         return
     net, origins, facilities, o_snap, f_snap = helsinki()
     pop = origins["population"].to_numpy(dtype=float)
+    if args.only in (None, "capacitated"):
+        bench_capacitated(net, o_snap, pop, args.cap_candidates, args.k, args.cutoff_m)
+    if args.only == "capacitated":
+        return
     nodes = node_sites(net, np.arange(net.n_nodes))
     t_cm, cm = median_s(lambda: cost_matrix(net, o_snap, nodes, cutoff_m=args.cutoff_m), args.repeats)
     print(

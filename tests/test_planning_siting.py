@@ -96,11 +96,12 @@ def test_set_covering_is_the_smallest_subset_reaching_the_target():
     assert res.k == fewest and res.share >= target - 1e-9 and res.gap == 0
 
 
-def test_capacitated_maximal_covering_equals_brute_force_max_flow():
+@pytest.mark.parametrize("scale", [1.0, 3.0])  # 1: greedy meets the LP bound (a proof); 3: the MILP decides
+def test_capacitated_maximal_covering_equals_brute_force_max_flow(scale):
     cm, pop, existing = siting_instance(n_candidates=9, n_existing=1, cutoff_m=400)
     dense = cm.to_dense() <= cm.cutoff_m
     demand = pop * 0.05  # e.g. school-age share
-    capacity = np.linspace(40, 160, len(existing))
+    capacity = np.linspace(40, 160, len(existing)) * scale
     prob = SitingProblem(cm.covers(), pop, existing, capacity, demand)
     fixed = list(np.flatnonzero(existing))
     best = {0: _max_flow(dense, demand, capacity, fixed)}
@@ -110,7 +111,7 @@ def test_capacitated_maximal_covering_equals_brute_force_max_flow():
             for s in itertools.combinations(np.flatnonzero(~existing), k)
         )
         res = maximal_covering(prob, k, method="exact")
-        assert res.covered == pytest.approx(best[k], rel=1e-7)
+        assert res.covered == pytest.approx(best[k], rel=1e-7) and res.gap == pytest.approx(0, abs=1e-7)
         assert res.served is not None and np.all(res.served <= capacity + 1e-6)
         assert res.served.sum() == pytest.approx(res.covered, rel=1e-7)
     # capacitated set covering: the fewest sites whose max flow reaches the target (reachable with 2)

@@ -391,6 +391,8 @@ def maximal_covering(
         chosen = kept[greedy_maximal_covering(red, gc, gw, k)]
         _, lp, _ = _solve(red, gc, gw, k=k, min_covered=None, relax=True, time_limit_s=None)
         bound = -lp + fixed
+    elif red.capacitated and (proof := _greedy_at_lp_bound(prob, red, kept, k)) is not None:
+        chosen, bound = proof  # the greedy sites reach the LP bound: optimal, no branching needed
     else:
         v, _, dual = _solve(red, gc, gw, k=k, min_covered=None, relax=False, time_limit_s=time_limit_s)
         chosen, bound = _chosen(red, v, kept), -dual + fixed
@@ -398,6 +400,24 @@ def maximal_covering(
     bound = max(bound, covered)
     gap = (bound - covered) / bound if bound > 0 else 0.0
     return SitingResult(chosen, covered, total, bound, gap, method, kind, served)
+
+
+def _greedy_at_lp_bound(
+    prob: SitingProblem, red: SitingProblem, kept: npt.NDArray[np.int64], k: int
+) -> tuple[npt.NDArray[np.int64], float] | None:
+    """Return (greedy sites, LP bound) when greedy already serves the LP-relaxation bound, else None.
+
+    Capacitated maximal covering is often capacity-bound (k × capacity < demand in reach): the LP bound is
+    then tight and greedy reaches it, which proves optimality; HiGHS would still branch for minutes to find
+    such a solution (Helsinki sample, 1 500 node candidates: 102 s exact vs 8 s greedy + LP, same optimum).
+    """
+    from weihai_gis.planning.greedy import greedy_maximal_covering
+
+    chosen = kept[greedy_maximal_covering(red, red.cover, red.weight, k)]
+    _, lp, _ = _solve(red, red.cover, red.weight, k=k, min_covered=None, relax=True, time_limit_s=None)
+    covered, _ = evaluate(prob, chosen)
+    bound = -lp
+    return (chosen, bound) if covered >= bound - 1e-9 * max(abs(bound), 1.0) else None
 
 
 def set_covering(
