@@ -162,3 +162,27 @@ def test_read_sheet_rejects_a_sheet_without_the_layout(tmp_path):
     pd.DataFrame({"a": [1, 2], "b": [3, 4]}).to_excel(path, index=False)
     with pytest.raises(ValueError, match=r"plain\.xlsx.*header block"):
         read_sheet(path)
+
+
+def test_a_long_problem_list_sheet_holds_the_residents_most_left_out_and_says_where_the_rest_is(
+    results, tmp_path, monkeypatch
+):
+    import weihai_gis.io.tables as tables
+
+    monkeypatch.setattr(tables, "XLSX_PROBLEM_ROWS", 5)
+    rng = np.random.default_rng(0)
+    problems = pd.DataFrame(
+        {
+            "origin_id": [f"o{i}" for i in range(40)],
+            "population": rng.permutation(40).astype(float) + 1,
+            "category": "kindergarten",
+            "dist_network_m": rng.uniform(300, 900, 40),
+        }
+    )
+    res = dataclasses.replace(results, problems=problems)
+    _, xlsx = write_summary_tables(res, tmp_path / "s.csv", tmp_path / "s.xlsx")
+    sheet = read_sheet(xlsx, "问题清单")
+    assert sheet["population"].tolist() == [40.0, 39.0, 38.0, 37.0, 36.0]  # the 5 largest, largest first
+    ws = load_workbook(xlsx)["问题清单"]
+    block = " ".join(str(ws.cell(r, 1).value) for r in range(1, 6))
+    assert "前 5 行（共 40 行）" in block and "problems" in block

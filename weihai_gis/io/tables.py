@@ -18,6 +18,7 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from weihai_gis.files import atomic_path
@@ -157,6 +158,31 @@ def _side_by_side(frame: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
     return frame[plain + grouped]
 
 
+#: Rows of the 问题清单 sheet at most, the residents most left out first; the whole list stays in the results
+#: GeoPackage (layer ``problems``). openpyxl writes cells one by one (about 10^5 a second on the 2-core
+#: machine), so the list of a 200k-node city (~600k rows) took over 10 minutes as a sheet.
+XLSX_PROBLEM_ROWS = 5_000
+
+
+def _problem_head(problems: pd.DataFrame, lines: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Return the rows of the 问题清单 sheet (at most :data:`XLSX_PROBLEM_ROWS`) and its header lines."""
+    n = len(problems)
+    if n <= XLSX_PROBLEM_ROWS:
+        return problems, lines
+    if "population" in problems.columns:
+        order = np.argsort(-problems["population"].to_numpy(dtype=float), kind="stable")
+        head = problems.iloc[order[:XLSX_PROBLEM_ROWS]]
+    else:
+        head = problems.head(XLSX_PROBLEM_ROWS)
+    note = (
+        f"仅列出居民最多的前 {XLSX_PROBLEM_ROWS:,} 行（共 {n:,} 行），完整清单见结果 GeoPackage 的 problems 图层 / "
+        f"first {XLSX_PROBLEM_ROWS:,} of {n:,} rows, most residents first; the full list is the GeoPackage "
+        "layer problems"
+    )
+    log.info("问题清单 sheet: %d of %d rows (the full list is in the GeoPackage)", XLSX_PROBLEM_ROWS, n)
+    return head, [note, *lines]
+
+
 def summary_sheets(res: CoverageResult) -> list[Sheet]:
     """Return the sheets of ``coverage_summary.xlsx``: 总体, one per summary unit, 问题清单, 缺失类别人口."""
     heads = summary_headers_zh(res)
@@ -168,7 +194,8 @@ def summary_sheets(res: CoverageResult) -> list[Sheet]:
         frame = _side_by_side(frame, res.category_ids)
         sheets.append(_sheet(zh, frame, heads, [f"汇总单元 / unit layer: {unit}", *lines], zh))
     if res.problems is not None:
-        sheets.append(_sheet("问题清单", res.problems, pheads, lines, "问题清单 / problem list"))
+        problems, plines = _problem_head(res.problems, lines)
+        sheets.append(_sheet("问题清单", problems, pheads, plines, "问题清单 / problem list"))
     if res.missing_by_category is not None:
         sheets.append(
             _sheet(
