@@ -161,7 +161,7 @@ def _side_by_side(frame: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
 #: Rows of the 问题清单 sheet at most, the residents most left out first; the whole list stays in the results
 #: GeoPackage (layer ``problems``). openpyxl writes cells one by one (about 10^5 a second on the 2-core
 #: machine), so the list of a 200k-node city (~600k rows) took over 10 minutes as a sheet.
-XLSX_PROBLEM_ROWS = 5_000
+XLSX_PROBLEM_ROWS = 20_000
 
 
 def _problem_head(problems: pd.DataFrame, lines: list[str]) -> tuple[pd.DataFrame, list[str]]:
