@@ -57,7 +57,7 @@ def slow_removed(net, barriers, crossings=None, tol=TOL, along=2.0) -> tuple[np.
             if not blocked:
                 continue
             meet = edge.intersection(bar)
-            if any(p.distance(meet) <= tol for p in pts):
+            if bar.geom_type not in ("Polygon", "MultiPolygon") and any(p.distance(meet) <= tol for p in pts):
                 reopened[e] = True
             else:
                 removed[e] = True

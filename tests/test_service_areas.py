@@ -122,10 +122,7 @@ def test_points_of_the_polygon_lie_within_the_buffer_of_a_reached_street_and_it_
     buffer_m = 40.0
     area = service_area_polygons(net, fac, cutoff_m=cutoff, buffer_m=buffer_m).geometry.iloc[0]
     parts = reached_parts(net, f_snap, cutoff)
-    ok = np.flatnonzero(f_snap.reachable)
-    on = shapely.line_interpolate_point(net.edge_geometry[f_snap.edge[ok]], f_snap.pos_m[ok])
-    connectors = shapely.shortest_line(fac.geometry.to_numpy()[ok], on)
-    reached = shapely.union_all([*parts.lines(net), *connectors])
+    reached = shapely.union_all(parts.lines(net))  # the streets only, not the facilities' connectors
     rng = np.random.default_rng(2)
     x0, y0, x1, y1 = area.bounds
     pts = shapely.points(rng.uniform(x0, x1, 20000), rng.uniform(y0, y1, 20000))
@@ -212,7 +209,10 @@ def test_facility_areas_lie_in_their_category_area_and_together_cover_it():
     each = service_area_polygons(net, fac, mode="facility", **kw)
     catch = service_area_polygons(net, fac, mode="catchment", **kw)
     n_ok = int(snap_points(net, fac).reachable.sum())
-    assert len(each) == len(catch) == n_ok > 10
+    assert len(each) == n_ok > 10
+    # a facility whose every street piece is nearer another facility (e.g. the same spot, a longer
+    # connector) has no catchment
+    assert 0 < len(catch) <= n_ok
     area = whole.geometry.iloc[0].buffer(1e-6)
     assert shapely.covers(area, each.geometry.to_numpy()).all()
     assert shapely.union_all(each.geometry.to_numpy()).symmetric_difference(whole.geometry.iloc[0]).area < 1.0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from weihai_gis.standards import Profile
 
-__all__ = ["DEFAULT_PROFILE", "HEX_SIZE_RANGE_M", "OFFSET_CHECKS", "CoverageOptions"]
+__all__ = ["DEFAULT_PROFILE", "HEX_SIZE_RANGE_M", "OFFSET_CHECKS", "SERVICE_AREA_MODES", "CoverageOptions"]
 
 #: Life-circle profile used when none is named (GB 50180-2018 城市居住区规划设计标准).
 DEFAULT_PROFILE = "gb50180-2018"
@@ -25,6 +25,10 @@ DEFAULT_PROFILE = "gb50180-2018"
 #: Hexagon sizes (metres) the automatic grid chooses between: about 100 hexagons over the origins' extent,
 #: i.e. 500 m for a whole city and finer for a district or a sample.
 HEX_SIZE_RANGE_M = (100.0, 500.0)
+
+#: How service areas (服务范围) are grouped: one per category (all its facilities), one per facility (may
+#: overlap), or exclusive catchments (one per facility, each street piece to its nearest facility).
+SERVICE_AREA_MODES = ("category", "facility", "catchment")
 
 #: What to do when origins or facilities look GCJ-02/BD-09-shifted against the network.
 OFFSET_CHECKS = ("error", "warn", "off")

@@ -13,8 +13,10 @@ from weihai_gis.cli.options import (
     coverage_input_options,
     facility_table,
     input_file,
+    layer_of,
     output_file,
     scheduler_option,
+    street_options,
     walker_options,
 )
 from weihai_gis.errors import InputFileError
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 )
 @walker_options
 @scheduler_option
+@street_options
 @output_file("Output GeoPackage.")
 @click.pass_context
 def coverage(
@@ -73,6 +76,10 @@ def coverage(
     dem_costs_path: Path | None,
     compare_walkers: str | None,
     scheduler: str | None,
+    barriers_path: Path | None,
+    crossings_path: Path | None,
+    service_areas: str | None,
+    service_area_buffer: float | None,
     out_path: Path,
 ) -> None:
     """Compute 15-minute life-circle coverage (覆盖率, 全要素达标率) and write a GeoPackage + CSV/XLSX.
@@ -84,12 +91,14 @@ def coverage(
     $ weihai-gis coverage --sample helsinki --out results.gpkg
     $ weihai-gis coverage --sample helsinki --scheduler local:2 --out results.gpkg   # on Dask
     $ weihai-gis coverage --sample helsinki --walker elderly --out elderly.gpkg      # minutes, 老年人
+    $ weihai-gis coverage --network x.osm.pbf --facilities x.osm.pbf --origins b.gpkg \\
+        --barriers closures.gpkg:工地 --service-areas --out results.gpkg   # cut network, 服务范围
     $ weihai-gis coverage --network weihai.osm.pbf --facilities amap.csv --mapping amap --datum gcj02 \\
         --origins buildings.gpkg --units towns.gpkg --out results.gpkg
     """
     from weihai_gis.io.results import write_results
     from weihai_gis.io.tables import write_summary_tables
-    from weihai_gis.jobs.coverage_job import run_coverage_job
+    from weihai_gis.jobs.coverage_job import read_street_inputs, run_coverage_job
     from weihai_gis.layers.io import read_vector
     from weihai_gis.samples import sample_inputs, supplied_inputs
 
@@ -124,6 +133,10 @@ def coverage(
         units[units_path.stem.replace("-", "_")] = read_vector(units_path, what="units")
     options = CoverageOptions(profile=profile, hex_size_m=hex_size_m, walker=walker, dem_costs=dem_costs_path)
     roles = {"network": network_path, "facilities": facilities_path, "origins": origins_path}
+    barriers, crossings = read_street_inputs(
+        barriers_path, crossings_path, barriers_layer=layer_of("barriers_path")
+    )
+    files += tuple(p for p in (barriers_path, crossings_path) if p)
     _net, result = run_coverage_job(
         inputs,
         options,
@@ -134,6 +147,10 @@ def coverage(
         progress=not quiet,
         scheduler=scheduler,
         compare_walker=compare_walkers,
+        barriers=barriers,
+        crossings=crossings,
+        service_areas=service_areas,
+        service_area_buffer_m=service_area_buffer,
     )
     write_results(result, out_path, inputs=files)
     csv, xlsx = write_summary_tables(

@@ -12,7 +12,9 @@ from weihai_gis.cli.options import (
     coverage_input_options,
     facility_table,
     input_file,
+    layer_of,
     scheduler_option,
+    street_options,
     walker_options,
 )
 
@@ -53,6 +55,7 @@ __all__ = ["COMMANDS", "demo"]
     is_flag=True,
     help="Also save each map as a PNG (1200 × 900 px at 192 dpi, headless Chromium), printed in the report.",
 )
+@street_options
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -78,6 +81,10 @@ def demo(
     compare_walkers: str | None,
     scheduler: str | None,
     map_png: bool,
+    barriers_path: Path | None,
+    crossings_path: Path | None,
+    service_areas: str | None,
+    service_area_buffer: float | None,
 ) -> None:
     """Run the whole pipeline: validate layers, coverage, maps and the report, all into --out.
 
@@ -86,6 +93,7 @@ def demo(
     $ weihai-gis demo --sample helsinki --out out/    # the engine's Helsinki sample
     $ weihai-gis demo --osm-cache .cache/osm --out out/        # after `weihai-gis fetch osm`
     $ weihai-gis demo --compare-walkers elderly --dem-costs dem.tif --out out/   # 老人与成人覆盖率差
+    $ weihai-gis demo --barriers closures.gpkg --service-areas --out out/   # cut streets, 服务范围
     $ weihai-gis demo --network roads.gpkg --facilities amap.xlsx --origins pop.tif --out out/
     """
     from weihai_gis.jobs.main_job import run_main_job  # maps, report, engine: loaded when the job runs
@@ -117,6 +125,11 @@ def demo(
         walker=walker,
         dem_costs=dem_costs_path,
         compare_walker=compare_walkers,
+        barriers=barriers_path,
+        barriers_layer=layer_of("barriers_path"),
+        crossings=crossings_path,
+        service_areas=service_areas,
+        service_area_buffer_m=service_area_buffer,
     )
     report = result.layers.report if result.layers is not None else None
     if report is not None:

@@ -17,19 +17,22 @@ from typing import Any
 
 import click
 
-from weihai_gis.options import DEFAULT_PROFILE
+from weihai_gis.options import DEFAULT_PROFILE, SERVICE_AREA_MODES
 from weihai_gis.standards import list_profiles, walker_groups
 
 __all__ = [
     "FILE",
+    "barrier_options",
     "check_walkers_local",
     "coverage_input_options",
     "facility_table",
     "input_file",
     "input_reading_options",
+    "layer_of",
     "layers_options",
     "output_file",
     "scheduler_option",
+    "street_options",
     "walker_options",
 ]
 
@@ -309,3 +312,100 @@ def check_walkers_local(scheduler: str | None, walker: str | None, dem: Any, com
         raise click.UsageError(
             "--walker/--dem-costs/--compare-walkers run in this process; drop --scheduler (Dask measures metres)."
         )
+
+
+_LAYER_KEY = "weihai_file_layers"
+
+
+def _file_and_layer(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Split ``FILE:LAYER`` into the file (returned, so the run's input checks see it) and the layer."""
+    if value is None:
+        return None
+    path, sep, layer = str(value).rpartition(":")
+    if sep and path and layer and "/" not in layer and "\\" not in layer:
+        ctx.meta.setdefault(_LAYER_KEY, {})[param.name] = layer
+        return Path(path)
+    return value
+
+
+def layer_of(name: str) -> str | None:
+    """Return the layer given as ``FILE:LAYER`` to the option whose parameter is ``name`` (None: the first)."""
+    return click.get_current_context().meta.get(_LAYER_KEY, {}).get(name)
+
+
+def barrier_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--barriers FILE[:LAYER]`` and ``--crossings FILE`` (parameters ``barriers_path``, ``crossings_path``).
+
+    The layer of ``--barriers`` is :func:`layer_of` ``("barriers_path")``.
+
+    Parameters
+    ----------
+    command
+        The click command function.
+
+    Returns
+    -------
+    callable
+        The command with the two options.
+    """
+    options = [
+        click.option(
+            "--barriers",
+            "barriers_path",
+            type=FILE,
+            default=None,
+            callback=_file_and_layer,
+            metavar="FILE[:LAYER]",
+            help="Barriers / closures (lines or polygons, any CRS): edges crossing them are cut, except at "
+            "crossings (--crossings, or the OSM network's highway=crossing nodes).",
+        ),
+        click.option(
+            "--crossings",
+            "crossings_path",
+            type=FILE,
+            default=None,
+            help="Crossing points (any CRS) that keep an edge open where it meets a barrier line.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def street_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add barriers/closures and service areas: ``--barriers``, ``--crossings``, ``--service-areas``, ``--service-area-buffer``.
+
+    Parameters ``barriers_path`` (its layer: :func:`layer_of`), ``crossings_path``, ``service_areas`` (a
+    mode or None) and ``service_area_buffer`` (metres or None).
+
+    Parameters
+    ----------
+    command
+        The click command function.
+
+    Returns
+    -------
+    callable
+        The command with the four options.
+    """
+    options = [
+        click.option(
+            "--service-areas",
+            type=click.Choice(SERVICE_AREA_MODES),
+            is_flag=False,
+            flag_value="category",
+            default=None,
+            help="Add 服务范围 (exact network service areas) to the results and the coverage map: one per "
+            "category (the default when given alone), per facility, or exclusive catchments.",
+        ),
+        click.option(
+            "--service-area-buffer",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            metavar="M",
+            help="Lateral buffer of the service areas in metres [default: coverage-config.yaml, 50].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return barrier_options(command)

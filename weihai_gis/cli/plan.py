@@ -14,7 +14,14 @@ from typing import Any
 
 import click
 
-from weihai_gis.cli.options import coverage_input_options, input_file, output_file, scheduler_option
+from weihai_gis.cli.options import (
+    barrier_options,
+    coverage_input_options,
+    input_file,
+    layer_of,
+    output_file,
+    scheduler_option,
+)
 from weihai_gis.errors import InputFileError
 
 __all__ = ["COMMANDS", "plan"]
@@ -23,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _inputs_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Network / facilities / origins inputs of a coverage run, or ``--sample helsinki``."""
+    """Network / facilities / origins inputs of a coverage run, or ``--sample helsinki``; barriers cutting it."""
     decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         input_file("--network", "Walking network: .osm.pbf, .osm(.bz2), .graphml or road lines."),
         click.option("--network-layer", default=None, help="Layer of a multi-layer road-lines file."),
@@ -42,6 +49,7 @@ def _inputs_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Cache the built network here.",
         ),
+        barrier_options,
     ]
     for deco in reversed(decorators):
         func = deco(func)
@@ -74,6 +82,15 @@ def _load(p: dict[str, Any]) -> tuple[Any, Any]:
         )
     click.echo(inputs.label_zh)
     net = build_network(inputs.network, layer=p["network_layer"], cache_dir=p["cache_dir"])
+    if p.get("barriers_path") or p.get("crossings_path"):
+        from weihai_gis.jobs.coverage_job import apply_barriers, read_street_inputs
+
+        bars, cross = read_street_inputs(
+            p["barriers_path"], p["crossings_path"], barriers_layer=layer_of("barriers_path")
+        )
+        assert bars is not None
+        net, note = apply_barriers(net, bars, cross, inputs)
+        click.echo(note)
     return inputs, net
 
 

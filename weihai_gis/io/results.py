@@ -15,6 +15,9 @@ layer                  kind      content
                                  distance to the nearest facility (:mod:`weihai_gis.lifecircle.problems`)
 ``missing_by_category`` table    optional: residents each basic category leaves out
 ``walker_comparison``  table     optional 老人与成人覆盖率差 per unit and category (:mod:`weihai_gis.lifecircle.walkers`)
+``service_areas``      polygons  optional 服务范围: network service areas per category (or facility / exclusive
+                                 catchment): category, mode, facility, n_facilities, cutoff_m, buffer_m,
+                                 network_m (:mod:`weihai_gis.lifecircle.service_areas`)
 ``run_metadata``       table     ``key``, ``value`` (JSON): profile, hexagon size, CRS, options, network
                                  facts, warnings, input provenance, data-quality notices, date, version
 =====================  ========  ===============================================================
@@ -131,6 +134,8 @@ def write_results(
             _write(res.missing_by_category, tmp, "missing_by_category")
         if res.walker_comparison is not None:
             _write(res.walker_comparison, tmp, "walker_comparison")
+        if res.service_areas is not None:
+            _write(res.service_areas, tmp, "service_areas", "MultiPolygon")
         _write(_metadata_rows(res), tmp, _META_LAYER)
     log.info(
         "wrote %s (%d origins, %d hexagons, units %s)",
@@ -206,4 +211,5 @@ def read_results(path: str | os.PathLike[str]) -> CoverageResult:
         problems=_read(p, "problems") if "problems" in names else None,
         missing_by_category=_read(p, "missing_by_category") if "missing_by_category" in names else None,
         walker_comparison=_read(p, "walker_comparison") if "walker_comparison" in names else None,
+        service_areas=_read(p, "service_areas") if "service_areas" in names else None,
     )

@@ -1,7 +1,9 @@
 """The one coverage pipeline: inputs → walking network → :func:`weihai_gis.coverage` → result with provenance.
 
 ``weihai-gis coverage`` and the main job (``weihai-gis demo``) both call :func:`run_coverage_job`, so the
-same inputs and :class:`~weihai_gis.options.CoverageOptions` give the same result either way.
+same inputs and :class:`~weihai_gis.options.CoverageOptions` give the same result either way. Barriers
+(closures) cut the network before coverage (:mod:`weihai_gis.network.barriers`); service areas are drawn
+from the result on the same (cut) network (:mod:`weihai_gis.lifecircle.service_areas`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,31 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from weihai_gis.errors import InputFileError
+from weihai_gis.layers.io import read_vector
 from weihai_gis.lifecircle import CoverageResult, InputRecord, coverage
 from weihai_gis.lifecircle.edge import edge_flags
 from weihai_gis.lifecircle.problems import missing_by_category, problem_list
 from weihai_gis.lifecircle.results import source_name
+from weihai_gis.lifecircle.service_areas import result_service_areas
 from weihai_gis.lifecircle.walkers import walker_gap
-from weihai_gis.network import WalkNetwork, build_network
+from weihai_gis.network import (
+    WalkNetwork,
+    barrier_cut,
+    build_network,
+    disconnected_origins,
+    read_osm_crossings,
+)
 from weihai_gis.options import CoverageOptions
 from weihai_gis.samples import CoverageInputs
 
-__all__ = ["input_provenance", "run_coverage_job", "with_problems"]
+__all__ = [
+    "apply_barriers",
+    "input_provenance",
+    "read_street_inputs",
+    "run_coverage_job",
+    "with_problems",
+]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +116,10 @@ def run_coverage_job(
     progress: bool = False,
     scheduler: str | None = None,
     compare_walker: str | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    crossings: gpd.GeoDataFrame | None = None,
+    service_areas: str | None = None,
+    service_area_buffer_m: float | None = None,
 ) -> tuple[WalkNetwork, CoverageResult]:
     """Build the walking network of ``inputs`` and compute coverage on it.
 
@@ -124,13 +145,25 @@ def run_coverage_job(
     compare_walker
         A walker group (e.g. ``"elderly"``) to compare with the adult on the same facilities, network and
         DEM (``options.dem_costs``): the result carries ``walker_comparison`` (老人与成人覆盖率差 per unit).
+    barriers, crossings
+        Barrier lines/polygons and crossing points (any CRS): see :func:`apply_barriers`.
+    service_areas
+        ``"category"``, ``"facility"`` or ``"catchment"`` to add the result's 服务范围 layer
+        (:func:`~weihai_gis.lifecircle.service_areas.result_service_areas`); None: none.
+    service_area_buffer_m
+        Lateral buffer of the service areas in metres (default from ``coverage-config.yaml``).
 
     Returns
     -------
     tuple
-        The walking network and the :class:`~weihai_gis.lifecircle.CoverageResult`.
+        The walking network (cut when barriers were given) and the
+        :class:`~weihai_gis.lifecircle.CoverageResult`.
     """
     net = build_network(inputs.network, layer=network_layer, cache_dir=cache_dir)
+    notes: list[str] = []
+    if barriers is not None:
+        net, note = apply_barriers(net, barriers, crossings, inputs, options or CoverageOptions())
+        notes.append(note)
     run = functools.partial(
         coverage,
         net,
@@ -149,6 +182,8 @@ def run_coverage_job(
 
         with connect(scheduler) as client:
             res = run(distances=DaskDistances(client, progress=progress))
+    if notes:
+        res = dataclasses.replace(res, meta=res.meta.replace(warnings=(*res.meta.warnings, *notes)))
     gap = None
     if compare_walker is not None:
         opts = options or CoverageOptions()
@@ -156,7 +191,47 @@ def run_coverage_job(
         other = res if res.walker == compare_walker else run(options=opts.replace(walker=compare_walker))
         gap = walker_gap(adult, other)
     res = with_problems(net, res, inputs, units=units)
+    if service_areas is not None:
+        areas = result_service_areas(
+            net, res, mode=service_areas, buffer_m=service_area_buffer_m, progress=progress
+        )
+        res = dataclasses.replace(res, service_areas=areas)
     return net, res if gap is None else dataclasses.replace(res, walker_comparison=gap)
+
+
+def apply_barriers(
+    net: WalkNetwork,
+    barriers: gpd.GeoDataFrame,
+    crossings: gpd.GeoDataFrame | None,
+    inputs: CoverageInputs,
+    options: CoverageOptions | None = None,
+) -> tuple[WalkNetwork, str]:
+    """Cut ``net`` at the barriers and say what that did (edges cut, kept by crossings, origins cut off).
+
+    Without a crossings layer and with an OSM network file, the file's own crossing nodes
+    (``highway=crossing`` ...) reopen the edges beside them.
+
+    Returns
+    -------
+    tuple
+        The cut network and a planner-facing note (Chinese first) for the run's metadata.
+    """
+    source = ""
+    if crossings is None and str(inputs.network).lower().endswith((".pbf", ".osm", ".osm.bz2", ".osm.gz")):
+        crossings = read_osm_crossings(inputs.network)
+        source = "（过街设施取自 OSM highway=crossing 节点 / crossings from OSM nodes）"
+        if crossings.empty:
+            crossings = None
+    cut = barrier_cut(net, barriers, crossings)
+    after = cut.apply(net)
+    origins = inputs.origins.to_crs(net.crs)
+    opts = options or CoverageOptions()
+    lost = disconnected_origins(
+        net, after, origins, max_snap_m=opts.max_snap_m, min_component_nodes=opts.min_component_nodes
+    )
+    note = f"{cut.summary_zh()}；因此失去路网连接的起点 {int(lost.sum())} 个 / origins cut off: {int(lost.sum())}{source}"
+    log.info("%s", note)
+    return after, note
 
 
 def with_problems(
@@ -184,3 +259,27 @@ def with_problems(
     return dataclasses.replace(
         res, problems=problems, missing_by_category=missing_by_category(problems, res.population)
     )
+
+
+def read_street_inputs(
+    barriers: str | os.PathLike[str] | None,
+    crossings: str | os.PathLike[str] | None = None,
+    *,
+    barriers_layer: str | None = None,
+) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """Read the barrier and crossing layers a planner names (any vector format, CRS required).
+
+    Raises
+    ------
+    InputFileError
+        Crossings without barriers (they only reopen barriers), or an unreadable file.
+    """
+    if barriers is None:
+        if crossings is not None:
+            raise InputFileError(
+                f"crossings {str(crossings)!r}: crossings only reopen edges a barrier cuts; give --barriers too."
+            )
+        return None, None
+    bars = read_vector(barriers, layer=barriers_layer, what="barriers")
+    cross = read_vector(crossings, what="crossings") if crossings is not None else None
+    return bars, cross

@@ -24,7 +24,7 @@ import pandas as pd
 from weihai_gis.files import atomic_path
 from weihai_gis.io.results import write_results
 from weihai_gis.io.tables import write_summary_tables
-from weihai_gis.jobs.coverage_job import run_coverage_job
+from weihai_gis.jobs.coverage_job import read_street_inputs, run_coverage_job
 from weihai_gis.jobs.planning_job import siting_scenario
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
 from weihai_gis.lifecircle import CoverageResult, coverage_by_town_type
@@ -225,6 +225,11 @@ def run_main_job(
     walker: str | None = None,
     dem_costs: str | os.PathLike[str] | None = None,
     compare_walker: str | None = None,
+    barriers: str | os.PathLike[str] | None = None,
+    barriers_layer: str | None = None,
+    crossings: str | os.PathLike[str] | None = None,
+    service_areas: str | None = None,
+    service_area_buffer_m: float | None = None,
 ) -> MainJobOutputs:
     """Run the whole pipeline and write its outputs into ``out_dir``.
 
@@ -280,6 +285,13 @@ def run_main_job(
         Walker group and hill DEM of a minutes run (:class:`~weihai_gis.options.CoverageOptions`).
     compare_walker
         A walker group compared with the adult (report table 老人与成人覆盖率差 per unit).
+    barriers, barriers_layer, crossings
+        Barrier lines/polygons (a layer of a vector file) that cut the walking network before coverage, and
+        crossing points that keep edges open (default for an OSM network: its ``highway=crossing``
+        nodes); see :mod:`weihai_gis.network.barriers`. Every later step uses the cut network.
+    service_areas, service_area_buffer_m
+        ``"category"``, ``"facility"`` or ``"catchment"`` to add 服务范围 to ``coverage.gpkg`` and the
+        coverage map, with a lateral buffer in metres (default from ``coverage-config.yaml``).
 
     Returns
     -------
@@ -314,6 +326,7 @@ def run_main_job(
         hex_size_m = HITWH_HEX_SIZE_M  # a district of ~2 × 2 km: 250 m hexagons
     options = CoverageOptions(profile=profile, hex_size_m=hex_size_m, walker=walker, dem_costs=dem_costs)
     files = {"network": network, "facilities": facilities, "origins": origins}
+    bars, cross = read_street_inputs(barriers, crossings, barriers_layer=barriers_layer)
     net, res = run_coverage_job(
         inputs,
         options,
@@ -323,6 +336,10 @@ def run_main_job(
         progress=progress,
         scheduler=scheduler,
         compare_walker=compare_walker,
+        barriers=bars,
+        crossings=cross,
+        service_areas=service_areas,
+        service_area_buffer_m=service_area_buffer_m,
     )
     result.coverage = res
     result.files["coverage"] = write_results(res, out / "coverage.gpkg")

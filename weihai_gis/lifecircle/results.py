@@ -199,6 +199,9 @@ class CoverageResult:
         老人与成人覆盖率差: per summary unit and assessed basic category, the adult's and another walker
         group's rate and their gap, same facilities and network
         (:func:`~weihai_gis.lifecircle.walkers.walker_gap`); None when not asked for.
+    service_areas
+        服务范围: exact network service-area polygons per category or facility
+        (:func:`~weihai_gis.lifecircle.service_areas.result_service_areas`); None when not computed.
     """
 
     origins: gpd.GeoDataFrame
@@ -211,6 +214,7 @@ class CoverageResult:
     problems: gpd.GeoDataFrame | None = None
     missing_by_category: pd.DataFrame | None = None
     walker_comparison: pd.DataFrame | None = None
+    service_areas: gpd.GeoDataFrame | None = None
 
     @classmethod
     def build(

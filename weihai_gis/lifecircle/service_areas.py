@@ -9,10 +9,10 @@ is at most ``C``, where ``d_u``/``d_v`` are the end nodes' distances (one bounde
 :func:`~weihai_gis.lifecircle.engine.node_distance_m`; a facility enters through both ends of its edge) and
 ``p_f``/``c_f`` are a facility's position on its edge and its connector. Edges with ``d_u + d_v + L ≤ 2C``
 are reached whole; the others are cut at the exact remaining distance from each reached end (and around a
-facility on the edge) with :func:`shapely.ops.substring`. The reached lines, plus each facility's connector,
-are buffered laterally by a stated distance (``service_areas.buffer_m`` in ``coverage-config.yaml``) and
-unioned: land more than the buffer away from a reached street is never inside, unlike a convex or concave
-hull.
+facility on the edge) with :func:`shapely.ops.substring`. The reached lines (the network only: a
+facility's connector is walked, and counted, but is not a street) are buffered laterally by a stated
+distance (``service_areas.buffer_m`` in ``coverage-config.yaml``) and unioned: land more than the buffer
+away from a reached street is never inside, unlike a convex or concave hull.
 
 *Exclusive catchments* give every reached piece of street to its nearest facility (a second labelled
 Dijkstra: one virtual node per facility; an edge whose two ends have different nearest facilities is split
@@ -40,16 +40,21 @@ from shapely.ops import substring
 from tqdm.auto import tqdm
 
 from weihai_gis.lifecircle.engine import NetworkIndex, node_distance_m
+from weihai_gis.lifecircle.results import CoverageResult
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
-from weihai_gis.standards import coverage_setting
+from weihai_gis.options import SERVICE_AREA_MODES
+from weihai_gis.standards import coverage_setting, load_profile
 
-__all__ = ["SERVICE_AREA_MODES", "ReachedParts", "reached_parts", "service_area_polygons"]
+__all__ = [
+    "SERVICE_AREA_MODES",
+    "ReachedParts",
+    "reached_parts",
+    "result_service_areas",
+    "service_area_polygons",
+]
 
 log = logging.getLogger(__name__)
 
-#: How service areas are grouped: one per category (all its facilities), one per facility (may overlap),
-#: or exclusive catchments (one per facility, each street piece to its nearest facility).
-SERVICE_AREA_MODES = ("category", "facility", "catchment")
 
 _EPS = 1e-9
 
@@ -240,15 +245,6 @@ def reached_parts(
     )
 
 
-def _connectors(points: npt.NDArray[np.object_], net: WalkNetwork, snap: Snapped) -> npt.NDArray[np.object_]:
-    """Return the straight connector from each facility to its snap point on the edge."""
-    on = shapely.line_interpolate_point(net.edge_geometry[snap.edge], snap.pos_m)
-    return shapely.linestrings(
-        np.stack([shapely.get_coordinates(points), shapely.get_coordinates(on)], axis=1).reshape(-1, 2),
-        indices=np.repeat(np.arange(len(points)), 2),
-    )
-
-
 def service_area_polygons(
     net: WalkNetwork,
     facilities: gpd.GeoDataFrame,
@@ -303,34 +299,31 @@ def service_area_polygons(
         names = np.arange(len(facilities)).astype(str)
     snap = snap_points(net, facilities, max_snap_m=max_snap_m, min_component_nodes=min_component_nodes)
     ok = np.flatnonzero(snap.reachable & (snap.connector_m <= cutoff_m))
-    connectors = np.empty(len(facilities), dtype=object)
-    if len(ok):
-        connectors[ok] = _connectors(facilities.geometry.to_numpy()[ok], net, snap.take(ok))
     rows = []
 
-    def polygon(parts: ReachedParts, keep: npt.NDArray[np.int64], who: str, count: int) -> None:
-        lines = [*parts.lines(net), *connectors[keep]]
-        if not lines:
+    def polygon(parts: ReachedParts, who: str, count: int) -> None:
+        if not len(parts):
             return
-        area = shapely.union_all(shapely.buffer(np.asarray(lines, dtype=object), buffer))
+        area = shapely.union_all(shapely.buffer(parts.lines(net), buffer))
+        if shapely.get_type_id(area) == 3:  # one layer type in the GeoPackage: MultiPolygon
+            area = shapely.MultiPolygon([area])
         rows.append((label, mode, who, count, cutoff_m, buffer, parts.length_m(), area))
 
     if mode == "category":
-        polygon(reached_parts(net, snap, cutoff_m), ok, "", len(ok))
+        polygon(reached_parts(net, snap, cutoff_m), "", len(ok))
     elif mode == "catchment":
         parts = reached_parts(net, snap, cutoff_m, exclusive=True)
         for j in ok:
             mine = parts.source == j
             polygon(
                 ReachedParts(parts.edge[mine], parts.start_m[mine], parts.end_m[mine], parts.source[mine]),
-                np.array([j]),
                 names[j],
                 1,
             )
     else:
         index = NetworkIndex(net)
         for j in tqdm(ok, desc=f"service areas {label}", disable=not progress):
-            polygon(reached_parts(net, snap.take([j]), cutoff_m, index=index), np.array([j]), names[j], 1)
+            polygon(reached_parts(net, snap.take([j]), cutoff_m, index=index), names[j], 1)
     columns = [
         "category",
         "mode",
@@ -351,3 +344,73 @@ def service_area_polygons(
         buffer,
     )
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
+
+
+def result_service_areas(
+    net: WalkNetwork,
+    result: CoverageResult,
+    *,
+    mode: str = "category",
+    buffer_m: float | None = None,
+    categories: list[str] | None = None,
+    progress: bool = False,
+) -> gpd.GeoDataFrame:
+    """Return the service areas of a coverage result's facilities, one set per assessed category.
+
+    Each category uses its own walking limit (``max_walk_m``) and the facilities serving it (the profile's
+    kinds, as in :func:`weihai_gis.coverage`), snapped with the run's own options.
+
+    Parameters
+    ----------
+    net
+        The walking network of the run (the cut network when barriers were applied).
+    result
+        The coverage result.
+    mode
+        ``"category"``, ``"facility"`` or ``"catchment"`` (see :func:`service_area_polygons`).
+    buffer_m
+        Lateral buffer in metres (default ``service_areas.buffer_m`` in ``coverage-config.yaml``).
+    categories
+        Category ids to draw (default every assessed category).
+    progress
+        Show a tqdm bar over categories.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :func:`service_area_polygons` plus ``name_zh`` of the category; network CRS.
+    """
+    profile = load_profile(result.profile_name)
+    kinds = {str(c["id"]): {*c["kinds"], str(c["id"])} for _, c in profile.categories.iterrows()}
+    cats = result.categories.set_index("id")
+    wanted = [c for c in cats.index if bool(cats.loc[c, "assessed"])] if categories is None else categories
+    unknown = sorted(set(wanted) - set(cats.index))
+    if unknown:
+        raise ValueError(f"service areas: categories {unknown} are not in profile {result.profile_name!r}.")
+    opts = result.meta.options
+    max_snap = opts.get("max_snap_m")
+    min_nodes = opts.get("min_component_nodes")
+    limits = cats["max_walk_m"].astype(float)
+    fac = result.facilities
+    values = fac["category"].astype(str).to_numpy() if "category" in fac.columns else np.array([], dtype=str)
+    frames = []
+    for cid in tqdm(wanted, desc="service areas", disable=not progress):
+        rows = np.isin(values, list(kinds.get(cid, {cid})))
+        if not rows.any():
+            continue
+        frame = service_area_polygons(
+            net,
+            fac.loc[rows].to_crs(net.crs),
+            cutoff_m=float(limits[cid]),
+            mode=mode,
+            buffer_m=buffer_m,
+            max_snap_m=None if max_snap is None else float(max_snap),
+            min_component_nodes=None if min_nodes is None else int(min_nodes),
+            label=cid,
+        )
+        frames.append(frame.assign(name_zh=str(cats.loc[cid, "name_zh"])))
+    columns = ["category", "name_zh", "mode", "facility", "n_facilities", "cutoff_m", "buffer_m", "network_m"]
+    if not frames:
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=net.crs)
+    out = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(out[[*columns, "geometry"]], geometry="geometry", crs=net.crs)

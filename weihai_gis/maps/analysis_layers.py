@@ -17,7 +17,14 @@ from weihai_gis.maps.legend import LegendItem, LegendSection
 from weihai_gis.maps.prepare import web_frame
 from weihai_gis.render.classes import GAP_THRESHOLD, RateClasses
 
-__all__ = ["add_coverage", "add_edge_origins", "add_facilities", "add_gaps", "add_violations"]
+__all__ = [
+    "add_coverage",
+    "add_edge_origins",
+    "add_facilities",
+    "add_gaps",
+    "add_service_areas",
+    "add_violations",
+]
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +169,78 @@ def add_gaps(
         return None
     item = LegendItem(f"{label or rate_column} < {100 * threshold:.0f}%", "#b2182b", "dashed")
     return LegendSection(title=name, items=(item,), note=f"{len(gaps)} 个单元 / units")
+
+
+def add_service_areas(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    datum: str = "wgs84",
+    show: bool = False,
+) -> LegendSection | None:
+    """Draw 服务范围 (network service areas): one toggleable layer per category, each in its colour.
+
+    Parameters
+    ----------
+    m
+        The map.
+    areas
+        ``CoverageResult.service_areas`` (:func:`~weihai_gis.lifecircle.service_areas.result_service_areas`):
+        category, name_zh, mode, facility, cutoff_m, buffer_m, network_m, polygons.
+    datum
+        Basemap datum.
+    show
+        Whether the layers are on when the page opens (off by default: they cover the choropleths).
+
+    Returns
+    -------
+    LegendSection or None
+        One swatch per category; ``None`` if there is no area.
+    """
+    if areas is None or areas.empty:
+        return None
+    data = areas.copy()
+    cats = list(dict.fromkeys(data["category"].astype(str)))
+    colors = {c: _CATEGORY_PALETTE[i % len(_CATEGORY_PALETTE)] for i, c in enumerate(cats)}
+    data["_color"] = data["category"].astype(str).map(colors)
+    names = data["name_zh"].astype(str) if "name_zh" in data.columns else data["category"].astype(str)
+    data["service_zh"] = [
+        f"{n} 步行 {c:g} m + 两侧 {b:g} m；街道 {s / 1000:.1f} km"
+        for n, c, b, s in zip(names, data["cutoff_m"], data["buffer_m"], data["network_m"], strict=True)
+    ]
+
+    def style(f: dict[str, Any]) -> Style:
+        c = f["properties"].get("_color", "#666666")
+        return {"color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.15}
+
+    labels = dict(zip(data["category"].astype(str), names, strict=True))
+    drawn = []
+    for cid in cats:  # one toggleable layer per category: they overlap, a planner looks at one at a time
+        added = geojson_layer(
+            m,
+            data[data["category"].astype(str) == cid],
+            name=f"服务范围 {labels[cid]} / service area {cid}",
+            datum=datum,
+            show=show,
+            simplify_m=2.0,
+            style=style,
+            fields=["service_zh", "facility"],
+            style_fields=("_color",),
+        )
+        if added is not None:
+            drawn.append(cid)
+    if not drawn:
+        return None
+    name = "服务范围 / service areas"
+    buffers = sorted({float(b) for b in data["buffer_m"]})
+    return LegendSection(
+        title=name,
+        items=tuple(LegendItem(f"{labels[c]} / {c}", colors[c]) for c in drawn),
+        note=(
+            f"沿路网步行可达的街道两侧各 {'、'.join(f'{b:g}' for b in buffers)} m，非凸包 / streets within the walking "
+            "limit, buffered laterally; not a hull"
+        ),
+    )
 
 
 def add_facilities(

@@ -23,6 +23,7 @@ from weihai_gis.maps.analysis_layers import (
     add_edge_origins,
     add_facilities,
     add_gaps,
+    add_service_areas,
     add_violations,
 )
 from weihai_gis.maps.basemaps import add_basemap
@@ -322,6 +323,10 @@ def coverage_map(
             datum=datum,
             label=style["label"],
         )
+        if sec is not None:
+            sections.append(sec)
+    if results.service_areas is not None and len(results.service_areas):
+        sec = add_service_areas(m, results.service_areas, datum=datum)
         if sec is not None:
             sections.append(sec)
     if len(results.facilities):

@@ -56,6 +56,8 @@ FIELD_ALIASES = {
     "origin_id": "起点 / origin",
     "edge_m": "距数据边界(米) / to the data edge (m)",
     "edge_note": "说明 / note",
+    "service_zh": "服务范围 / service area",
+    "facility": "设施 / facility",
     "building_id": "建筑 / building",
     "rule_zh": "管控规则 / rule",
     "limit_m": "限高(米) / limit (m)",

@@ -12,14 +12,21 @@ geometry:
   lengthwise but cannot be crossed.
 - **Polygons**: an edge is blocked when it enters the polygon's interior; an edge that only touches the
   outline from outside (or runs along it) is kept.
-- **Crossings**: a blocked (edge, barrier) pair is reopened when a crossing point lies within
-  ``crossing_tolerance_m`` of where the edge meets the barrier (the intersection geometry): a tagged
-  pedestrian crossing of a trunk road, a gate left open. :func:`weihai_gis.network.osm.read_osm_crossings`
-  reads OSM ``highway=crossing`` nodes.
+- **Crossings**: a blocked (edge, barrier *line*) pair is reopened when a crossing point lies within
+  ``crossing_tolerance_m`` of where the edge meets the line (the intersection geometry): a tagged
+  pedestrian crossing of a trunk road, a gate left open in a fence. A polygon is a closed area and stays
+  closed (model a fenced campus with open gates as its fence line plus the gates as crossings).
+  :func:`weihai_gis.network.osm.read_osm_crossings` reads OSM ``highway=crossing`` nodes.
 - An edge is removed when any of its (edge, barrier) pairs stays blocked.
 
 Nodes are kept (so node positions are the same in both networks and the two can be compared node by node);
 a node left without edges is a component of one node, which snapping ignores.
+
+Edges are removed whole, and points (origins, facilities) are snapped again on the cut network: one whose
+own street was cut walks from the nearest street left, and its connector may cross the barrier (the
+barrier describes streets, not buildings). Because snapping picks the *nearest* street, such a point can
+even end up with a shorter walk than before; everyone else only walks farther. Splitting edges at the
+barrier (keeping the part of a cut street outside a polygon) would remove that artefact; not done yet.
 """
 
 from __future__ import annotations
@@ -232,7 +239,7 @@ def barrier_cut(
                 f"{_label(crossings, 'crossings')}: expected points (one per crossing); convert lines to their midpoints."
             )
         n_cross = len(pts)
-        cand = np.flatnonzero(blocked)
+        cand = np.flatnonzero(blocked & ~polygon)  # a closed area stays closed: crossings open lines only
         if len(cand):
             meet = shapely.intersection(e_geom[cand], b_geom[cand])
             pair, _ = shapely.STRtree(pts).query(meet, predicate="dwithin", distance=tol)
