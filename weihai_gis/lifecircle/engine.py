@@ -233,21 +233,9 @@ class TimeIndex:
         self.net = net
         self.times = times
         self.n = n = net.n_nodes
-        u, v = net.edge_u, net.edge_v
-        keep = u != v
-        # transposed: row = where the walk ends, column = where it starts
-        rows = np.concatenate([v[keep], u[keep]])
-        cols = np.concatenate([u[keep], v[keep]])
-        time = np.concatenate([times.forward_s[keep], times.backward_s[keep]])
-        metres = np.concatenate([net.edge_length_m[keep], net.edge_length_m[keep]])
-        ok = np.isfinite(time)
-        rows, cols, time, metres = rows[ok], cols[ok], time[ok], metres[ok]
-        key = rows * np.int64(n + 1) + cols
-        order = np.lexsort((time, key))
-        key, rows, cols, time, metres = key[order], rows[order], cols[order], time[order], metres[order]
-        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
-        self._key = key[first]
-        rows, cols, time, metres = rows[first], cols[first], time[first], metres[first]
+        key, cols, time, metres = times.transposed_graph
+        self._key = key
+        rows = key // (n + 1)
         self._nnz = nnz = len(rows)
         self._indptr = np.zeros(n + 2, dtype=np.int32)
         self._indptr[1 : n + 1] = np.cumsum(np.bincount(rows, minlength=n))

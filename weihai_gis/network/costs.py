@@ -23,7 +23,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,6 +93,17 @@ class EdgeProfile:
         return self.piece_end_m - start
 
 
+def _dem_key(dem: object) -> tuple[str, int] | None:
+    """Cache key of a DEM file: its path and modification time (None for level ground or an in-memory DEM)."""
+    if not isinstance(dem, str | os.PathLike):
+        return None
+    path = os.fspath(dem)
+    try:
+        return path, Path(path).stat().st_mtime_ns
+    except OSError:
+        return path, -1
+
+
 def _flat_profile(net: WalkNetwork) -> EdgeProfile:
     m = net.n_edges
     return EdgeProfile(np.arange(m + 1, dtype=np.int64), net.edge_length_m.copy(), np.zeros(m))
@@ -117,7 +129,8 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
         return _flat_profile(net)
     from weihai_gis.io.raster import sample_elevation  # rasterio only when hills are asked for
 
-    key = ("edge_profile", os.fspath(dem)) if isinstance(dem, str | os.PathLike) else None
+    file_key = _dem_key(dem)
+    key = ("edge_profile", file_key) if file_key is not None else None
     if key is not None and key in net._cache:
         return net._cache[key]
     # the cell size needs a first look at the DEM: the network's corners and centre
@@ -215,6 +228,9 @@ class EdgeTimes:
     profile: EdgeProfile
     cum_forward_s: npt.NDArray[np.float64]
     cum_backward_s: npt.NDArray[np.float64]
+    _edge_u: npt.NDArray[np.int64] = field(repr=False, default_factory=lambda: np.empty(0, dtype=np.int64))
+    _edge_v: npt.NDArray[np.int64] = field(repr=False, default_factory=lambda: np.empty(0, dtype=np.int64))
+    _n_nodes: int = field(repr=False, default=0)
 
     def __iter__(self) -> Iterator[npt.NDArray[np.float64]]:
         return iter((self.forward_s, self.backward_s))
@@ -252,6 +268,33 @@ class EdgeTimes:
         fwd = f0 + frac * (f1 - f0)
         bwd = b0 + frac * (b1 - b0)
         return np.where(blocked, np.inf, fwd), np.where(blocked, np.inf, bwd)
+
+    @functools.cached_property
+    def transposed_graph(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]
+    ]:
+        """The directed time graph, transposed and without parallel or unusable edges, computed once.
+
+        Returns ``(key, cols, time_s, metres)`` sorted by ``key = row * (n + 1) + col``, where an entry
+        ``(row b, col a)`` is the walk ``a → b`` (used by :class:`~weihai_gis.lifecircle.engine.TimeIndex`).
+        """
+        u, v = self._edge_u, self._edge_v
+        n = self._n_nodes
+        keep = u != v
+        rows = np.concatenate([v[keep], u[keep]])
+        cols = np.concatenate([u[keep], v[keep]])
+        time = np.concatenate([self.forward_s[keep], self.backward_s[keep]])
+        length = self.profile.piece_end_m[self.profile.piece_offset[1:] - 1]
+        metres = np.concatenate([length[keep], length[keep]])
+        ok = np.isfinite(time)
+        rows, cols, time, metres = rows[ok], cols[ok], time[ok], metres[ok]
+        key = rows * np.int64(n + 1) + cols
+        order = np.lexsort((time, key))
+        key, cols, time, metres = key[order], cols[order], time[order], metres[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        return key[first], cols[first], time[first], metres[first]
 
     @functools.cached_property
     def _laid_end_to_end(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -293,6 +336,10 @@ def edge_times(
     groups = walker_groups()
     if walker not in groups:
         raise StandardsError(f"unknown walker group {walker!r}; expected one of {', '.join(groups)}.")
+    cacheable = dem is None or isinstance(dem, str | os.PathLike)  # a file or level ground, not an array
+    key = ("edge_times", walker, _dem_key(dem))
+    if cacheable and key in net._cache:
+        return net._cache[key]  # type: ignore[no-any-return]
     group = groups[walker]
     speed = group["speed_m_per_min"] / 60.0
     cfg = walking_costs()
@@ -317,7 +364,7 @@ def edge_times(
     bwd = np.where(excluded, np.inf, bwd)
     cum_f, cum_b = _cumsum_per_edge(fwd, prof.piece_offset), _cumsum_per_edge(bwd, prof.piece_offset)
     last = prof.piece_offset[1:] - 1
-    return EdgeTimes(
+    times = EdgeTimes(
         forward_s=cum_f[last],
         backward_s=cum_b[last],
         walker=walker,
@@ -325,7 +372,13 @@ def edge_times(
         profile=prof,
         cum_forward_s=cum_f,
         cum_backward_s=cum_b,
+        _edge_u=net.edge_u,
+        _edge_v=net.edge_v,
+        _n_nodes=net.n_nodes,
     )
+    if cacheable:  # the same file (path and modification time) or level ground gives the same times
+        net._cache[key] = times
+    return times
 
 
 def _cumsum_per_edge(
