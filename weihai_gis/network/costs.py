@@ -339,7 +339,7 @@ def edge_times(
     cacheable = dem is None or isinstance(dem, str | os.PathLike)  # a file or level ground, not an array
     key = ("edge_times", walker, _dem_key(dem))
     if cacheable and key in net._cache:
-        return net._cache[key]  # type: ignore[no-any-return]
+        return net._cache[key]
     group = groups[walker]
     speed = group["speed_m_per_min"] / 60.0
     cfg = walking_costs()
