@@ -314,3 +314,46 @@ def test_walker_runs_on_a_hill_are_the_same_on_dask(client, tmp_path, walker, sh
     flat = walker_groups()[walker]["speed_m_per_min"] / 60
     assert fastest_m_per_s(edge_times(net, dem=dem, walker=walker)) > flat
     assert max(len(p.edges) for p in backend.partitions) < net.n_edges
+
+
+@pytest.mark.parametrize("chunks", [None, 7])
+def test_distributed_cost_matrix_equals_the_single_machine_matrix(client, chunks):
+    from weihai_gis.distributed import distributed_cost_matrix
+    from weihai_gis.planning import cost_matrix, node_sites
+
+    net, origins, _ = _inputs("hitwh")
+    o_snap = snap_points(net, origins.to_crs(net.crs))
+    sites = node_sites(net, np.arange(0, net.n_nodes, 3))
+    single = cost_matrix(net, o_snap, sites, cutoff_m=500)
+    dist = distributed_cost_matrix(net, o_snap, sites, cutoff_m=500, scheduler=client, chunks=chunks)
+    assert len(single.dist_m) > 1000  # a matrix with real pairs, not an empty one
+    for field in ("origin", "site", "dist_m"):
+        np.testing.assert_array_equal(getattr(single, field), getattr(dist, field))
+    assert (single.n_origins, single.n_sites, single.cutoff_m) == (
+        dist.n_origins,
+        dist.n_sites,
+        dist.cutoff_m,
+    )
+
+
+def test_plan_site_and_access_on_a_cluster_write_what_the_single_run_writes(client, tmp_path):
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+
+    runner = CliRunner()
+    for command, extra in (
+        ("site", ["--category", "convenience", "--candidates", "nodes", "--k", "3"]),
+        ("access", ["--category", "primary_school"]),
+    ):
+        tables = []
+        # the module's in-process cluster, reached by its scheduler address as a real cluster would be
+        for name, sched in (("single", []), ("dask", ["--scheduler", client.scheduler.address])):
+            out = tmp_path / f"{command}-{name}.gpkg"
+            args = ["-q", "plan", command, "--sample", "helsinki", *extra, *sched, "--out", str(out)]
+            result = runner.invoke(main, args)
+            assert result.exit_code == 0, result.output
+            layer = pyogrio.list_layers(out)[0][0]
+            tables.append(gpd.read_file(out, layer=layer))
+        pd.testing.assert_frame_equal(tables[0], tables[1])
+        assert len(tables[0]) > 0

@@ -6,9 +6,10 @@ stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,21 @@ def whatif(ctx: click.Context, **p: Any) -> None:
     log.debug("side by side:\n%s", both)
 
 
+@contextlib.contextmanager
+def _matrix(scheduler: str | None, ctx: click.Context) -> Iterator[Callable[..., Any]]:
+    """Yield the cost-matrix function: this process, or split by sites over the ``--scheduler`` cluster."""
+    from weihai_gis.planning import cost_matrix
+
+    if scheduler is None:
+        yield cost_matrix
+        return
+    from weihai_gis.distributed import connect, distributed_cost_matrix
+
+    with connect(scheduler) as client:
+        quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+        yield functools.partial(distributed_cost_matrix, scheduler=client, progress=not quiet)
+
+
 def _read_candidates(path: str, flag: str) -> Any:
     from weihai_gis.layers.io import read_vector
 
@@ -270,8 +286,10 @@ _SITE_HELP = (
 @click.option("--method", type=click.Choice(["auto", "exact", "greedy"]), default="auto", show_default=True)
 @click.option("--time-limit-s", type=float, default=300, show_default=True, help="Exact solver time limit.")
 @click.option("--curve", type=int, default=0, help="Also write the coverage-vs-k curve for k = 0..N.")
+@scheduler_option
 @output_file("Output GeoPackage (layer sites: existing and chosen) + a CSV (curve or summary).")
-def site(**p: Any) -> None:
+@click.pass_context
+def site(ctx: click.Context, **p: Any) -> None:
     """Choose new facility sites with the existing ones fixed (set covering / maximal covering).
 
     \b
@@ -293,17 +311,19 @@ def site(**p: Any) -> None:
     elif spec != "nodes":
         candidates = _read_candidates(spec, "--candidates")
     inputs, net = _load(p)
-    prob, sites, info = siting_problem(
-        net,
-        inputs.origins,
-        inputs.facilities,
-        candidates,
-        candidates_within=within,
-        category=p["category"],
-        profile=p["profile"],
-        capacitated=p["capacitated"],
-        capacity_field=p["capacity_field"],
-    )
+    with _matrix(p["scheduler"], ctx) as matrix:
+        prob, sites, info = siting_problem(
+            net,
+            inputs.origins,
+            inputs.facilities,
+            candidates,
+            candidates_within=within,
+            category=p["category"],
+            profile=p["profile"],
+            capacitated=p["capacitated"],
+            capacity_field=p["capacity_field"],
+            matrix=matrix,
+        )
     solve = functools.partial(maximal_covering, prob, method=p["method"], time_limit_s=p["time_limit_s"])
     if p["k"] is not None:
         res = solve(p["k"])
@@ -355,12 +375,14 @@ def site(**p: Any) -> None:
     help="none = 2SFCA; steps = E2SFCA with the zones of planning.yaml.",
 )
 @input_file("--units", "Polygons (id, name_zh) to summarise per unit.")
+@scheduler_option
 @output_file("Output GeoPackage (layer access: origins) + a CSV per unit beside it.")
-def access(**p: Any) -> None:
+@click.pass_context
+def access(ctx: click.Context, **p: Any) -> None:
     """Supply-to-demand ratio per origin and per unit (学位/千人, 托位/千人) and the shortfall (2SFCA/E2SFCA).
 
     \b
-    $ weihai-gis plan access --sample helsinki --category nursery --out access.gpkg
+    $ weihai-gis plan access --sample helsinki --category primary_school --out access.gpkg
     """
     import geopandas as gpd
 
@@ -370,14 +392,16 @@ def access(**p: Any) -> None:
 
     _check_out(p["out_path"])
     inputs, net = _load(p)
-    cm, origins, supply, standard = access_inputs(
-        net,
-        inputs.origins,
-        inputs.facilities,
-        category=p["category"],
-        profile=p["profile"],
-        capacity_field=p["capacity_field"],
-    )
+    with _matrix(p["scheduler"], ctx) as matrix:
+        cm, origins, supply, standard = access_inputs(
+            net,
+            inputs.origins,
+            inputs.facilities,
+            category=p["category"],
+            profile=p["profile"],
+            capacity_field=p["capacity_field"],
+            matrix=matrix,
+        )
     res = two_step_fca(
         cm,
         origins["population"].to_numpy(dtype=float),

@@ -7,6 +7,7 @@ network and runs :func:`weihai_gis.planning.cost_matrix` with the category's wal
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -22,6 +23,9 @@ from weihai_gis.planning.matrix import CostMatrix, cost_matrix, node_sites
 from weihai_gis.planning.siting import SitingProblem
 from weihai_gis.population import population_values
 from weihai_gis.standards import Profile, load_profile
+
+#: A cost-matrix function with the signature of :func:`weihai_gis.planning.cost_matrix`.
+MatrixFunction = Callable[..., CostMatrix]
 
 __all__ = ["access_inputs", "category_info", "facilities_serving", "siting_problem"]
 
@@ -108,6 +112,7 @@ def siting_problem(
     category_field: str = "category",
     population_field: str = "population",
     progress: bool = False,
+    matrix: MatrixFunction = cost_matrix,
 ) -> tuple[SitingProblem, gpd.GeoDataFrame, dict[str, Any]]:
     """Return the siting problem of one category: existing facilities fixed, candidate sites to open.
 
@@ -125,6 +130,9 @@ def siting_problem(
     capacitated
         Use capacities (``capacity_field`` of the files, else ``default_capacity`` of ``planning.yaml``) and
         demand = population × ``per_1000`` / 1000.
+    matrix
+        The cost-matrix function (``cost_matrix``, or e.g. ``functools.partial(distributed_cost_matrix,
+        scheduler=client)`` to split it over a Dask cluster: same matrix).
 
     Returns
     -------
@@ -163,7 +171,7 @@ def siting_problem(
     e_snap = snap_points(net, existing) if len(existing) else None
     o_snap = snap_points(net, orig)
     sites_snap = c_snap if e_snap is None else _concat(e_snap, c_snap)
-    cm = cost_matrix(net, o_snap, sites_snap, cutoff_m=float(info["max_walk_m"]), progress=progress)
+    cm = matrix(net, o_snap, sites_snap, cutoff_m=float(info["max_walk_m"]), progress=progress)
     is_existing = np.r_[np.ones(len(existing), dtype=bool), np.zeros(len(cand), dtype=bool)]
     sites = gpd.GeoDataFrame(
         {
@@ -209,11 +217,13 @@ def access_inputs(
     capacity_field: str = "capacity",
     category_field: str = "category",
     population_field: str = "population",
+    matrix: MatrixFunction = cost_matrix,
 ) -> tuple[CostMatrix, gpd.GeoDataFrame, npt.NDArray[np.float64], dict[str, Any]]:
     """Return (cost matrix, origins in the network CRS, supply per facility, supply standard) for 2SFCA.
 
     Supply is the facilities' ``capacity_field`` (else ``default_capacity`` of ``planning.yaml``); the walking
-    limit is the category's ``max_walk_m``.
+    limit is the category's ``max_walk_m``; ``matrix`` is the cost-matrix function as in
+    :func:`siting_problem`.
     """
     info = category_info(profile, category)
     standard: dict[str, Any] = supply_standard(category)
@@ -224,5 +234,5 @@ def access_inputs(
             f"facilities: none serves {category!r} ({info['name_zh']}); kinds expected: {info['kinds']}."
         )
     supply = _capacity(fac, capacity_field, float(standard["default_capacity"]), "facilities")
-    cm = cost_matrix(net, snap_points(net, orig), snap_points(net, fac), cutoff_m=float(info["max_walk_m"]))
+    cm = matrix(net, snap_points(net, orig), snap_points(net, fac), cutoff_m=float(info["max_walk_m"]))
     return cm, orig, supply, standard
