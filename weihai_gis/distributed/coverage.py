@@ -95,7 +95,7 @@ def _cut(
     o_sub = remap_snapped(origins, part.origins, part.edges)
     f_sub = remap_snapped(facilities, part.facilities, part.edges)
     local = [(cid, np.flatnonzero(np.isin(part.facilities, rows)), cutoff) for cid, rows, cutoff in requests]
-    return sub, o_sub, f_sub, local, (take_edges(times, part.edges) if times is not None else None)
+    return sub, o_sub, f_sub, local, (take_edges(times, part.edges, sub) if times is not None else None)
 
 
 def _solve(
@@ -140,8 +140,11 @@ def _part_task(
     return pid, rows, _solve(shipped.net, o_sub, f_sub, local, sub_times, options)
 
 
-def take_edges(times: EdgeTimes, edges: npt.NDArray[np.int64]) -> EdgeTimes:
-    """Return the edge times of the edges at positions ``edges`` only (sub-segments and sums kept as they are)."""
+def take_edges(times: EdgeTimes, edges: npt.NDArray[np.int64], sub: WalkNetwork) -> EdgeTimes:
+    """Return the edge times of the edges at positions ``edges`` only (sub-segments and sums kept as they are).
+
+    ``sub`` is the sub-network of those edges (:func:`subnetwork`): the times' graph is built on its nodes.
+    """
     prof = times.profile
     start, count = prof.piece_offset[edges], np.diff(prof.piece_offset)[edges]
     pieces = np.repeat(start - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
@@ -158,6 +161,9 @@ def take_edges(times: EdgeTimes, edges: npt.NDArray[np.int64]) -> EdgeTimes:
         profile=sub_prof,
         cum_forward_s=times.cum_forward_s[pieces],
         cum_backward_s=times.cum_backward_s[pieces],
+        _edge_u=sub.edge_u,
+        _edge_v=sub.edge_v,
+        _n_nodes=sub.n_nodes,
     )
 
 
