@@ -10,7 +10,7 @@ of the single run. The network and the origins' snapping are scattered to every 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -70,12 +70,9 @@ def distributed_cost_matrix(
         bounds = [b for b in np.array_split(np.arange(n_sites), chunks or 4 * n_workers) if len(b)]
         shared = client.scatter([shippable(net), origins], broadcast=True, hash=False)
         futures = [client.submit(_chunk, *shared, sites.take(b), float(cutoff_m), pure=False) for b in bounds]
-        index = {f.key: i for i, f in enumerate(futures)}
-        parts: list[Any] = [None] * len(futures)
-        for future in tqdm(
-            as_completed(futures), total=len(futures), desc="cost matrix", disable=not progress
-        ):
-            parts[index[future.key]] = future.result()
+        for _ in tqdm(as_completed(futures), total=len(futures), desc="cost matrix", disable=not progress):
+            pass
+        parts: list[CostMatrix] = client.gather(futures)  # in the order of the chunks
     starts = [int(b[0]) for b in bounds]
     empty_i: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
     origin = np.concatenate([empty_i, *(p.origin for p in parts)])
