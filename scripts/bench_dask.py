@@ -39,73 +39,12 @@ from weihai_gis.distributed import DaskDistances, connect
 from weihai_gis.lifecircle import coverage
 from weihai_gis.network import WalkNetwork
 from weihai_gis.options import CoverageOptions
+from weihai_gis.synthetic import CRS, province_grid
 
-CRS = "EPSG:4550"
-X0, Y0 = 300_000.0, 4_000_000.0
 KINDS = [
     "kindergarten", "primary_school", "middle_school", "health_station", "hospital", "convenience",
     "supermarket", "market", "bus_stop", "park", "sports", "culture", "police", "post", "toilet",
 ]  # fmt: skip
-
-
-def _unit_hash(keys: np.ndarray, mult: int) -> np.ndarray:
-    """Map integer keys to [0, 1) by multiplicative hashing (uint64 wrap-around): stable, no state."""
-    with np.errstate(over="ignore"):
-        h = keys.astype(np.uint64) * np.uint64(mult)
-    return (h >> np.uint64(11)).astype(float) / 2.0**53
-
-
-def grid_tile(i: int, j: int, side: int, spacing_m: float) -> tuple[np.ndarray, ...]:
-    """Return one tile of the province grid: global node ids, node xy, and edges (u, v ids) with the next tiles.
-
-    Node ``(r, c)`` of the province (row ``r = i * side + a``) has id ``r * 10**7 + c`` and sits at its block
-    corner jittered by a hash of its id, so neighbouring tiles agree on shared nodes without being built.
-    """
-    a, b = np.meshgrid(np.arange(side + 1), np.arange(side + 1), indexing="ij")  # +1: edges into next tile
-    r, c = (i * side + a).ravel(), (j * side + b).ravel()
-    ids = r.astype(np.int64) * 10**7 + c
-    jitter = _unit_hash(ids, 11400714819323198485) - 0.5
-    jitter2 = _unit_hash(ids, 14029467366897019727) - 0.5
-    xy = np.column_stack([X0 + (c + 0.6 * jitter) * spacing_m, Y0 + (r + 0.6 * jitter2) * spacing_m])
-    own = (a.ravel() < side) & (b.ravel() < side)
-    right = up = np.flatnonzero(own)
-    u = np.concatenate([ids[right], ids[up]])
-    v = np.concatenate([ids[right] + 1, ids[up] + 10**7])
-    drop = _unit_hash(u * 3 + v, 6364136223846793005) < 0.08  # 8 % of streets missing, stable per edge
-    return ids, xy, u[~drop], v[~drop]
-
-
-def province_fraction(tiles: range, side: int, spacing_m: float) -> WalkNetwork:
-    """Build the tiles ``tiles × tiles`` of the province as one network (only their own nodes and edges)."""
-    ids, xy, us, vs = [], [], [], []
-    for i in tiles:
-        for j in tiles:
-            t_ids, t_xy, u, v = grid_tile(i, j, side, spacing_m)
-            ids.append(t_ids)
-            xy.append(t_xy)
-            us.append(u)
-            vs.append(v)
-    node_ids, first = np.unique(np.concatenate(ids), return_index=True)
-    node_xy = np.concatenate(xy)[first]
-    u, v = np.concatenate(us), np.concatenate(vs)
-    keep = np.isin(u, node_ids) & np.isin(v, node_ids)
-    u, v = np.searchsorted(node_ids, u[keep]), np.searchsorted(node_ids, v[keep])
-    used = np.unique(np.r_[u, v])
-    remap = np.full(len(node_ids), -1)
-    remap[used] = np.arange(len(used))
-    u, v, node_ids, node_xy = remap[u], remap[v], node_ids[used], node_xy[used]
-    geoms = shapely.linestrings(np.stack([node_xy[u], node_xy[v]], axis=1))
-    return WalkNetwork(
-        node_ids=node_ids,
-        node_xy=node_xy,
-        edge_u=u.astype(np.int64),
-        edge_v=v.astype(np.int64),
-        edge_length_m=shapely.length(geoms),
-        edge_geometry=np.asarray(geoms, dtype=object),
-        highway=np.full(len(u), "residential", dtype=object),
-        crs=CRS,
-        source="synthetic province fraction",
-    )
 
 
 def points(net: WalkNetwork, n: int, seed: int) -> np.ndarray:
@@ -151,7 +90,7 @@ def main() -> None:
 
     province_nodes = (args.tiles * args.tile_side) ** 2
     t = time.perf_counter()
-    net = province_fraction(range(args.fraction_tiles), args.tile_side, args.spacing_m)
+    net = province_grid(range(args.fraction_tiles), args.tile_side, args.spacing_m)
     origins, facilities = inputs(net, args.nodes_per_origin, args.nodes_per_facility)
     build_s = time.perf_counter() - t
     share = net.n_nodes / province_nodes

@@ -15,7 +15,6 @@ import statistics
 import time
 from collections.abc import Callable
 
-import geopandas as gpd
 import numpy as np
 import shapely
 
@@ -23,6 +22,7 @@ from weihai_gis.lifecircle import coverage
 from weihai_gis.lifecircle.service_areas import result_service_areas
 from weihai_gis.network import barrier_cut, build_network, read_osm_crossings
 from weihai_gis.samples import hitwh_inputs
+from weihai_gis.synthetic import primary_road_barriers
 
 
 def _median(fn: Callable[[], object], repeats: int) -> float:
@@ -61,8 +61,7 @@ def main() -> None:
     inputs = hitwh_inputs()
     net = build_network(inputs.network)
     crossings = read_osm_crossings(inputs.network)
-    primary = shapely.line_merge(shapely.union_all(net.edge_geometry[net.highway == "primary"]))
-    bars = gpd.GeoDataFrame(geometry=list(getattr(primary, "geoms", [primary])), crs=net.crs)
+    bars = primary_road_barriers(net)
     print(
         f"network: {net.n_edges} edges; barriers: {len(bars)} primary-road lines; {len(crossings)} crossings"
     )

@@ -23,9 +23,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import shapely
-from affine import Affine
 from pyproj import Transformer
 
 from weihai_gis.lifecircle import coverage
@@ -33,8 +31,7 @@ from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, nearest_distan
 from weihai_gis.network import WalkNetwork, build_network, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.samples import hitwh_inputs
-
-CRS = "EPSG:4550"
+from weihai_gis.synthetic import ARC_SECOND_DEG, CRS, random_hills, street_grid, write_hill_dem
 
 
 def forget_hills(net: WalkNetwork) -> None:
@@ -55,31 +52,17 @@ def median_s(fn, repeats: int) -> float:
 def hill_tif(
     path: Path, lon0: float, lat0: float, width_deg: float, height_deg: float, seed: int = 0
 ) -> Path:
-    """Rolling terrain: a few Gaussian hills of 30-120 m on a 1 arc-second EPSG:4326 grid."""
-    res = 1 / 3600
-    cols, rows = int(width_deg / res) + 1, int(height_deg / res) + 1
-    c, r = np.meshgrid(np.arange(cols), np.arange(rows))
-    lon = lon0 + (c + 0.5) * res
-    lat = lat0 + rows * res - (r + 0.5) * res
-    rng = np.random.default_rng(seed)
-    z = np.full(lon.shape, 5.0)
-    for _ in range(12):
-        cx, cy = lon0 + rng.uniform(0, width_deg), lat0 + rng.uniform(0, height_deg)
-        s = rng.uniform(0.003, 0.02)
-        z += rng.uniform(30, 120) * np.exp(-(((lon - cx) / s) ** 2 + ((lat - cy) / s) ** 2))
-    profile = {
-        "driver": "GTiff",
-        "height": rows,
-        "width": cols,
-        "count": 1,
-        "dtype": "float32",
-        "crs": "EPSG:4326",
-        "transform": Affine(res, 0, lon0, 0, -res, lat0 + rows * res),
-        "compress": "deflate",
-    }
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(z.astype("float32"), 1)
-    return path
+    """Rolling terrain: 12 Gaussian hills of 30-120 m on a 1 arc-second EPSG:4326 grid over the box."""
+    res = ARC_SECOND_DEG
+    return write_hill_dem(
+        path,
+        random_hills(lon0, lat0, width_deg, height_deg, n=12, seed=seed),
+        west=lon0,
+        south=lat0,
+        cols=int(width_deg / res) + 1,
+        rows=int(height_deg / res) + 1,
+        compress="deflate",
+    )
 
 
 def bench_hitwh(tmp: Path, repeats: int) -> dict:
@@ -104,23 +87,13 @@ def bench_hitwh(tmp: Path, repeats: int) -> dict:
     }
 
 
-def grid(side: int, spacing: float = 50.0) -> tuple[WalkNetwork, tuple[float, float]]:
+def grid(side: int, spacing: float = 50.0) -> WalkNetwork:
     x0, y0 = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(122.05, 37.45)
-    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
-    xy = np.column_stack([x0 + jj.ravel() * spacing, y0 + ii.ravel() * spacing])
-    node = np.arange(side * side)
-    right, up = node[jj.ravel() < side - 1], node[ii.ravel() < side - 1]
-    u, v = np.concatenate([right, up]), np.concatenate([right + 1, up + side])
-    frame = gpd.GeoDataFrame(
-        {"u": u, "v": v, "highway": "residential"},
-        geometry=shapely.linestrings(np.stack([xy[u], xy[v]], axis=1)),
-        crs=CRS,
-    )
-    return WalkNetwork.from_segments(frame, crs=CRS, source=f"grid {side}x{side}"), (x0, y0)
+    return street_grid(side, spacing, origin_xy=(x0, y0), crs=CRS, source=f"grid {side}x{side}")
 
 
 def bench_grid(tmp: Path, side: int, repeats: int) -> dict:
-    net, _ = grid(side)
+    net = grid(side)
     lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(*net.node_xy.T)
     dem = hill_tif(
         tmp / "grid_hill.tif",

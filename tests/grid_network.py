@@ -1,36 +1,22 @@
-"""A hand-made square street grid in EPSG:4550 (near Weihai), shared by the barrier and service-area tests."""
+"""The square street grid of :mod:`weihai_gis.synthetic` and its networkx twin, for the barrier and service-area tests."""
 
 from __future__ import annotations
 
-import geopandas as gpd
 import networkx as nx
 import numpy as np
-import shapely
 
 from weihai_gis.network import WalkNetwork
+from weihai_gis.synthetic import CRS, X0, Y0, street_grid
 
-CRS = "EPSG:4550"
-X0, Y0 = 420_000.0, 4_150_000.0
+__all__ = ["CRS", "X0", "Y0", "grid_network", "node_index", "nx_graph"]
 
 
 def grid_network(n: int = 5, spacing_m: float = 100.0) -> WalkNetwork:
-    """Return an ``n`` × ``n`` grid of straight edges ``spacing_m`` long; node ``(i, j)`` has id ``i * n + j``.
+    """Return an ``n`` × ``n`` grid of straight edges ``spacing_m`` long (:func:`weihai_gis.synthetic.street_grid`).
 
-    Node ``(i, j)`` lies at ``(X0 + j * spacing_m, Y0 + i * spacing_m)`` (row ``i``, column ``j``).
+    Node ``(i, j)`` has id ``i * n + j`` and lies at ``(X0 + j * spacing_m, Y0 + i * spacing_m)``.
     """
-    rows = []
-    for i in range(n):
-        for j in range(n):
-            a = (X0 + j * spacing_m, Y0 + i * spacing_m)
-            if j + 1 < n:
-                rows.append((i * n + j, i * n + j + 1, shapely.LineString([a, (a[0] + spacing_m, a[1])])))
-            if i + 1 < n:
-                rows.append((i * n + j, (i + 1) * n + j, shapely.LineString([a, (a[0], a[1] + spacing_m)])))
-    u, v, geoms = zip(*rows, strict=True)
-    frame = gpd.GeoDataFrame(
-        {"u": list(u), "v": list(v), "highway": "residential"}, geometry=list(geoms), crs=CRS
-    )
-    return WalkNetwork.from_segments(frame, crs=CRS, source="grid")
+    return street_grid(n, spacing_m, source="grid")
 
 
 def node_index(net: WalkNetwork, node_id: int) -> int:

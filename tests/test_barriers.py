@@ -20,6 +20,7 @@ from weihai_gis.network import build_network, snap_points
 from weihai_gis.network.barriers import barrier_cut, cut_network, disconnected_origins
 from weihai_gis.network.osm import read_osm_crossings
 from weihai_gis.samples import hitwh_inputs
+from weihai_gis.synthetic import primary_road_barriers
 
 TOL = 5.0
 
@@ -176,8 +177,7 @@ def _hitwh():
 
 def _hitwh_barriers(net):
     """Every primary road of the extract as a barrier line, plus a closed 200 m square around a building."""
-    primary = shapely.line_merge(shapely.union_all(net.edge_geometry[net.highway == "primary"]))
-    lines = list(getattr(primary, "geoms", [primary]))
+    lines = list(primary_road_barriers(net).geometry)
     centre = shapely.centroid(shapely.union_all(net.edge_geometry))
     site = shapely.buffer(centre, 100, cap_style="square")
     return gpd.GeoDataFrame(geometry=[*lines, site], crs=net.crs)

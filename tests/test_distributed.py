@@ -296,14 +296,13 @@ def test_main_job_coverage_step_with_a_scheduler_equals_the_plain_run(client):
 
 @pytest.mark.parametrize(("walker", "ship"), [("elderly", "whole"), ("wheelchair", "parts")])
 def test_walker_runs_on_a_hill_are_the_same_on_dask(client, tmp_path, walker, ship):
-    from test_walking_coverage import _hill_tif
-
     from weihai_gis.distributed.coverage import fastest_m_per_s
     from weihai_gis.network.costs import edge_times
     from weihai_gis.standards import walker_groups
+    from weihai_gis.synthetic import write_hitwh_hill_dem
 
     net, origins, facilities = _inputs("hitwh")
-    dem = _hill_tif(tmp_path / "hill.tif", height_m=60.0)
+    dem = write_hitwh_hill_dem(tmp_path / "hill.tif", height_m=60.0)
     kw = {"profile": _short_profile(), "walker": walker, "dem_costs": dem}
     single = coverage(net, origins, facilities, **kw)
     backend = DaskDistances(client, method="grid", cell_m=200, ship=ship)

@@ -30,6 +30,7 @@ from weihai_gis.network.costs import edge_times
 from weihai_gis.options import CoverageOptions
 from weihai_gis.samples import hitwh_inputs
 from weihai_gis.standards import walker_groups
+from weihai_gis.synthetic import write_hitwh_hill_dem
 
 CRS = "EPSG:4550"
 
@@ -41,27 +42,6 @@ def _hitwh():
     origins = inputs.origins.to_crs(net.crs)
     origins = origins.set_geometry(shapely.point_on_surface(origins.geometry.to_numpy()))
     return net, origins, inputs.facilities.to_crs(net.crs)
-
-
-def _hill_tif(path, *, height_m=60.0, lon_c=122.075, lat_c=37.528, radius_deg=0.01):
-    """A Gaussian hill on a 1 arc-second EPSG:4326 grid covering the extract (ASTER's grid and CRS)."""
-    res, lon0, lat0, cols, rows = 1 / 3600, 122.02, 37.50, 360, 216
-    c, r = np.meshgrid(np.arange(cols), np.arange(rows))
-    lon = lon0 + (c + 0.5) * res
-    lat = lat0 + rows * res - (r + 0.5) * res
-    z = 5 + height_m * np.exp(-(((lon - lon_c) / radius_deg) ** 2 + ((lat - lat_c) / radius_deg) ** 2))
-    profile = {
-        "driver": "GTiff",
-        "height": rows,
-        "width": cols,
-        "count": 1,
-        "dtype": "float32",
-        "crs": "EPSG:4326",
-        "transform": Affine(res, 0, lon0, 0, -res, lat0 + rows * res),
-    }
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(z.astype("float32"), 1)
-    return path
 
 
 def test_adult_minutes_on_flat_ground_are_the_metres_run_at_the_reference_speed():
@@ -109,7 +89,9 @@ def test_elderly_child_and_wheelchair_never_cover_more_than_adults_on_a_hilly_de
 ):
     """Per origin and category: met for the slower group implies met for the adult (same DEM, facilities)."""
     net, origins, facilities = _hitwh()
-    dem = _hill_tif(tmp_path_factory.mktemp("hill") / "hill.tif", height_m=height, lon_c=lon_c, lat_c=lat_c)
+    dem = write_hitwh_hill_dem(
+        tmp_path_factory.mktemp("hill") / "hill.tif", height_m=height, lon=lon_c, lat=lat_c
+    )
     logging.disable(logging.WARNING)
     try:
         adult = coverage(net, origins, facilities, walker="adult", dem_costs=dem)
@@ -130,7 +112,7 @@ def test_elderly_child_and_wheelchair_never_cover_more_than_adults_on_a_hilly_de
 
 def test_hitwh_hill_times_equal_networkx_on_the_directed_costs(tmp_path):
     net, origins, facilities = _hitwh()
-    dem = _hill_tif(tmp_path / "hill.tif", height_m=70)
+    dem = write_hitwh_hill_dem(tmp_path / "hill.tif", height_m=70)
     times = edge_times(net, dem=dem, walker="elderly")
     assert (times.forward_s != times.backward_s).mean() > 0.5  # the hill makes most edges asymmetric
     o_snap = snap_points(net, origins)
