@@ -97,6 +97,69 @@ def test_steps_on_a_dem_climb_slowly_and_descend_faster():
     assert times.backward_s[0] == pytest.approx(40 / speed / 0.5)
 
 
+@pytest.mark.parametrize("slope", [0.0, 0.05, 0.08, 0.09, 0.15, -0.09, -0.05])
+@pytest.mark.parametrize("angle_deg", [0.0, 30.0, 60.0])
+def test_wheelchairs_cannot_use_edges_steeper_than_the_ramp_limit_in_either_direction(slope, angle_deg):
+    """GB 50763-2012 ramps <= 1:12: the slope *along* the edge counts, uphill and downhill alike."""
+    limit = walker_groups()["wheelchair"]["max_slope"]
+    assert limit == pytest.approx(1 / 12, abs=1e-3)
+    a = np.radians(angle_deg)
+    xy = np.array([[0.0, 0.0], [300.0 * np.cos(a), 300.0 * np.sin(a)], [0.0, 300.0]])
+    net = _net(xy, np.array([0, 0]), np.array([1, 2]))  # edge 1 runs north: level on the ramp
+    dem = _ramp_dem(slope)
+    wheel = edge_times(net, dem=dem, walker="wheelchair")
+    along = slope * np.cos(a)  # the ramp z = slope * x seen along the edge
+    steep = abs(along) > limit
+    assert np.isinf(wheel.forward_s[0]) == steep and np.isinf(wheel.backward_s[0]) == steep
+    assert np.isfinite(wheel.forward_s[1]) and np.isfinite(wheel.backward_s[1])
+    pace = lambda s: np.exp(3.5 * (abs(s + 0.05) - 0.05))  # noqa: E731
+    if not steep:
+        assert wheel.forward_s[0] == pytest.approx(300 / wheel.speed_m_per_s * pace(along), rel=1e-9)
+        assert wheel.backward_s[0] == pytest.approx(300 / wheel.speed_m_per_s * pace(-along), rel=1e-9)
+    adult = edge_times(net, dem=dem, walker="adult")  # adults climb it, and nobody is limited on the flat
+    assert (
+        np.isfinite(adult.forward_s).all()
+        and np.isfinite(edge_times(net, walker="wheelchair").forward_s).all()
+    )
+
+
+def test_one_steep_stretch_closes_the_whole_edge_for_wheelchairs():
+    xy = np.array([[0.0, 0.0], [300.0, 0.0]])
+    net = _net(xy, np.array([0]), np.array([1]))
+    transform = Affine(10.0, 0, -100.0, 0, -10.0, 500.0)
+    cols, _ = np.meshgrid(np.arange(60), np.arange(60))
+    xs = -100.0 + (cols + 0.5) * 10.0
+    z = np.where(xs < 150, 0.0, np.minimum((xs - 150) * 0.12, 2.4))  # a 20 m stretch at 12 %, flat around
+    times = edge_times(net, dem=DEM(z, transform, CRS, source="step.tif"), walker="wheelchair")
+    assert np.isinf(times.forward_s[0]) and np.isinf(times.backward_s[0])
+    assert (np.abs(times.profile.piece_rise_m / times.profile.piece_length_m) > 1 / 12).sum() >= 1
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n_fac=st.integers(1, 6),
+    slope=st.floats(-0.2, 0.2),
+    bump=st.floats(0, 50),
+    budget=st.floats(30, 900),
+)
+def test_wheelchair_users_never_reach_more_than_adults_on_a_ramp(seed, n_fac, slope, bump, budget):
+    case = _random_case(seed, n_fac)
+    if case is None:
+        return
+    net, o_snap, f_snap = case
+    dem = _ramp_dem(slope, bump=bump)
+    wheel = edge_times(net, dem=dem, walker="wheelchair")
+    adult = edge_times(net, dem=dem, walker="adult")
+    t_w, _ = nearest_time_s(TimeIndex(net, wheel), o_snap, f_snap, max_time_s=budget)
+    t_a, _ = nearest_time_s(TimeIndex(net, adult), o_snap, f_snap, max_time_s=budget)
+    assert not (np.isfinite(t_w) & ~np.isfinite(t_a)).any()  # covered in a wheelchair -> covered on foot
+    both = np.isfinite(t_w) & np.isfinite(t_a)
+    assert np.all(t_w[both] >= t_a[both] - 1e-9)
+    want, _ = oracle_times(net, wheel, o_snap, f_snap)  # and the steep edges are really gone
+    np.testing.assert_allclose(t_w, np.where(want <= budget, want, np.nan), rtol=1e-9, atol=1e-6)
+
+
 def test_partial_edge_times_are_exact_on_the_piecewise_ramp():
     xy = np.array([[0.0, 0.0], [300.0, 0.0]])
     net = _net(xy, np.array([0]), np.array([1]))

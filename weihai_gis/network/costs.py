@@ -12,7 +12,9 @@ scaled so that it equals the group's flat speed ``v_group`` on level ground (it 
 descent). Uphill and downhill differ, so the time graph is directed. ``highway=steps`` does not follow
 Tobler: it is walked at a cited share of the flat speed, ascending or descending by the DEM's rise along the
 edge (the mean of both paces without a DEM), and groups that cannot use a way (wheelchairs on steps) get an
-infinite time in both directions. Without a DEM every other edge takes ``length / v_group`` both ways.
+infinite time in both directions. A group with a ``max_slope`` (wheelchairs: 1:12, GB 50763-2012) cannot use an
+edge with any sub-segment steeper than that, uphill or downhill, so on a DEM such an edge is infinite in both
+directions too. Without a DEM every other edge takes ``length / v_group`` both ways.
 
 The sub-segment times are kept as cumulative sums per edge, so a point snapped part-way along an edge
 (an origin or a facility) gets the exact time of the part it walks (:meth:`EdgeTimes.partial_s`).
@@ -359,7 +361,11 @@ def edge_times(
         b_pace = np.where(edge_rise > 0, down, np.where(edge_rise < 0, up, mean))
         fwd = np.where(steps, dx / speed * f_pace, fwd)
         bwd = np.where(steps, dx / speed * b_pace, bwd)
-    excluded = np.isin(net.highway.astype(str), list(group["excluded_highway"]))[edge]
+    excluded_edge = np.isin(net.highway.astype(str), list(group["excluded_highway"]))
+    if group["max_slope"] is not None and prof.dem_source:
+        steep = np.abs(slope) > group["max_slope"]  # too steep to use, up or down
+        excluded_edge |= np.bincount(edge, weights=steep, minlength=net.n_edges) > 0
+    excluded = excluded_edge[edge]
     fwd = np.where(excluded, np.inf, fwd)
     bwd = np.where(excluded, np.inf, bwd)
     cum_f, cum_b = _cumsum_per_edge(fwd, prof.piece_offset), _cumsum_per_edge(bwd, prof.piece_offset)

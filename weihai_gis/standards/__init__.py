@@ -127,8 +127,9 @@ def walker_groups() -> dict[str, dict[str, Any]]:
     Returns
     -------
     dict
-        ``{group: {"speed_m_per_min", "name_zh", "excluded_highway" (tuple), "citation", "verified"}}`` for
-        every group of ``walker_groups`` (adult first).
+        ``{group: {"speed_m_per_min", "max_slope", "name_zh", "excluded_highway" (tuple), "citation",
+        "verified"}}`` for every group of ``walker_groups`` (adult first); ``max_slope`` (rise/run) is None for
+        groups that climb any slope.
 
     Raises
     ------
@@ -157,8 +158,18 @@ def walker_groups() -> dict[str, dict[str, Any]]:
             raise StandardsError(
                 f"{where}, group {name!r}: needs name_zh, a citation and verified: true/false."
             )
+        max_slope = None
+        if entry.get("max_slope") is not None:
+            max_slope = _cited_value(entry, "max_slope", f"{where}, group {name!r}")
+            if not isinstance(max_slope, int | float) or max_slope <= 0:
+                raise StandardsError(
+                    f"{where}, group {name!r}, field 'max_slope': expected a positive rise/run (e.g. 0.0833 for "
+                    f"1:12), got {max_slope!r}."
+                )
+            max_slope = float(max_slope)
         out[str(name)] = {
             "speed_m_per_min": float(speed),
+            "max_slope": max_slope,
             "name_zh": str(entry.get("name_zh", name)),
             "excluded_highway": tuple(str(h) for h in entry.get("excluded_highway") or ()),
             "citation": str(entry["citation"]).strip(),
