@@ -166,11 +166,11 @@ def test_scenarios_name_unknown_facilities_and_categories():
         whatif.run(Scenario("x", add=bad))
     with pytest.raises(LayerError, match="used twice"):
         run_scenarios(whatif, [Scenario("a"), Scenario("a")])
-    timed = dataclasses.replace(
-        base, meta=base.meta.replace(options={**base.meta.options, "walker": "elderly"})
+    hilly = dataclasses.replace(
+        base, meta=base.meta.replace(options={**base.meta.options, "walker": "adult", "dem_costs": "x.tif"})
     )
-    with pytest.raises(LayerError, match="walking minutes"):
-        WhatIf(net, timed)
+    with pytest.raises(LayerError, match=r"DEM 'x\.tif'.*dem_costs"):
+        WhatIf(net, hilly)  # minutes runs are answered in minutes (test_planning_walkers), on their DEM
 
 
 def _yaml(tmp_path, text):

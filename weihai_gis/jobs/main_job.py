@@ -358,7 +358,7 @@ def run_main_job(
     if (
         inputs.source == "hitwh"
     ):  # cheap on the extract (< 2 s); a city needs `weihai-gis plan site` with a candidate file
-        scenario, plan_note = siting_scenario(net, inputs, res, out)
+        scenario, plan_note = siting_scenario(net, inputs, res, out, dem_costs=dem_costs)
         result.notes.append(plan_note)
         if scenario is not None:
             result.files["scenario_comparison"] = out / "scenario_comparison.csv"

@@ -3,12 +3,14 @@
 The 基础保障 category leaving the most residents out of reach (network distance) gets
 ``planning.yaml: main_job.new_sites`` new sites on network nodes by maximal covering with the existing
 facilities fixed; the chosen sites become the scenario 规划（选址）, answered by the exact incremental
-what-if and compared with the base run (report section, map layers, a CSV).
+what-if and compared with the base run (report section, map layers, a CSV). A run in walking minutes (a
+walker group, hills) sites and answers in the same minutes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,9 +45,17 @@ def worst_basic_category(result: CoverageResult) -> str | None:
 
 
 def siting_scenario(
-    net: WalkNetwork, inputs: CoverageInputs, result: CoverageResult, out: Path
+    net: WalkNetwork,
+    inputs: CoverageInputs,
+    result: CoverageResult,
+    out: Path,
+    *,
+    dem_costs: str | os.PathLike[str] | None = None,
 ) -> tuple[ScenarioOutcome | None, str]:
     """Site new facilities of the worst-served basic category and answer that scenario.
+
+    ``dem_costs``: the DEM file of a run with hills (the result records its name only); the run's walker
+    group (``result.walker``) sites and answers in minutes.
 
     Returns
     -------
@@ -58,7 +68,14 @@ def siting_scenario(
     if cid is None:
         return None, "未选址：没有已评估的基础保障类设施 / no siting: no basic category assessed"
     prob, sites, info = siting_problem(
-        net, inputs.origins, inputs.facilities, None, category=cid, profile=result.profile_name
+        net,
+        inputs.origins,
+        inputs.facilities,
+        None,
+        category=cid,
+        profile=result.profile_name,
+        walker=result.walker,
+        dem_costs=dem_costs,
     )
     sol = maximal_covering(
         prob, int(cfg["new_sites"]), method="auto", time_limit_s=float(cfg["time_limit_s"])
@@ -80,7 +97,7 @@ def siting_scenario(
         f"最大覆盖模型（现有设施固定，{sol.method}，最优性差距 {sol.gap:.1%}）"
     )
     (outcome,) = run_scenarios(
-        WhatIf(net, result), [Scenario(SCENARIO_NAME, add=add, description=description)]
+        WhatIf(net, result, dem_costs=dem_costs), [Scenario(SCENARIO_NAME, add=add, description=description)]
     )
     path = out / "scenario_comparison.csv"
     with atomic_path(path) as tmp:

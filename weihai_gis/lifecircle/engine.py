@@ -33,8 +33,12 @@ __all__ = [
     "nearest_distance_m",
     "nearest_time_s",
     "node_distance_m",
+    "node_time_s",
     "origin_distance_m",
+    "origin_time_s",
     "source_entries",
+    "time_entries",
+    "tree_sums",
 ]
 
 
@@ -287,11 +291,14 @@ class TimeIndex:
         self._origins = (origins, fwd, bwd)
         return fwd, bwd
 
-    def route_metres(self, pred: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
-        """Return per node the metres of its route in the search tree ``pred`` (from the last ``with_source``).
+    def tree_hops(
+        self, pred: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Return the search tree ``pred`` (from the last ``with_source``) as (parent, hop metres, reached).
 
-        Sums the edge lengths along the predecessor chains by pointer jumping (about log2(depth) vectorised
-        passes); NaN for nodes the search did not reach.
+        Arrays of ``n + 1`` entries, the last one the virtual source: ``parent`` is the next node towards the
+        facility (the source for a node joined to a facility and for unreached nodes), ``hop`` the metres of
+        that step (the edge, or the facility's join), ``reached`` whether the search reached the node.
         """
         source = self.n
         node = np.arange(self.n + 1)
@@ -305,18 +312,148 @@ class TimeIndex:
         step[from_source] = self._metres[self._nnz + pos]
         parent = np.where(has, pred, source).astype(np.int64)
         parent[source] = source
-        while (parent != source).any():
-            step = step + step[parent]
-            parent = parent[parent]
-        step[~has] = np.nan
-        step[source] = 0.0
-        return step[: self.n]
+        return parent, step, has
+
+    def edge_metres(
+        self, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """Return the metres of the transposed entries ``(rows, cols)`` (the walk ``cols → rows``), which must exist."""
+        pos = np.searchsorted(self._key, np.asarray(rows, dtype=np.int64) * (self.n + 1) + cols)
+        return self._metres[pos]
+
+    def route_metres(self, pred: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        """Return per node the metres of its route in the search tree ``pred`` (from the last ``with_source``).
+
+        Sums the edge lengths along the predecessor chains by pointer jumping (:func:`tree_sums`); NaN for
+        nodes the search did not reach.
+        """
+        return tree_sums(*self.tree_hops(pred))
+
+
+def tree_sums(
+    parent: npt.NDArray[np.int64], step: npt.NDArray[np.float64], reached: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """Return per node the sum of ``step`` along its chain of ``parent`` up to the root (the last entry).
+
+    Pointer jumping (about log2(depth) vectorised passes); the sums depend only on the tree and the steps, so
+    the same tree gives the same sums bit for bit however it was found. NaN where not ``reached``.
+    """
+    source = len(parent) - 1
+    while (parent != source).any():
+        step = step + step[parent]
+        parent = parent[parent]
+    step = step.copy()
+    step[~reached] = np.nan
+    step[source] = 0.0
+    return step[:source]
 
 
 def _rest(total: npt.NDArray[np.float64], part: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Return ``total - part``, infinite where ``total`` is (an edge the walker group cannot use)."""
     finite = np.isfinite(total)
     return np.where(finite, total - np.where(finite, part, 0.0), np.inf)
+
+
+def time_entries(
+    index: TimeIndex, facilities: Snapped
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return the virtual-source joins of the reachable ``facilities``: (end node, seconds, metres) node → facility.
+
+    The facility's connector is walked on level ground at the group's speed; the part of its edge between the
+    node and the facility takes its exact share of the edge's sub-segment times, in the direction walked.
+    """
+    net, times = index.net, index.times
+    fac = np.flatnonzero(facilities.reachable)
+    f_edge, f_pos = facilities.edge[fac], facilities.pos_m[fac]
+    f_conn = facilities.connector_m[fac]
+    speed = times.speed_m_per_s
+    f_fwd, f_bwd = times.partial_s(f_edge, f_pos)  # u -> facility, facility -> u
+    nodes = np.concatenate([net.edge_u[f_edge], net.edge_v[f_edge]])
+    join_s = np.concatenate([f_conn / speed + f_fwd, f_conn / speed + _rest(times.backward_s[f_edge], f_bwd)])
+    join_m = np.concatenate([f_conn + f_pos, f_conn + net.edge_length_m[f_edge] - f_pos])
+    return nodes, join_s, join_m
+
+
+def node_time_s(
+    index: TimeIndex, facilities: Snapped, *, max_time_s: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+    """Return per node the walking time to the quickest reachable facility (inf beyond ``max_time_s``) and the tree.
+
+    One multi-source search on the transposed time graph from the facilities' joins (:func:`time_entries`);
+    the predecessors ``pred`` (``n + 1`` entries) give the route metres with :meth:`TimeIndex.route_metres`
+    or :meth:`TimeIndex.tree_hops` as long as no other ``with_source`` call came between.
+    """
+    if not facilities.reachable.any():
+        return np.full(index.n, np.inf), np.full(index.n + 1, -9999, dtype=np.int32)
+    graph = index.with_source(*time_entries(index, facilities))
+    dist, pred = dijkstra(graph, directed=True, indices=index.n, limit=max_time_s, return_predecessors=True)
+    return dist[: index.n], pred
+
+
+def origin_time_s(
+    index: TimeIndex,
+    node_s: npt.NDArray[np.float64],
+    route_m: npt.NDArray[np.float64],
+    origins: Snapped,
+    facilities: Snapped,
+    *,
+    max_time_s: float,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return the time and route metres of origins (all, or the positions ``rows``) from the node values.
+
+    An origin walks to either end node of its edge (its exact share of the edge's times in that direction)
+    and on from there (``node_s``, ``route_m``), or straight along its edge to a facility on it, plus its
+    connector; NaN beyond ``max_time_s`` and for unreachable origins.
+    """
+    net, times = index.net, index.times
+    speed = times.speed_m_per_s
+    n_rows = len(origins.edge) if rows is None else len(rows)
+    out_t, out_m = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+    fac = np.flatnonzero(facilities.reachable)
+    if len(fac) == 0:
+        return out_t, out_m
+    if rows is None:
+        keep = np.flatnonzero(origins.reachable)
+        ok = keep
+        o_fwd, o_bwd = index.origin_partials(origins, ok)
+    else:
+        rows = np.asarray(rows, dtype=np.int64)
+        keep = np.flatnonzero(origins.reachable[rows])
+        ok = rows[keep]
+        o_fwd, o_bwd = times.partial_s(origins.edge[ok], origins.pos_m[ok])
+    f_edge, f_pos = facilities.edge[fac], facilities.pos_m[fac]
+    f_conn = facilities.connector_m[fac]
+    o_edge, o_pos = origins.edge[ok], origins.pos_m[ok]
+    u, v = net.edge_u[o_edge], net.edge_v[o_edge]
+    via_u = node_s[u] + o_bwd
+    via_v = node_s[v] + _rest(times.forward_s[o_edge], o_fwd)
+    best = np.minimum(via_u, via_v)
+    metres = np.where(via_u <= via_v, route_m[u] + o_pos, route_m[v] + net.edge_length_m[o_edge] - o_pos)
+    # same edge: straight along it, forward when the facility lies beyond the origin
+    which, start = _same_edge_pairs(o_edge, f_edge)
+    if len(which):
+        f_fwd, f_bwd = times.partial_s(f_edge[start], f_pos[start])
+        q_f, q_b = o_fwd[which], o_bwd[which]
+        ahead = f_pos[start] >= o_pos[which]
+        usable = np.isfinite(q_f) & np.isfinite(f_fwd)  # a way the group cannot use is infinite throughout
+        direct = np.where(usable, np.where(ahead, _rest(f_fwd, q_f), _rest(q_b, f_bwd)), np.inf)
+        direct = direct + f_conn[start] / speed
+        direct_m = np.abs(f_pos[start] - o_pos[which]) + f_conn[start]
+        order = np.lexsort((direct, which))
+        which, direct, direct_m = which[order], direct[order], direct_m[order]
+        first = np.r_[True, which[1:] != which[:-1]]
+        which, direct, direct_m = which[first], direct[first], direct_m[first]
+        better = direct < best[which]
+        best[which[better]] = direct[better]
+        metres[which[better]] = direct_m[better]
+    best += origins.connector_m[ok] / speed
+    metres += origins.connector_m[ok]
+    far = ~(best <= max_time_s)
+    best[far] = np.nan
+    metres[far] = np.nan
+    out_t[keep], out_m[keep] = best, metres
+    return out_t, out_m
 
 
 def nearest_time_s(
@@ -326,7 +463,7 @@ def nearest_time_s(
 
     Connectors (point to its edge) are walked on level ground at the group's speed; the part of an edge
     between a point and a node takes its exact share of the edge's sub-segment times, in the direction
-    walked.
+    walked (:func:`node_time_s`, then :func:`origin_time_s`).
 
     Parameters
     ----------
@@ -343,51 +480,9 @@ def nearest_time_s(
         Seconds and metres per origin (the metres of the quickest route, not the shortest distance), NaN
         beyond ``max_time_s`` or for unreachable origins.
     """
-    net, times = index.net, index.times
-    speed = times.speed_m_per_s
-    n_orig = len(origins.edge)
-    out_t, out_m = np.full(n_orig, np.nan), np.full(n_orig, np.nan)
-    fac = np.flatnonzero(facilities.reachable)
-    if len(fac) == 0:
-        return out_t, out_m
-    f_edge, f_pos = facilities.edge[fac], facilities.pos_m[fac]
-    f_conn = facilities.connector_m[fac]
-    f_fwd, f_bwd = times.partial_s(f_edge, f_pos)  # u -> facility, facility -> u
-    nodes = np.concatenate([net.edge_u[f_edge], net.edge_v[f_edge]])
-    join_s = np.concatenate([f_conn / speed + f_fwd, f_conn / speed + _rest(times.backward_s[f_edge], f_bwd)])
-    join_m = np.concatenate([f_conn + f_pos, f_conn + net.edge_length_m[f_edge] - f_pos])
-    graph = index.with_source(nodes, join_s, join_m)
-    dist, pred = dijkstra(graph, directed=True, indices=index.n, limit=max_time_s, return_predecessors=True)
+    if not facilities.reachable.any():
+        n_orig = len(origins.edge)
+        return np.full(n_orig, np.nan), np.full(n_orig, np.nan)
+    node_s, pred = node_time_s(index, facilities, max_time_s=max_time_s)
     route_m = index.route_metres(pred)
-    ok = np.flatnonzero(origins.reachable)
-    o_edge, o_pos = origins.edge[ok], origins.pos_m[ok]
-    o_fwd, o_bwd = index.origin_partials(origins, ok)
-    u, v = net.edge_u[o_edge], net.edge_v[o_edge]
-    via_u = dist[u] + o_bwd
-    via_v = dist[v] + _rest(times.forward_s[o_edge], o_fwd)
-    best = np.minimum(via_u, via_v)
-    metres = np.where(via_u <= via_v, route_m[u] + o_pos, route_m[v] + net.edge_length_m[o_edge] - o_pos)
-    # same edge: straight along it, forward when the facility lies beyond the origin
-    which, start = _same_edge_pairs(o_edge, f_edge)
-    if len(which):
-        q_f, q_b = o_fwd[which], o_bwd[which]
-        p_f, p_b = f_fwd[start], f_bwd[start]
-        ahead = f_pos[start] >= o_pos[which]
-        usable = np.isfinite(q_f) & np.isfinite(p_f)  # a way the group cannot use is infinite throughout
-        direct = np.where(usable, np.where(ahead, _rest(p_f, q_f), _rest(q_b, p_b)), np.inf)
-        direct = direct + f_conn[start] / speed
-        direct_m = np.abs(f_pos[start] - o_pos[which]) + f_conn[start]
-        order = np.lexsort((direct, which))
-        which, direct, direct_m = which[order], direct[order], direct_m[order]
-        first = np.r_[True, which[1:] != which[:-1]]
-        which, direct, direct_m = which[first], direct[first], direct_m[first]
-        better = direct < best[which]
-        best[which[better]] = direct[better]
-        metres[which[better]] = direct_m[better]
-    best += origins.connector_m[ok] / speed
-    metres += origins.connector_m[ok]
-    far = ~(best <= max_time_s)
-    best[far] = np.nan
-    metres[far] = np.nan
-    out_t[ok], out_m[ok] = best, metres
-    return out_t, out_m
+    return origin_time_s(index, node_s, route_m, origins, facilities, max_time_s=max_time_s)

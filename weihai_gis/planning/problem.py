@@ -2,11 +2,14 @@
 
 Frames in, arrays out (no file IO): the CLI and notebooks read the files, this module snaps them to the
 network and runs :func:`weihai_gis.planning.cost_matrix` with the category's walking limit from the profile.
+With ``walker=`` (and ``dem_costs=``) the matrix holds a walker group's walking times to the sites on the
+directed time graph, the limit being a time budget at the adult reference speed, as a minutes coverage run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +29,18 @@ from weihai_gis.standards import Profile, load_profile
 
 #: A cost-matrix function with the signature of :func:`weihai_gis.planning.cost_matrix`.
 MatrixFunction = Callable[..., CostMatrix]
+
+
+def _time_kwargs(
+    net: WalkNetwork, walker: str | None, dem_costs: str | os.PathLike[str] | None
+) -> dict[str, Any]:
+    """Return the ``times=`` of a walker group's matrix (``{}`` for metres); a DEM alone walks as an adult."""
+    if walker is None and dem_costs is None:
+        return {}
+    from weihai_gis.network.costs import edge_times
+
+    return {"times": edge_times(net, dem=dem_costs, walker=walker or "adult")}
+
 
 __all__ = ["access_inputs", "category_info", "facilities_serving", "siting_problem"]
 
@@ -113,6 +128,8 @@ def siting_problem(
     population_field: str = "population",
     progress: bool = False,
     matrix: MatrixFunction = cost_matrix,
+    walker: str | None = None,
+    dem_costs: str | os.PathLike[str] | None = None,
 ) -> tuple[SitingProblem, gpd.GeoDataFrame, dict[str, Any]]:
     """Return the siting problem of one category: existing facilities fixed, candidate sites to open.
 
@@ -132,7 +149,11 @@ def siting_problem(
         demand = population × ``per_1000`` / 1000.
     matrix
         The cost-matrix function (``cost_matrix``, or e.g. ``functools.partial(distributed_cost_matrix,
-        scheduler=client)`` to split it over a Dask cluster: same matrix).
+        scheduler=client)`` to split it over a Dask cluster: same matrix, metres only).
+    walker, dem_costs
+        Site for a walker group's walking minutes (``coverage-config.yaml`` groups) on the hills of a DEM:
+        the category's limit becomes a time budget at the adult reference speed, walked from home to the site
+        on the directed time graph (as ``coverage(..., walker=, dem_costs=)``). Default: metres.
 
     Returns
     -------
@@ -171,7 +192,14 @@ def siting_problem(
     e_snap = snap_points(net, existing) if len(existing) else None
     o_snap = snap_points(net, orig)
     sites_snap = c_snap if e_snap is None else _concat(e_snap, c_snap)
-    cm = matrix(net, o_snap, sites_snap, cutoff_m=float(info["max_walk_m"]), progress=progress)
+    cm = matrix(
+        net,
+        o_snap,
+        sites_snap,
+        cutoff_m=float(info["max_walk_m"]),
+        progress=progress,
+        **_time_kwargs(net, walker, dem_costs),
+    )
     is_existing = np.r_[np.ones(len(existing), dtype=bool), np.zeros(len(cand), dtype=bool)]
     sites = gpd.GeoDataFrame(
         {
@@ -218,12 +246,15 @@ def access_inputs(
     category_field: str = "category",
     population_field: str = "population",
     matrix: MatrixFunction = cost_matrix,
+    walker: str | None = None,
+    dem_costs: str | os.PathLike[str] | None = None,
 ) -> tuple[CostMatrix, gpd.GeoDataFrame, npt.NDArray[np.float64], dict[str, Any]]:
     """Return (cost matrix, origins in the network CRS, supply per facility, supply standard) for 2SFCA.
 
     Supply is the facilities' ``capacity_field`` (else ``default_capacity`` of ``planning.yaml``); the walking
-    limit is the category's ``max_walk_m``; ``matrix`` is the cost-matrix function as in
-    :func:`siting_problem`.
+    limit is the category's ``max_walk_m``; ``matrix``, ``walker`` and ``dem_costs`` as in
+    :func:`siting_problem` (for a walker group the catchment and the E2SFCA zones are shares of the time
+    budget).
     """
     info = category_info(profile, category)
     standard: dict[str, Any] = supply_standard(category)
@@ -234,5 +265,11 @@ def access_inputs(
             f"facilities: none serves {category!r} ({info['name_zh']}); kinds expected: {info['kinds']}."
         )
     supply = _capacity(fac, capacity_field, float(standard["default_capacity"]), "facilities")
-    cm = matrix(net, snap_points(net, orig), snap_points(net, fac), cutoff_m=float(info["max_walk_m"]))
+    cm = matrix(
+        net,
+        snap_points(net, orig),
+        snap_points(net, fac),
+        cutoff_m=float(info["max_walk_m"]),
+        **_time_kwargs(net, walker, dem_costs),
+    )
     return cm, orig, supply, standard

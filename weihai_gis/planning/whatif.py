@@ -10,13 +10,19 @@ and unit summaries), so everything that reads a result (maps, report, tables) re
 :mod:`weihai_gis.planning.compare` turns two results into difference tables and layers.
 
 A cut network changes the graph: that scenario is a full :func:`weihai_gis.lifecircle.coverage` run on it.
+
+A base run in walking minutes (a walker group, hills from a DEM) is answered in minutes on the same directed
+time graph (:class:`~weihai_gis.planning.incremental_time.TimeState`: times from the resident to the
+facility, equal to a full run bit for bit), with ``time_<category>`` and the metres of the quickest route.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -28,9 +34,12 @@ from scipy.spatial import cKDTree
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import CoverageResult, NetworkIndex, column, coverage
 from weihai_gis.lifecircle.assessment import basic_assessment
+from weihai_gis.lifecircle.engine import TimeIndex
 from weihai_gis.network import WalkNetwork, snap_points
+from weihai_gis.network.costs import edge_times
 from weihai_gis.planning.incremental import ChangeStats, NearestState, empty_snapped
-from weihai_gis.standards import load_profile
+from weihai_gis.planning.incremental_time import TimeState, Walks
+from weihai_gis.standards import load_profile, walker_groups
 
 __all__ = ["Scenario", "ScenarioOutcome", "WhatIf", "facility_ids", "run_scenarios"]
 
@@ -86,12 +95,15 @@ class WhatIf:
         The walking network of the base run.
     base
         The base result (:func:`weihai_gis.coverage`); its origins and facilities are snapped again with the
-        run's own options, which reproduces the run's snapping exactly.
+        run's own options, which reproduces the run's snapping exactly. A minutes run (``walker``) is
+        answered in minutes for the same group.
+    dem_costs
+        The DEM file of a base run with hills (the result records only its file name, ``dem_costs``).
 
     Raises
     ------
     LayerError
-        When the base run measured walking minutes (a walker group or hills): scenarios are in metres.
+        A base run with hills but no ``dem_costs`` given, or a DEM of another file name.
 
     Notes
     -----
@@ -99,19 +111,41 @@ class WhatIf:
     later change of that category is incremental.
     """
 
-    def __init__(self, net: WalkNetwork, base: CoverageResult) -> None:
+    def __init__(
+        self, net: WalkNetwork, base: CoverageResult, *, dem_costs: str | os.PathLike[str] | None = None
+    ) -> None:
         self.net = net
         self.base = base
         self.profile = load_profile(base.profile_name)
         opts = base.meta.options
-        if opts.get("walker") is not None or opts.get("dem_costs") is not None:
+        recorded = opts.get("dem_costs")
+        if recorded is not None and dem_costs is None:
             raise LayerError(
-                f"what-if: the base run measures walking minutes (walker={opts.get('walker')!r}, "
-                f"dem_costs={opts.get('dem_costs')!r}); scenarios are recomputed in metres only. "
-                "Run the base coverage without walker/dem_costs for what-if."
+                f"what-if: the base run walked the hills of DEM {recorded!r}; give that file "
+                "(WhatIf(..., dem_costs=PATH), or --dem-costs) so scenarios are walked on the same hills."
             )
+        if dem_costs is not None and recorded is None:
+            raise LayerError(
+                f"what-if: DEM {Path(dem_costs).name!r} given, but the base run walked level ground; rerun the "
+                "base with --dem-costs (dem_costs=) or leave the DEM out."
+            )
+        if dem_costs is not None and Path(dem_costs).name != recorded:
+            raise LayerError(
+                f"what-if: DEM {Path(dem_costs).name!r} is not the base run's ({recorded!r}); scenarios must "
+                "be walked on the base run's hills. Give its DEM, or rerun the base with this one."
+            )
+        self.walker: str | None = opts.get("walker")
+        self.dem_costs = None if dem_costs is None else os.fspath(dem_costs)
         self._snap_opts = {k: opts.get(k) for k in ("max_snap_m", "min_component_nodes")}
         self.index = NetworkIndex(net)
+        self._time: tuple[TimeIndex, Walks] | None = None
+        self._buffer_scale = 1.0
+        if self.walker is not None:
+            groups = walker_groups()
+            tindex = TimeIndex(net, edge_times(net, dem=self.dem_costs, walker=self.walker))
+            self._time = (tindex, Walks.of(tindex))
+            self._adult_m_per_s = groups["adult"]["speed_m_per_min"] / 60
+            self._buffer_scale = groups[self.walker]["speed_m_per_min"] / groups["adult"]["speed_m_per_min"]
         self.o_snap = snap_points(net, base.origins, **self._snap_opts)
         fac = base.facilities.reset_index(drop=True)
         self.facilities = fac
@@ -120,7 +154,7 @@ class WhatIf:
         self._serves = {
             str(cat["id"]): {*cat["kinds"], str(cat["id"])} for _, cat in self.profile.categories.iterrows()
         }
-        self._states: dict[str, NearestState] = {}
+        self._states: dict[str, NearestState | TimeState] = {}
         self._xy = shapely.get_coordinates(base.origins.geometry.to_numpy())
 
     # --- the facilities of a scenario ---------------------------------------------------------------
@@ -173,12 +207,17 @@ class WhatIf:
         )
         return gpd.GeoDataFrame(frame, geometry="geometry", crs=self.net.crs)
 
-    def _state(self, cid: str, rows: npt.NDArray[np.int64]) -> NearestState:
+    def _state(self, cid: str, rows: npt.NDArray[np.int64]) -> NearestState | TimeState:
         if cid not in self._states:
             assert self.f_snap is not None or len(rows) == 0
             fac = self.f_snap.take(rows) if self.f_snap is not None else empty_snapped()
             cutoff = self.base.cutoffs_m[cid]
-            self._states[cid] = NearestState.build(self.index, self.o_snap, fac, max_walk_m=cutoff)
+            if self._time is None:
+                self._states[cid] = NearestState.build(self.index, self.o_snap, fac, max_walk_m=cutoff)
+            else:  # the budget of a minutes run: the limit walked at the adult reference speed, as coverage()
+                tindex, walks = self._time
+                budget = cutoff / self._adult_m_per_s
+                self._states[cid] = TimeState.build(tindex, self.o_snap, fac, max_time_s=budget, walks=walks)
         return self._states[cid]
 
     # --- answering ----------------------------------------------------------------------------------
@@ -221,8 +260,10 @@ class WhatIf:
             added = fresh_snap.take(f_rows) if fresh_snap is not None else None
             after, stats[cid] = state.change(add=added, remove=np.flatnonzero(gone[rows]))
             dist = after.origin_m
+            if isinstance(after, TimeState):
+                origins[column("time", cid)] = after.origin_s / 60
             mine = np.flatnonzero(np.isin(new_cat, serve))
-            cutoff = base.cutoffs_m[cid]
+            cutoff = base.cutoffs_m[cid] * self._buffer_scale  # a walker group: its level-ground reach
             bmet = np.zeros(len(origins), dtype=bool)
             if len(mine):
                 bdist, _ = cKDTree(new_xy[mine]).query(self._xy, k=1, distance_upper_bound=cutoff)
@@ -274,7 +315,7 @@ class WhatIf:
         """Recompute fully on the scenario's cut network (edges closed change every path)."""
         assert scenario.network is not None
         base = self.base
-        keep = [c for c in base.origins.columns if not c.startswith(("dist_", "met_"))]
+        keep = [c for c in base.origins.columns if not c.startswith(("dist_", "met_", "time_"))]
         opts = {k: v for k, v in base.meta.options.items() if k in ("max_snap_m", "min_component_nodes")}
         log.info("scenario %s: a cut network, full recompute", scenario.name)
         return coverage(
@@ -287,6 +328,8 @@ class WhatIf:
             id_field="origin_id",
             offset_check="off",
             hex_size_m=base.hex_size_m,
+            walker=self.walker,
+            dem_costs=self.dem_costs,
             units=self._units(),
             source_label=f"{base.meta.source_label}；情景 {scenario.name}（断路网络）".lstrip("；"),
             **opts,

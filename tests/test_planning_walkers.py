@@ -1,0 +1,318 @@
+"""Planning in walking minutes: incremental what-if and cost matrices on the directed time graph of a walker group.
+
+Oracles: a full :func:`weihai_gis.coverage` run with the same walker/DEM (the what-if), networkx on the same
+directed sub-segment costs (:func:`network_oracle.oracle_times`), and the metres engine for the flat adult.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from network_oracle import oracle_times
+from test_walking import _net, _ramp_dem, _random_case
+from test_walking_coverage import _hill_tif
+
+from weihai_gis.errors import LayerError
+from weihai_gis.lifecircle import coverage
+from weihai_gis.lifecircle.engine import TimeIndex, nearest_time_s
+from weihai_gis.network import build_network, snap_points
+from weihai_gis.network.costs import edge_times
+from weihai_gis.planning import cost_matrix, maximal_covering, node_sites
+from weihai_gis.planning.incremental_time import TimeState
+from weihai_gis.planning.problem import access_inputs, siting_problem
+from weihai_gis.planning.whatif import Scenario, WhatIf
+from weihai_gis.samples import hitwh_inputs
+from weihai_gis.standards import walker_groups
+
+CRS = "EPSG:4550"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n_fac=st.integers(2, 8),
+    slope=st.floats(-0.15, 0.15),
+    bump=st.floats(0, 40),
+    walker=st.sampled_from(["adult", "elderly", "wheelchair"]),
+    budget=st.floats(60, 900),
+    data=st.data(),
+)
+def test_incremental_times_equal_a_full_directed_search_bit_for_bit(
+    seed, n_fac, slope, bump, walker, budget, data
+):
+    case = _random_case(seed, n_fac + 3, highway_steps=True)
+    if case is None:
+        return
+    net, o_snap, pts = case
+    f_snap, extra = pts.take(np.arange(n_fac)), pts.take(np.arange(n_fac, n_fac + 3))
+    times = edge_times(net, dem=_ramp_dem(slope, bump=bump), walker=walker)
+    index = TimeIndex(net, times)
+    state = TimeState.build(index, o_snap, f_snap, max_time_s=budget)
+    remove = data.draw(st.lists(st.integers(0, n_fac - 1), unique=True, max_size=n_fac))
+    n_add = data.draw(st.integers(0, 3))
+    after, stats = state.change(add=extra.take(np.arange(n_add)), remove=remove)
+    keep = np.setdiff1d(np.arange(n_fac), remove)
+    now = after.facilities
+    want_t, want_m = nearest_time_s(index, o_snap, now, max_time_s=budget)
+    assert np.array_equal(after.origin_s, want_t, equal_nan=True)
+    np.testing.assert_allclose(after.origin_m, want_m, rtol=1e-12, atol=1e-9)
+    assert len(now.edge) == len(keep) + n_add and stats.n_removed <= len(remove)
+    # and the direction: the oracle walks from each origin to the facility on the directed costs
+    oracle_t, _ = oracle_times(net, times, o_snap, now)
+    oracle_t = np.where(oracle_t <= budget, oracle_t, np.nan)
+    np.testing.assert_allclose(after.origin_s, oracle_t, rtol=1e-9, atol=1e-6)
+
+
+def test_incremental_time_walks_from_the_resident_up_to_the_facility():
+    """An asymmetric ramp: the resident below walks up to the added facility (slower than down from it)."""
+    xy = np.array([[0.0, 0.0], [200.0, 0.0], [400.0, 0.0]])
+    net = _net(xy, np.array([0, 1]), np.array([1, 2]))
+    times = edge_times(net, dem=_ramp_dem(0.1), walker="elderly")
+    index = TimeIndex(net, times)
+    snap = functools.partial(snap_points, net, min_component_nodes=1)
+    low = snap(gpd.GeoSeries([shapely.Point(0, 0)], crs=CRS))
+    high = snap(gpd.GeoSeries([shapely.Point(400, 0)], crs=CRS))
+    state = TimeState.build(index, low, high.take([]), max_time_s=1e6)
+    assert np.isnan(state.origin_s).all()
+    up, _ = state.change(add=high)
+    down = TimeState.build(index, high, high.take([]), max_time_s=1e6).change(add=low)[0]
+    speed = times.speed_m_per_s
+    pace = lambda s: np.exp(3.5 * (abs(s + 0.05) - 0.05))  # noqa: E731 (Tobler, coverage-config.yaml)
+    assert up.origin_s[0] == pytest.approx(400 / speed * pace(0.1), rel=1e-9)
+    assert down.origin_s[0] == pytest.approx(400 / speed * pace(-0.1), rel=1e-9)
+    assert up.origin_m[0] == pytest.approx(400.0) and up.origin_s[0] > 1.4 * down.origin_s[0]
+    # removing the facility again: nothing in reach
+    gone, stats = up.change(remove=[0])
+    assert np.isnan(gone.origin_s).all() and stats.n_nodes_affected == 3
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n_fac=st.integers(1, 6),
+    slope=st.floats(-0.15, 0.15),
+    bump=st.floats(0, 40),
+    walker=st.sampled_from(["adult", "elderly", "wheelchair"]),
+    cutoff_m=st.floats(80, 800),
+)
+def test_a_walker_cost_matrix_equals_networkx_on_the_same_directed_costs(
+    seed, n_fac, slope, bump, walker, cutoff_m
+):
+    case = _random_case(seed, n_fac, highway_steps=True)
+    if case is None:
+        return
+    net, o_snap, f_snap = case
+    times = edge_times(net, dem=_ramp_dem(slope, bump=bump), walker=walker)
+    nodes = node_sites(net, np.arange(net.n_nodes))
+    adult = walker_groups()["adult"]["speed_m_per_min"] / 60
+    budget = cutoff_m / adult
+    for sites in (f_snap, nodes):
+        cm = cost_matrix(net, o_snap, sites, cutoff_m=cutoff_m, times=times)
+        assert cm.walker == walker and cm.cutoff_m == cutoff_m
+        got = cm.to_dense() / adult  # seconds origin -> site
+        for j in range(len(sites.edge)):
+            want, _ = oracle_times(net, times, o_snap, sites.take([j]))
+            want = np.where(want <= budget, want, np.inf)
+            np.testing.assert_allclose(got[:, j], want, rtol=1e-9, atol=1e-6, err_msg=f"site {j}")
+        # the row minimum is the coverage engine's quickest facility (same budget)
+        nearest, _ = nearest_time_s(TimeIndex(net, times), o_snap, sites, max_time_s=budget)
+        np.testing.assert_allclose(cm.nearest_m() / adult, nearest, rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(cm.minutes, cm.dist_m / walker_groups()["adult"]["speed_m_per_min"])
+
+
+@functools.cache
+def _hilly_base(tmp_dir: str):
+    inputs = hitwh_inputs()
+    net = build_network(inputs.network)
+    dem = _hill_tif(f"{tmp_dir}/hill.tif", height_m=70)
+    logging.disable(logging.WARNING)
+    try:
+        base = coverage(net, inputs.origins, inputs.facilities, walker="elderly", dem_costs=dem)
+    finally:
+        logging.disable(logging.NOTSET)
+    return net, inputs, dem, base
+
+
+@pytest.fixture(scope="module")
+def hilly(tmp_path_factory):
+    return _hilly_base(str(tmp_path_factory.mktemp("hill")))
+
+
+def test_an_elderly_hilly_scenario_equals_a_full_run_with_the_same_walker_and_dem(hilly):
+    net, inputs, dem, base = hilly
+    fac = base.facilities
+    add = gpd.GeoDataFrame(
+        {"category": ["primary_school", "kindergarten", "elderly_care"], "name": ["小学", "幼儿园", "养老"]},
+        geometry=shapely.points(net.node_xy[[10, 200, 400]]),
+        crs=net.crs,
+    )
+    hospital = fac.loc[fac["category"] == "hospital", "id"].iloc[0]
+    park = fac.loc[fac["category"] == "park", "id"].iloc[0]
+    move = gpd.GeoDataFrame({"id": [park]}, geometry=shapely.points(net.node_xy[[300]]), crs=net.crs)
+    scenario = Scenario("规划", add=add, remove=(str(hospital),), move=move)
+    res, stats = WhatIf(net, base, dem_costs=dem).run(scenario)
+    logging.disable(logging.WARNING)
+    try:
+        full = coverage(net, inputs.origins, res.facilities, walker="elderly", dem_costs=dem)
+    finally:
+        logging.disable(logging.NOTSET)
+    assert {"primary_school", "kindergarten", "park_15"} <= set(stats)
+    checked = 0
+    for cid in base.category_ids:
+        for col in (f"time_{cid}", f"met_{cid}", f"met_buffer_{cid}"):
+            got, want = res.origins[col].to_numpy(), full.origins[col].to_numpy()
+            assert np.array_equal(got, want, equal_nan=True), col
+        np.testing.assert_allclose(res.origins[f"dist_{cid}"], full.origins[f"dist_{cid}"], rtol=1e-12)
+        checked += int(res.origins[f"time_{cid}"].notna().sum())
+    assert checked > 1000
+    pd.testing.assert_frame_equal(res.overall(), full.overall())
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(res.hexagons.drop(columns="geometry")),
+        pd.DataFrame(full.hexagons.drop(columns="geometry")),
+    )
+    assert res.meta.options["walker"] == "elderly" and res.meta.options["dem_costs"] == "hill.tif"
+
+
+def test_a_hilly_base_needs_its_dem_for_what_if(hilly, tmp_path):
+    net, _, _, base = hilly
+    with pytest.raises(LayerError, match=r"hill\.tif.*dem_costs"):
+        WhatIf(net, base)
+    other = _hill_tif(tmp_path / "other.tif")
+    with pytest.raises(LayerError, match=r"'other\.tif' is not the base run's"):
+        WhatIf(net, base, dem_costs=other)
+
+
+def test_siting_and_access_for_the_elderly_on_hills_use_the_minutes_matrix(hilly):
+    net, inputs, dem, base = hilly
+    kwargs = {"category": "primary_school", "profile": base.profile_name}
+    prob, sites, _ = siting_problem(
+        net, inputs.origins, inputs.facilities, None, walker="elderly", dem_costs=dem, **kwargs
+    )
+    flat, _, _ = siting_problem(net, inputs.origins, inputs.facilities, None, **kwargs)
+    # the existing schools cover exactly the residents the elderly coverage run counts as served
+    existing = np.asarray(prob.cover[:, np.flatnonzero(prob.existing)].sum(axis=1)).ravel() > 0
+    met = base.origins["met_primary_school"].to_numpy(bool)
+    assert np.array_equal(existing, met) and 0 < met.sum() < len(met)
+    # slower walkers on hills reach fewer pairs than the flat metres matrix, and siting serves fewer
+    assert prob.cover.nnz < flat.cover.nnz
+    k3, k3_flat = maximal_covering(prob, 3), maximal_covering(flat, 3)
+    assert k3.covered <= k3_flat.covered + 1e-9
+    cm, _, supply, _ = access_inputs(
+        net, inputs.origins, inputs.facilities, walker="elderly", dem_costs=dem, **kwargs
+    )
+    assert cm.walker == "elderly" and len(supply) == len(sites[sites["existing"]])
+
+
+@functools.cache
+def _adult_base(tmp_dir: str):
+    net, inputs, dem, _ = _hilly_base(tmp_dir)
+    logging.disable(logging.WARNING)
+    try:
+        return coverage(net, inputs.origins, inputs.facilities, walker="adult", dem_costs=dem)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    nodes=st.lists(st.integers(0, 10_000), min_size=1, max_size=6),
+    cats=st.lists(st.sampled_from(["primary_school", "kindergarten", "health_station", "park"]), min_size=6),
+    n_remove=st.integers(0, 3),
+)
+def test_elderly_scenarios_never_cover_more_than_the_same_adult_scenario(hilly, nodes, cats, n_remove):
+    net, _, dem, elderly = hilly
+    adult = _adult_base(str(Path(dem).parent))
+    add = gpd.GeoDataFrame(
+        {"category": cats[: len(nodes)]},
+        geometry=shapely.points(net.node_xy[np.asarray(nodes) % net.n_nodes]),
+        crs=net.crs,
+    )
+    scenario = Scenario("随机", add=add, remove=tuple(elderly.facilities["id"].astype(str)[:n_remove]))
+    old, _ = WhatIf(net, elderly, dem_costs=dem).run(scenario)
+    young, _ = WhatIf(net, adult, dem_costs=dem).run(scenario)
+    met = [c for c in old.origins.columns if c.startswith("met_") and "buffer" not in c]
+    for col in met:
+        assert (old.origins[col] <= young.origins[col]).all(), col
+    assert (
+        old.overall()["rate_network"].fillna(0) <= young.overall()["rate_network"].fillna(0) + 1e-12
+    ).all()
+
+
+def _cli(tmp_path, command, *args):
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+    from weihai_gis.samples import HITWH_PBF
+
+    origins = tmp_path / "origins.gpkg"
+    if not origins.exists():
+        hitwh_inputs().origins.to_file(origins)
+    files = ["--network", str(HITWH_PBF), "--facilities", str(HITWH_PBF), "--origins", str(origins)]
+    return CliRunner().invoke(main, ["-q", "plan", command, *files, *args])
+
+
+def test_cli_plan_commands_walk_as_the_walker_on_the_dem(hilly, tmp_path):
+    net, _, dem, base = hilly
+    walk = ["--walker", "elderly", "--dem-costs", str(dem)]
+    # what-if: the table's rates are the library scenario's, in elderly minutes on the hill
+    scenarios = tmp_path / "s.yaml"
+    scenarios.write_text(
+        "scenarios:\n  - name: 规划\n    add: [{category: primary_school, x: 122.075, y: 37.530}]\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "w.gpkg"
+    res = _cli(tmp_path, "whatif", *walk, "--scenario", str(scenarios), "--out", str(out))
+    assert res.exit_code == 0, res.output
+    add = gpd.GeoDataFrame(
+        {"category": ["primary_school"]}, geometry=[shapely.Point(122.075, 37.53)], crs=4326
+    )
+    want, _ = WhatIf(net, base, dem_costs=dem).run(Scenario("规划", add=add))
+    table = pd.read_csv(out.with_suffix(".csv")).set_index(["units", "category"])
+    rate = want.overall().set_index("id").loc["primary_school", "rate_network"]
+    assert table.loc[("全域", "primary_school"), "rate_after"] == pytest.approx(rate, rel=1e-12)
+    assert rate > base.overall().set_index("id").loc["primary_school", "rate_network"]
+    # gaps: the residents left out are those of the elderly run
+    out = tmp_path / "g.gpkg"
+    res = _cli(tmp_path, "gaps", *walk, "--category", "primary_school", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    unmet = base.origins.loc[~base.origins["met_primary_school"], "population"].sum()
+    assert pd.read_csv(out.with_suffix(".csv"))["population_unmet"].sum() == pytest.approx(unmet)
+    # site: today's (k = 0) coverage is the elderly run's
+    out = tmp_path / "s.gpkg"
+    res = _cli(
+        tmp_path,
+        "site",
+        *walk,
+        "--category",
+        "primary_school",
+        "--candidates",
+        "nodes",
+        "--k",
+        "1",
+        "--curve",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert res.exit_code == 0, res.output
+    curve = pd.read_csv(out.with_suffix(".csv"))
+    met = base.origins["met_primary_school"].to_numpy(bool)
+    assert curve.loc[0, "covered"] == pytest.approx(base.origins.loc[met, "population"].sum())
+    # minutes run in this process: no --scheduler
+    res = _cli(
+        tmp_path, "access", *walk, "--category", "primary_school", "--scheduler", "local:1", "--out", "x.gpkg"
+    )
+    assert res.exit_code == 2 and "drop --scheduler" in res.output and "Traceback" not in res.output
