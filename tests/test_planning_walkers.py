@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from network_oracle import oracle_times
 from test_walking import _net, _ramp_dem, _random_case
-from test_walking_coverage import _hill_tif
 
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import coverage
@@ -32,6 +31,7 @@ from weihai_gis.planning.problem import access_inputs, siting_problem
 from weihai_gis.planning.whatif import Scenario, WhatIf
 from weihai_gis.samples import hitwh_inputs
 from weihai_gis.standards import walker_groups
+from weihai_gis.synthetic import write_hitwh_hill_dem
 
 CRS = "EPSG:4550"
 
@@ -133,7 +133,7 @@ def test_a_walker_cost_matrix_equals_networkx_on_the_same_directed_costs(
 def _hilly_base(tmp_dir: str):
     inputs = hitwh_inputs()
     net = build_network(inputs.network)
-    dem = _hill_tif(f"{tmp_dir}/hill.tif", height_m=70)
+    dem = write_hitwh_hill_dem(Path(tmp_dir) / "hill.tif", height_m=70)
     logging.disable(logging.WARNING)
     try:
         base = coverage(net, inputs.origins, inputs.facilities, walker="elderly", dem_costs=dem)
@@ -186,7 +186,7 @@ def test_a_hilly_base_needs_its_dem_for_what_if(hilly, tmp_path):
     net, _, _, base = hilly
     with pytest.raises(LayerError, match=r"hill\.tif.*dem_costs"):
         WhatIf(net, base)
-    other = _hill_tif(tmp_path / "other.tif")
+    other = write_hitwh_hill_dem(tmp_path / "other.tif")
     with pytest.raises(LayerError, match=r"'other\.tif' is not the base run's"):
         WhatIf(net, base, dem_costs=other)
 
