@@ -461,3 +461,79 @@ def test_demo_report_prints_on_a4_with_a_page_per_section_and_labelled_maps(demo
         "方法与参数",
     ):
         assert any(t.startswith(heading) for t in texts), heading
+
+
+def _xlsx_header_blocks(path) -> dict[str, str]:
+    """Sheet name → the text of its header block (the rows above the first empty row)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    blocks = {}
+    for ws in book.worksheets:
+        lines = []
+        for row in ws.iter_rows(values_only=True):
+            if all(v is None for v in row):
+                break
+            lines.append(str(row[0]))
+        blocks[ws.title] = "\n".join(lines)
+    book.close()
+    return blocks
+
+
+def _gpkg_descriptions(path) -> dict[str, str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT table_name, description FROM gpkg_contents").fetchall())
+
+
+#: Outputs of the demo that hold no coverage data, so no sample/estimated notice applies: the planning
+#: layers' validation report, and the notice files themselves (checked as the CSVs' notices).
+_NO_NOTICE = {"validation.txt"}
+
+
+def test_every_demo_output_carries_the_sample_or_estimated_notice(demo_out):
+    """Each file the main job writes says that its residents are estimated (the extract's origins are)."""
+    from weihai_gis.io.results import read_results
+    from weihai_gis.io.tables import notice_path
+
+    out, _ = demo_out
+    res = read_results(out / "coverage.gpkg")
+    notes = res.quality_notes()
+    assert any("估算" in n for n in notes)  # the fact every output must repeat
+    mark = "估算"
+    written = {p for p in out.iterdir() if p.name != "notes_of_the_planner.txt"}
+    checked = set()
+    for path in sorted(written):
+        if path.name in _NO_NOTICE or path.name.endswith(".说明.txt"):
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            side = notice_path(path)
+            assert side in written, f"{path.name}: no notice file {side.name}"
+            text = side.read_text(encoding="utf-8-sig")
+            assert mark in text and "ESTIMATED" in text, side.name
+            columns = pd.read_csv(path, nrows=0).columns
+            assert all(f"  {c}: " in text for c in columns), side.name  # every column explained
+        elif suffix == ".xlsx":
+            for sheet, block in _xlsx_header_blocks(path).items():
+                assert mark in block and "ESTIMATED" in block, (path.name, sheet)
+        elif suffix == ".gpkg":
+            descriptions = _gpkg_descriptions(path)
+            assert descriptions and all(mark in d for d in descriptions.values()), (path.name, descriptions)
+        elif suffix == ".html":
+            page = path.read_text(encoding="utf-8")
+            assert mark in page or "\\u4f30\\u7b97" in page, path.name
+        elif suffix == ".png":  # only with --png: the map's source box is in the picture, the notice in tEXt
+            from PIL import Image
+
+            assert mark in Image.open(path).text.get("Description", ""), path.name
+        else:
+            pytest.fail(f"{path.name}: an output of a kind this audit does not know; add its notice check")
+        checked.add(path.name)
+    assert {"coverage.gpkg", "tijian.xlsx", "coverage_by_town_type.csv", "report.html"} <= checked
+    # the town-type table is also a sheet of the summary workbook
+    assert "镇街（按镇街类型）" in pd.ExcelFile(out / "coverage_summary.xlsx").sheet_names
+    # the report puts the notice at the top
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert report.index(mark) < report.index('id="summary"')

@@ -201,10 +201,15 @@ def test_main_job_map_pngs_are_printed_in_place_of_the_interactive_maps(chromium
         "planning_map": maps.save_map(maps.planning_map(layers), tmp_path / "planning_map.html"),
         "coverage_map": maps.save_map(maps.coverage_map(res, layers), tmp_path / "coverage_map.html"),
     }
-    images = _map_pngs(files, tmp_path)
+    images = _map_pngs(files, tmp_path, tuple(res.quality_notes()))
     assert set(images) == {"planning", "coverage"} and "coverage_map_png" in files
     want = tuple(round(v * MAP_PNG_DPI / 96) for v in MAP_PNG_SIZE_PX)
     assert _png(images["coverage"]).size == want
+    from PIL import Image
+
+    with Image.open(images["coverage"]) as img:  # the notice travels with the picture, and its DPI
+        assert img.text["Description"] == "\n".join(res.quality_notes()) and res.quality_notes()
+        assert img.info["dpi"] == pytest.approx((MAP_PNG_DPI, MAP_PNG_DPI), abs=0.5)
     page = build_report(layers=layers, coverage=res, map_images=images)
     assert page.count('class="map-print print-only"') == 2 and 'id="maps-print-note"' not in page
     pdf = print_pdf(write_report(page, tmp_path / "report.html"), tmp_path / "report.pdf")

@@ -11,6 +11,7 @@ import shapely
 from click.testing import CliRunner
 
 from weihai_gis.cli import main
+from weihai_gis.io.workbook import read_sheet
 
 CRS = "EPSG:4550"
 X0, Y0 = 560_000.0, 4_150_000.0
@@ -85,7 +86,7 @@ def test_run_writes_the_table_with_hand_values_deltas_and_problem_list(files, tm
     out = tmp_path / "t.xlsx"
     res = CliRunner().invoke(main, _args(files, out, previous=files / "prev.csv"))
     assert res.exit_code == 0, res.output
-    table = pd.read_excel(out, sheet_name="体检指标表").set_index("id")
+    table = read_sheet(out, "体检指标表", chinese=True).set_index("编号")
     # only the 0701 polygon counts as residential land: 2000 × 20 m
     assert table.at["mohurd_middle_school", "居住用地 km²"] == pytest.approx(0.04)
 
@@ -100,8 +101,31 @@ def test_run_writes_the_table_with_hand_values_deltas_and_problem_list(files, tm
     assert table.at["mohurd_middle_school", "变化"] == pytest.approx(sl - 45, rel=5e-4)
     assert table.at["tdt_primary_10", "路网距离·居住用地面积占比"] == pytest.approx(100 * 129 / 400)
     assert table.at["mohurd_middle_school", "路网距离·人口占比"] == pytest.approx(100 * 40 / 60)
-    problems = pd.read_excel(out, sheet_name="小区问题清单")
+    problems = read_sheet(out, "小区问题清单")
     assert set(problems["unit_name"]) == {"一号小区", "二号小区"}
+    # the layout of io.workbook: header block naming the inputs, Chinese over English headers, % cells
+    import openpyxl
+
+    ws = openpyxl.load_workbook(out)["体检指标表"]
+    rows = list(ws.iter_rows(values_only=True))
+    block = [r[0] for r in rows[: rows.index((None,) * ws.max_column)] if r[0]]
+    assert any("road.gpkg" in line and "people.gpkg" in line for line in block)
+    assert not any("ESTIMATED" in line for line in block)  # 三调 land and counted residents: nothing to flag
+    assert any("阈值未经官方文本核实" in line for line in block)
+    head = next(i for i, r in enumerate(rows) if r[0] == "编号")
+    assert rows[head + 1][0] == "id" and "本年值（官方口径）" in rows[head]
+    col = rows[head + 1].index("value_official") + 1
+    units = rows[head + 1].index("unit")
+    for i, r in enumerate(rows[head + 2 :], start=head + 3):
+        if r[col - 1] is not None:
+            want = '0.0"%"' if r[units] == "%" else "#,##0"
+            assert ws.cell(i, col).number_format == want, (r[0], r[units])
+    share = read_sheet(out, "单元评估")
+    ws = openpyxl.load_workbook(out)["单元评估"]
+    j = list(share.columns).index("share_network_area") + 1
+    cells = [ws.cell(i, j) for i in range(1, ws.max_row + 1)]
+    shares = [c for c in cells if isinstance(c.value, (int, float))]
+    assert shares and all(c.number_format == "0.0%" for c in shares)
 
 
 def test_missing_land_code_field_exits_2_naming_file_and_field(files, tmp_path):
@@ -122,7 +146,7 @@ def test_embedded_weihai_extract_gives_all_three_variants_and_a_problem_list(tmp
         main, ["-q", "tijian", "run", "--out", str(out)]
     )  # defaults: the embedded extract
     assert res.exit_code == 0, res.output
-    table = pd.read_excel(out, sheet_name="体检指标表").set_index("id")
+    table = read_sheet(out, "体检指标表", chinese=True).set_index("编号")
     assert len(table) == 19
     variants = ["直线半径·居住用地面积占比", "路网距离·居住用地面积占比", "路网距离·人口占比"]
     school = table.loc["mohurd_middle_school", variants]
@@ -134,7 +158,9 @@ def test_embedded_weihai_extract_gives_all_three_variants_and_a_problem_list(tmp
     for iid in ("mohurd_middle_school", "tdt_primary_10", "tdt_hospital_2km", "mohurd_park_activity"):
         assert table.at[iid, variants[1]] <= table.at[iid, variants[0]] + 1.0
     assert table["说明"].str.contains("OSM 近似").all()  # land is the OSM approximation
-    problems = pd.read_excel(out, sheet_name="小区问题清单")
+    raw = pd.read_excel(out, sheet_name="体检指标表", header=None)[0].dropna().astype(str)
+    assert raw.str.contains("ESTIMATED land").any() and raw.str.contains("ESTIMATED origins").any()
+    problems = read_sheet(out, "小区问题清单")
     assert len(problems) > 5 and problems["rank"].tolist() == list(range(1, len(problems) + 1))
     assert problems["failed"].str.contains("差 .* 米", regex=True).any()
 
@@ -153,12 +179,12 @@ def test_last_years_xlsx_and_a_target_file_feed_the_next_table(files, tmp_path):
     second = tmp_path / "2026.xlsx"
     res = CliRunner().invoke(main, _args(files, second, previous=first, indicator_targets=targets))
     assert res.exit_code == 0, res.output
-    t = pd.read_excel(second, sheet_name="体检指标表").set_index("id")
+    t = read_sheet(second, "体检指标表").set_index("id")
     # same inputs → last year's value is this year's, the change is zero
-    assert t.at["mohurd_middle_school", "上年值"] == pytest.approx(
-        t.at["mohurd_middle_school", "本年值（官方口径）"]
+    assert t.at["mohurd_middle_school", "previous_value"] == pytest.approx(
+        t.at["mohurd_middle_school", "value_official"]
     )
-    assert t.at["tdt_primary_10", "变化"] == pytest.approx(0)
+    assert t.at["tdt_primary_10", "change"] == pytest.approx(0)
     assert (
         t.at["mohurd_middle_school", "target_2026"] == 55
         and t.at["mohurd_middle_school", "target_2027"] == 60
@@ -183,9 +209,9 @@ def test_main_job_step_writes_the_table_and_the_report_section(tmp_path):
         net, inputs.network, inputs.facilities, inputs.origins, load_layers(), tmp_path
     )
     assert path == tmp_path / "tijian.xlsx" and "OSM 近似" in note
-    sheets = pd.read_excel(path, sheet_name=None)
-    assert {"体检指标表", "小区问题清单", "街区问题清单", "单元评估", "规划目标"} <= set(sheets)
-    assert len(sheets["规划目标"]) == 53
+    names = pd.ExcelFile(path).sheet_names
+    assert {"体检指标表", "小区问题清单", "街区问题清单", "单元评估", "规划目标"} <= set(names)
+    assert len(read_sheet(path, "规划目标")) == 53
     section = report_section(res)
     html = build_report(tijian=section, include_maps=False)
     assert 'id="tijian"' in html and "中学服务半径覆盖率" in html and "小区问题清单" in html

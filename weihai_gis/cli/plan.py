@@ -102,16 +102,32 @@ def _check_out(out_path: Path) -> None:
         raise InputFileError(f"--out {str(out_path)!r}: expected a .gpkg file name.")
 
 
-def _write(out_path: Path, layers: dict[str, Any], table: Any) -> None:
-    """Write vector layers to ``out_path`` and ``table`` to the CSV beside it, atomically."""
-    from weihai_gis.files import atomic_path
+def _notice(inputs: Any, result: Any = None) -> list[str]:
+    """Header block of the outputs: the coverage result's (sources, 样例/估算/未核实), else the inputs' label."""
+    if result is not None:
+        from weihai_gis.io.tables import header_lines
 
+        return header_lines(result)
+    if inputs.source == "supplied":  # its label names the files with their folders
+        return ["数据来源 / sources: 规划人员提供的数据 / supplied inputs"]
+    return [f"数据来源 / sources: {inputs.label_zh}"]
+
+
+def _write(out_path: Path, layers: dict[str, Any], table: Any, lines: list[str]) -> None:
+    """Write vector layers to ``out_path`` and ``table`` to the CSV beside it (+ its notice file), atomically.
+
+    Every GeoPackage layer carries ``lines`` (the 样例/估算 notices) as its description (gpkg_contents).
+    """
+    from weihai_gis.files import atomic_path
+    from weihai_gis.io.tables import write_csv_with_notice
+
+    description = "\n".join(lines)
     with atomic_path(out_path) as tmp:
         for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG")
-    with atomic_path(out_path.with_suffix(".csv")) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
-    click.echo(f"输出 / written: {out_path}, {out_path.with_suffix('.csv')}")
+            frame.to_file(tmp, layer=name, driver="GPKG", layer_metadata={"DESCRIPTION": description})
+    csv = out_path.with_suffix(".csv")
+    write_csv_with_notice(table, csv, title=f"weihai-gis plan — {out_path.name}", lines=lines, headers_zh={})
+    click.echo(f"输出 / written: {out_path}, {csv}")
 
 
 @click.group("plan")
@@ -156,7 +172,7 @@ def gaps(ctx: click.Context, **p: Any) -> None:
     areas, table = gap_areas(
         result, categories=list(p["categories"]) or None, units=units, hex_size_m=p["hex_size_m"]
     )
-    _write(p["out_path"], {"gap_areas": areas}, table)
+    _write(p["out_path"], {"gap_areas": areas}, table, _notice(inputs, result))
     click.echo(f"缺口片区 / gap areas: {len(areas)}")
     for _, row in areas.sort_values("population", ascending=False).head(10).iterrows():
         click.echo(f"  {row['label_zh']}")
@@ -231,7 +247,7 @@ def whatif(ctx: click.Context, **p: Any) -> None:
         ),
     }
     table = pd.concat([o.table for o in outcomes], ignore_index=True)
-    _write(p["out_path"], layers, table)
+    _write(p["out_path"], layers, table, _notice(inputs, base))
     both = side_by_side({"现状": base, **{o.scenario.name: o.result for o in outcomes}})
     for o in outcomes:
         row = o.table[(o.table["units"] == "全域") & (o.table["category"] == "all_basic")].iloc[0]
@@ -363,7 +379,7 @@ def site(ctx: click.Context, **p: Any) -> None:
             ]
         )
     )
-    _write(p["out_path"], {"sites": layer}, table)
+    _write(p["out_path"], {"sites": layer}, table, _notice(inputs))
     what = "服务需求 served demand" if prob.capacitated else "覆盖人口 covered residents"
     click.echo(
         f"{info['name_zh']} 选址 / siting ({res.problem}, {res.method}): 新增 {res.k} 处 new sites; "
@@ -431,7 +447,7 @@ def access(ctx: click.Context, **p: Any) -> None:
     else:
         labels = ["全域"] * len(layer)
     table = res.by_unit(labels).reset_index()
-    _write(p["out_path"], {"access": layer}, table)
+    _write(p["out_path"], {"access": layer}, table, _notice(inputs))
     unit = standard["unit_zh"]
     overall = (layer["population"] * layer["access_per_1000"]).sum() / max(layer["population"].sum(), 1e-12)
     click.echo(

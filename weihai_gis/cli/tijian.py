@@ -106,11 +106,17 @@ def targets(
         click.echo(f"进展地图 / map: {map_path}（{len(feats)} 个要素；{len(missing)} 个规划要素不在图层中）")
 
 
-def _write_table(out_path: Path, sheets: dict[str, pd.DataFrame], *, inputs: tuple[Path, ...]) -> None:
+def _write_table(
+    out_path: Path,
+    sheets: dict[str, pd.DataFrame],
+    *,
+    inputs: tuple[Path, ...],
+    lines: list[str] | None = None,
+) -> None:
     from weihai_gis.tijian import write_xlsx
 
     if out_path.suffix.lower() == ".xlsx":
-        write_xlsx(out_path, sheets, inputs=inputs)
+        write_xlsx(out_path, sheets, inputs=inputs, lines=lines)
     elif out_path.suffix.lower() == ".csv":
         with atomic_path(out_path, inputs=inputs) as tmp:
             next(iter(sheets.values())).to_csv(tmp, index=False, encoding="utf-8-sig")
@@ -300,7 +306,15 @@ def run(
     for level, problems in result.problems.items():
         sheets[f"{level}问题清单"] = problems
     sheets["单元评估"] = result.assessment
-    _write_table(out_path, sheets, inputs=inputs)
+    from weihai_gis.tijian.workbook import header_lines
+
+    lines = header_lines(
+        sources=[Path(p).name for p in inputs if p not in (previous_path, indicator_targets_path)],
+        land_approximate=result.land_approximate,
+        origins_estimated=origins_path is None and origins is not None,
+        catalogue=load_catalogue(catalogue_path),
+    )
+    _write_table(out_path, sheets, inputs=inputs, lines=lines)
     click.echo(
         f"城市体检 / 体检指标表 — 居住用地 {'OSM 近似' if result.land_approximate else '三调'}，"
         f"{result.samples['weight'].sum() / 1e6:.3f} km²，{len(result.samples)} 个样点"

@@ -22,6 +22,9 @@ layer                  kind      content
                                  facts, warnings, input provenance, data-quality notices, date, version
 =====================  ========  ===============================================================
 
+Every layer's ``gpkg_contents.description`` holds the data-quality notices (样例/估算/未核实, one a line;
+empty when none applies), so a layer copied out of the file in QGIS still says what it is.
+
 :func:`read_results` returns the same :class:`~weihai_gis.lifecircle.CoverageResult` that was written, so
 ``weihai-gis report --results`` and ``weihai-gis map --results`` render exactly what the main job renders.
 Writes go through Arrow (``pyogrio`` ``use_arrow=True``) when pyarrow is installed.
@@ -69,8 +72,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
-def _write(frame: pd.DataFrame, path: Path, layer: str, geometry_type: str | None = None) -> None:
+def _write(
+    frame: pd.DataFrame, path: Path, layer: str, geometry_type: str | None = None, description: str = ""
+) -> None:
     kwargs: dict[str, Any] = {"layer": layer, "driver": "GPKG", "use_arrow": _ARROW}
+    if description:  # gpkg_contents.description: QGIS shows it in the layer's properties
+        kwargs["layer_metadata"] = {"DESCRIPTION": description}
     if isinstance(frame, gpd.GeoDataFrame):
         if frame.empty:
             kwargs["geometry_type"] = geometry_type
@@ -120,23 +127,24 @@ def write_results(
         The written file.
     """
     dest = Path(path)
+    note = "\n".join(res.quality_notes())  # on every layer, so no layer travels without its notice
     with atomic_path(dest, inputs=inputs) as tmp:
-        _write(res.origins, tmp, "origins", "Point")
-        _write(res.facilities, tmp, "facilities", "Point")
-        _write(res.hexagons, tmp, "summary_hex", "Polygon")
+        _write(res.origins, tmp, "origins", "Point", note)
+        _write(res.facilities, tmp, "facilities", "Point", note)
+        _write(res.hexagons, tmp, "summary_hex", "Polygon", note)
         for name, frame in res.units.items():
-            _write(frame, tmp, f"summary_{name}", "MultiPolygon")
-        _write(res.categories, tmp, "categories")
-        _write(res.overall_table, tmp, "overall")
+            _write(frame, tmp, f"summary_{name}", "MultiPolygon", note)
+        _write(res.categories, tmp, "categories", None, note)
+        _write(res.overall_table, tmp, "overall", None, note)
         if res.problems is not None:
-            _write(res.problems, tmp, "problems", "Point")
+            _write(res.problems, tmp, "problems", "Point", note)
         if res.missing_by_category is not None:
-            _write(res.missing_by_category, tmp, "missing_by_category")
+            _write(res.missing_by_category, tmp, "missing_by_category", None, note)
         if res.walker_comparison is not None:
-            _write(res.walker_comparison, tmp, "walker_comparison")
+            _write(res.walker_comparison, tmp, "walker_comparison", None, note)
         if res.service_areas is not None:
-            _write(res.service_areas, tmp, "service_areas", "MultiPolygon")
-        _write(_metadata_rows(res), tmp, _META_LAYER)
+            _write(res.service_areas, tmp, "service_areas", "MultiPolygon", note)
+        _write(_metadata_rows(res), tmp, _META_LAYER, None, note)
     log.info(
         "wrote %s (%d origins, %d hexagons, units %s)",
         dest,

@@ -27,7 +27,15 @@ from weihai_gis.lifecircle.columns import ALL_BASIC, parse_column
 from weihai_gis.lifecircle.problems import PROBLEM_HEADERS_ZH
 from weihai_gis.lifecircle.results import CoverageResult
 
-__all__ = ["header_lines", "notice_path", "summary_headers_zh", "summary_sheets", "write_summary_tables"]
+__all__ = [
+    "header_lines",
+    "notice_path",
+    "summary_headers_zh",
+    "summary_sheets",
+    "table_sheet",
+    "write_csv_with_notice",
+    "write_summary_tables",
+]
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +140,8 @@ def _count_cols(frame: pd.DataFrame) -> frozenset[str]:
     return frozenset({str(c) for c in frame.columns if c in _COUNTS} | dist)
 
 
-def _sheet(name: str, frame: pd.DataFrame, heads: dict[str, str], lines: list[str], what: str) -> Sheet:
-    """One sheet of ``frame`` (geometry left out) with the header block ``lines``."""
+def table_sheet(name: str, frame: pd.DataFrame, heads: dict[str, str], lines: list[str], what: str) -> Sheet:
+    """Return a sheet of ``frame`` (geometry left out) with the header block ``lines``; rates as %."""
     frame = pd.DataFrame(frame).drop(columns="geometry", errors="ignore")
     return Sheet(
         name=name,
@@ -188,17 +196,17 @@ def summary_sheets(res: CoverageResult) -> list[Sheet]:
     heads = summary_headers_zh(res)
     pheads = summary_headers_zh(res, problems=True)
     lines = header_lines(res)
-    sheets = [_sheet("总体", res.overall(), heads, lines, "总体 / overall")]
+    sheets = [table_sheet("总体", res.overall(), heads, lines, "总体 / overall")]
     for unit, frame in res.units.items():
         zh = UNIT_SHEETS.get(unit, unit)
         frame = _side_by_side(frame, res.category_ids)
-        sheets.append(_sheet(zh, frame, heads, [f"汇总单元 / unit layer: {unit}", *lines], zh))
+        sheets.append(table_sheet(zh, frame, heads, [f"汇总单元 / unit layer: {unit}", *lines], zh))
     if res.problems is not None:
         problems, plines = _problem_head(res.problems, lines)
-        sheets.append(_sheet("问题清单", problems, pheads, plines, "问题清单 / problem list"))
+        sheets.append(table_sheet("问题清单", problems, pheads, plines, "问题清单 / problem list"))
     if res.missing_by_category is not None:
         sheets.append(
-            _sheet(
+            table_sheet(
                 "缺失类别人口", res.missing_by_category, pheads, lines, "缺失类别人口 / residents left out"
             )
         )
@@ -211,18 +219,37 @@ def notice_path(csv_path: str | os.PathLike[str]) -> Path:
     return p.with_name(f"{p.stem}.说明.txt")
 
 
-def _notice_text(res: CoverageResult, columns: list[str], csv_name: str) -> str:
-    heads = summary_headers_zh(res)
-    body = [
-        f"{TITLE}（{csv_name} 的说明 / notes on {csv_name}）",
-        "",
-        *header_lines(res),
-        "",
-        "列 / columns:",
-    ]
+def _notice_text(
+    title: str, lines: list[str], heads: dict[str, str], columns: list[str], csv_name: str
+) -> str:
+    body = [f"{title}（{csv_name} 的说明 / notes on {csv_name}）", "", *lines, "", "列 / columns:"]
     body += [f"  {c}: {heads.get(c, c)}" for c in columns]
     body += ["", "比率为 0..1 的人口加权比例 / rates are population-weighted shares 0..1."]
     return "\n".join(body) + "\n"
+
+
+def write_csv_with_notice(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    lines: list[str],
+    headers_zh: dict[str, str],
+    inputs: tuple[str | os.PathLike[str], ...] = (),
+) -> Path:
+    """Write ``frame`` as a plain CSV (UTF-8 with BOM) and its notice file :func:`notice_path` beside it.
+
+    The CSV holds nothing but the table (pandas/QGIS/R read it as is); the notice file holds ``title``,
+    the header block ``lines`` (date, profile, sources, the 样例/估算/未核实 notices; see
+    :func:`header_lines`) and the Chinese meaning of every column.
+    """
+    frame = pd.DataFrame(frame).drop(columns="geometry", errors="ignore")
+    with atomic_path(path, inputs=inputs) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+    text = _notice_text(title, lines, headers_zh, [str(c) for c in frame.columns], Path(path).name)
+    with atomic_path(notice_path(path), inputs=inputs) as tmp:
+        tmp.write_text(text, encoding="utf-8-sig")
+    return Path(path)
 
 
 def write_summary_tables(
@@ -231,6 +258,7 @@ def write_summary_tables(
     xlsx_path: str | os.PathLike[str],
     *,
     inputs: tuple[str | os.PathLike[str], ...] = (),
+    extra_sheets: tuple[Sheet, ...] = (),
 ) -> tuple[Path, Path]:
     """Write the overall table to ``csv_path`` (+ its notice file) and the formatted workbook to ``xlsx_path``.
 
@@ -242,17 +270,18 @@ def write_summary_tables(
         Destinations; the notice file is :func:`notice_path` of ``csv_path``.
     inputs
         Input files of the run (never overwritten).
+    extra_sheets
+        Sheets appended to the workbook (e.g. the main job's 镇街（按镇街类型） table, see :func:`table_sheet`).
 
     Returns
     -------
     tuple of pathlib.Path
         The CSV and XLSX paths.
     """
-    table = res.overall()
-    with atomic_path(csv_path, inputs=inputs) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
-    with atomic_path(notice_path(csv_path), inputs=inputs) as tmp:
-        tmp.write_text(_notice_text(res, list(table.columns), Path(csv_path).name), encoding="utf-8-sig")
-    write_workbook(xlsx_path, summary_sheets(res), inputs=inputs)
+    heads = summary_headers_zh(res)
+    write_csv_with_notice(
+        res.overall(), csv_path, title=TITLE, lines=header_lines(res), headers_zh=heads, inputs=inputs
+    )
+    write_workbook(xlsx_path, [*summary_sheets(res), *extra_sheets], inputs=inputs)
     log.info("wrote %s, %s", csv_path, xlsx_path)
     return Path(csv_path), Path(xlsx_path)

@@ -11,13 +11,18 @@ row        content
 k + 1      empty
 k + 2      Chinese column headers (bold, shaded, frozen)
 k + 3      English column ids (grey; the ids of the CSV and the GeoPackage)
-k + 4 ..   data; shares 0..1 formatted ``0.0%``, counts ``#,##0``, metres ``#,##0``
+k + 4 ..   data; shares 0..1 formatted ``0.0%``, counts ``#,##0``, metres ``#,##0``; missing and
+           infinite values (no facility within the search radius) are empty cells
 =========  ===========================================================================================
+
+The workbook is written in openpyxl's write-only mode (rows streamed, one number format per column), so a
+50,000-row 问题清单 costs about what a plain ``DataFrame.to_excel`` does (``scripts/bench_workbook.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -61,6 +66,9 @@ class Sheet:
         First line of the sheet.
     lines
         Header-block lines under the title (date, profile, sources, notices).
+    cell_formats
+        Column id → one number format per row (None: the column's), for columns whose unit changes by
+        row (the 体检 table: ``0.0"%"`` for a share in percent, ``#,##0`` for a count).
     """
 
     name: str
@@ -70,6 +78,7 @@ class Sheet:
     counts: frozenset[str] = frozenset()
     title: str = ""
     lines: tuple[str, ...] = ()
+    cell_formats: Mapping[str, Sequence[str | None]] = field(default_factory=dict)
 
 
 def display_width(text: object) -> int:
@@ -78,68 +87,102 @@ def display_width(text: object) -> int:
 
 
 def _cell_value(v: object) -> object:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)) or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (bool, np.bool_)):
         return "是" if bool(v) else "否"
     if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, np.floating):
-        return float(v)
+        return float(v) if np.isfinite(v) else None
     if isinstance(v, (list, tuple, dict)):
         return str(v)
     return v
 
 
+def _column_format(sheet: Sheet, col: str) -> str | None:
+    """Return the number format of ``col``: % for shares, thousands for counts, one decimal for floats."""
+    if col in sheet.percent:
+        return PERCENT_FORMAT
+    if col in sheet.counts:
+        return COUNT_FORMAT
+    return DECIMAL_FORMAT if pd.api.types.is_float_dtype(sheet.frame[col]) else None
+
+
+def _column_values(series: pd.Series) -> list[object]:
+    """Return the cells of a column as plain Python values (None for missing), a column at a time."""
+    if pd.api.types.is_bool_dtype(series):
+        return ["是" if v else "否" for v in series.to_numpy(dtype=bool)]
+    if pd.api.types.is_float_dtype(series):
+        arr = series.to_numpy(dtype=float)
+        return [v if math.isfinite(v) else None for v in arr.tolist()]  # Excel holds no NaN or inf
+    if pd.api.types.is_integer_dtype(series) and not series.isna().any():
+        return series.to_numpy(dtype=np.int64).tolist()
+    return [_cell_value(v) for v in series.to_numpy(dtype=object)]
+
+
+def _data_width(values: list[object], fmt: str | None) -> float:
+    shown = [v for v in values if v is not None]
+    if fmt == PERCENT_FORMAT:
+        return 7
+    if fmt is not None:
+        nums = [float(v) for v in shown if isinstance(v, (int, float))]
+        return max(len(f"{min(nums):,.1f}"), len(f"{max(nums):,.1f}")) if nums else 0
+    return max((display_width(v) for v in shown[:500]), default=0)
+
+
 def _write_sheet(ws: Any, sheet: Sheet) -> None:
-    """Lay ``sheet`` out on the openpyxl worksheet ``ws``."""
+    """Lay ``sheet`` out on the write-only openpyxl worksheet ``ws`` (rows streamed, styles per column)."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    row = 1
+    def styled(value: object, **style: Any) -> Any:
+        cell = WriteOnlyCell(ws, value=value)
+        for key, v in style.items():
+            setattr(cell, key, v)
+        return cell
+
+    cols = [str(c) for c in sheet.frame.columns]
+    formats = [_column_format(sheet, c) for c in cols]
+    columns = [_column_values(sheet.frame[c]) for c in sheet.frame.columns]
+    heads = [sheet.headers_zh.get(c, c) for c in cols]
+    for j, (col, zh, fmt, values) in enumerate(zip(cols, heads, formats, columns, strict=True), start=1):
+        head_w = max(display_width(zh), display_width(col) * 0.8)
+        width = min(_MAX_WIDTH, max(_MIN_WIDTH, head_w, _data_width(values, fmt)) + 2)
+        ws.column_dimensions[get_column_letter(j)].width = width
+    row = 0
     if sheet.title:
-        ws.cell(row, 1, sheet.title).font = Font(bold=True, size=13)
+        ws.append([styled(sheet.title, font=Font(bold=True, size=13))])
         row += 1
     for line in sheet.lines:
-        ws.cell(row, 1, line).font = Font(color="A15C00" if "估算" in line or "样例" in line else "444444")
+        warn = "估算" in line or "样例" in line
+        ws.append([styled(line, font=Font(color="A15C00" if warn else "444444"))])
         row += 1
-    row += 1  # one empty row between the header block and the table
-    head_row, id_row = row, row + 1
-    cols = [str(c) for c in sheet.frame.columns]
-    fill = PatternFill("solid", fgColor="DDE6F0")
-    widths = []
-    for j, col in enumerate(cols, start=1):
-        zh = sheet.headers_zh.get(col, col)
-        c = ws.cell(head_row, j, zh)
-        c.font, c.fill = Font(bold=True), fill
-        c.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.cell(id_row, j, col).font = Font(color="808080", italic=True, size=9)
-        widths.append(max(display_width(zh), display_width(col) * 0.8))
-    values = sheet.frame.to_numpy(dtype=object)
-    for i, record in enumerate(values, start=id_row + 1):
-        for j, v in enumerate(record, start=1):
-            ws.cell(i, j, _cell_value(v))
-    for j, col in enumerate(cols, start=1):
-        fmt = PERCENT_FORMAT if col in sheet.percent else COUNT_FORMAT if col in sheet.counts else None
-        series = sheet.frame[col]
-        if fmt is None and pd.api.types.is_float_dtype(series):
-            fmt = DECIMAL_FORMAT
-        if fmt is not None:
-            for i in range(id_row + 1, id_row + 1 + len(values)):
-                ws.cell(i, j).number_format = fmt
-        shown = series.map(_cell_value).dropna()
-        if fmt == PERCENT_FORMAT:
-            data_w = 7
-        elif fmt is not None:
-            data_w = max((len(f"{float(v):,.1f}") for v in shown if isinstance(v, (int, float))), default=0)
-        else:
-            data_w = max((display_width(v) for v in shown.head(500)), default=0)
-        width = min(_MAX_WIDTH, max(_MIN_WIDTH, widths[j - 1], data_w) + 2)
-        ws.column_dimensions[get_column_letter(j)].width = width
-    ws.freeze_panes = ws.cell(id_row + 1, 2 if len(cols) > 1 else 1)
+    ws.append([])  # one empty row between the header block and the table
+    id_row = row + 3  # the Chinese headers are row + 2
+    n = len(sheet.frame)
     if cols:
-        last = get_column_letter(len(cols))
-        ws.auto_filter.ref = f"A{id_row}:{last}{id_row + len(values)}"
+        ws.freeze_panes = f"{get_column_letter(2 if len(cols) > 1 else 1)}{id_row + 1}"
+        ws.auto_filter.ref = f"A{id_row}:{get_column_letter(len(cols))}{id_row + n}"
+    fill, bold = PatternFill("solid", fgColor="DDE6F0"), Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    ws.append([styled(zh, font=bold, fill=fill, alignment=wrap) for zh in heads])
+    grey = Font(color="808080", italic=True, size=9)
+    ws.append([styled(c, font=grey) for c in cols])
+    per_row = [sheet.cell_formats.get(c) for c in cols]
+    for i in range(n):
+        record = []
+        for values, col_fmt, rows in zip(columns, formats, per_row, strict=True):
+            v = values[i]
+            fmt = (rows[i] or col_fmt) if rows is not None else col_fmt
+            if fmt is None or v is None or isinstance(v, str):
+                record.append(v)  # plain values need no cell object of ours
+            else:
+                cell = WriteOnlyCell(ws, value=v)
+                cell.number_format = fmt
+                record.append(cell)
+        ws.append(record)
 
 
 def write_workbook(
@@ -165,8 +208,7 @@ def write_workbook(
 
     if not sheets:
         raise ValueError("write_workbook needs at least one sheet")
-    wb = Workbook()
-    wb.remove(wb.worksheets[0])  # the default empty sheet
+    wb = Workbook(write_only=True)  # rows streamed to disk: a 50k-row sheet in a few seconds
     seen: set[str] = set()
     for sheet in sheets:
         name = sheet.name[:31]

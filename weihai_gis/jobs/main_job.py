@@ -23,7 +23,14 @@ import pandas as pd
 
 from weihai_gis.files import atomic_path
 from weihai_gis.io.results import write_results
-from weihai_gis.io.tables import write_summary_tables
+from weihai_gis.io.tables import (
+    header_lines,
+    summary_headers_zh,
+    table_sheet,
+    write_csv_with_notice,
+    write_summary_tables,
+)
+from weihai_gis.io.workbook import Sheet
 from weihai_gis.jobs.coverage_job import read_street_inputs, run_coverage_job
 from weihai_gis.jobs.planning_job import siting_scenario
 from weihai_gis.layers import DEFAULT_GPKG, Layers, load_layers, read_vector
@@ -115,8 +122,16 @@ def _height_surface(
     return dataclasses.replace(grid, elevation=limits)
 
 
-def _by_town_type(net: WalkNetwork, inputs: CoverageInputs, layers: Layers, out: Path) -> Path:
-    """Write 全要素达标率 per town area, each town measured by the profile its town type selects."""
+#: Chinese headers of the columns only ``coverage_by_town_type.csv`` has.
+TOWN_TYPE_ZH = {"profile": "标准（按镇街类型）", "all_basic_scope": "全要素达标率范围"}
+TOWN_TYPE_NOTE = (
+    "每个镇街按其镇街类型对应的标准计算（街道用城镇生活圈标准，镇按镇街类型，见 profile 列）；镇街范围为近似边界 / "
+    "each town area measured by the profile its town type selects (column profile); town areas are approximate"
+)
+
+
+def _by_town_type(net: WalkNetwork, inputs: CoverageInputs, layers: Layers) -> pd.DataFrame:
+    """Return 全要素达标率 per town area, each town measured by the profile its town type selects."""
     areas = layers["town_areas"]
     rows = []
     for name, res in coverage_by_town_type(
@@ -135,11 +150,31 @@ def _by_town_type(net: WalkNetwork, inputs: CoverageInputs, layers: Layers, out:
         "rate_all_basic",
         "rate_buffer_all_basic",
     ]
-    table = pd.concat(rows, ignore_index=True)[[*columns, "all_basic_scope"]]
-    path = out / "coverage_by_town_type.csv"
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig")
-    return path
+    return pd.concat(rows, ignore_index=True)[[*columns, "all_basic_scope"]]
+
+
+def _summary_tables(
+    net: WalkNetwork, inputs: CoverageInputs, layers: Layers, res: CoverageResult, out: Path
+) -> dict[str, Path]:
+    """Write coverage_summary.csv/.xlsx and, on Weihai data, coverage_by_town_type.csv (also a sheet)."""
+    files: dict[str, Path] = {}
+    extra: tuple[Sheet, ...] = ()
+    if inputs.in_weihai and len(layers["town_areas"]):
+        table = _by_town_type(net, inputs, layers)
+        heads = {**summary_headers_zh(res), **TOWN_TYPE_ZH}
+        lines = [TOWN_TYPE_NOTE, *header_lines(res)]
+        files["coverage_by_town_type"] = write_csv_with_notice(
+            table,
+            out / "coverage_by_town_type.csv",
+            title="镇街全要素达标率（按镇街类型）/ all-basic rate per town area by town type",
+            lines=lines,
+            headers_zh=heads,
+        )
+        extra = (table_sheet("镇街（按镇街类型）", table, heads, lines, "镇街（按镇街类型）/ by town type"),)
+    csv, xlsx = write_summary_tables(
+        res, out / "coverage_summary.csv", out / "coverage_summary.xlsx", extra_sheets=extra
+    )
+    return {"coverage_summary_csv": csv, "coverage_summary_xlsx": xlsx, **files}
 
 
 #: Hexagon side (metres) for the shipped 山大哈工大 extract (about 2.4 × 2.1 km of data).
@@ -152,8 +187,28 @@ MAP_PNG_SIZE_PX = (1200, 900)
 MAP_PNG_DPI = 192
 
 
-def _map_pngs(files: dict[str, Path], out: Path) -> dict[str, Path]:
-    """Save each written map as ``<name>.png`` (1200 × 900 CSS px at 192 dpi); return kind → PNG."""
+def _png_notice(png: Path, notice: tuple[str, ...]) -> None:
+    """Rewrite ``png`` with the notice lines as its ``Description`` (iTXt) and :data:`MAP_PNG_DPI` (pHYs)."""
+    try:
+        from PIL import Image, PngImagePlugin
+    except ImportError:  # Pillow is optional for the core install
+        log.info("Pillow not installed: %s keeps no text notice", png.name)
+        return
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("Description", "\n".join(notice) or "weihai_gis map")
+    with Image.open(png) as img:
+        img.load()
+        with atomic_path(png) as tmp:
+            img.save(tmp, format="PNG", pnginfo=info, dpi=(MAP_PNG_DPI, MAP_PNG_DPI))
+
+
+def _map_pngs(files: dict[str, Path], out: Path, notice: tuple[str, ...] = ()) -> dict[str, Path]:
+    """Save each written map as ``<name>.png`` (1200 × 900 CSS px at 192 dpi); return kind → PNG.
+
+    The picture shows the map's source box; ``notice`` (the 样例/估算/未核实 lines) also goes into the PNG's
+    ``Description`` text chunk with its DPI, so a picture pasted out of its folder still says what it is
+    (when Pillow is installed; the picture alone otherwise).
+    """
     from weihai_gis.render.chromium import CSS_DPI, screenshot_png
 
     images = {}
@@ -163,6 +218,7 @@ def _map_pngs(files: dict[str, Path], out: Path) -> dict[str, Path]:
             png = screenshot_png(
                 files[name], out / f"{name}.png", width_px=w, height_px=h, scale=MAP_PNG_DPI / CSS_DPI
             )
+            _png_notice(png, notice)
             files[f"{name}_png"] = images[kind] = png
     return images
 
@@ -343,13 +399,17 @@ def run_main_job(
     )
     result.coverage = res
     result.files["coverage"] = write_results(res, out / "coverage.gpkg")
-    csv, xlsx = write_summary_tables(res, out / "coverage_summary.csv", out / "coverage_summary.xlsx")
-    result.files["coverage_summary_csv"] = csv
-    result.files["coverage_summary_xlsx"] = xlsx
-    if inputs.in_weihai and len(layers["town_areas"]):
-        result.files["coverage_by_town_type"] = _by_town_type(net, inputs, layers, out)
+    result.files.update(_summary_tables(net, inputs, layers, res, out))
     tj, tj_path, tj_note = tijian_for_main_job(
-        net, Path(inputs.network), inputs.facilities, inputs.origins, layers, out, progress=progress
+        net,
+        Path(inputs.network),
+        inputs.facilities,
+        inputs.origins,
+        layers,
+        out,
+        progress=progress,
+        sources=res.source_lines()[: len(res.meta.inputs)],
+        origins_estimated=res.origins_estimated(),
     )
     result.notes.append(tj_note)
     if tj_path is not None:
@@ -400,7 +460,7 @@ def run_main_job(
             out / "scenario_map.html",
         )
 
-    images = _map_pngs(result.files, out) if map_png else {}
+    images = _map_pngs(result.files, out, tuple(res.quality_notes())) if map_png else {}
     log.info("5/5 report")
     html = build_report(
         layers=layers,

@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from weihai_gis.files import atomic_path
+from weihai_gis.io.tables import header_lines, summary_headers_zh, write_csv_with_notice
 from weihai_gis.lifecircle import BASIC_TYPE, CoverageResult, assessed_flags
 from weihai_gis.network import WalkNetwork
 from weihai_gis.planning import Scenario, ScenarioOutcome, WhatIf, maximal_covering, run_scenarios
@@ -29,6 +29,21 @@ __all__ = ["SCENARIO_NAME", "siting_scenario", "worst_basic_category"]
 log = logging.getLogger(__name__)
 
 SCENARIO_NAME = "规划（选址）"
+
+#: Chinese meaning of the columns of ``scenario_comparison.csv`` (its notice file lists them).
+SCENARIO_HEADERS_ZH = {
+    "scenario": "情景",
+    "units": "汇总单元",
+    "unit_id": "单元编号",
+    "unit_name_zh": "单元名称",
+    "category": "类别",
+    "name_zh": "类别名称",
+    "rate_before": "现状覆盖率",
+    "rate_after": "情景覆盖率",
+    "delta_rate": "覆盖率变化",
+    "population_newly_covered": "新增覆盖人口",
+    "population_newly_uncovered": "新增未覆盖人口",
+}
 
 
 def worst_basic_category(result: CoverageResult) -> str | None:
@@ -99,8 +114,13 @@ def siting_scenario(
     (outcome,) = run_scenarios(
         WhatIf(net, result, dem_costs=dem_costs), [Scenario(SCENARIO_NAME, add=add, description=description)]
     )
-    path = out / "scenario_comparison.csv"
-    with atomic_path(path) as tmp:
-        outcome.table.to_csv(tmp, index=False, encoding="utf-8-sig")
+    heads = {**summary_headers_zh(result), **SCENARIO_HEADERS_ZH}
+    write_csv_with_notice(
+        outcome.table,
+        out / "scenario_comparison.csv",
+        title=f"情景比较 / scenario comparison：{SCENARIO_NAME}",
+        lines=[description, *header_lines(result)],
+        headers_zh=heads,
+    )
     log.info("planning: %s, %d new sites, scenario answered in %.2f s", cid, sol.k, outcome.seconds)
     return outcome, f"情景 {SCENARIO_NAME}：{description}"

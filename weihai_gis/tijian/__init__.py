@@ -35,9 +35,9 @@ from weihai_gis.tijian.table import (
     indicator_table,
     problem_list,
     read_table,
-    write_xlsx,
 )
 from weihai_gis.tijian.targets import load_targets, progress_table, read_progress
+from weihai_gis.tijian.workbook import write_xlsx
 
 __all__ = [
     "VARIANTS",

@@ -27,11 +27,14 @@ def tijian_for_main_job(
     out_dir: Path,
     *,
     progress: bool = False,
+    sources: list[str] | None = None,
+    origins_estimated: bool = True,
 ) -> tuple[TijianResult | None, Path | None, str]:
     """Run the 体检 on the main job's inputs when its network is an OSM extract; write ``tijian.xlsx``.
 
     Residential land and 小区 are the OSM approximation of the extract, 街区 the embedded town areas
-    (approximate boundaries), the driving network the extract's drivable ways.
+    (approximate boundaries), the driving network the extract's drivable ways. ``sources`` (one line per
+    input, default the extract's file name) and ``origins_estimated`` go into the workbook's header block.
 
     Returns
     -------
@@ -39,9 +42,10 @@ def tijian_for_main_job(
         The result and the written file (None when skipped) and a Chinese note for the report.
     """
     from weihai_gis.network.drive import build_drive_network
+    from weihai_gis.tijian.catalogue import load_catalogue
     from weihai_gis.tijian.land import osm_residential, town_units
-    from weihai_gis.tijian.table import write_xlsx
     from weihai_gis.tijian.targets import load_targets, progress_table
+    from weihai_gis.tijian.workbook import header_lines, write_xlsx
 
     if not str(network_source).lower().endswith(".pbf"):
         note = (
@@ -68,7 +72,13 @@ def tijian_for_main_job(
     sheets["单元评估"] = result.assessment
     sheets["规划目标"] = progress_table(load_targets())
     path = Path(out_dir) / TIJIAN_FILE
-    write_xlsx(path, sheets, inputs=(network_source,))
+    lines = header_lines(
+        sources=sources or [Path(network_source).name],
+        land_approximate=result.land_approximate,
+        origins_estimated=origins_estimated,
+        catalogue=load_catalogue(),
+    )
+    write_xlsx(path, sheets, inputs=(network_source,), lines=lines)
     note = (
         f"城市体检：居住用地与小区为 OSM 近似（{result.samples['weight'].sum() / 1e6:.2f} km²，{len(xiaoqu)} 个小区），"
         "街区为近似边界 / 体检 on OSM-approximate residential land and 小区"

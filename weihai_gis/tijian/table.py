@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from weihai_gis.errors import LayerError
-from weihai_gis.files import atomic_path
+from weihai_gis.io.workbook import read_sheet
 from weihai_gis.tijian.indicators import (
     VARIANTS,
     facility_points,
@@ -29,7 +30,6 @@ __all__ = [
     "indicator_table",
     "problem_list",
     "read_table",
-    "write_xlsx",
 ]
 
 log = logging.getLogger(__name__)
@@ -191,9 +191,13 @@ def read_table(path: str | os.PathLike[str], *, what: str = "previous-year table
     p = Path(path)
     if not p.is_file():
         raise LayerError(f"{what} {str(p)!r} does not exist.")
-    frame = (
-        pd.read_excel(p) if p.suffix.lower() in (".xlsx", ".xls") else pd.read_csv(p, encoding="utf-8-sig")
-    )
+    if p.suffix.lower() in (".xlsx", ".xls"):
+        frame = pd.read_excel(p)
+        if "id" not in frame.columns:  # a table written by `weihai-gis tijian run`: header block first
+            with contextlib.suppress(ValueError):  # not that layout: the error below names the columns
+                frame = read_sheet(p, 0)
+    else:
+        frame = pd.read_csv(p, encoding="utf-8-sig")
     if "id" not in frame.columns:
         raise LayerError(
             f"{what} {p.name!r}: column 'id' (indicator id) is missing; columns are {list(frame.columns)}."
@@ -284,12 +288,3 @@ def problem_list(assessment: pd.DataFrame, *, level: str = "小区") -> pd.DataF
     )
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index(drop=True)
-
-
-def write_xlsx(path: str | os.PathLike[str], sheets: dict[str, pd.DataFrame], *, inputs=()) -> None:
-    """Write sheets to one XLSX atomically; the 体检 table gets Chinese headers."""
-    with atomic_path(path, inputs=inputs) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        for name, frame in sheets.items():
-            frame = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
-            frame.rename(columns=HEADERS_ZH).to_excel(xl, sheet_name=name[:31], index=False)
-    log.info("wrote %s (%s)", path, ", ".join(sheets))
