@@ -18,7 +18,7 @@ viewshed  ``weihai-gis sightlines viewshed`` vs ``gdal_viewshed`` as whole proce
           observer (outputs checked to agree on >= 99 % of cells).
 
 Usage: python scripts/bench_runs.py [--tasks city,engine,surface,viewshed] [--nodes 200000] [--repeat 3]
-       [--markdown out.md]
+       [--markdown out.md] [--json out.json]   (the JSON feeds scripts/bench_report.py)
 """
 
 from __future__ import annotations
@@ -388,6 +388,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="rows for scripts/bench_report.py")
     parser.add_argument("--engine-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--surface-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -415,6 +416,25 @@ def main() -> None:
     print("\n" + table)
     if args.markdown:
         args.markdown.write_text(table + "\n", encoding="utf-8")
+    if args.json:
+        write_json(args.json, rows, args)
+
+
+def write_json(path: Path, rows: list[dict], args: argparse.Namespace) -> None:
+    """The rows with their target verdicts, for ``scripts/bench_report.py`` (NaN written as null)."""
+    clean = [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} | {"verdict": verdict(r)}
+        for r in rows
+    ]
+    doc = {
+        "bench": "runs",
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "load_avg": os.getloadavg()[0],
+        "repeat": args.repeat,
+        "command": " ".join(["python scripts/bench_runs.py", *sys.argv[1:]]),
+        "rows": clean,
+    }
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,142 @@
+"""Render benchmark JSON outputs as markdown and put them into the README's performance section.
+
+The README's generated part lies between ``<!-- bench:start -->`` and ``<!-- bench:end -->``; inside it each
+benchmark has a block that starts with ``<!-- bench:NAME -->`` (``NAME`` = the JSON's ``"bench"``: ``peers``
+from ``bench_peers.py --json``, ``runs`` from ``bench_runs.py --json``). Rendering a JSON replaces its block;
+blocks whose JSON is not given stay as they are; text outside the markers is never touched.
+
+Usage:
+    python scripts/bench_report.py scripts/bench_results/peers.json              # print the markdown
+    python scripts/bench_report.py scripts/bench_results/*.json --readme README.md  # rewrite the section
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+BLOCK = re.compile(r"^<!-- bench:(?!start -->|end -->)([a-z0-9_-]+) -->$", re.MULTILINE)
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "–" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def _caption(doc: dict, what: str) -> str:
+    load = doc.get("load_avg")
+    load_text = f", load average {load:.1f} on the shared 2-core machine" if load is not None else ""
+    return (
+        f"{what} ({doc.get('date', 'undated')}, median of {doc.get('repeat', '?')} alternated runs"
+        f"{load_text}; regenerate: `{doc.get('command', 'see above')}`):"
+    )
+
+
+def render_peers(doc: dict) -> str:
+    """Markdown for a ``bench_peers.py`` JSON: one row per dataset and peer, then the target."""
+    lines = [
+        _caption(doc, f"Peers, nearest facility within {doc.get('cutoff_m', 1000):g} m, node to node"),
+        "",
+        "| dataset | peer | CPU s | wall s | peak RSS MiB | solve CPU s | solve × scipy | agreement |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in doc["rows"]:
+        if r.get("cpu_s") is None:
+            lines.append(f"| {r['label']} | {r['peer']} | | | | | | {r['status']} |")
+            continue
+        ratio = r.get("query_ratio_vs_scipy")
+        status = "" if r.get("status", "ok") == "ok" else f" ({r['status']})"
+        lines.append(
+            f"| {r['label']} | {r['peer']} | {_num(r['cpu_s'], 2)} | {_num(r['wall_s'], 2)} | "
+            f"{_num(r['rss_mib'], 0)} | {_num(r['query_cpu_s'], 3)} | "
+            f"{'' if ratio is None else f'{ratio:.2f}x'} | {r.get('check', '')}{status} |"
+        )
+    if doc.get("target"):
+        lines += ["", f"Target: {doc['target']}."]
+    return "\n".join(lines)
+
+
+def render_runs(doc: dict) -> str:
+    """Markdown for a ``bench_runs.py`` JSON: one row per task with its target verdict."""
+    lines = [
+        _caption(doc, "Whole-process runs"),
+        "",
+        "| task | CPU s | wall s | peak RSS MiB | peer (same run) | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in doc["rows"]:
+        if r.get("cpu_s") is None:
+            lines.append(f"| {r['task']} | | | | | |")
+            continue
+        lines.append(
+            f"| {r['task']} | {_num(r['cpu_s'], 2)} | {_num(r['wall_s'], 2)} | {_num(r['rss_mib'], 0)} | "
+            f"{r.get('peer', '')} | {r.get('verdict', '')} |"
+        )
+    return "\n".join(lines)
+
+
+RENDERERS = {"peers": render_peers, "runs": render_runs}
+
+
+def render(doc: dict) -> str:
+    """The README block of one benchmark JSON, its ``<!-- bench:NAME -->`` line first."""
+    name = doc.get("bench")
+    if name not in RENDERERS:
+        raise ValueError(f'benchmark JSON: "bench" is {name!r}; expected one of {", ".join(RENDERERS)}')
+    return f"<!-- bench:{name} -->\n{RENDERERS[name](doc)}"
+
+
+def split_blocks(inner: str) -> tuple[str, dict[str, str]]:
+    """The text before the first block and the blocks of a section's inside, by name (in order)."""
+    marks = list(BLOCK.finditer(inner))
+    head = inner[: marks[0].start()] if marks else inner
+    blocks = {}
+    for m, nxt in zip(marks, [*marks[1:], None], strict=True):
+        blocks[m.group(1)] = inner[m.start() : nxt.start() if nxt else len(inner)].strip("\n")
+    return head, blocks
+
+
+def replace_section(text: str, new_blocks: dict[str, str]) -> str:
+    """Return ``text`` with the named blocks of its bench section replaced (new names appended).
+
+    Raises
+    ------
+    ValueError
+        When the section markers are missing, repeated or out of order.
+    """
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(
+            f"README: expected one {START} line followed by one {END} line around the performance tables; "
+            "add them where the generated tables belong"
+        )
+    before, rest = text.split(START, 1)
+    inner, after = rest.split(END, 1)
+    head, blocks = split_blocks(inner)
+    blocks.update(new_blocks)
+    body = "\n\n".join(blocks.values())
+    return f"{before}{START}\n{head.strip(chr(10))}{chr(10) if head.strip() else ''}{body}\n{END}{after}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("json", type=Path, nargs="+", help="outputs of bench_*.py --json")
+    parser.add_argument("--readme", type=Path, default=None, help="rewrite this file's bench section")
+    args = parser.parse_args()
+    blocks = {}
+    for path in args.json:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        blocks[doc["bench"]] = render(doc)
+    if args.readme is None:
+        print("\n\n".join(blocks.values()))
+        return
+    text = args.readme.read_text(encoding="utf-8")
+    new = replace_section(text, blocks)
+    if new != text:
+        args.readme.write_text(new, encoding="utf-8")
+    print(f"{args.readme}: {', '.join(blocks)} {'updated' if new != text else 'unchanged'}")
+
+
+if __name__ == "__main__":
+    main()
