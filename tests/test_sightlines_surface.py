@@ -289,7 +289,7 @@ def test_shared_cell_geometry_equals_the_cell_centres():
 @given(r0=st.integers(0, 36), c0=st.integers(0, 52), start=st.floats(0, 2 * np.pi))
 def test_ray_samples_on_the_grid_are_exactly_those_inside_its_bounds(r0, c0, start):
     # the prefix found by bisection must equal the four comparisons per sample it replaced
-    from weihai_gis.sightlines.surface import _sample_rays
+    from weihai_gis.sightlines.horizon import sample_rays, samples_on_grid
 
     dem = ridge_dem(n_rows=37, n_cols=53)
     az = np.mod(start + np.arange(97) * (2 * np.pi / 97), 2 * np.pi)
@@ -298,10 +298,12 @@ def test_ray_samples_on_the_grid_are_exactly_those_inside_its_bounds(r0, c0, sta
     rowf = np.multiply.outer((np.cos(az) / T.e).astype(np.float32), dist) + np.float32(r0 + 0.5)
     inside = (colf >= 0) & (colf < 53) & (rowf >= 0) & (rowf < 37)
     want = np.where(inside, rowf.astype(np.int32) * 53 + colf.astype(np.int32), 37 * 53)
-    np.testing.assert_array_equal(_sample_rays(dem, r0, c0, az, dist), want)
+    count = samples_on_grid(dem, r0, c0, az, dist)
+    np.testing.assert_array_equal(sample_rays(dem, r0, c0, az, dist, count), want.T)
 
 
 def test_viewpoint_limit_does_not_depend_on_how_rays_are_chunked(monkeypatch):
+    import weihai_gis.sightlines.horizon as horizon
     import weihai_gis.sightlines.surface as surface
 
     rng = np.random.default_rng(3)
@@ -313,7 +315,7 @@ def test_viewpoint_limit_does_not_depend_on_how_rays_are_chunked(monkeypatch):
         surface.viewpoint_limit(dem, xy(r, c), ridge_mask=ridges, ridge_exposed_share=0.3)
         for r, c in ((0, 0), (30, 20), (59, 89))
     ]
-    monkeypatch.setattr(surface, "_CHUNK_SAMPLES", 500)  # many small chunks of rays of similar length
+    monkeypatch.setattr(horizon, "_CHUNK_SAMPLES", 500)  # many small chunks of rays of similar length
     for (r, c), want in zip(((0, 0), (30, 20), (59, 89)), whole, strict=True):
         got = surface.viewpoint_limit(dem, xy(r, c), ridge_mask=ridges, ridge_exposed_share=0.3)
         np.testing.assert_array_equal(got, want)

@@ -4,27 +4,60 @@ DEM IO, GDAL-compatible viewsheds, height-control surfaces, coastal setback zone
 compliance checks.
 
 Modules: :mod:`.dem` (read/write rasters, burn buildings), :mod:`.viewshed` (GDAL Wang-2000 port),
-:mod:`.surface` (height limits from horizon scans, ridges, corridors), :mod:`.zones` (coastal zones,
-railway bands, controls.yaml), :mod:`.compliance` (violations).
+:mod:`.ridges` (ridgeline masks), :mod:`.horizon` (the ray scan of one viewpoint), :mod:`.surface` (height
+limits per viewpoint and their minimum), :mod:`.corridors` (通山达海 corridors), :mod:`.zones` (coastal zones,
+railway bands, controls.yaml), :mod:`.controls` (the surface from planning layers), :mod:`.compliance`
+(violations).
+
+The viewshed names are imported at once (numpy and rasterio; importing the ``viewshed`` submodule later would
+otherwise bind the package attribute ``viewshed`` to the module, not the function); every other name is loaded
+on first use (module ``__getattr__``), so ``weihai-gis sightlines viewshed`` runs without geopandas, pandas or
+scipy.
 """
 
-from weihai_gis.sightlines.compliance import VIOLATION_COLUMNS, check_buildings, surface_limits_under
-from weihai_gis.sightlines.controls import UNLIMITED_M, surface_from_layers, write_surface
-from weihai_gis.sightlines.dem import DEM, burn_buildings, read_dem, write_raster
-from weihai_gis.sightlines.surface import (
-    corridor_limits,
-    extract_ridges,
-    height_surface,
-    rasterize_lines,
-    viewpoint_limit,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from weihai_gis.sightlines.viewshed import (
     DEFAULT_CURVATURE_COEFF,
     ViewshedResult,
     cumulative_viewshed,
     viewshed,
 )
-from weihai_gis.sightlines.zones import ZONE_COLUMNS, coastal_zones, hsr_bands, load_controls
+
+if TYPE_CHECKING:  # the same names as _WHERE, for type checkers and editors
+    from weihai_gis.sightlines.compliance import VIOLATION_COLUMNS, check_buildings, surface_limits_under
+    from weihai_gis.sightlines.controls import UNLIMITED_M, surface_from_layers, write_surface
+    from weihai_gis.sightlines.corridors import corridor_limits
+    from weihai_gis.sightlines.dem import DEM, burn_buildings, read_dem, write_raster
+    from weihai_gis.sightlines.ridges import extract_ridges, rasterize_lines
+    from weihai_gis.sightlines.surface import height_surface, viewpoint_limit
+    from weihai_gis.sightlines.zones import ZONE_COLUMNS, coastal_zones, hsr_bands, load_controls
+
+_WHERE: dict[str, str] = {
+    "VIOLATION_COLUMNS": "weihai_gis.sightlines.compliance",
+    "check_buildings": "weihai_gis.sightlines.compliance",
+    "surface_limits_under": "weihai_gis.sightlines.compliance",
+    "UNLIMITED_M": "weihai_gis.sightlines.controls",
+    "surface_from_layers": "weihai_gis.sightlines.controls",
+    "write_surface": "weihai_gis.sightlines.controls",
+    "corridor_limits": "weihai_gis.sightlines.corridors",
+    "DEM": "weihai_gis.sightlines.dem",
+    "burn_buildings": "weihai_gis.sightlines.dem",
+    "read_dem": "weihai_gis.sightlines.dem",
+    "write_raster": "weihai_gis.sightlines.dem",
+    "extract_ridges": "weihai_gis.sightlines.ridges",
+    "rasterize_lines": "weihai_gis.sightlines.ridges",
+    "height_surface": "weihai_gis.sightlines.surface",
+    "viewpoint_limit": "weihai_gis.sightlines.surface",
+    "ZONE_COLUMNS": "weihai_gis.sightlines.zones",
+    "coastal_zones": "weihai_gis.sightlines.zones",
+    "hsr_bands": "weihai_gis.sightlines.zones",
+    "load_controls": "weihai_gis.sightlines.zones",
+}
+"""Where each public name lives (imported on first access)."""
 
 __all__ = [
     "DEFAULT_CURVATURE_COEFF",
@@ -51,3 +84,16 @@ __all__ = [
     "write_raster",
     "write_surface",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access and keep it on the package."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

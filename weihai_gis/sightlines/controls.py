@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from weihai_gis.errors import LayerError
 from weihai_gis.sightlines.dem import DEM, write_raster
-from weihai_gis.sightlines.surface import extract_ridges, height_surface, rasterize_lines
+from weihai_gis.sightlines.ridges import extract_ridges, rasterize_lines
+from weihai_gis.sightlines.surface import height_surface
 from weihai_gis.sightlines.zones import load_controls
 
 __all__ = ["UNLIMITED_M", "surface_from_layers", "write_surface"]
@@ -45,7 +46,7 @@ def surface_from_layers(
         Points (any CRS); an ``observer_height_m`` column gives each eye height, else ``controls.yaml``.
     ridgelines
         Protected ridgelines (any CRS); when None they are extracted from the DEM
-        (:func:`~weihai_gis.sightlines.surface.extract_ridges`).
+        (:func:`~weihai_gis.sightlines.ridges.extract_ridges`).
     corridors
         通山达海 corridors (lines, peak → sea); a ``width_m`` column gives widths, else ``controls.yaml``.
     ridge_exposed_share

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import rasterio
@@ -28,6 +27,9 @@ from pyproj import CRS
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.errors import DEMError, InputFileError, LayerError
 from weihai_gis.files import atomic_path, require_input_file
+
+if TYPE_CHECKING:  # geopandas loads only when buildings are burnt in
+    import geopandas as gpd
 
 __all__ = ["DEM", "burn_buildings", "memory_bound_bytes", "read_dem", "write_raster"]
 
