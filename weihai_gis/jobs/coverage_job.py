@@ -193,7 +193,12 @@ def run_coverage_job(
     res = with_problems(net, res, inputs, units=units)
     if service_areas is not None:
         areas = result_service_areas(
-            net, res, mode=service_areas, buffer_m=service_area_buffer_m, progress=progress
+            net,
+            res,
+            mode=service_areas,
+            buffer_m=service_area_buffer_m,
+            progress=progress,
+            dem_costs=(options or CoverageOptions()).dem_costs,
         )
         res = dataclasses.replace(res, service_areas=areas)
     return net, res if gap is None else dataclasses.replace(res, walker_comparison=gap)

@@ -21,13 +21,19 @@ overlap where two catchments' streets run closer than twice the buffer.
 
 Distances are walking metres from the facility to the street; a resident's own connector to the street is
 not included, so a building inside the polygon near its edge can still miss the limit by its connector.
+
+A run in walking minutes (a walker group, hills) draws its service areas in minutes: ``times=`` (the group's
+edge times) measures the walk from the street TO the facility on the directed time graph, the budget being the
+limit at the adult reference speed (:mod:`weihai_gis.lifecircle.service_times`, exact in the same way).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -39,11 +45,14 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.ops import substring
 from tqdm.auto import tqdm
 
-from weihai_gis.lifecircle.engine import NetworkIndex, node_distance_m
+from weihai_gis.errors import LayerError
+from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, node_distance_m
 from weihai_gis.lifecircle.results import CoverageResult
+from weihai_gis.lifecircle.service_times import reached_parts_time
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
+from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.options import SERVICE_AREA_MODES
-from weihai_gis.standards import coverage_setting, load_profile
+from weihai_gis.standards import coverage_setting, load_profile, walker_groups
 
 __all__ = [
     "SERVICE_AREA_MODES",
@@ -256,6 +265,7 @@ def service_area_polygons(
     min_component_nodes: int | None = None,
     label: str = "",
     progress: bool = False,
+    times: EdgeTimes | None = None,
 ) -> gpd.GeoDataFrame:
     """Return the service-area polygons of one set of facilities (e.g. one category) on ``net``.
 
@@ -279,6 +289,10 @@ def service_area_polygons(
         The category id written in the ``category`` column.
     progress
         Show a tqdm bar over facilities (``"facility"`` mode).
+    times
+        A walker group's edge times on ``net`` (:func:`weihai_gis.network.costs.edge_times`): the areas hold
+        the streets from which the facility is walked to within ``cutoff_m`` at the adult reference speed
+        (15 min for 1000 m), on the directed time graph. ``None``: metres.
 
     Returns
     -------
@@ -298,7 +312,22 @@ def service_area_polygons(
     if names is None:
         names = np.arange(len(facilities)).astype(str)
     snap = snap_points(net, facilities, max_snap_m=max_snap_m, min_component_nodes=min_component_nodes)
-    ok = np.flatnonzero(snap.reachable & (snap.connector_m <= cutoff_m))
+    if times is None:
+        ok = np.flatnonzero(snap.reachable & (snap.connector_m <= cutoff_m))
+        index = NetworkIndex(net)
+
+        def reach(points: Snapped, exclusive: bool = False) -> ReachedParts:
+            return reached_parts(net, points, cutoff_m, exclusive=exclusive, index=index)
+    else:
+        budget_s = cutoff_m / (walker_groups()["adult"]["speed_m_per_min"] / 60)
+        ok = np.flatnonzero(snap.reachable & (snap.connector_m / times.speed_m_per_s <= budget_s))
+        t_index = TimeIndex(net, times)
+
+        def reach(points: Snapped, exclusive: bool = False) -> ReachedParts:
+            return ReachedParts(
+                *reached_parts_time(net, points, budget_s, times, exclusive=exclusive, index=t_index)
+            )
+
     rows = []
 
     def polygon(parts: ReachedParts, who: str, count: int) -> None:
@@ -310,9 +339,9 @@ def service_area_polygons(
         rows.append((label, mode, who, count, cutoff_m, buffer, parts.length_m(), area))
 
     if mode == "category":
-        polygon(reached_parts(net, snap, cutoff_m), "", len(ok))
+        polygon(reach(snap), "", len(ok))
     elif mode == "catchment":
-        parts = reached_parts(net, snap, cutoff_m, exclusive=True)
+        parts = reach(snap, exclusive=True)
         for j in ok:
             mine = parts.source == j
             polygon(
@@ -321,9 +350,8 @@ def service_area_polygons(
                 1,
             )
     else:
-        index = NetworkIndex(net)
         for j in tqdm(ok, desc=f"service areas {label}", disable=not progress):
-            polygon(reached_parts(net, snap.take([j]), cutoff_m, index=index), names[j], 1)
+            polygon(reach(snap.take([j])), names[j], 1)
     columns = [
         "category",
         "mode",
@@ -354,11 +382,14 @@ def result_service_areas(
     buffer_m: float | None = None,
     categories: list[str] | None = None,
     progress: bool = False,
+    dem_costs: str | os.PathLike[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return the service areas of a coverage result's facilities, one set per assessed category.
 
     Each category uses its own walking limit (``max_walk_m``) and the facilities serving it (the profile's
-    kinds, as in :func:`weihai_gis.coverage`), snapped with the run's own options.
+    kinds, as in :func:`weihai_gis.coverage`), snapped with the run's own options. A minutes run
+    (``result.walker``) draws them in the group's walking minutes (``dem_costs``: the DEM file of a run with
+    hills; the result records its name only).
 
     Parameters
     ----------
@@ -388,6 +419,18 @@ def result_service_areas(
     if unknown:
         raise ValueError(f"service areas: categories {unknown} are not in profile {result.profile_name!r}.")
     opts = result.meta.options
+    times = None
+    if result.walker is not None:
+        recorded = opts.get("dem_costs")
+        if (recorded is None) != (dem_costs is None) or (
+            dem_costs is not None and Path(dem_costs).name != recorded
+        ):
+            raise LayerError(
+                f"service areas: the run walked {'the hills of DEM ' + repr(recorded) if recorded else 'level ground'}"
+                f", but DEM {Path(dem_costs).name if dem_costs else None!r} was given; give the run's own DEM "
+                "(dem_costs=, --dem-costs) so the areas are walked as the run was."
+            )
+        times = edge_times(net, dem=dem_costs, walker=result.walker)
     max_snap = opts.get("max_snap_m")
     min_nodes = opts.get("min_component_nodes")
     limits = cats["max_walk_m"].astype(float)
@@ -407,6 +450,7 @@ def result_service_areas(
             max_snap_m=None if max_snap is None else float(max_snap),
             min_component_nodes=None if min_nodes is None else int(min_nodes),
             label=cid,
+            times=times,
         )
         frames.append(frame.assign(name_zh=str(cats.loc[cid, "name_zh"])))
     columns = ["category", "name_zh", "mode", "facility", "n_facilities", "cutoff_m", "buffer_m", "network_m"]
