@@ -260,6 +260,37 @@ def test_snaps_equal_a_brute_force_nearest_edge_and_a_fresh_index(seed, n_lines,
     np.testing.assert_allclose(got, reused.connector_m[reused.edge >= 0], atol=1e-9)
 
 
+def test_snapping_the_same_points_again_reuses_the_result_and_equals_a_fresh_snap():
+    from weihai_gis.network.snap import SNAP_MEMO_SIZE
+
+    net = _random_net(7, 30)
+    rng = np.random.default_rng(8)
+    xy = rng.uniform(-50, 350, size=(40, 2))
+    pts = gpd.GeoSeries(shapely.points(xy), crs="EPSG:4550")
+    first = snap_points(net, pts, max_snap_m=60, min_component_nodes=2)
+    # the same coordinates in another frame (new index, copied geometries) hit the memo
+    again = snap_points(
+        net, gpd.GeoDataFrame({"a": 1}, geometry=shapely.points(xy), index=np.arange(40) + 100, crs=pts.crs)
+    )
+    assert snap_points(net, pts, max_snap_m=60, min_component_nodes=2) is first
+    assert again is not first  # other limits (the config defaults): its own entry
+    with pytest.raises(ValueError, match="read-only"):
+        first.connector_m[0] = 0.0  # shared by every caller: never changed in place
+    fresh = snap_points(_random_net(7, 30), pts, max_snap_m=60, min_component_nodes=2)
+    moved = snap_points(
+        net, gpd.GeoSeries(shapely.points(xy[::-1]), crs=pts.crs), max_snap_m=60, min_component_nodes=2
+    )
+    for name in ("edge", "pos_m", "connector_m", "reachable", "reason"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(fresh, name))
+        np.testing.assert_array_equal(
+            getattr(moved, name), getattr(first, name)[::-1]
+        )  # order is part of the key
+    for k in range(SNAP_MEMO_SIZE + 2):  # the memo is bounded: old entries go, results stay right
+        snap_points(net, pts.translate(k + 1.0), max_snap_m=60, min_component_nodes=2)
+    assert len(net._cache["snap_memo"]) == SNAP_MEMO_SIZE
+    assert snap_points(net, pts, max_snap_m=60, min_component_nodes=2) is not first
+
+
 @given(seed=st.integers(0, 10_000), n_lines=st.integers(1, 40))
 @settings(max_examples=40, deadline=None)
 def test_csr_keeps_the_shortest_parallel_edge_and_drops_self_loops(seed, n_lines):

@@ -90,36 +90,48 @@ def problem_list(
     basic, _ = basic_assessment(categories)
     cats = categories.set_index(categories["id"].astype(str))
     index = NetworkIndex(net)
+    # the run's own snaps (snap_points remembers them per network): no second snapping of either set
     o_snap = snap_points(net, origins.geometry)
+    all_f_snap = snap_points(net, facilities.geometry) if len(facilities) else None
     o_xy = shapely.get_coordinates(origins.geometry.to_numpy())
     f_cat = facilities["category"].astype(str).to_numpy()
     f_xy = shapely.get_coordinates(facilities.geometry.to_numpy())
+    # per-origin columns once (not a copy of the origins frame per category): each category takes its rows
+    ids = origins["origin_id"].astype(str).to_numpy(dtype=object)
+    lookup = names if names is not None else pd.Series(dtype=object)
+    named = pd.Series(ids).map(lookup).fillna("").astype(str).to_numpy(dtype=object) if len(lookup) else None
+    population = origins["population"].to_numpy(dtype=float)
+    reasons = (
+        origins["unreachable_reason"].fillna("").astype(str).to_numpy(dtype=object)
+        if "unreachable_reason" in origins
+        else None
+    )
+    points = origins.geometry.to_numpy()
     parts = []
     for cid in basic:
         rows = np.flatnonzero(~origins[column("met", cid)].to_numpy(dtype=bool))
         serve = np.flatnonzero(np.isin(f_cat, list(kinds.get(cid, {cid}))))
         if len(rows) == 0 or len(serve) == 0:
             continue
-        f_snap = snap_points(net, facilities.geometry.iloc[serve])
+        assert all_f_snap is not None
+        f_snap = all_f_snap.take(serve)
         dist = nearest_distance_m(index, o_snap.take(rows), f_snap, max_walk_m=search_m)
         straight, _ = cKDTree(f_xy[serve]).query(o_xy[rows], k=1)
-        sub = origins.iloc[rows]
         edge = edge_column(cid)
         parts.append(
             pd.DataFrame(
                 {
-                    "origin_id": sub["origin_id"].astype(str).to_numpy(),
-                    "population": sub["population"].to_numpy(dtype=float),
+                    "origin_id": ids[rows],
+                    "name": named[rows] if named is not None else "",
+                    "population": population[rows],
                     "category": cid,
                     "category_zh": str(cats.at[cid, "name_zh"]),
                     "max_walk_m": float(cats.at[cid, "max_walk_m"]),  # type: ignore[arg-type]
                     "dist_network_m": dist,
                     "dist_straight_m": straight,
-                    "edge_affected": sub[edge].to_numpy(dtype=bool) if edge in sub else False,
-                    "unreachable_reason": sub["unreachable_reason"].fillna("").astype(str).to_numpy()
-                    if "unreachable_reason" in sub
-                    else "",
-                    "geometry": sub.geometry.to_numpy(),
+                    "edge_affected": origins[edge].to_numpy(dtype=bool)[rows] if edge in origins else False,
+                    "unreachable_reason": reasons[rows] if reasons is not None else "",
+                    "geometry": points[rows],
                 }
             )
         )
@@ -139,8 +151,6 @@ def problem_list(
     if not parts:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=origins.crs)
     table = pd.concat(parts, ignore_index=True)
-    lookup = names if names is not None else pd.Series(dtype=object)
-    table["name"] = table["origin_id"].map(lookup).fillna("").astype(str)
     log.info("problem list: %d origin × category gaps over %d basic categories", len(table), len(basic))
     return gpd.GeoDataFrame(table[columns], geometry="geometry", crs=origins.crs)
 

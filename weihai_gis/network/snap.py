@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["Snapped", "snap_points"]
 
 log = logging.getLogger(__name__)
+
+#: Snapping results a network keeps (the most recent point sets): a coverage run snaps its origins and
+#: facilities once, and the problem list, service areas and what-if checks that follow reuse them.
+SNAP_MEMO_SIZE = 4
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,10 @@ def snap_points(
 ) -> Snapped:
     """Snap each point to its nearest edge using the network's cached spatial index (a shapely STRtree).
 
+    The network remembers the last :data:`SNAP_MEMO_SIZE` results, keyed by the points' coordinates and
+    the two limits, so snapping the same points again (the problem list after the coverage run, service
+    areas, ...) costs one digest. The returned arrays are read-only.
+
     Parameters
     ----------
     net
@@ -114,6 +123,27 @@ def snap_points(
     if not_point.any():
         pts = pts.copy()
         pts[not_point] = shapely.point_on_surface(pts[not_point])
+    key = ("snap", _points_key(pts), max_snap_m, min_nodes)
+    memo: dict[tuple[object, ...], Snapped] = net._cache.setdefault("snap_memo", {})
+    if (hit := memo.get(key)) is not None:
+        return hit
+    snapped = _snap(net, pts, max_snap_m, min_nodes)
+    while len(memo) >= SNAP_MEMO_SIZE:
+        memo.pop(next(iter(memo)))
+    memo[key] = snapped
+    return snapped
+
+
+def _points_key(pts: npt.NDArray[np.object_]) -> str:
+    """Digest of the points' coordinates: equal point sets (any frame, index or copy) share a key."""
+    xy = shapely.get_coordinates(pts)
+    digest = hashlib.blake2b(np.ascontiguousarray(xy).tobytes(), digest_size=16)
+    digest.update(np.int64(len(pts)).tobytes())  # empty geometries have no coordinates
+    return digest.hexdigest()
+
+
+def _snap(net: WalkNetwork, pts: npt.NDArray[np.object_], max_snap_m: float, min_nodes: int) -> Snapped:
+    """Snap the points ``pts`` (all points) to ``net``: the work of :func:`snap_points` without its memo."""
     n = len(pts)
     comp_size = net.components().node_component_size()
     # Snap to the nearest edge of a component large enough to matter: a building beside a stray courtyard
@@ -152,7 +182,7 @@ def snap_points(
     reachable = ~far
     if (~reachable).any():
         log.info("%d of %d points unreachable", int((~reachable).sum()), n)
-    return Snapped(
+    out = Snapped(
         edge=edge,
         pos_m=pos,
         to_u_m=pos,
@@ -161,3 +191,6 @@ def snap_points(
         reachable=reachable,
         reason=reason,
     )
+    for name in out.__dataclass_fields__:
+        getattr(out, name).flags.writeable = False  # the memo shares the arrays with every later caller
+    return out
