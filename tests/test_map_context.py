@@ -26,7 +26,7 @@ def _has(page: str, text: str) -> bool:
 
 def _labels(page: str) -> list[str]:
     icons = [json.loads(f'"{raw}"') for raw in re.findall(r'"html": "((?:[^"\\]|\\.)*)"', page)]
-    return [m for icon in icons for m in re.findall(r'class="wg-label"[^>]*>([^<]+)<', icon)]
+    return [m for icon in icons for m in re.findall(r'class="wg-label[^"]*"[^>]*>([^<]+)<', icon)]
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,37 @@ def test_planning_map_labels_counties_towns_and_districts_from_their_zoom(layers
             assert text in labels, (name, text)
     for zoom in LABEL_MIN_ZOOM.values():
         assert f"map.getZoom() >= {zoom}" in page
+
+
+def _label_positions(page: str) -> dict[str, tuple[float, float]]:
+    """Label text → [lat, lon] of its marker (folium writes L.marker([lat, lon], ...) then the icon)."""
+    out = {}
+    for m in re.finditer(r"L\.marker\(\s*\[([-\d.]+),\s*([-\d.]+)\]", page):
+        icon = re.search(r'"html": "((?:[^"\\]|\\.)*)"', page[m.end() :])
+        text = re.findall(r'class="wg-label[^"]*"[^>]*>([^<]+)<', json.loads(f'"{icon.group(1)}"'))
+        if text:
+            out.setdefault(text[0], (float(m.group(1)), float(m.group(2))))
+    return out
+
+
+def test_town_labels_sit_at_the_town_seats_and_fall_back_to_the_area_without_one(layers):
+    import shapely
+
+    towns = layers["towns"].copy()
+    lost = towns.index[1]
+    towns.loc[lost, "geometry"] = None  # a seat not located (as 鲸园街道 in the embedded data)
+    page = maps.map_html(maps.planning_map({**layers, "towns": towns}))
+    where = _label_positions(page)
+    seats = towns.set_index("id").geometry
+    areas = layers["town_areas"]
+    assert lost in seats.index.get_indexer(areas["id"])  # the test covers an area without its seat
+    for _, area in areas.iterrows():
+        lat, lon = where[area["name_zh"]]
+        seat = seats[area["id"]]
+        if seat is None:
+            assert area.geometry.contains(shapely.Point(lon, lat))
+        else:
+            assert (lon, lat) == pytest.approx((seat.x, seat.y), abs=1e-6)
+    icons = [json.loads(f'"{raw}"') for raw in re.findall(r'"html": "((?:[^"\\]|\\.)*)"', page)]
+    seat_labels = [i for i in icons if "wg-seat" in i]
+    assert len(seat_labels) == len(areas) - 1  # drawn above the seat's marker, not across it

@@ -441,3 +441,16 @@ def test_assessed_flags_fall_back_to_facility_counts_when_the_table_has_no_asses
     assert assessed_flags(legacy).tolist() == [False, True, True]
     full = make_results(layers)
     assert full.not_assessed() == {} and full.warnings == []
+
+
+def test_every_map_folds_its_layer_control_into_a_button():
+    layers = make_layers()
+    res = make_results(layers)
+    for m in (
+        maps.planning_map(layers),
+        maps.coverage_map(res, layers),
+        maps.sightlines_map(make_violations(layers), layers),
+    ):
+        page = m.get_root().render()
+        controls = re.findall(r"L\.control\.layers\([^;]*?\{([^{}]*)\}\s*\)", page, re.S)
+        assert len(controls) == 1 and re.search(r'"collapsed":\s*true', controls[0]), controls

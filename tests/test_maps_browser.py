@@ -177,8 +177,40 @@ def test_planning_map_lists_every_layer_in_layer_control_and_shows_legend(driver
     assert legend and "城市更新片区" in legend and "一带" in legend
 
 
+def _layer_list_shown(driver) -> bool:
+    return driver.execute_script(
+        "var c = document.querySelector('.leaflet-control-layers');"
+        "var list = c.querySelector('.leaflet-control-layers-list');"
+        "return c.classList.contains('leaflet-control-layers-expanded') && list.offsetHeight > 0"
+    )
+
+
+def _expand_layer_control(driver) -> None:
+    """Hover the layer-control button as a user does (Leaflet opens the list on mouseover)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    toggle = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-toggle")
+    ActionChains(driver).move_to_element(toggle).perform()
+
+
+@pytest.mark.parametrize("page", ["planning", "coverage", "sightlines"])
+def test_layer_control_is_collapsed_to_a_button_until_hovered(driver, pages, page):
+    _open(driver, pages[page])
+    assert driver.execute_script("return document.querySelectorAll('.leaflet-control-layers').length") == 1
+    assert not _layer_list_shown(driver)  # the map opens with the layer list folded away
+    button = driver.execute_script(
+        "var r = document.querySelector('.leaflet-control-layers').getBoundingClientRect();"
+        "return [r.width, r.height]"
+    )
+    assert max(button) <= 60  # a button, not a panel over the map
+    _expand_layer_control(driver)
+    assert _layer_list_shown(driver)
+
+
 def test_unticking_a_layer_removes_its_paths_and_reticking_restores_them(driver, pages):
     _open(driver, pages["planning"])
+    _expand_layer_control(driver)
     before = _svg_paths(driver)
     n_districts = len(pages["layers"]["renewal_districts"])
     box = driver.execute_script(

@@ -107,7 +107,7 @@ def _finish(
 ) -> folium.Map:
     if skipped:
         sections.append(LegendSection(title="未提供的图层 / empty layers", note="、".join(skipped)))
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)  # a toggle button: the layer list opens on hover or tap
     add_legend(m, sections)
     web = [f.to_crs(WEB_CRS) for f in frames if len(f) and f.crs is not None and f.geometry.notna().any()]
     m.fit_bounds(bounds_latlon([w[w.geometry.notna() & ~w.geometry.is_empty] for w in web]))

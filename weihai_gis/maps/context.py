@@ -4,7 +4,8 @@ Without basemap tiles a map is white; :func:`add_land_sea` paints the sea (and w
 city) pale blue and the city's land from its boundary polygon cream, under every other layer, so the coast
 reads at a glance. :func:`add_labels` writes the Chinese names (``name_zh``) of counties, towns/streets and
 renewal districts as permanent text at a representative point of each unit, each layer only from the zoom
-where its labels stop overlapping (``LABEL_MIN_ZOOM``).
+where its labels stop overlapping (``LABEL_MIN_ZOOM``). A town area (an approximate Voronoi cell around its
+seat) is labelled at its seat, the ``towns`` point of the same id, just above the seat's marker.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from folium.template import Template
 
 from weihai_gis.maps.prepare import web_frame
 
-__all__ = ["LABEL_MIN_ZOOM", "LAND_COLOR", "SEA_COLOR", "add_labels", "add_land_sea", "add_unit_labels"]
+__all__ = [
+    "LABEL_MIN_ZOOM",
+    "LAND_COLOR",
+    "SEA_COLOR",
+    "add_labels",
+    "add_land_sea",
+    "add_unit_labels",
+    "at_seats",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,7 @@ _CSS = (
     ".wg-label{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;pointer-events:none;"
     "font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif;"
     "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}"
+    ".wg-label.wg-seat{transform:translate(-50%,-135%)}"
 )
 
 
@@ -110,8 +120,9 @@ def add_labels(
     group = folium.FeatureGroup(name=f"labels {layer}", control=False, show=False)
     for geom, text in zip(frame.geometry, frame[name_field].astype(str), strict=True):
         p = geom.representative_point()
+        kind = "wg-label wg-seat" if geom.geom_type == "Point" else "wg-label"  # a point: text above it
         icon = folium.DivIcon(
-            html=f'<div class="wg-label" style="{style}">{html.escape(text)}</div>',
+            html=f'<div class="{kind}" style="{style}">{html.escape(text)}</div>',
             class_name="wg-label-icon",
             icon_size=(0, 0),
         )
@@ -121,14 +132,40 @@ def add_labels(
     return len(frame)
 
 
+def at_seats(
+    areas: gpd.GeoDataFrame, seats: gpd.GeoDataFrame | None, *, id_field: str = "id"
+) -> gpd.GeoDataFrame:
+    """Return ``areas`` with each geometry replaced by its seat point (same ``id_field``) where one is located.
+
+    Areas without a located seat (no row of that id, or an empty/missing point) keep their polygon.
+    """
+    if seats is None or not len(seats) or id_field not in seats.columns or id_field not in areas.columns:
+        return areas
+    pts = seats[seats.geometry.notna() & ~seats.geometry.is_empty & (seats.geom_type == "Point")]
+    pts = pts.to_crs(areas.crs).drop_duplicates(id_field).set_index(id_field).geometry
+    seat = areas[id_field].map(pts)
+    located = seat.notna().to_numpy()
+    if not located.any():
+        return areas
+    out = areas.copy()
+    geoms = out.geometry.to_numpy().copy()
+    geoms[located] = seat[located].to_numpy()
+    return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=areas.crs))
+
+
 def add_unit_labels(
     m: folium.Map, layers: Mapping[str, gpd.GeoDataFrame], names: tuple[str, ...], *, datum: str = "wgs84"
 ) -> dict[str, int]:
-    """Label the layers ``names`` of ``layers`` that exist (see :func:`add_labels`); return layer → count."""
+    """Label the layers ``names`` of ``layers`` that exist (see :func:`add_labels`); return layer → count.
+
+    Town areas are labelled at their seats (layer ``towns``) where the seat is located (:func:`at_seats`).
+    """
     out = {}
     for name in names:
         gdf = layers.get(name)
         if gdf is not None and len(gdf):
+            if name == "town_areas":
+                gdf = at_seats(gdf, layers.get("towns"))
             out[name] = add_labels(m, gdf, layer=name, datum=datum)
     return out
 

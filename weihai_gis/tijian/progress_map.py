@@ -134,7 +134,7 @@ def progress_map(
         else ""
     )
     add_legend(m, [LegendSection(title="规划目标进展 / target progress", items=items, note=note)])
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)  # a toggle button: the layer list opens on hover or tap
     if len(features):
         m.fit_bounds(bounds_latlon([features]))
     return m
