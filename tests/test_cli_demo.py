@@ -537,3 +537,46 @@ def test_every_demo_output_carries_the_sample_or_estimated_notice(demo_out):
     # the report puts the notice at the top
     report = (out / "report.html").read_text(encoding="utf-8")
     assert report.index(mark) < report.index('id="summary"')
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    from test_maps_browser import chromium_session
+
+    yield from chromium_session(tmp_path_factory)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("column", ["fitted", "fixed-190-ellipsis", "fixed-190-overflow"])
+def test_demo_report_chart_labels_are_not_clipped_and_the_check_catches_a_190_px_column(
+    demo_out, driver, tmp_path, monkeypatch, column
+):
+    """In headless Chromium with the CJK font: every bar-chart label of the demo report fits its column.
+
+    The same check on the report rebuilt from coverage.gpkg with the old fixed 190 px label column (labels
+    shortened with an ellipsis, or not shortened and running off the chart) must find the clipped labels.
+    """
+    from test_maps_browser import _cjk_font_installed, _clipped_chart_labels
+
+    if not _cjk_font_installed():
+        pytest.skip("no CJK font (scripts/setup.sh --test installs fonts-noto-cjk): the widths would be tofu")
+    out, _ = demo_out
+    page = out / "report.html"
+    if column != "fitted":
+        from weihai_gis.render import charts
+
+        monkeypatch.setattr(charts, "_label_column", lambda labels: 190)
+        if column.endswith("overflow"):
+            monkeypatch.setattr(charts, "_fit", lambda label, width: label)
+        page = tmp_path / "report.html"
+        args = ["report", "--results", str(out / "coverage.gpkg"), "--no-maps", "--out", str(page)]
+        assert CliRunner().invoke(main, args).exit_code == 0
+    boxes, bad = _clipped_chart_labels(driver, page)
+    names = " ".join(b["text"] for b in boxes)
+    assert "养老院/日间照料中心" in names and "街道服务中心/社区服务站" in names
+    if column == "fitted":
+        assert bad == [], bad
+    else:
+        assert any("街道服务中心/社区服务站" in b["text"] for b in bad), bad
+        if column.endswith("overflow"):
+            assert any(b["left"] < 0 for b in bad)

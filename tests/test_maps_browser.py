@@ -42,6 +42,11 @@ def _skip_reason() -> str | None:
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
+    yield from chromium_session(tmp_path_factory)
+
+
+def chromium_session(tmp_path_factory):
+    """Start headless Chromium under selenium (skip when unavailable); yield the driver, quit after."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
@@ -362,3 +367,59 @@ def test_legend_scrolls_only_vertically_and_fits_its_box(driver, pages):
     scroll_w, client_w, width = box
     assert scroll_w <= client_w + 1  # no horizontal scrollbar
     assert width <= 260
+
+
+_CHART_LABELS_JS = """
+return Array.from(document.querySelectorAll('svg.chart')).flatMap(svg => {
+  const labels = Array.from(svg.querySelectorAll('text.label'));
+  if (!labels.length) return [];
+  const column = parseFloat(labels[0].getAttribute('x')) + 6;  // right-aligned 6 px inside the column
+  return labels.map(t => {
+    const b = t.getBBox();
+    return {text: t.textContent, left: b.x, right: b.x + b.width, column: column, font: getComputedStyle(t).fontFamily};
+  });
+});
+"""
+
+
+def _clipped_chart_labels(driver, page: Path) -> tuple[list[dict], list[dict]]:
+    """Return (every bar-chart label box, the clipped or shortened ones) of the report at ``page``."""
+    _open(driver, page)
+    driver.execute_script("return document.fonts.ready.then(() => true)")
+    boxes = driver.execute_script(_CHART_LABELS_JS)
+    bad = [b for b in boxes if b["left"] < 0 or b["right"] > b["column"] + 0.5 or b["text"].endswith("…")]
+    return boxes, bad
+
+
+def _cjk_font_installed() -> bool:
+    fc = shutil.which("fc-list")
+    if fc is None:
+        return False
+    import subprocess
+
+    listing = subprocess.run([fc, ":lang=zh"], capture_output=True, text=True, check=False).stdout
+    return bool(listing.strip())
+
+
+#: The profile's longest category names (gb50180-2018), given to the fixture's categories.
+_LONG_NAMES = {"clinic": "街道服务中心/社区服务站", "market": "养老院/日间照料中心"}
+
+
+def _long_named_report(path: Path) -> Path:
+    """A report whose categories carry the profile's longest Chinese names."""
+    layers = make_layers()
+    res = make_results(layers)
+    for frame in (res.categories, res.overall_table):
+        frame["name_zh"] = [_LONG_NAMES.get(i, n) for i, n in zip(frame["id"], frame["name_zh"], strict=True)]
+    return write_report(build_report(layers=layers, coverage=res), path)
+
+
+def test_report_bar_chart_labels_are_not_clipped_with_the_cjk_font(driver, tmp_path):
+    if not _cjk_font_installed():
+        pytest.skip("no CJK font (scripts/setup.sh --test installs fonts-noto-cjk): the widths would be tofu")
+    boxes, bad = _clipped_chart_labels(driver, _long_named_report(tmp_path / "report.html"))
+    names = {b["text"] for b in boxes}
+    assert any("养老院/日间照料中心" in n for n in names) and any(
+        "街道服务中心/社区服务站" in n for n in names
+    )
+    assert bad == []
