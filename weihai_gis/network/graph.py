@@ -94,6 +94,10 @@ class WalkNetwork:
         The metric CRS of coordinates and lengths (e.g. ``"EPSG:4550"``).
     source
         Where the network came from (file, layer), for messages and reports.
+    barriers
+        Barrier lines and polygons (in ``crs``) the network was cut at
+        (:func:`~weihai_gis.network.cut_network`), None for an uncut network: points never snap to an edge
+        across one. Not saved by :meth:`save`.
     """
 
     node_ids: npt.NDArray[np.int64]
@@ -105,6 +109,7 @@ class WalkNetwork:
     highway: npt.NDArray[np.object_]
     crs: str
     source: str = ""
+    barriers: npt.NDArray[np.object_] | None = field(default=None, repr=False, compare=False)
     _components: Components | None = field(default=None, repr=False, compare=False)
     _cache: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -19,7 +19,7 @@ from weihai_gis.standards import coverage_config
 if TYPE_CHECKING:
     from geopandas.sindex import SpatialIndex
 
-__all__ = ["Snapped", "snap_points"]
+__all__ = ["Snapped", "crosses_barrier", "snap_points"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,93 @@ def _nearest(
         nearest[idx[0]] = idx[1]
         dist[idx[0]] = d
     return nearest, dist
+
+
+#: A connector is tested for barriers without its last millimetre at each end: a point on a fence, or a
+#: street ending at it, does not cross it.
+_END_M = 1e-3
+
+
+def crosses_barrier(
+    net: WalkNetwork, pts: npt.NDArray[np.object_], snap_pts: npt.NDArray[np.object_]
+) -> npt.NDArray[np.bool_]:
+    """Return per point True when the connector from ``pts`` to ``snap_pts`` crosses one of ``net.barriers``.
+
+    A connector crosses a barrier line when it meets it (its last millimetre at each end left out), and a
+    polygon when it meets the outline or leaves the interior (a point inside a fenced campus does not snap
+    onto the street running along its fence outside).
+    """
+    out = np.zeros(len(pts), dtype=bool)
+    bars = net.barriers
+    if bars is None or not len(bars) or not len(pts):
+        return out
+    tree = net._cache.get("barrier_tree")
+    if tree is None:
+        tree = net._cache["barrier_tree"] = shapely.STRtree(bars)
+    p, q = shapely.get_coordinates(pts), shapely.get_coordinates(snap_pts)
+    d = q - p
+    span = np.hypot(d[:, 0], d[:, 1])
+    rows = np.flatnonzero(span > 2 * _END_M)
+    if not len(rows):
+        return out
+    t = (_END_M / span[rows])[:, None]
+    seg = shapely.linestrings(np.stack([p[rows] + d[rows] * t, q[rows] - d[rows] * t], axis=1))
+    i, j = tree.query(seg, predicate="intersects")
+    bad = np.ones(len(i), dtype=bool)
+    poly = np.isin(shapely.get_type_id(bars[j]), (3, 6))
+    if poly.any():
+        k = np.flatnonzero(poly)
+        bad[k] = shapely.intersects(seg[i[k]], shapely.boundary(bars[j[k]])) | ~shapely.contains_properly(
+            bars[j[k]], snap_pts[rows[i[k]]]
+        )
+    out[rows[i[bad]]] = True
+    return out
+
+
+def _snap_on_own_side(
+    net: WalkNetwork,
+    pts: npt.NDArray[np.object_],
+    edge: npt.NDArray[np.int64],
+    pos: npt.NDArray[np.float64],
+    connector: npt.NDArray[np.float64],
+    routable: npt.NDArray[np.int64],
+    sindex: SpatialIndex,
+    max_snap_m: float,
+) -> npt.NDArray[np.bool_]:
+    """Move points whose nearest edge lies across a barrier to the nearest edge on their side (in place).
+
+    Returns per point True when no edge within ``max_snap_m`` is on its side (connector set to inf).
+    """
+    has = np.flatnonzero(edge >= 0)
+    snap = shapely.line_interpolate_point(net.edge_geometry[edge[has]], pos[has])
+    rows = has[crosses_barrier(net, pts[has], snap)]
+    behind = np.zeros(len(pts), dtype=bool)
+    if not len(rows):
+        return behind
+    ri, ci = sindex.query(pts[rows], predicate="dwithin", distance=max_snap_m)
+    cand = routable[ci]
+    geo = net.edge_geometry[cand]
+    p = pts[rows][ri]
+    dist = shapely.distance(p, geo)
+    at = shapely.line_locate_point(geo, p)
+    dist[crosses_barrier(net, p, shapely.line_interpolate_point(geo, at))] = np.inf
+    order = np.lexsort((dist, ri))
+    ri, cand, dist, at = ri[order], cand[order], dist[order], at[order]
+    first = np.r_[True, ri[1:] != ri[:-1]] if len(ri) else np.zeros(0, dtype=bool)
+    ri, cand, dist, at = ri[first], cand[first], dist[first], at[first]
+    ok = np.isfinite(dist)
+    moved = rows[ri[ok]]
+    edge[moved], connector[moved] = cand[ok], dist[ok]
+    pos[moved] = np.clip(at[ok], 0.0, net.edge_length_m[cand[ok]])
+    lost = np.setdiff1d(rows, moved)
+    connector[lost] = np.inf
+    behind[lost] = True
+    log.info(
+        "%d points snapped past a barrier's far side to their own side, %d without a street on it",
+        len(moved),
+        len(lost),
+    )
+    return behind
 
 
 def snap_points(
@@ -159,6 +246,10 @@ def _snap(net: WalkNetwork, pts: npt.NDArray[np.object_], max_snap_m: float, min
     pos[has] = shapely.line_locate_point(net.edge_geometry[edge[has]], pts[has])
     length = np.where(has, net.edge_length_m[np.maximum(edge, 0)], np.nan)
     pos = np.clip(pos, 0.0, length)
+    behind = np.zeros(n, dtype=bool)
+    if net.barriers is not None and len(net.barriers) and has.any():
+        behind = _snap_on_own_side(net, pts, edge, pos, connector, routable, sindex, max_snap_m)
+        length = np.where(edge >= 0, net.edge_length_m[np.maximum(edge, 0)], np.nan)
     far = connector > max_snap_m
     reason = np.full(n, None, dtype=object)
     far_rows = np.flatnonzero(far)
@@ -179,6 +270,7 @@ def _snap(net: WalkNetwork, pts: npt.NDArray[np.object_], max_snap_m: float, min
                 )
             else:
                 reason[i] = f"snap distance {near_all_m[k]:.0f} m > max_snap_m {max_snap_m:g} m"
+    reason[behind] = f"every edge within max_snap_m {max_snap_m:g} m lies across a barrier"
     reachable = ~far
     if (~reachable).any():
         log.info("%d of %d points unreachable", int((~reachable).sum()), n)
