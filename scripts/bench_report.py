@@ -2,8 +2,9 @@
 
 The README's generated part lies between ``<!-- bench:start -->`` and ``<!-- bench:end -->``; inside it each
 benchmark has a block that starts with ``<!-- bench:NAME -->`` (``NAME`` = the JSON's ``"bench"``: ``peers``
-from ``bench_peers.py --json``, ``runs`` from ``bench_runs.py --json``). Rendering a JSON replaces its block;
-blocks whose JSON is not given stay as they are; text outside the markers is never touched.
+from ``bench_peers.py --json``, ``runs`` from ``bench_runs.py --json``, ``sightlines`` from
+``bench_sightlines.py --json``). Rendering a JSON replaces its block; blocks whose JSON is not given stay as
+they are; text outside the markers is never touched.
 
 Usage:
     python scripts/bench_report.py scripts/bench_results/peers.json              # print the markdown
@@ -77,7 +78,26 @@ def render_runs(doc: dict) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {"peers": render_peers, "runs": render_runs}
+def render_sightlines(doc: dict) -> str:
+    """Markdown for a ``bench_sightlines.py`` JSON: the surface against an older revision, the CLI viewshed."""
+    lines = [
+        _caption(doc, f"Sightlines on the {doc.get('terrain', 'bench terrain')}"),
+        "",
+        "| task | CPU s | wall s | peak RSS MiB | peer (same run) | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in doc["rows"]:
+        if r.get("cpu_s") is None:
+            lines.append(f"| {r['task']} | | | | | |")
+            continue
+        lines.append(
+            f"| {r['task']} | {_num(r['cpu_s'], 2)} | {_num(r.get('wall_s'), 2)} | {_num(r.get('rss_mib'), 0)} | "
+            f"{r.get('peer', '')} | {r.get('verdict', '')} |"
+        )
+    return "\n".join(lines)
+
+
+RENDERERS = {"peers": render_peers, "runs": render_runs, "sightlines": render_sightlines}
 
 
 def render(doc: dict) -> str:

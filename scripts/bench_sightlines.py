@@ -1,40 +1,51 @@
-"""Benchmark: height-control surface and viewsheds for >= 20 viewpoints vs GDAL's gdal_viewshed.
+"""Benchmark: the height-control surface (20 viewpoints) against an older revision, and one CLI viewshed vs GDAL.
 
 Terrain: the real ASTER tile (../shared/data/dem or $WEIHAI_DEM) reprojected to EPSG:4550 at 30 m and
 cropped to about 1500 x 1500 cells (the size of central Weihai) around south Rongcheng; without the tile,
-synthetic fractal terrain of the same size. Each task runs --repeat times (median reported). Peak memory:
-tracemalloc peak for our numpy code; max RSS of the gdal_viewshed child processes for GDAL.
+synthetic fractal terrain of the same size.
 
-Run: .venv/bin/python scripts/bench_sightlines.py [--viewpoints 20] [--repeat 3] [--size 1500]
-     .venv/bin/python scripts/bench_sightlines.py --against REV [--viewpoints 4]
-``--against REV`` instead times ``viewpoint_limit`` of this tree against the one of git revision REV (its
-``weihai_gis/sightlines/surface.py`` loaded as a module), on one thread, alternated, CPU seconds, after
-checking both give identical limits.
+1. Surface: ``height_surface`` of this tree and of git revision ``--against`` (default ``d75603d``, the scan
+   that read every sample of every ray; its ``weihai_gis/sightlines/surface.py`` loaded as a module), 20
+   viewpoints, ridges extracted from the DEM, sea horizon kept, ridge share ``--share``; the two run
+   alternately ``--repeat`` times; CPU seconds (all threads) and wall seconds, medians; the limits are
+   checked equal (same unlimited and nodata cells, finite limits within 1 cm) before the ratio is printed.
+   Target (issue 11): 20 viewpoints <= 5 s CPU.
+2. Viewshed: ``weihai-gis sightlines viewshed`` and ``gdal_viewshed`` as whole processes (start-up
+   included) on the same DEM GeoTIFF and observer, alternated, CPU / wall / peak RSS from the kernel
+   (``scripts/bench_runs.py``'s launcher), outputs checked to agree on >= 99 % of cells.
+   Target (issue 11): CPU <= 3x ``gdal_viewshed``.
+
+Run: .venv/bin/python scripts/bench_sightlines.py [--viewpoints 20] [--repeat 3] [--against REV] [--share 0.3]
+     [--json scripts/bench_results/sightlines.json]    (the JSON feeds scripts/bench_report.py)
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 from affine import Affine
 
-from weihai_gis.sightlines import DEM, extract_ridges, height_surface, read_dem, viewshed, write_raster
+from weihai_gis.sightlines import DEM, extract_ridges, read_dem
 
 REPO = Path(__file__).resolve().parents[1]
 TILE = Path(
     os.environ.get("WEIHAI_DEM", REPO.parent / "shared" / "data" / "dem" / "ASTGTMV003_N36E122_dem.tif")
 )
+PREVIOUS = "d75603d"
+"""The revision before the open-sea shortcut: every sample of every ray read (issue 11's 8.57 s)."""
+SURFACE_TARGET_S = 5.0
+VIEWSHED_TARGET_X = 3.0
 
 
 def load_terrain(size: int) -> tuple[DEM, str]:
@@ -63,46 +74,8 @@ def pick_viewpoints(dem: DEM, n: int) -> list[tuple[float, float]]:
     return [dem.transform @ (c + 0.5, r + 0.5) for r, c in chosen]
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """Median wall time of ``repeat`` runs, then one more run under tracemalloc for the peak (MB)."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return statistics.median(times), peak / 2**20
-
-
-def gdal_peak_mb(gdal: str, xy: tuple[float, float], src: Path, out: Path) -> float:
-    """Max RSS (MB) of one gdal_viewshed run, measured by GNU time when present."""
-    gnu_time = shutil.which("time") or "/usr/bin/time"
-    if not Path(gnu_time).exists():
-        return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    cmd = [
-        gnu_time,
-        "-f",
-        "%M",
-        gdal,
-        "-q",
-        "-oz",
-        "1.6",
-        "-ox",
-        repr(float(xy[0])),
-        "-oy",
-        repr(float(xy[1])),
-    ]
-    res = subprocess.run([*cmd, str(src), str(out)], check=True, capture_output=True, text=True)
-    return int(res.stderr.strip().splitlines()[-1]) / 1024
-
-
-def against(rev: str, dem: DEM, vps: list[tuple[float, float]], repeat: int) -> None:
-    """Alternate ``viewpoint_limit`` of this tree and of revision ``rev``; CPU medians and their ratio."""
-    import weihai_gis.sightlines.surface as ours
-
+def load_revision(rev: str):
+    """``weihai_gis/sightlines/surface.py`` of git revision ``rev`` as a module."""
     source = subprocess.run(
         ["git", "-C", str(REPO), "show", f"{rev}:weihai_gis/sightlines/surface.py"],
         check=True,
@@ -116,23 +89,74 @@ def against(rev: str, dem: DEM, vps: list[tuple[float, float]], repeat: int) -> 
         assert spec is not None and spec.loader is not None
         previous = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(previous)
+    return previous
+
+
+def compare(ours: np.ndarray, previous: np.ndarray) -> tuple[str, bool]:
+    """How the two surfaces agree; False when not within 1 cm on the same unlimited and nodata cells."""
+    same_nan = np.array_equal(np.isnan(ours), np.isnan(previous))
+    same_inf = np.array_equal(np.isinf(ours), np.isinf(previous))
+    fin = np.isfinite(ours) & np.isfinite(previous)
+    diff = np.abs(ours[fin] - previous[fin])
+    largest = float(diff.max()) if diff.size else 0.0
+    ok = same_nan and same_inf and largest <= 0.01
+    text = (
+        f"same unlimited and nodata cells: {same_inf and same_nan}; {fin.sum():,} limited cells, largest "
+        f"difference {largest * 1000:.2f} mm"
+    )
+    return text, ok
+
+
+def bench_surface(dem: DEM, vps: list, rev: str, share: float, repeat: int) -> dict:
+    """Alternate this tree's and ``rev``'s height_surface; CPU and wall medians, agreement, target verdict."""
+    import weihai_gis.sightlines.surface as ours
+
+    previous = load_revision(rev)
     ridge = extract_ridges(dem)
-    for mod in (previous, ours):  # the shared per-cell tables are built once per module, not timed
-        mod.viewpoint_limit(dem, vps[0], ridge_mask=ridge)
+    kw = {"observer_heights_m": 1.6, "ridge_mask": ridge, "ridge_exposed_share": share}
+    for mod in (previous, ours):  # shared per-grid tables are built once per module, not timed
+        mod.height_surface(dem, vps[:1], **kw)
     cpu: dict[str, list[float]] = {"previous": [], "ours": []}
-    outs: dict[str, list[np.ndarray]] = {}
+    wall: dict[str, list[float]] = {"previous": [], "ours": []}
+    out: dict[str, np.ndarray] = {}
     for _ in range(repeat):
         for name, mod in (("previous", previous), ("ours", ours)):
-            t0 = time.process_time()
-            outs[name] = [mod.viewpoint_limit(dem, p, ridge_mask=ridge) for p in vps]
+            t0, w0 = time.process_time(), time.perf_counter()
+            out[name] = mod.height_surface(dem, vps, **kw)
             cpu[name].append(time.process_time() - t0)
-    for a, b in zip(outs["previous"], outs["ours"], strict=True):
-        np.testing.assert_array_equal(a, b)  # the same limits, bit for bit
-    p, o = statistics.median(cpu["previous"]), statistics.median(cpu["ours"])
-    print(
-        f"viewpoint_limit, {len(vps)} viewpoints, one thread, CPU s (median of {repeat}, alternated): "
-        f"{rev} {p:.2f}, this tree {o:.2f}, ratio {p / o:.2f}x; limits identical"
-    )
+            wall[name].append(time.perf_counter() - w0)
+    agreement, ok = compare(out["ours"], out["previous"])
+    if not ok:
+        raise RuntimeError(f"height surfaces differ from {rev}: {agreement}")
+    c_ours, c_prev = statistics.median(cpu["ours"]), statistics.median(cpu["previous"])
+    met = "met" if c_ours <= SURFACE_TARGET_S else "NOT met"
+    return {
+        "task": f"height surface, {len(vps)} viewpoints, {dem.shape[0]}x{dem.shape[1]} cells, ridge share {share:g}",
+        "cpu_s": c_ours,
+        "wall_s": statistics.median(wall["ours"]),
+        "rss_mib": None,
+        "peer": f"{rev} (every sample read) {c_prev:.2f} s CPU, {statistics.median(wall['previous']):.2f} s wall: "
+        f"{c_prev / c_ours:.2f}x less CPU now; {agreement}",
+        "verdict": f"height surface, 20 viewpoints, CPU <= {SURFACE_TARGET_S:g} s: {c_ours:.2f} s ({met})",
+    }
+
+
+def bench_cli_viewshed(repeat: int) -> dict:
+    """One viewshed from the CLI vs gdal_viewshed, whole processes (bench_runs.py's measurement)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import bench_runs
+
+    rows: list[dict] = []
+    bench_runs.bench_viewshed(repeat, rows)
+    row = rows[-1]
+    if row.get("target") is None:
+        return {"task": row["task"], "cpu_s": None, "verdict": ""}
+    met = "met" if row["ratio"] <= VIEWSHED_TARGET_X else "NOT met"
+    return {
+        **{k: row[k] for k in ("task", "cpu_s", "wall_s", "rss_mib", "peer")},
+        "verdict": f"one CLI viewshed / gdal_viewshed (whole process, CPU) <= {VIEWSHED_TARGET_X:g}x: "
+        f"{row['ratio']:.2f}x ({met})",
+    }
 
 
 def main() -> None:
@@ -140,58 +164,43 @@ def main() -> None:
     ap.add_argument("--viewpoints", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size", type=int, default=1500)
-    ap.add_argument("--against", metavar="REV", help="time viewpoint_limit against git revision REV")
+    ap.add_argument(
+        "--against", metavar="REV", default=PREVIOUS, help="older revision to time the surface against"
+    )
+    ap.add_argument(
+        "--share", type=float, default=0.3, help="ridge exposed share (0 is controls.yaml's default)"
+    )
+    ap.add_argument("--tasks", default="surface,viewshed")
+    ap.add_argument("--json", type=Path, default=None, help="rows for scripts/bench_report.py")
     args = ap.parse_args()
     dem, what = load_terrain(args.size)
-    if args.against:
-        print(f"terrain: {what}; grid {dem.shape[0]} x {dem.shape[1]} cells")
-        against(args.against, dem, pick_viewpoints(dem, args.viewpoints), args.repeat)
-        return
     vps = pick_viewpoints(dem, args.viewpoints)
     print(
         f"terrain: {what}; grid {dem.shape[0]} x {dem.shape[1]} cells of {dem.cell_size_m:g} m; "
-        f"{(~dem.sea & dem.valid).mean():.0%} land; {len(vps)} viewpoints; median of {args.repeat} runs"
+        f"{(~dem.sea & dem.valid).mean():.0%} land, {dem.sea.mean():.0%} sea; {len(vps)} viewpoints; "
+        f"median of {args.repeat} alternated runs; load average {os.getloadavg()[0]:.1f}"
     )
-    ridge = extract_ridges(dem)
-    t_surface, m_surface = timed(
-        lambda: height_surface(dem, vps, observer_heights_m=1.6, ridge_mask=ridge, ridge_exposed_share=0.3),
-        args.repeat,
-    )
-
-    def all_viewsheds() -> None:
-        for p in vps:
-            viewshed(dem, p, observer_height_m=1.6)
-
-    t_vs, m_vs = timed(all_viewsheds, args.repeat)
-    rows = [
-        ("height surface (ours, 1 horizon scan per viewpoint)", t_surface, m_surface),
-        ("viewsheds (ours, numpy GDAL port)", t_vs, m_vs),
-    ]
-    gdal = shutil.which("gdal_viewshed")
-    t_gdal = float("nan")
-    m_gdal = float("nan")
-    if gdal:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / "dem.tif"
-            write_raster(src, dem.elevation, dem, nodata=-9999, dtype="float32")
-            times = []
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                for i, (x, y) in enumerate(vps):
-                    cmd = [gdal, "-q", "-oz", "1.6", "-ox", repr(float(x)), "-oy", repr(float(y))]
-                    subprocess.run([*cmd, str(src), str(Path(tmp) / f"v{i}.tif")], check=True)
-                times.append(time.perf_counter() - t0)
-            t_gdal = statistics.median(times)
-            m_gdal = gdal_peak_mb(gdal, vps[0], src, Path(tmp) / "mem.tif")
-        rows.append(("viewsheds (gdal_viewshed subprocesses)", t_gdal, m_gdal))
-    else:
-        print("gdal_viewshed not found: GDAL rows skipped")
-    print(f"\n{'task':<55} {'median s':>9} {'s/viewpt':>9} {'peak MB':>8} {'vs GDAL':>8}")
-    for name, t, m in rows:
-        ratio = t / t_gdal if np.isfinite(t_gdal) else float("nan")
-        print(f"{name:<55} {t:>9.2f} {t / len(vps):>9.3f} {m:>8.0f} {ratio:>7.2f}x")
-    print("\npeak MB: tracemalloc peak (numpy allocations) of one run of ours over all viewpoints; max RSS")
-    print("of one gdal_viewshed process (GNU time). GDAL times include process start and GeoTIFF writing.")
+    rows = []
+    if "surface" in args.tasks:
+        rows.append(bench_surface(dem, vps, args.against, args.share, args.repeat))
+        print(json.dumps(rows[-1], ensure_ascii=False, indent=1))
+    if "viewshed" in args.tasks and shutil.which("gdal_viewshed"):
+        rows.append(bench_cli_viewshed(args.repeat))
+        print(json.dumps(rows[-1], ensure_ascii=False, indent=1))
+    for r in rows:
+        print(f"{r['task']}: {r.get('cpu_s') or float('nan'):.2f} s CPU; {r.get('verdict', '')}")
+    if args.json:
+        doc = {
+            "bench": "sightlines",
+            "date": time.strftime("%Y-%m-%d", time.gmtime()),
+            "load_avg": os.getloadavg()[0],
+            "repeat": args.repeat,
+            "command": " ".join(["python scripts/bench_sightlines.py", *sys.argv[1:]]),
+            "terrain": what,
+            "rows": rows,
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

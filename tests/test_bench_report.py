@@ -132,3 +132,29 @@ def test_readme_has_the_generated_section_and_its_blocks_match_the_committed_jso
     # the peers table in the README is exactly what the committed measurement renders to
     committed = json.loads((REPO / "scripts" / "bench_results" / "peers.json").read_text(encoding="utf-8"))
     assert blocks["peers"] == report.render(committed)
+
+
+def test_sightlines_block_names_the_terrain_the_older_revision_and_both_verdicts():
+    doc = {
+        "bench": "sightlines",
+        "date": "2026-12-01",
+        "repeat": 3,
+        "terrain": "real ASTER GDEM tile",
+        "command": "python scripts/bench_sightlines.py --json s.json",
+        "rows": [
+            {
+                "task": "height surface, 20 viewpoints",
+                "cpu_s": 4.2,
+                "wall_s": 9.9,
+                "rss_mib": None,
+                "peer": "d75603d 8.40 s CPU: 2.00x less CPU now",
+                "verdict": "CPU <= 5 s: 4.20 s (met)",
+            },
+            {"task": "viewshed: gdal_viewshed not installed", "cpu_s": None},
+        ],
+    }
+    lines = report.render(doc).splitlines()
+    assert lines[0] == "<!-- bench:sightlines -->" and "real ASTER GDEM tile" in lines[1]
+    assert "| height surface, 20 viewpoints | 4.20 | 9.90 | – | d75603d 8.40 s CPU" in lines[5]
+    assert lines[5].endswith("| CPU <= 5 s: 4.20 s (met) |")
+    assert lines[6] == "| viewshed: gdal_viewshed not installed | | | | | |"

@@ -127,3 +127,21 @@ def test_write_raster_is_atomic_and_refuses_to_overwrite_its_input(tmp_path):
     with rasterio.open(out) as src:
         assert (src.read(1) == -1).all() and src.nodata == -1
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("how", ["nodata", "mask band"])
+def test_nodata_value_and_mask_band_both_read_as_nan(tmp_path, how):
+    # the nodata value is read unmasked and mapped to nan; a mask band (no nodata value) still masks
+    data = np.arange(20 * 30, dtype="float32").reshape(20, 30)
+    hole = np.zeros(data.shape, bool)
+    hole[3:6, 10:14] = True
+    path = tmp_path / f"{how.replace(' ', '_')}.tif"
+    if how == "nodata":
+        write_tif(path, np.where(hole, -9999, data), nodata=-9999)
+    else:
+        write_tif(path, np.where(hole, 7.0, data))
+        with rasterio.open(path, "r+") as dst:
+            dst.write_mask(np.where(hole, 0, 255).astype("uint8"))
+    dem = read_dem(path, crs=None)
+    np.testing.assert_array_equal(np.isnan(dem.elevation), hole)
+    np.testing.assert_array_equal(dem.elevation[~hole], data[~hole])

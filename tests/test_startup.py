@@ -92,3 +92,20 @@ def test_the_curvature_default_shown_in_help_is_the_viewshed_default():
     from weihai_gis.sightlines.viewshed import DEFAULT_CURVATURE_COEFF
 
     assert float(CURVATURE_COEFF_SHOWN) == DEFAULT_CURVATURE_COEFF == _default_curvature_coeff()
+
+
+def test_a_viewshed_from_the_cli_loads_rasterio_but_not_geopandas_pandas_or_scipy(tmp_path):
+    import numpy as np
+    from affine import Affine
+
+    from weihai_gis.sightlines import DEM, write_raster
+
+    dem = DEM(
+        np.random.default_rng(0).uniform(0, 50, (30, 40)), Affine(30, 0, 450000, 0, -30, 4100000), "EPSG:4550"
+    )
+    path = write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
+    x, y = dem.transform @ (20.5, 15.5)
+    args = ["-q", "sightlines", "viewshed", "--dem", str(path), "--observer", str(x), str(y)]
+    loaded = _loaded_after(_cli([*args, "--out", str(tmp_path / "vs.tif")]))
+    assert (tmp_path / "vs.tif").exists()
+    assert loaded == ["rasterio"], FIX

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import rasterio
+import rasterio.enums
 import rasterio.features
 import rasterio.merge
 import rasterio.warp
@@ -36,6 +37,9 @@ __all__ = ["DEM", "burn_buildings", "memory_bound_bytes", "read_dem", "write_ras
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
+
+_NODATA_ONLY = {rasterio.enums.MaskFlags.all_valid, rasterio.enums.MaskFlags.nodata}
+"""Mask flags of a band without a mask band or alpha: reading it unmasked and mapping nodata to nan is the same."""
 
 _DEGREE_SIZED_PIXEL = 1e-3
 """A projected pixel smaller than this many metres is almost surely a degree value labelled as metres."""
@@ -273,14 +277,18 @@ def read_dem(
             itemsize = np.dtype(srcs[0].dtypes[0]).itemsize
             _require_memory(_cells_to_read(srcs, window, src_bounds), itemsize, source, max_memory_bytes)
             if len(srcs) == 1:
-                data = src.read(1, window=window, masked=True)
                 transform = src.window_transform(window) if window is not None else src.transform
+                if set(src.mask_flag_enums[0]) <= _NODATA_ONLY:  # no mask band: the nodata value says it all
+                    elevation = src.read(1, window=window, out_dtype="float64")
+                else:
+                    elevation = np.ma.filled(
+                        src.read(1, window=window, masked=True).astype(np.float64), np.nan
+                    )
             else:
                 arr, transform = rasterio.merge.merge(srcs, bounds=src_bounds, masked=True)
-                data = arr[0]
+                elevation = np.ma.filled(arr[0].astype(np.float64), np.nan)
         except (rasterio.errors.RasterioIOError, rasterio.errors.WindowError) as exc:
             raise DEMError(f"DEM {source}: reading failed ({exc}).") from exc
-    elevation = np.ma.filled(data.astype(np.float64), np.nan)
     if nodata is not None and not np.isnan(nodata):
         elevation[elevation == nodata] = np.nan
     if not np.isfinite(elevation).any():

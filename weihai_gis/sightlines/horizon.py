@@ -201,7 +201,10 @@ _BLOCK = 16
 """Block size (cells) of the coarse grid on which each ray's extent of land, ridge and nodata is bounded."""
 
 _PAD = 3
-"""Blocks of padding around the coarse grid: a ray's coarse samples end within 2 blocks past the edge."""
+"""Blocks of padding around the coarse grid (the dilation reaches one of them; the rest stay zero)."""
+
+_RAY_GROUP = 4
+"""The coarse bounds are read along every 4th ray and serve the rays nearest it (2 ray spacings at most)."""
 
 
 def _coarse_codes(scan_mask: npt.NDArray[np.bool_], nodata: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
@@ -232,30 +235,43 @@ def _ray_extents(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per ray (P, Q): samples from P on hold no ``scan_mask`` cell, samples in [P, Q) no nodata cell either.
 
-    Bounds from the coarse codes of :func:`_coarse_codes`: coarse sample j (at distance j blocks) lies
-    within half a block of the fine samples nearest to it, so a fine sample's cell is in the 3 x 3 blocks
-    around the coarse sample's block, which the dilated code covers.
+    Bounds from the coarse codes of :func:`_coarse_codes`, read along every ``_RAY_GROUP``-th ray at one
+    sample per block: a fine sample lies within half a block along the ray and two ray spacings (at most
+    2 cells: rays are at most 1 cell apart on the grid) across it from the nearest coarse sample of its
+    group's ray, so its cell is in the 3 x 3 blocks around that coarse sample's block, which the dilated
+    code covers (also just outside the grid: the padding is dilated into and read, never wrapped).
     """
-    b = _BLOCK
+    b, g = _BLOCK, _RAY_GROUP
     t = dem.transform
-    n_j = int(-(-int(n_on_grid.max()) // b)) + 2
-    # coarse samples past a ray's end repeat its last one (so all stay within the padded coarse grid)
-    j = np.minimum(np.arange(n_j, dtype=np.int32)[:, None], (-(-n_on_grid // b) + 1).astype(np.int32))
+    n_az = len(azimuths)
+    group = (np.rint(np.arange(n_az) / g).astype(np.int64) * g) % n_az  # each ray's coarse ray
+    coarse = np.arange(0, n_az, g)
+    reach = np.zeros(n_az, dtype=np.int64)
+    np.maximum.at(reach, group, n_on_grid)  # the longest ray of each group
+    reach = reach[coarse]
+    n_j = int(-(-int(reach.max()) // b)) + 2
+    # coarse samples past a group's longest ray repeat its last one; off-grid ones read zero padding
+    j = np.minimum(np.arange(n_j, dtype=np.int32)[:, None], (-(-reach // b) + 1).astype(np.int32))
     step = np.float32(dem.cell_size_m)  # coarse sample j lies j * b cells out, i.e. j blocks
-    ys = np.float32(np.cos(azimuths) / t.e) * step
-    xs = np.float32(np.sin(azimuths) / t.a) * step
+    ys = (np.cos(azimuths[coarse]) / t.e).astype(np.float32) * step
+    xs = (np.sin(azimuths[coarse]) / t.a).astype(np.float32) * step
     jf = j.astype(np.float32)
-    rows = (jf * ys.astype(np.float32) + np.float32((r0 + 0.5) / b + _PAD)).astype(np.int32)
-    idx = (jf * xs.astype(np.float32) + np.float32((c0 + 0.5) / b + _PAD)).astype(np.int32)
+    rows = (jf * ys + np.float32((r0 + 0.5) / b + _PAD)).astype(np.int32)
+    idx = (jf * xs + np.float32((c0 + 0.5) / b + _PAD)).astype(np.int32)
+    np.clip(rows, 0, codes.shape[0] - 1, out=rows)
+    np.clip(idx, 0, codes.shape[1] - 1, out=idx)
     rows *= np.int32(codes.shape[1])
     idx += rows
     code = codes.ravel()[idx]
     last_scan = np.where(code & 1, j, -1).max(axis=0)
-    p = np.minimum(n_on_grid, (last_scan.astype(np.int64) + 1) * b)
+    p_coarse = (last_scan.astype(np.int64) + 1) * b
     # fine sample s (distance s + 1 cells) is nearest to coarse sample round((s + 1) / b)
-    j_start = ((p + 1) // b).astype(np.int32)
+    j_start = ((p_coarse + 1) // b).astype(np.int32)
     first_nodata = np.where((code & 2).astype(bool) & (j >= j_start), j, np.int32(n_j + 1)).min(axis=0)
-    q = np.clip(first_nodata.astype(np.int64) * b - b // 2 - 1, p, n_on_grid)
+    q_coarse = first_nodata.astype(np.int64) * b - b // 2 - 1
+    where = group // g
+    p = np.minimum(n_on_grid, p_coarse[where])
+    q = np.clip(q_coarse[where], p, n_on_grid)
     return p, q
 
 
