@@ -7,13 +7,15 @@ the same process (spopt's MCLP/LSCP with CBC via PuLP on the identical dense mat
 What-if: a ``--grid-side``² grid (default 448² = 200 704 nodes, 50 m blocks) with 200 000 random origins and
 300 facilities of one category (1000 m limit); adding 5 facilities, removing 5 and moving 5 are timed
 incrementally (:class:`weihai_gis.planning.incremental.NearestState`) against the full recompute, and checked
-equal to it.
+equal to it. ``--walker elderly`` times the same in walking minutes on the directed time graph with rolling
+hills (:class:`weihai_gis.planning.incremental_time.TimeState`, the grid and DEM of bench_walking.py).
 
 Capacitated: ``--cap-candidates`` random node candidates (default 1500), 学位 demand = population × 70/1000,
 capacity 300 per site, k = 5: the plain MILP (before) against maximal_covering (after: greedy meeting the LP
 bound proves optimality without branching; otherwise the MILP runs as before).
 
 Usage: python scripts/bench_planning.py [--repeats 3] [--cutoff-m 300] [--k 5] [--only whatif|siting|capacitated]
+                                       [--walker elderly]
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ def median_s(fn, repeats):
     return statistics.median(times), out
 
 
-def bench_whatif(side: int, repeats: int, cutoff_m: float = 1000.0) -> None:
+def bench_whatif(side: int, repeats: int, cutoff_m: float = 1000.0, walker: str | None = None) -> None:
     """Time incremental add / remove / move of 5 facilities on a city-size grid against a full recompute."""
+    import tempfile
+
     import geopandas as gpd
     import shapely
     from bench_coverage import grid_network
@@ -61,19 +65,57 @@ def bench_whatif(side: int, repeats: int, cutoff_m: float = 1000.0) -> None:
     from weihai_gis.planning.incremental import NearestState
 
     rng = np.random.default_rng(0)
-    net = grid_network(side)
-    span = (side - 1) * 50.0
-    index = NetworkIndex(net)
+    if walker is None:
+        net = grid_network(side)
+        index = NetworkIndex(net)
+
+        def build(facilities):
+            return NearestState.build(index, o_snap, facilities, max_walk_m=cutoff_m)
+
+        def values(state):
+            return state.origin_m
+
+        what = f"{cutoff_m:g} m"
+    else:
+        from bench_walking import grid, hill_tif
+        from pyproj import Transformer
+
+        from weihai_gis.lifecircle.engine import TimeIndex
+        from weihai_gis.network.costs import edge_times
+        from weihai_gis.planning.incremental_time import TimeState, Walks
+        from weihai_gis.synthetic import CRS
+
+        net = grid(side)
+        lon, lat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(*net.node_xy.T)
+        tmp = Path(tempfile.mkdtemp())
+        box = (
+            lon.min() - 0.005,
+            lat.min() - 0.005,
+            lon.max() - lon.min() + 0.01,
+            lat.max() - lat.min() + 0.01,
+        )
+        t_index = TimeIndex(net, edge_times(net, dem=hill_tif(tmp / "hill.tif", *box, seed=1), walker=walker))
+        walks = Walks.of(t_index)
+        budget_s = cutoff_m / (66.7 / 60)
+
+        def build(facilities):
+            return TimeState.build(t_index, o_snap, facilities, max_time_s=budget_s, walks=walks)
+
+        def values(state):
+            return state.origin_s
+
+        what = f"{walker} on hills, {budget_s / 60:.0f} min"
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
 
     def snap(n):
-        pts = gpd.GeoSeries(shapely.points(rng.uniform(0, span, (n, 2))), crs=net.crs)
+        pts = gpd.GeoSeries(shapely.points(rng.uniform(lo, hi, (n, 2))), crs=net.crs)
         return snap_points(net, pts, min_component_nodes=1)
 
     o_snap, f_snap, new = snap(200_000), snap(300), snap(5)
-    t_full, base = median_s(lambda: NearestState.build(index, o_snap, f_snap, max_walk_m=cutoff_m), repeats)
+    t_full, base = median_s(lambda: build(f_snap), repeats)
     print(
         f"what-if grid {side}x{side} = {net.n_nodes} nodes, {len(o_snap.edge)} origins, 300 facilities, "
-        f"{cutoff_m:g} m: full recompute {t_full:.3f} s"
+        f"{what}: full recompute {t_full:.3f} s"
     )
     cases = {
         "add 5": {"add": new},
@@ -82,8 +124,8 @@ def bench_whatif(side: int, repeats: int, cutoff_m: float = 1000.0) -> None:
     }
     for name, change in cases.items():
         t_inc, (state, stats) = median_s(lambda change=change: base.change(**change), repeats)
-        full = NearestState.build(index, o_snap, state.facilities, max_walk_m=cutoff_m)
-        same = np.array_equal(state.origin_m, full.origin_m, equal_nan=True)
+        full = build(state.facilities)
+        same = np.array_equal(values(state), values(full), equal_nan=True)
         print(
             f"  {name}: incremental {t_inc * 1000:.1f} ms (median of {repeats}), full/incremental ratio "
             f"{t_full / t_inc:.1f}; {stats.n_nodes_changed} nodes changed, {stats.n_origins_recomputed} "
@@ -123,9 +165,10 @@ def main() -> None:
     ap.add_argument("--grid-side", type=int, default=448)
     ap.add_argument("--only", choices=["whatif", "siting", "capacitated"], default=None)
     ap.add_argument("--cap-candidates", type=int, default=1500)
+    ap.add_argument("--walker", default=None, help="What-if in this walker group's minutes on rolling hills.")
     args = ap.parse_args()
     if args.only in (None, "whatif"):
-        bench_whatif(args.grid_side, args.repeats)
+        bench_whatif(args.grid_side, args.repeats, walker=args.walker)
     if args.only == "whatif":
         return
     net, origins, facilities, o_snap, f_snap = helsinki()

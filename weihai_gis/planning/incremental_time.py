@@ -87,6 +87,9 @@ class TimeState:
     parent, hop_m, reached
         The search tree, ``n + 1`` entries (the last the virtual source): next node towards the facility,
         metres of that step, whether the node is reached.
+    node_m
+        Per node, the metres of its quickest route (:func:`~weihai_gis.lifecircle.engine.tree_sums` of the
+        tree; NaN where not reached).
     origin_s, origin_m
         Per origin, the time and the route metres (NaN beyond the budget or unreachable); equal to
         :func:`~weihai_gis.lifecircle.engine.nearest_time_s` for the same facilities.
@@ -101,13 +104,9 @@ class TimeState:
     parent: npt.NDArray[np.int64]
     hop_m: npt.NDArray[np.float64]
     reached: npt.NDArray[np.bool_]
+    node_m: npt.NDArray[np.float64]
     origin_s: npt.NDArray[np.float64]
     origin_m: npt.NDArray[np.float64]
-
-    @property
-    def node_m(self) -> npt.NDArray[np.float64]:
-        """Per node, the metres of its quickest route (NaN where not reached)."""
-        return tree_sums(self.parent, self.hop_m, self.reached)
 
     @classmethod
     def build(
@@ -134,6 +133,7 @@ class TimeState:
             parent,
             hop,
             reached,
+            node_m,
             t,
             m,
         )
@@ -177,16 +177,15 @@ class TimeState:
             node_s[better] = new_s[better]
             parent[better], hop[better], reached[better] = p2[better], h2[better], r2[better]
         facilities = concat_snapped(kept, added)
-        old_m, node_m = self.node_m, tree_sums(parent, hop, reached)
+        old_m, node_m = self.node_m, tree_sums(parent, hop, reached)  # one pass over the tree, as a full run
         changed = (node_s != self.node_s) | ~((node_m == old_m) | (np.isnan(node_m) & np.isnan(old_m)))
-        touched = np.concatenate([removed.edge, added.edge[added.reachable]])
+        touched = np.zeros(net.n_edges, dtype=bool)
+        touched[removed.edge] = True
+        touched[added.edge[added.reachable]] = True
         o_edge, valid = self.origins.edge, self.origins.reachable
         on_changed = np.zeros(len(o_edge), dtype=bool)
-        on_changed[valid] = (
-            changed[net.edge_u[o_edge[valid]]]
-            | changed[net.edge_v[o_edge[valid]]]
-            | np.isin(o_edge[valid], touched)
-        )
+        e = o_edge[valid]
+        on_changed[valid] = changed[net.edge_u[e]] | changed[net.edge_v[e]] | touched[e]
         rows = np.flatnonzero(on_changed)
         origin_s, origin_m = self.origin_s.copy(), self.origin_m.copy()
         origin_s[rows], origin_m[rows] = origin_time_s(
@@ -210,6 +209,7 @@ class TimeState:
             parent,
             hop,
             reached,
+            node_m,
             origin_s,
             origin_m,
         )
