@@ -316,3 +316,21 @@ def test_cli_plan_commands_walk_as_the_walker_on_the_dem(hilly, tmp_path):
         tmp_path, "access", *walk, "--category", "primary_school", "--scheduler", "local:1", "--out", "x.gpkg"
     )
     assert res.exit_code == 2 and "drop --scheduler" in res.output and "Traceback" not in res.output
+
+
+def test_the_main_jobs_siting_scenario_sites_and_answers_in_elderly_minutes(hilly, tmp_path):
+    from weihai_gis.jobs.planning_job import siting_scenario, worst_basic_category
+
+    net, inputs, dem, base = hilly
+    outcome, note = siting_scenario(net, inputs, base, tmp_path, dem_costs=dem)
+    assert outcome is not None, note
+    cid = worst_basic_category(base)
+    logging.disable(logging.WARNING)
+    try:
+        full = coverage(net, inputs.origins, outcome.result.facilities, walker="elderly", dem_costs=dem)
+    finally:
+        logging.disable(logging.NOTSET)
+    for col in (f"time_{cid}", f"met_{cid}"):
+        assert np.array_equal(outcome.result.origins[col], full.origins[col], equal_nan=True), col
+    gained = outcome.table.set_index(["units", "category"]).loc[("全域", cid), "population_newly_covered"]
+    assert gained > 0 and (tmp_path / "scenario_comparison.csv").exists()
