@@ -98,6 +98,14 @@ def test_demo_report_shows_interior_rates_problem_list_targets_and_the_map_edge_
     out, _ = demo_out
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "路网覆盖率（不含数据边缘）" in report and 'id="problem-table"' in report
+    # per summary unit too: the unit tables, the workbook's unit sheets and the GeoPackage
+    assert "全要素达标率（不含数据边缘）/ all basic, interior origins" in report
+    units = read_sheet(out / "coverage_summary.xlsx", "重点片区")
+    zh = read_sheet(out / "coverage_summary.xlsx", "重点片区", chinese=True)
+    assert {"rate_interior_all_basic", "rate_interior_bus_stop", "n_origins_interior"} <= set(units.columns)
+    assert "公交站覆盖率（不含数据边缘）" in zh.columns or any("（不含数据边缘）" in c for c in zh.columns)
+    gpkg = pyogrio.read_dataframe(out / "coverage.gpkg", layer="summary_renewal_districts")
+    assert "rate_interior_bus_stop" in gpkg.columns
     assert 'id="missing-by-category"' in report and "人口（估算）/ population (estimated)" in report
     assert 'id="targets-table"' in report and "城区一刻钟便民生活圈覆盖率" in report
     page = (out / "coverage_map.html").read_text(encoding="utf-8")

@@ -154,6 +154,31 @@ def test_interior_rates_are_population_weighted_over_origins_away_from_the_edge(
     assert np.isnan(table.loc["elderly_care", "rate_network_interior"])  # not assessed stays NaN
 
 
+def test_interior_rates_per_unit_equal_a_per_origin_shapely_count():
+    _, _, res = _job()
+    o = res.origins
+    x0, y0, x1, y1 = o.total_bounds
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    boxes = [shapely.box(x0 - 1, y0 - 1, xm, ym), shapely.box(xm, y0 - 1, x1 + 1, ym)]
+    boxes += [shapely.box(x0 - 1, ym, x1 + 1, y1 + 1), shapely.box(x1 + 10, y1 + 10, x1 + 20, y1 + 20)]
+    units = gpd.GeoDataFrame({"id": list("ABCD"), "name_zh": list("甲乙丙丁")}, geometry=boxes, crs=o.crs)
+    summary = res.with_units({"quads": units}).units["quads"].set_index("id")
+    for uid, box in zip(units["id"], boxes, strict=True):
+        within = np.array([box.contains(p) for p in o.geometry])  # a point on a shared side: in neither
+        for cid in ("kindergarten", "bus_stop", "primary_school", "all_basic"):
+            inside = within & ~o[f"edge_affected_{cid}"].to_numpy()
+            pop = o["population"].to_numpy()[inside]
+            got = summary.loc[uid, f"rate_interior_{cid}"]
+            if pop.sum() > 0:
+                assert got == pytest.approx((pop * o[f"met_{cid}"].to_numpy()[inside]).sum() / pop.sum())
+            else:
+                assert np.isnan(got), (uid, cid)
+        assert summary.loc[uid, "n_origins_interior"] == int((within & ~o["edge_affected_all_basic"]).sum())
+    assert summary.loc["D", "n_origins"] == 0 and summary.loc["D", "n_origins_interior"] == 0
+    assert summary["rate_interior_elderly_care"].isna().all()  # not assessed stays NaN
+    assert summary.loc[["A", "B", "C"], "rate_interior_kindergarten"].notna().any()
+
+
 def test_problem_list_has_every_unmet_basic_category_with_network_beyond_the_limit_and_straight_below():
     _, net, res = _job()
     p, o = res.problems, res.origins

@@ -70,6 +70,7 @@ def _column_names(res: CoverageResult) -> dict[str, str]:
     names = {
         column("rate", ALL_BASIC): f"全要素达标率（{res.all_basic_scope_zh()}）/ all basic",
         column("rate", ALL_BASIC, buffer=True): "直线缓冲达标率 / all basic, straight line",
+        "rate_interior_all_basic": "全要素达标率（不含数据边缘）/ all basic, interior origins",
     }
     for _, row in res.categories.iterrows():
         names[column("rate", str(row["id"]))] = f"{row['name_zh']} / {row['id']}"
@@ -132,7 +133,7 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
     # rate columns whose value means "not assessed" rather than a share
     gone = {column("rate", c, buffer=b) for c in missing for b in (False, True)}
     if no_basic:
-        gone |= {column("rate", ALL_BASIC, buffer=b) for b in (False, True)}
+        gone |= {column("rate", ALL_BASIC, buffer=b) for b in (False, True)} | {"rate_interior_all_basic"}
     cats = res.category_ids
     interior = "rate_network_interior" in table.columns  # origins carry data-edge flags
     category_rows = []
@@ -157,13 +158,24 @@ def _coverage_context(res: CoverageResult) -> dict[str, Any]:
     # assessed categories first: a unit table of empty "not assessed" columns tells a planner nothing
     shown = [c for c in cats if c not in missing] + [c for c in cats if c in missing]
     main_cols = [column("rate", ALL_BASIC), column("rate", ALL_BASIC, buffer=True)]
+    if interior:  # the unit summaries carry interior-only rates too (rate_interior_<c>)
+        main_cols.append("rate_interior_all_basic")
     main_cols += [column("rate", c) for c in shown[:6]]
     unit_missing = _NOT_ASSESSED if no_basic else None
     unit_tables, charts = [], []
     for unit, summary in res.populated_units().items():
         title = _UNIT_TITLES.get(unit, unit)
         unit_tables.append(
-            {"title": title, **_unit_table(summary, main_cols, names, gone, res.origins_estimated())}
+            {
+                "title": title,
+                **_unit_table(
+                    summary,
+                    [c for c in main_cols if c in summary.columns],  # files of older runs: no interior
+                    names,
+                    gone,
+                    res.origins_estimated(),
+                ),
+            }
         )
         charts.append(_unit_chart(summary, f"{names[column('rate', ALL_BASIC)]} — {title}", unit_missing))
     charts.insert(

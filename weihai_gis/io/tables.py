@@ -100,6 +100,7 @@ def summary_headers_zh(res: CoverageResult, *, problems: bool = False) -> dict[s
     for cid, zh in names.items():
         heads[f"rate_{cid}"] = "全要素达标率" if cid == ALL_BASIC else f"{zh}覆盖率"
         heads[f"rate_buffer_{cid}"] = f"{heads[f'rate_{cid}']}（直线缓冲）"
+        heads[f"rate_interior_{cid}"] = f"{heads[f'rate_{cid}']}（不含数据边缘）"
         for measure in ("gap", "dist", "met"):
             heads[f"{measure}_{cid}"] = f"{zh}{_MEASURE_ZH[measure]}"
     if problems:
@@ -155,11 +156,11 @@ def table_sheet(name: str, frame: pd.DataFrame, heads: dict[str, str], lines: li
 
 
 def _side_by_side(frame: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
-    """Order a unit table: its plain columns, then per category network, straight line and gap together."""
+    """Order a unit table: plain columns, then per category network, straight line, gap, interior together."""
     grouped = [
         col
         for cid in [ALL_BASIC, *categories]
-        for col in (f"rate_{cid}", f"rate_buffer_{cid}", f"gap_{cid}")
+        for col in (f"rate_{cid}", f"rate_buffer_{cid}", f"gap_{cid}", f"rate_interior_{cid}")
         if col in frame.columns
     ]
     plain = [c for c in frame.columns if c not in grouped and c != "geometry"]

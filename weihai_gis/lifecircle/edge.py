@@ -19,7 +19,14 @@ import shapely
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
 
-__all__ = ["EDGE_DISTANCE", "edge_column", "edge_flags", "interior_rates"]
+__all__ = [
+    "EDGE_DISTANCE",
+    "edge_column",
+    "edge_flags",
+    "interior_column",
+    "interior_rates",
+    "interior_unit_rates",
+]
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +107,52 @@ def interior_rates(origins: pd.DataFrame, category_ids: list[str]) -> pd.DataFra
             rates[key] = (pop[inside] * met[inside]).sum() / denom if denom > 0 else np.nan
         rows[cid] = {"population_interior": denom, "n_origins_interior": int(inside.sum()), **rates}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def interior_column(category: str) -> str:
+    """Return the unit-summary column of the interior-only network rate, e.g. ``rate_interior_clinic``."""
+    return f"rate_interior_{category}"
+
+
+def interior_unit_rates(origins: pd.DataFrame, category_ids: list[str], group: np.ndarray) -> pd.DataFrame:
+    """Return per group label the network rates over the origins not edge-affected for each category.
+
+    Parameters
+    ----------
+    origins
+        Result origins with ``population``, ``met_<c>`` and the ``edge_affected_<c>`` flags.
+    category_ids
+        Category ids (``all_basic`` is added).
+    group
+        One label per origin (e.g. the unit position; -1 outside every unit).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index the group labels; ``n_origins_interior`` (origins not edge-affected for all_basic) and
+        ``rate_interior_<c>`` (population-weighted share 0..1; NaN where no origin of the group is far enough
+        from the boundary). Empty (no columns) when the origins carry no edge flags.
+    """
+    pop = origins["population"].to_numpy(dtype=float)
+    cols: dict[str, np.ndarray] = {}
+    for cid in [*category_ids, ALL_BASIC]:
+        flag = edge_column(cid)
+        if flag not in origins.columns:
+            continue
+        inside = ~origins[flag].to_numpy(dtype=bool)
+        met = origins[column("met", cid)].to_numpy(dtype=float)
+        cols[f"_den_{cid}"] = pop * inside
+        cols[f"_num_{cid}"] = pop * inside * met
+        if cid == ALL_BASIC:
+            cols["n_origins_interior"] = inside.astype(float)
+    if not cols:
+        return pd.DataFrame(index=pd.Index(np.unique(group)))
+    sums = pd.DataFrame(cols).groupby(group).sum()
+    out = pd.DataFrame(index=sums.index)
+    if "n_origins_interior" in sums:
+        out["n_origins_interior"] = sums["n_origins_interior"].astype(np.int64)
+    for cid in [*category_ids, ALL_BASIC]:
+        if f"_den_{cid}" in sums:
+            den = sums[f"_den_{cid}"]
+            out[interior_column(cid)] = sums[f"_num_{cid}"] / den.where(den > 0)
+    return out

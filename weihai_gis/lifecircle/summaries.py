@@ -25,7 +25,7 @@ from weihai_gis.lifecircle.assessment import (
     basic_assessment,
 )
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
-from weihai_gis.lifecircle.edge import interior_rates
+from weihai_gis.lifecircle.edge import interior_column, interior_rates, interior_unit_rates
 from weihai_gis.options import HEX_SIZE_RANGE_M
 
 __all__ = [
@@ -141,7 +141,10 @@ def unit_summary(
         One row per unit (units without origins get population 0 and NaN rates), in the units' CRS: id,
         name_zh, population, n_origins, n_unreachable, population_unreachable, ``rate_<c>``,
         ``rate_buffer_<c>``, ``gap_<c>`` for every category and ``all_basic`` (shares 0..1; NaN for a
-        category not assessed, and for all_basic when no basic category is), geometry.
+        category not assessed, and for all_basic when no basic category is), geometry. When the origins
+        carry data-edge flags (:func:`~weihai_gis.lifecircle.edge.edge_flags`), also n_origins_interior and
+        ``rate_interior_<c>``: the network rate over the unit's origins farther from the data boundary than
+        the category's walking limit (:func:`~weihai_gis.lifecircle.edge.interior_unit_rates`).
 
     Raises
     ------
@@ -150,8 +153,20 @@ def unit_summary(
     """
     label = unit_index(origins, units, id_field=id_field, name_field=name_field, what="summary units")
     agg = _aggregate(origins, categories, label)
+    ids = [str(c) for c in categories["id"]]
+    interior = interior_unit_rates(origins, ids, label)
+    if len(interior.columns):  # data-edge flags: interior-only rates beside the all-origins ones
+        empty = set(categories.loc[~assessed_flags(categories), "id"].astype(str))
+        if not basic_assessment(categories)[0]:
+            empty.add(ALL_BASIC)
+        for cid in empty:
+            if interior_column(cid) in interior:
+                interior[interior_column(cid)] = np.nan
+        agg = agg.join(interior)
     agg = agg.drop(index=-1, errors="ignore").reindex(range(len(units)))
     agg[_COUNTS] = agg[_COUNTS].fillna(0)
+    if "n_origins_interior" in agg:
+        agg["n_origins_interior"] = agg["n_origins_interior"].fillna(0).astype(np.int64)
     agg[["n_origins", "n_unreachable"]] = agg[["n_origins", "n_unreachable"]].astype(np.int64)
     head = pd.DataFrame({"id": units[id_field].to_numpy(), "name_zh": units[name_field].to_numpy()})
     return gpd.GeoDataFrame(
