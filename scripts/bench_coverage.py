@@ -24,6 +24,7 @@ import shapely
 
 from weihai_gis.lifecircle import NetworkIndex, coverage, nearest_distance_m
 from weihai_gis.network import WalkNetwork, build_network, sample_osm_path, snap_points
+from weihai_gis.synthetic import street_grid
 
 REPEATS = 3
 
@@ -42,25 +43,8 @@ def timed(fn, repeats=REPEATS):
 
 
 def grid_network(side: int, spacing_m: float = 50.0) -> WalkNetwork:
-    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
-    node = (ii * side + jj).ravel()
-    xy = np.column_stack([jj.ravel() * spacing_m, ii.ravel() * spacing_m]).astype(float)
-    right = node[(jj.ravel() < side - 1)]
-    up = node[(ii.ravel() < side - 1)]
-    u = np.concatenate([right, up])
-    v = np.concatenate([right + 1, up + side])
-    geoms = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
-    return WalkNetwork(
-        node_ids=node.astype(np.int64),
-        node_xy=xy,
-        edge_u=u.astype(np.int64),
-        edge_v=v.astype(np.int64),
-        edge_length_m=np.full(len(u), spacing_m),
-        edge_geometry=np.asarray(geoms, dtype=object),
-        highway=np.full(len(u), "residential", dtype=object),
-        crs="EPSG:4550",
-        source=f"grid {side}x{side}",
-    )
+    """The synthetic street grid of :func:`weihai_gis.synthetic.street_grid`, node 0 at (0, 0)."""
+    return street_grid(side, spacing_m, origin_xy=(0.0, 0.0), source=f"grid {side}x{side}")
 
 
 def nx_graph(net: WalkNetwork) -> nx.Graph:

@@ -6,7 +6,8 @@ cover the extract); (2) a synthetic grid (``--grid-side``², 50 m blocks) placed
 and facilities for 15 categories and a rolling synthetic DEM over it. Per dataset: the flat metres run, the
 same run in minutes for the adult on the DEM (cold: the DEM sampled once; warm: the per-network profile
 cached, as every further group or category reuses it) and for the elderly on level ground. Times are
-medians of ``--repeats`` runs; the target is hills < 2× the flat run.
+whole-process CPU seconds (``time.process_time``), medians of ``--repeats`` rounds in which the runs take
+turns (flat, cold, warm, ...), so a loaded machine slows them alike; the target is hills < 2× the flat run.
 
 Usage: python scripts/bench_walking.py [--grid-side 300] [--repeats 3] [--json PATH]
 """
@@ -40,13 +41,19 @@ def forget_hills(net: WalkNetwork) -> None:
         del net._cache[key]
 
 
-def median_s(fn, repeats: int) -> float:
-    times = []
+def alternate(runs: dict, repeats: int) -> dict[str, float]:
+    """Median whole-process CPU seconds of each run, the runs taken in turn ``repeats`` times.
+
+    CPU time (``time.process_time``: every thread of this process) rather than wall time, and the runs
+    alternated rather than repeated one after the other, so a loaded machine slows all of them alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for name, fn in runs.items():
+            t = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t)
+    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def hill_tif(
@@ -83,7 +90,7 @@ def bench_hitwh(tmp: Path, repeats: int) -> dict:
     coverage(net, inputs.origins, inputs.facilities, walker="adult", dem_costs=dem)  # warm imports
     return {
         "dataset": f"山大哈工大 extract: {net.n_nodes} nodes, {net.n_edges} edges, {len(inputs.origins)} buildings",
-        **{name: median_s(fn, repeats) for name, fn in run.items()},
+        **alternate(run, repeats),
     }
 
 
@@ -130,13 +137,15 @@ def bench_grid(tmp: Path, side: int, repeats: int) -> dict:
             nearest_time_s(index, o_snap, f, max_time_s=cutoff_m / (66.7 / 60))
 
     hills(True)
-    profile_s = median_s(lambda: (forget_hills(net), edge_times(net, dem=dem)), repeats)
+    run = {
+        "flat metres": flat,
+        "adult + hills (cold DEM)": lambda: hills(True),
+        "adult + hills (warm)": lambda: hills(False),
+        "DEM sampling alone": lambda: (forget_hills(net), edge_times(net, dem=dem)),
+    }
     return {
         "dataset": f"grid {side}x{side}: {net.n_nodes} nodes, {net.n_edges} edges, 50000 origins, 15 categories",
-        "flat metres": median_s(flat, repeats),
-        "adult + hills (cold DEM)": median_s(lambda: hills(True), repeats),
-        "adult + hills (warm)": median_s(lambda: hills(False), repeats),
-        "DEM sampling alone": profile_s,
+        **alternate(run, repeats),
     }
 
 
@@ -156,7 +165,7 @@ def main() -> None:
         base = row["flat metres"]
         for name, value in row.items():
             if name != "dataset":
-                print(f"  {name:28s} {value:8.3f} s   ratio to flat {value / base:5.2f}x")
+                print(f"  {name:28s} {value:8.3f} s CPU   ratio to flat {value / base:5.2f}x")
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
 

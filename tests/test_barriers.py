@@ -68,7 +68,7 @@ def slow_pairs(net, barriers, crossings=None, tol=TOL, along=2.0):
             meet = edge.intersection(bar)
             if not polygon and any(p.distance(meet) <= tol for p in pts):
                 reopened[e] = True
-            else:
+            elif not polygon or edge.intersects(bar.boundary):  # wholly inside a polygon: uncut
                 cutters[e].append(bar.boundary if polygon else bar)
     cut = np.array([bool(c) for c in cutters])
     return cutters, cut, reopened & ~cut
@@ -190,6 +190,7 @@ def test_a_polygon_cuts_edges_entering_it_and_keeps_their_parts_inside_and_outsi
     assert sorted(after.components().sizes.tolist()) == [5, 28]  # the closed site: centre + 4 half-streets
     assert barrier_cut(net, _layer(_box(100, 100, 200, 200))).n_cut == 0  # a block: outline = streets
     assert barrier_cut(net, _layer(_box(120, 120, 180, 180))).n_cut == 0  # inside a block
+    assert barrier_cut(net, _layer(_box(-50, -50, 450, 450))).n_cut == 0  # the whole grid inside: uncut
     # a fenced campus over four blocks: the 4 streets inside are cut off at the fence, the outline stays
     campus = _layer(_box(100, 100, 300, 300))
     cut, after, _, _ = _assert_equals_oracle(net, campus)
@@ -284,7 +285,7 @@ def test_the_cut_equals_shapely_split_lines_and_networkx_on_the_shipped_extract(
     rng = np.random.default_rng(0)
     sources = rng.choice(net.n_nodes, 15, replace=False)
     cut, after, got, before = _assert_equals_oracle(net, bars, crossings, tol=15, along=2, sources=sources)
-    assert cut.n_cut > 30 and cut.n_reopened > 20  # OSM crossing nodes on the primary roads open streets
+    assert cut.n_cut > 20 and cut.n_reopened > 20  # OSM crossing nodes on the primary roads open streets
     assert (got > before + 1).any()
     assert after.n_edges > net.n_edges  # cut edges keep their parts on both sides
     assert after.edge_length_m.sum() == pytest.approx(net.edge_length_m.sum(), rel=1e-12)

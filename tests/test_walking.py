@@ -317,3 +317,37 @@ def test_dem_in_lonlat_is_sampled_by_reprojecting_points_bilinearly(tmp_path):
     assert 24 < got.cell_size_m < 25  # 1 arc-second east-west at 37.5 N, on the ellipsoid
     with pytest.raises(DEMError, match=r"lonlat\.tif: the walking network lies outside it"):
         sample_elevation(path, x + 50_000, y, CRS)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.sampled_from([0.0, 1.0, 2.5, np.inf])), min_size=0, max_size=80)
+)
+def test_the_transposed_graph_order_is_lexsort_by_key_then_time(pairs):
+    from weihai_gis.network.costs import _by_key_then_time
+
+    key = np.array([k for k, _ in pairs], dtype=np.int64)
+    time = np.array([t for _, t in pairs], dtype=float)
+    np.testing.assert_array_equal(_by_key_then_time(key, time), np.lexsort((time, key)))
+
+
+def test_the_profile_equals_sampling_every_cut_point_on_its_own(tmp_path):
+    """Shared nodes are sampled once: the rises equal sampling each edge's start and cut ends separately."""
+    from weihai_gis.network import build_network
+    from weihai_gis.network.costs import edge_profile
+    from weihai_gis.samples import hitwh_inputs
+    from weihai_gis.synthetic import write_hitwh_hill_dem
+
+    net = build_network(hitwh_inputs().network)
+    dem = write_hitwh_hill_dem(tmp_path / "hill.tif", height_m=70, radius_deg=0.005)
+    prof = edge_profile(net, dem)
+    edge = prof.piece_edge
+    starts = shapely.get_coordinates(shapely.get_point(net.edge_geometry, 0))
+    ends = shapely.get_coordinates(shapely.line_interpolate_point(net.edge_geometry[edge], prof.piece_end_m))
+    z0 = sample_elevation(dem, starts[:, 0], starts[:, 1], net.crs).z_m
+    z1 = sample_elevation(dem, ends[:, 0], ends[:, 1], net.crs).z_m
+    prev = np.r_[0.0, z1[:-1]]
+    prev[prof.piece_offset[:-1]] = z0
+    np.testing.assert_allclose(prof.piece_rise_m, z1 - prev, rtol=0, atol=1e-6)
+    assert np.abs(prof.piece_rise_m).max() > 1  # a real hill
+    assert edge_profile(net, dem) is prof  # cached per network and file

@@ -27,7 +27,7 @@ from weihai_gis.errors import DEMError
 from weihai_gis.files import require_input_file
 from weihai_gis.sightlines.dem import DEM
 
-__all__ = ["ElevationSamples", "sample_elevation"]
+__all__ = ["DEMReader", "ElevationSamples", "sample_elevation"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,108 @@ def _bilinear(
     return out
 
 
+class DEMReader:
+    """A DEM opened once and sampled bilinearly at points given in any CRS (a context manager).
+
+    :func:`sample_elevation` opens, samples and closes in one call; a caller sampling in steps (the
+    cell size first, to place the points, then the points) keeps one reader open, so the file is opened
+    and its window read once.
+
+    Parameters
+    ----------
+    dem
+        A GeoTIFF (any CRS; only the window around the sampled points is read) or a
+        :class:`~weihai_gis.sightlines.DEM`.
+
+    Raises
+    ------
+    DEMError
+        The file cannot be read or has no CRS.
+    """
+
+    def __init__(self, dem: str | os.PathLike[str] | DEM) -> None:
+        self._src: Any = None
+        if isinstance(dem, DEM):
+            self._grid: npt.NDArray[np.float64] | None = dem.elevation
+            self.transform: Affine = dem.transform
+            self.crs: CRS = CRS.from_user_input(dem.crs)
+            self.source = Path(dem.source).name
+            return
+        path = require_input_file(dem, what="DEM")
+        self.source = path.name
+        try:
+            src = rasterio.open(path)
+        except rasterio.errors.RasterioIOError as exc:
+            raise DEMError(f"DEM {self.source}: cannot be read as a raster ({exc}).") from exc
+        if src.crs is None:
+            src.close()
+            raise DEMError(f"DEM {self.source}: has no CRS; assign one first (gdal_edit -a_srs EPSG:...).")
+        self._src = src
+        self._grid = None
+        self.transform = src.transform
+        self.crs = CRS.from_user_input(src.crs)
+
+    def __enter__(self) -> DEMReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (nothing for an in-memory DEM)."""
+        if self._src is not None:
+            self._src.close()
+            self._src = None
+
+    def to_dem_crs(
+        self, x: npt.ArrayLike, y: npt.ArrayLike, crs: str | CRS
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Return the points (x, y) given in ``crs`` in the DEM's CRS."""
+        return _to_crs(np.asarray(x, dtype=float), np.asarray(y, dtype=float), crs, self.crs)
+
+    def cell_size_m(self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]) -> float:
+        """Ground size in metres of the smaller side of a cell at the centre of points in the DEM's CRS."""
+        lon, lat = _centre_lonlat(px, py, self.crs)
+        return _cell_size_m(self.transform, self.crs, lon, lat)
+
+    def z_m(self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Return the bilinear elevation at points in the DEM's CRS (a file: only their window is read).
+
+        Raises
+        ------
+        DEMError
+            (A file.) No point could be transformed, or none falls on the DEM.
+        """
+        if self._src is None:
+            if self._grid is None:
+                raise DEMError(f"DEM {self.source}: the file is closed.")
+            return _bilinear(self._grid, self.transform, px, py)
+        src = self._src
+        ok = np.isfinite(px) & np.isfinite(py)
+        if not ok.any():
+            raise DEMError(f"DEM {self.source}: no sample point could be transformed into its CRS.")
+        col, row = ~src.transform @ (px[ok], py[ok])
+        r0 = max(int(np.floor(np.min(row))) - 2, 0)
+        r1 = min(int(np.ceil(np.max(row))) + 3, src.height)
+        c0 = max(int(np.floor(np.min(col))) - 2, 0)
+        c1 = min(int(np.ceil(np.max(col))) + 3, src.width)
+        if r1 <= r0 or c1 <= c0:
+            raise DEMError(_outside_message(self.source, src.bounds, self.crs, px, py))
+        window = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
+        data = src.read(1, window=window, masked=True)
+        grid = np.ma.filled(data.astype(np.float64), np.nan)
+        z = _bilinear(grid, src.window_transform(window), px, py)
+        if not np.isfinite(z).any():
+            raise DEMError(_outside_message(self.source, src.bounds, self.crs, px, py))
+        return z
+
+    def sample(self, x: npt.ArrayLike, y: npt.ArrayLike, crs: str | CRS) -> ElevationSamples:
+        """Return the elevation at points (x, y) given in ``crs`` (see :func:`sample_elevation`)."""
+        px, py = self.to_dem_crs(x, y, crs)
+        z = self.z_m(px, py)
+        return ElevationSamples(z, self.cell_size_m(px, py), self.source)
+
+
 def sample_elevation(
     dem: str | os.PathLike[str] | DEM,
     x: npt.ArrayLike,
@@ -118,44 +220,8 @@ def sample_elevation(
     DEMError
         The file cannot be read or has no CRS, or no point falls on the DEM (the message gives both extents).
     """
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if isinstance(dem, DEM):
-        grid, transform, dem_crs, source = dem.elevation, dem.transform, dem.crs, Path(dem.source).name
-    else:
-        path = require_input_file(dem, what="DEM")
-        source = path.name
-        try:
-            src = rasterio.open(path)
-        except rasterio.errors.RasterioIOError as exc:
-            raise DEMError(f"DEM {source}: cannot be read as a raster ({exc}).") from exc
-        with src:
-            if src.crs is None:
-                raise DEMError(f"DEM {source}: has no CRS; assign one first (gdal_edit -a_srs EPSG:...).")
-            dem_crs = CRS.from_user_input(src.crs)
-            px, py = _to_crs(xs, ys, crs, dem_crs)
-            ok = np.isfinite(px) & np.isfinite(py)
-            if not ok.any():
-                raise DEMError(f"DEM {source}: no sample point could be transformed into its CRS.")
-            col, row = ~src.transform @ (px[ok], py[ok])
-            r0 = max(int(np.floor(np.min(row))) - 2, 0)
-            r1 = min(int(np.ceil(np.max(row))) + 3, src.height)
-            c0 = max(int(np.floor(np.min(col))) - 2, 0)
-            c1 = min(int(np.ceil(np.max(col))) + 3, src.width)
-            if r1 <= r0 or c1 <= c0:
-                raise DEMError(_outside_message(source, src.bounds, dem_crs, px, py))
-            window = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
-            data = src.read(1, window=window, masked=True)
-            transform = src.window_transform(window)
-        grid = np.ma.filled(data.astype(np.float64), np.nan)
-        z = _bilinear(grid, transform, px, py)
-        if not np.isfinite(z).any():
-            raise DEMError(_outside_message(source, src.bounds, dem_crs, px, py))
-        lon, lat = _centre_lonlat(px, py, dem_crs)
-        return ElevationSamples(z, _cell_size_m(transform, dem_crs, lon, lat), source)
-    px, py = _to_crs(xs, ys, crs, dem_crs)
-    z = _bilinear(grid, transform, px, py)
-    lon, lat = _centre_lonlat(px, py, dem_crs)
-    return ElevationSamples(z, _cell_size_m(transform, dem_crs, lon, lat), source)
+    with DEMReader(dem) as reader:
+        return reader.sample(x, y, crs)
 
 
 @functools.lru_cache(maxsize=16)

@@ -335,9 +335,8 @@ def barrier_cut(
     coords, which = shapely.get_coordinates(meet, return_index=True)
     pair_edge = e_idx[still][which]
     pos = shapely.line_locate_point(edges[pair_edge], shapely.points(coords)) if len(coords) else np.empty(0)
-    cut_mask = np.zeros(m, dtype=bool)
-    cut_mask[e_idx[still]] = True
     offset, pos = _distinct_sorted(pair_edge, pos, m)
+    cut_mask = np.diff(offset) > 0  # an edge wholly inside a polygon meets no outline: not cut
     reopened = np.zeros(m, dtype=bool)
     reopened[e_idx[crossed]] = True
     reopened &= ~cut_mask

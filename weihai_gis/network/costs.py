@@ -40,6 +40,7 @@ from weihai_gis.standards import walker_groups, walking_costs
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from weihai_gis.io.raster import DEMReader
     from weihai_gis.sightlines.dem import DEM
 
 __all__ = ["EdgeProfile", "EdgeTimes", "edge_profile", "edge_times", "tobler_pace_factor"]
@@ -126,63 +127,106 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
     ------
     DEMError
         The DEM does not cover every edge (the message counts the edges without elevation).
+
+    Notes
+    -----
+    The DEM is opened once and only the window around the network is read; every cut point is
+    transformed into the DEM's CRS and sampled in one vectorised pass, a point shared by several edges
+    (a node, where an edge starts or ends exactly on it) once.
     """
     if dem is None:
         return _flat_profile(net)
-    from weihai_gis.io.raster import sample_elevation  # rasterio only when hills are asked for
+    from weihai_gis.io.raster import DEMReader  # rasterio only when hills are asked for
 
     file_key = _dem_key(dem)
     key = ("edge_profile", file_key) if file_key is not None else None
     if key is not None and key in net._cache:
         return net._cache[key]
-    # the cell size needs a first look at the DEM: the network's corners and centre
-    (x0, y0), (x1, y1) = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
-    px = np.array([x0, x1, x0, x1, (x0 + x1) / 2])
-    py = np.array([y0, y0, y1, y1, (y0 + y1) / 2])
-    probe = sample_elevation(dem, px, py, net.crs)
-    spacing = walking_costs()["sample_spacing_cells"] * probe.cell_size_m
-    length = net.edge_length_m
-    n_pieces = np.maximum(np.ceil(length / spacing).astype(np.int64), 1)
-    offset = np.r_[0, np.cumsum(n_pieces)].astype(np.int64)
-    edge = np.repeat(np.arange(net.n_edges), n_pieces)
-    k = np.arange(offset[-1]) - offset[:-1][edge] + 1  # 1..n within each edge
-    frac = k / n_pieces[edge]
-    end_m = frac * length[edge]
-    # elevation at the start of each edge and at the end of each sub-segment
-    cuts = np.concatenate([np.zeros(net.n_edges), frac])
-    cut_edge = np.concatenate([np.arange(net.n_edges), edge])
-    xy = _points_along(net, cut_edge, cuts)
-    z = sample_elevation(dem, xy[:, 0], xy[:, 1], net.crs).z_m
+    with DEMReader(dem) as reader:
+        # the cell size at the network's corners and centre sets the sample spacing
+        (x0, y0), (x1, y1) = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+        px = np.array([x0, x1, x0, x1, (x0 + x1) / 2])
+        py = np.array([y0, y0, y1, y1, (y0 + y1) / 2])
+        cell_size_m = reader.cell_size_m(*reader.to_dem_crs(px, py, net.crs))
+        spacing = walking_costs()["sample_spacing_cells"] * cell_size_m
+        m = net.n_edges
+        length = net.edge_length_m
+        n_pieces = np.maximum(np.ceil(length / spacing).astype(np.int64), 1)
+        offset = np.r_[0, np.cumsum(n_pieces)].astype(np.int64)
+        edge = np.repeat(np.arange(m), n_pieces)
+        k = np.arange(offset[-1]) - offset[:-1][edge] + 1  # 1..n within each edge
+        frac = k / n_pieces[edge]
+        end_m = frac * length[edge]
+        # elevation at the start of each edge and at the end of each sub-segment
+        start_xy, end_xy = _points_along(net, edge, frac)
+        z_start, z_end = _sample_shared(reader, net, start_xy, end_xy, offset)
+    z = np.concatenate([z_start, z_end])
     missing = ~np.isfinite(z)
     if missing.any():
+        cut_edge = np.concatenate([np.arange(m), edge])
         bad = np.unique(cut_edge[missing])
         raise DEMError(
-            f"DEM {probe.source}: {len(bad)} of {net.n_edges} edges of the walking network {net.source!r} "
+            f"DEM {reader.source}: {len(bad)} of {net.n_edges} edges of the walking network {net.source!r} "
             f"have points without elevation (outside the DEM or on nodata cells, e.g. edge {int(bad[0])}). "
             "Give a DEM covering the whole network, or fill its voids (gdal_fillnodata)."
         )
-    z_start, z_end = z[: net.n_edges], z[net.n_edges :]
     prev = np.r_[0.0, z_end[:-1]]
     first = offset[:-1][n_pieces > 0]
     prev[first] = z_start
-    profile = EdgeProfile(offset, end_m, z_end - prev, dem_source=probe.source, cell_size_m=probe.cell_size_m)
+    profile = EdgeProfile(offset, end_m, z_end - prev, dem_source=reader.source, cell_size_m=cell_size_m)
     log.info(
         "%s: %d edges cut into %d sub-segments of <= %.1f m on DEM %s",
         net.source,
         net.n_edges,
         len(end_m),
         spacing,
-        probe.source,
+        reader.source,
     )
     if key is not None:
         net._cache[key] = profile
     return profile
 
 
+def _sample_shared(
+    reader: DEMReader,
+    net: WalkNetwork,
+    start_xy: npt.NDArray[np.float64],
+    end_xy: npt.NDArray[np.float64],
+    offset: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Elevation at each edge's start and each sub-segment's end, a point equal to a node sampled once.
+
+    A start or last end that equals its node's coordinates bit for bit is sampled at the node; every other
+    point on its own. The transform and the interpolation work point by point, so the values are those
+    of sampling every point.
+    """
+    m = net.n_edges
+    last = offset[1:] - 1
+    at_u = (start_xy == net.node_xy[net.edge_u]).all(axis=1)
+    at_v = (end_xy[last] == net.node_xy[net.edge_v]).all(axis=1)
+    used = np.zeros(net.n_nodes, dtype=bool)
+    used[net.edge_u[at_u]] = True
+    used[net.edge_v[at_v]] = True
+    nodes = np.flatnonzero(used)
+    own_end = np.ones(len(end_xy), dtype=bool)
+    own_end[last[at_v]] = False
+    xy = np.concatenate([net.node_xy[nodes], start_xy[~at_u], end_xy[own_end]])
+    z = reader.z_m(*reader.to_dem_crs(xy[:, 0], xy[:, 1], net.crs))
+    z_node = np.full(net.n_nodes, np.nan)
+    z_node[nodes] = z[: len(nodes)]
+    z_start = np.empty(m)
+    z_start[at_u] = z_node[net.edge_u[at_u]]
+    z_start[~at_u] = z[len(nodes) : len(nodes) + int((~at_u).sum())]
+    z_end = np.empty(len(end_xy))
+    z_end[own_end] = z[len(nodes) + int((~at_u).sum()) :]
+    z_end[last[at_v]] = z_node[net.edge_v[at_v]]
+    return z_start, z_end
+
+
 def _points_along(
     net: WalkNetwork, edge: npt.NDArray[np.int64], frac: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Coordinates at the share ``frac`` (0..1) of each edge's length (vectorised over all vertices).
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each edge's first vertex, and the coordinates at the share ``frac`` (0..1) of ``edge``'s length.
 
     ``shapely.line_interpolate_point`` walks every line once per point; here every edge's vertices are
     laid end to end with their cumulative length, so one ``searchsorted`` places all points.
@@ -200,7 +244,7 @@ def _points_along(
     )
     span = cum[k + 1] - cum[k]
     t = np.clip(np.divide(target - cum[k], span, out=np.zeros_like(target), where=span > 0), 0.0, 1.0)
-    return coords[k] + (coords[k + 1] - coords[k]) * t[:, None]
+    return coords[first], coords[k] + (coords[k + 1] - coords[k]) * t[:, None]
 
 
 @dataclass(frozen=True)
@@ -293,7 +337,7 @@ class EdgeTimes:
         ok = np.isfinite(time)
         rows, cols, time, metres = rows[ok], cols[ok], time[ok], metres[ok]
         key = rows * np.int64(n + 1) + cols
-        order = np.lexsort((time, key))
+        order = _by_key_then_time(key, time)
         key, cols, time, metres = key[order], cols[order], time[order], metres[order]
         first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
         return key[first], cols[first], time[first], metres[first]
@@ -385,6 +429,18 @@ def edge_times(
     if cacheable:  # the same file (path and modification time) or level ground gives the same times
         net._cache[key] = times
     return times
+
+
+def _by_key_then_time(key: npt.NDArray[np.int64], time: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """``np.lexsort((time, key))``: a stable sort by key, then the few equal keys (parallel edges) by time."""
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    same = ks[1:] == ks[:-1]
+    if same.any():
+        pos = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((time[sub], key[sub]))]
+    return order
 
 
 def _cumsum_per_edge(
