@@ -248,9 +248,10 @@ def _parts(
     start_new = np.zeros(len(parent), dtype=bool)
     end_new = np.zeros(len(parent), dtype=bool)
     first = np.r_[0, np.cumsum(counts)][:-1]
-    for e, out in pieces.items():
-        for k, (geom, s, t) in enumerate(out):
-            geoms[first[e] + k], start_new[first[e] + k], end_new[first[e] + k] = geom, s, t
+    for edge_no, parts in pieces.items():
+        at = first[edge_no]
+        for k, (geom, s, t) in enumerate(parts):
+            geoms[at + k], start_new[at + k], end_new[at + k] = geom, s, t
     return parent, geoms, start_new, end_new
 
 
