@@ -138,7 +138,7 @@ def _write_sheet(ws: Any, sheet: Sheet) -> None:
     from openpyxl.utils import get_column_letter
 
     def styled(value: object, **style: Any) -> Any:
-        cell = WriteOnlyCell(ws, value=value)
+        cell = WriteOnlyCell(ws, value=value)  # type: ignore[arg-type]  # openpyxl's stub lists fewer types than it writes
         for key, v in style.items():
             setattr(cell, key, v)
         return cell
@@ -179,7 +179,7 @@ def _write_sheet(ws: Any, sheet: Sheet) -> None:
             if fmt is None or v is None or isinstance(v, str):
                 record.append(v)  # plain values need no cell object of ours
             else:
-                cell = WriteOnlyCell(ws, value=v)
+                cell = WriteOnlyCell(ws, value=v)  # type: ignore[arg-type]  # numpy scalars, dates: written by openpyxl
                 cell.number_format = fmt
                 record.append(cell)
         ws.append(record)

@@ -85,8 +85,14 @@ HEADERS_ZH: dict[str, str] = {
     "share_of_target": "完成比例",
     "status": "状态",
 }
-_VALUE_COLUMNS = ("value_official", "value_straight_line", "value_network_area", "value_network_population")
-_VALUE_COLUMNS += ("previous_value", "change")
+_VALUE_COLUMNS: tuple[str, ...] = (
+    "value_official",
+    "value_straight_line",
+    "value_network_area",
+    "value_network_population",
+    "previous_value",
+    "change",
+)
 _SHARES = frozenset(
     {"share_straight_line", "share_network_area", "share_network_population", "share_of_target"}
 )
