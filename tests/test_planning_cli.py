@@ -58,6 +58,7 @@ def test_plan_gaps_and_access_tables_agree_with_their_layers(tmp_path):
     table = pd.read_csv(out.with_suffix(".csv"))
     assert areas["population"].sum() == pytest.approx(table["population_unmet"].sum())
     assert "小学缺口片区 1" in res.output
+    _assert_sample_notice(out, "gap_areas")
 
     out = tmp_path / "access.gpkg"
     res = _run("access", "--sample", "helsinki", "--category", "primary_school", "--out", str(out))
@@ -68,6 +69,22 @@ def test_plan_gaps_and_access_tables_agree_with_their_layers(tmp_path):
     want = np.maximum(0, 70 - layer["access_per_1000"]) * layer["population"] / 1000
     np.testing.assert_allclose(layer["shortfall"], want)
     assert "学位/千人" in res.output
+    _assert_sample_notice(out, "access")
+
+
+def _assert_sample_notice(gpkg, layer):
+    """The Helsinki sample is labelled 样例 beside the CSV and in the GeoPackage layer's description."""
+    import sqlite3
+
+    from weihai_gis.io.tables import notice_path
+
+    side = notice_path(gpkg.with_suffix(".csv")).read_text(encoding="utf-8-sig")
+    assert "样例" in side and "SAMPLE" in side
+    with sqlite3.connect(gpkg) as db:
+        (description,) = db.execute(
+            "SELECT description FROM gpkg_contents WHERE table_name = ?", (layer,)
+        ).fetchone()
+    assert "样例" in description
 
 
 @pytest.mark.parametrize(
