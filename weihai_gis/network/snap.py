@@ -106,15 +106,33 @@ def crosses_barrier(
     t = (_END_M / span[rows])[:, None]
     seg = shapely.linestrings(np.stack([p[rows] + d[rows] * t, q[rows] - d[rows] * t], axis=1))
     i, j = tree.query(seg, predicate="intersects")
-    bad = np.ones(len(i), dtype=bool)
     poly = np.isin(shapely.get_type_id(bars[j]), (3, 6))
+    fence = np.where(poly, shapely.boundary(bars[j]), bars[j])
+    conn = shapely.linestrings(np.stack([p[rows[i]], q[rows[i]]], axis=1))
+    bad = _meets_inside(conn, fence, p[rows[i]], q[rows[i]])
     if poly.any():
         k = np.flatnonzero(poly)
-        bad[k] = shapely.intersects(seg[i[k]], shapely.boundary(bars[j[k]])) | ~shapely.contains_properly(
+        bad[k] |= shapely.contains_properly(bars[j[k]], pts[rows[i[k]]]) != shapely.contains_properly(
             bars[j[k]], snap_pts[rows[i[k]]]
         )
     out[rows[i[bad]]] = True
     return out
+
+
+def _meets_inside(
+    conn: npt.NDArray[np.object_],
+    fence: npt.NDArray[np.object_],
+    p: npt.NDArray[np.float64],
+    q: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    """Per pair True when connector ``conn`` (from ``p`` to ``q``) meets ``fence`` farther than _END_M from both ends.
+
+    Judged on the vertices of the intersection, so a connector running along a fence line (a point standing on
+    the fence, walking along it to the street) does not cross it, while one passing over it does.
+    """
+    coords, idx = shapely.get_coordinates(shapely.intersection(conn, fence), return_index=True)
+    far = (np.hypot(*(coords - p[idx]).T) > _END_M + 1e-9) & (np.hypot(*(coords - q[idx]).T) > _END_M + 1e-9)
+    return np.bincount(idx[far], minlength=len(conn)) > 0
 
 
 def _snap_on_own_side(
