@@ -346,7 +346,9 @@ def _oracle_snap(net, pts, barriers):
     st.lists(st.tuples(st.floats(-40, 440), st.floats(-40, 440)), min_size=1, max_size=8),
     st.tuples(st.floats(20, 200), st.floats(20, 200), st.floats(60, 200), st.floats(60, 200)),
 )
-@example([(0.0, 0.0, 0.0, -2.0)], [(0.0, -1.0)], (20.0, 20.0, 60.0, 60.0))  # standing on a fence, walking along it
+@example(
+    [(0.0, 0.0, 0.0, -2.0)], [(0.0, -1.0)], (20.0, 20.0, 60.0, 60.0)
+)  # standing on a fence, walking along it
 def test_points_never_snap_across_a_barrier_and_take_the_nearest_street_on_their_side(lines, points, box):
     net = grid_network()
     lines = [(x0, y0, x1, y1) for x0, y0, x1, y1 in lines if abs(x1 - x0) + abs(y1 - y0) > 1]

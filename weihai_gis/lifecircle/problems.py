@@ -9,6 +9,7 @@ limit) and the straight-line distance, so a planner sees whether a gap is 50 m o
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -148,7 +149,7 @@ def problem_list(
     counts = [len(r) for r in taken]
     n = len(at)
 
-    def per_category(values: list[object], dtype: type) -> np.ndarray:
+    def per_category(values: Sequence[object], dtype: type) -> np.ndarray:
         return np.repeat(np.asarray(values, dtype=dtype), counts)
 
     data = {
