@@ -64,6 +64,25 @@ def empty_snapped() -> Snapped:
     )
 
 
+def split_change(
+    facilities: Snapped, add: Snapped | None, remove: npt.ArrayLike
+) -> tuple[Snapped, Snapped, Snapped]:
+    """Split a change of ``facilities`` into ``(removed, kept, added)``.
+
+    ``removed`` holds the reachable facilities at positions ``remove`` (the only ones whose loss changes a
+    distance), ``kept`` every other facility in its order, ``added`` the snapping ``add`` (empty when None).
+    Raises IndexError naming the valid range when a position is out of it.
+    """
+    gone = np.zeros(len(facilities.edge), dtype=bool)
+    idx = np.asarray(remove, dtype=np.int64)
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(gone)):
+        raise IndexError(f"remove: positions must lie in 0..{len(gone) - 1}, got {idx.tolist()[:10]}")
+    gone[idx] = True
+    removed = facilities.take(np.flatnonzero(gone & facilities.reachable))
+    kept = facilities.take(np.flatnonzero(~gone))
+    return removed, kept, add if add is not None else empty_snapped()
+
+
 @dataclass(frozen=True)
 class ChangeStats:
     """How much of the network a change touched.
@@ -143,14 +162,7 @@ class NearestState:
             ``(state, stats)``; the new state's facilities are the kept ones in their order, then ``add``.
         """
         net = self.index.net
-        gone = np.zeros(len(self.facilities.edge), dtype=bool)
-        idx = np.asarray(remove, dtype=np.int64)
-        if len(idx) and (idx.min() < 0 or idx.max() >= len(gone)):
-            raise IndexError(f"remove: positions must lie in 0..{len(gone) - 1}, got {idx.tolist()[:10]}")
-        gone[idx] = True
-        removed = self.facilities.take(np.flatnonzero(gone & self.facilities.reachable))
-        kept = self.facilities.take(np.flatnonzero(~gone))
-        added = add if add is not None else empty_snapped()
+        removed, kept, added = split_change(self.facilities, add, remove)
         node_m = self.node_m.copy()
         n_affected = 0
         if removed.reachable.any():

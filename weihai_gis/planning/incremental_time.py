@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.lifecircle.engine import TimeIndex, node_time_s, origin_time_s, time_entries, tree_sums
 from weihai_gis.network import Snapped
-from weihai_gis.planning.incremental import ChangeStats, concat_snapped, empty_snapped
+from weihai_gis.planning.incremental import ChangeStats, concat_snapped, split_change
 
 __all__ = ["TimeState", "Walks"]
 
@@ -157,14 +157,7 @@ class TimeState:
             ``(state, stats)``; the new state's facilities are the kept ones in their order, then ``add``.
         """
         net = self.index.net
-        gone = np.zeros(len(self.facilities.edge), dtype=bool)
-        idx = np.asarray(remove, dtype=np.int64)
-        if len(idx) and (idx.min() < 0 or idx.max() >= len(gone)):
-            raise IndexError(f"remove: positions must lie in 0..{len(gone) - 1}, got {idx.tolist()[:10]}")
-        gone[idx] = True
-        removed = self.facilities.take(np.flatnonzero(gone & self.facilities.reachable))
-        kept = self.facilities.take(np.flatnonzero(~gone))
-        added = add if add is not None else empty_snapped()
+        removed, kept, added = split_change(self.facilities, add, remove)
         node_s = self.node_s.copy()
         parent, hop, reached = self.parent.copy(), self.hop_m.copy(), self.reached.copy()
         n_affected = 0
