@@ -26,6 +26,7 @@ from weihai_gis.lifecircle.engine import TimeIndex, nearest_time_s
 from weihai_gis.network import build_network, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.planning import cost_matrix, maximal_covering, node_sites
+from weihai_gis.planning.closures import barrier_scenario, barrier_whatif
 from weihai_gis.planning.incremental_time import TimeState
 from weihai_gis.planning.problem import access_inputs, siting_problem
 from weihai_gis.planning.whatif import Scenario, WhatIf
@@ -180,6 +181,33 @@ def test_an_elderly_hilly_scenario_equals_a_full_run_with_the_same_walker_and_de
         pd.DataFrame(full.hexagons.drop(columns="geometry")),
     )
     assert res.meta.options["walker"] == "elderly" and res.meta.options["dem_costs"] == "hill.tif"
+
+
+def test_a_barrier_on_the_hill_is_walked_by_the_elderly_as_a_full_run_on_the_cut_network(hilly):
+    net, inputs, dem, base = hilly
+    centre = shapely.centroid(shapely.union_all(net.edge_geometry))
+    bars = gpd.GeoDataFrame(
+        {"name": ["工地"]}, geometry=[shapely.buffer(centre, 150, cap_style="square")], crs=CRS
+    )
+    scenario = barrier_scenario(net, bars, name="工地")
+    with pytest.raises(LayerError, match="dem_costs"):
+        barrier_whatif(net, base, scenario)
+    outcome = barrier_whatif(net, base, scenario, dem_costs=dem)
+    logging.disable(logging.WARNING)
+    try:
+        full = coverage(scenario.network, inputs.origins, inputs.facilities, walker="elderly", dem_costs=dem)
+    finally:
+        logging.disable(logging.NOTSET)
+    res = outcome.result
+    assert res.meta.options["walker"] == "elderly" and res.meta.options["dem_costs"] == "hill.tif"
+    longer = 0
+    for cid in base.category_ids:
+        got, want = res.origins[f"time_{cid}"].to_numpy(), full.origins[f"time_{cid}"].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True, err_msg=cid)
+        before = base.origins[f"time_{cid}"].to_numpy()
+        longer += int((np.nan_to_num(got, nan=np.inf) > np.nan_to_num(before, nan=np.inf) + 1e-9).sum())
+    assert longer > 0  # the fence sends some of the elderly the long way round (or out of reach)
+    pd.testing.assert_frame_equal(res.overall(), full.overall())
 
 
 def test_a_hilly_base_needs_its_dem_for_what_if(hilly, tmp_path):

@@ -10,6 +10,8 @@ and the barriers that remain (``B`` without it; none: the uncut network itself).
 
 from __future__ import annotations
 
+import os
+
 import geopandas as gpd
 
 from weihai_gis.lifecircle import CoverageResult
@@ -50,8 +52,12 @@ def barrier_whatif(
     scenario: Scenario,
     *,
     units: list[str] | None = None,
+    dem_costs: str | os.PathLike[str] | None = None,
 ) -> ScenarioOutcome:
     """Answer one barrier scenario against ``base`` (computed on ``net``): its result and the differences.
+
+    A base walked in minutes on hills (``walker``, ``dem_costs``) needs its DEM again (``dem_costs``): the
+    cut network is walked by the same group on the same hills (see :class:`~weihai_gis.planning.whatif.WhatIf`).
 
     Returns
     -------
@@ -59,4 +65,4 @@ def barrier_whatif(
         ``table`` (before/after/Δ per unit), ``origins`` (origins whose coverage changed, with distances
         before and after), ``hexagons``, and the scenario's full ``result``.
     """
-    return run_scenarios(WhatIf(net, base), [scenario], units=units)[0]
+    return run_scenarios(WhatIf(net, base, dem_costs=dem_costs), [scenario], units=units)[0]
