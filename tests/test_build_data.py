@@ -15,7 +15,9 @@ from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.layers import DEFAULT_GPKG, SCHEMAS, load_layers
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(not DEFAULT_GPKG.exists(), reason="embedded weihai_gis/data/weihai.gpkg not built")
+pytestmark = pytest.mark.skipif(
+    not DEFAULT_GPKG.exists(), reason="embedded weihai_gis/data/weihai.gpkg not built"
+)
 
 
 @pytest.fixture(scope="module")

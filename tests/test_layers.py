@@ -17,7 +17,9 @@ from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.errors import InputFileError
 from weihai_gis.layers import DEFAULT_GPKG, SCHEMAS, load_layers, read_layer, validate_layers, write_layers
 
-pytestmark = pytest.mark.skipif(not DEFAULT_GPKG.exists(), reason="embedded weihai_gis/data/weihai.gpkg not built")
+pytestmark = pytest.mark.skipif(
+    not DEFAULT_GPKG.exists(), reason="embedded weihai_gis/data/weihai.gpkg not built"
+)
 
 
 @pytest.fixture(scope="module")
