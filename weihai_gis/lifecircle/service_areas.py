@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, node_distance_m
 from weihai_gis.lifecircle.results import CoverageResult
-from weihai_gis.lifecircle.service_times import reached_parts_time
+from weihai_gis.lifecircle.service_times import add_piece, reached_parts_time
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
 from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.options import SERVICE_AREA_MODES
@@ -172,11 +172,7 @@ def _edge_envelope(
         best = int(np.argmin(values))
         if values[best] > cutoff_m:
             continue
-        label = funcs[best][2]
-        if pieces and pieces[-1][2] == label and abs(pieces[-1][1] - lo) <= _EPS:
-            pieces[-1] = (pieces[-1][0], float(hi), label)
-        else:
-            pieces.append((float(lo), float(hi), label))
+        add_piece(pieces, lo, hi, funcs[best][2])
     return pieces
 
 

@@ -133,12 +133,19 @@ def _envelope(
             best = int(np.argmin(mid))
             if not mid[best] <= budget:
                 continue
-            label = labs[best]
-            if pieces and pieces[-1][2] == label and abs(pieces[-1][1] - s0) <= _EPS:
-                pieces[-1] = (pieces[-1][0], float(s1), label)
-            else:
-                pieces.append((float(s0), float(s1), label))
+            add_piece(pieces, s0, s1, labs[best])
     return pieces
+
+
+def add_piece(pieces: list[tuple[float, float, int]], lo: float, hi: float, label: int) -> None:
+    """Append the reached piece ``lo..hi`` of ``label`` to ``pieces`` (in place).
+
+    The piece is joined to the last one when that has the same label and ends where this one starts.
+    """
+    if pieces and pieces[-1][2] == label and abs(pieces[-1][1] - lo) <= _EPS:
+        pieces[-1] = (pieces[-1][0], float(hi), label)
+    else:
+        pieces.append((float(lo), float(hi), label))
 
 
 def reached_parts_time(
