@@ -80,7 +80,7 @@ def bench_whatif(side: int, repeats: int, cutoff_m: float = 1000.0, walker: str 
         from bench_walking import grid, hill_tif
         from pyproj import Transformer
 
-        from weihai_gis.lifecircle.engine import TimeIndex
+        from weihai_gis.lifecircle.time_engine import TimeIndex
         from weihai_gis.network.costs import edge_times
         from weihai_gis.planning.incremental_time import TimeState, Walks
         from weihai_gis.synthetic import CRS

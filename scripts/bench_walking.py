@@ -28,7 +28,8 @@ import shapely
 from pyproj import Transformer
 
 from weihai_gis.lifecircle import coverage
-from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, nearest_distance_m, nearest_time_s
+from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.time_engine import TimeIndex, nearest_time_s
 from weihai_gis.network import WalkNetwork, build_network, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.samples import hitwh_inputs

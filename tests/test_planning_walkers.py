@@ -22,7 +22,7 @@ from test_walking import _net, _ramp_dem, _random_case
 
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import coverage
-from weihai_gis.lifecircle.engine import TimeIndex, nearest_time_s
+from weihai_gis.lifecircle.time_engine import TimeIndex, nearest_time_s
 from weihai_gis.network import build_network, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.planning import cost_matrix, maximal_covering, node_sites

@@ -17,7 +17,16 @@ import pytest
 import weihai_gis
 import weihai_gis.layers
 
-HEAVY = ("folium", "rasterio", "scipy", "geopandas", "pandas", "pyogrio", "weihai_gis.lifecircle.engine")
+HEAVY = (
+    "folium",
+    "rasterio",
+    "scipy",
+    "geopandas",
+    "pandas",
+    "pyogrio",
+    "weihai_gis.lifecircle.engine",
+    "weihai_gis.lifecircle.time_engine",
+)
 FIX = (
     "import the library inside the command (or under TYPE_CHECKING for annotations); "
     "see weihai_gis/cli/coverage.py"

@@ -15,7 +15,8 @@ from pyproj import Transformer
 
 from weihai_gis.errors import DEMError, StandardsError
 from weihai_gis.io.raster import sample_elevation
-from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, nearest_distance_m, nearest_time_s
+from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.time_engine import TimeIndex, nearest_time_s
 from weihai_gis.network import WalkNetwork, snap_points
 from weihai_gis.network.costs import edge_times, tobler_pace_factor
 from weihai_gis.sightlines import DEM

@@ -24,7 +24,7 @@ from network_oracle import oracle_times
 from pyproj import Transformer
 
 from weihai_gis.lifecircle import coverage
-from weihai_gis.lifecircle.engine import TimeIndex, nearest_time_s
+from weihai_gis.lifecircle.time_engine import TimeIndex, nearest_time_s
 from weihai_gis.network import WalkNetwork, build_network, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.options import CoverageOptions

@@ -17,7 +17,7 @@ from weihai_gis.crs import WEB_CRS, diagnose_offset, inside_china
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
-from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, nearest_distance_m, nearest_time_s
+from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
 from weihai_gis.lifecircle.placement import (
     check_coordinates,
     check_extent,
@@ -27,6 +27,7 @@ from weihai_gis.lifecircle.placement import (
 )
 from weihai_gis.lifecircle.results import CoverageResult, InputRecord, RunMetadata, source_name
 from weihai_gis.lifecircle.summaries import auto_hex_size_m
+from weihai_gis.lifecircle.time_engine import TimeIndex, nearest_time_s
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
 from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.options import CoverageOptions
@@ -100,7 +101,7 @@ def category_times(
     """Return the walking time (s) and its route's metres to the quickest facility of each category, for a walker.
 
     The walker-group counterpart of :func:`category_distances`: edge times of ``options.walker_group`` (with
-    the hills of ``options.dem_costs``), one :class:`~weihai_gis.lifecircle.engine.TimeIndex`, then one search
+    the hills of ``options.dem_costs``), one :class:`~weihai_gis.lifecircle.time_engine.TimeIndex`, then one search
     per category on the transposed directed graph. Each category's cutoff in metres is a time budget at the
     ADULT reference speed (``walking_speed_m_per_min.adult``: 1000 m ↔ 15 min).
 

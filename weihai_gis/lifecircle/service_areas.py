@@ -46,9 +46,10 @@ from shapely.ops import substring
 from tqdm.auto import tqdm
 
 from weihai_gis.errors import LayerError
-from weihai_gis.lifecircle.engine import NetworkIndex, TimeIndex, node_distance_m
+from weihai_gis.lifecircle.engine import NetworkIndex, node_distance_m
 from weihai_gis.lifecircle.results import CoverageResult
 from weihai_gis.lifecircle.service_times import add_piece, reached_parts_time
+from weihai_gis.lifecircle.time_engine import TimeIndex
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
 from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.options import SERVICE_AREA_MODES

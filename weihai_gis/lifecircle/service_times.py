@@ -10,7 +10,7 @@ when its quickest time to a facility
 is at most the budget, where ``f(t)`` is the time from ``u`` to the point, ``b(t)`` the time from the point
 back to ``u`` (:meth:`~weihai_gis.network.costs.EdgeTimes.partial_s`, exact on the DEM's sub-segments),
 ``F`` the edge's forward time and ``T_u``/``T_v`` the end nodes' times (one bounded search on the transposed
-graph, :func:`~weihai_gis.lifecircle.engine.node_time_s`). ``f`` and ``b`` are linear between the
+graph, :func:`~weihai_gis.lifecircle.time_engine.node_time_s`). ``f`` and ``b`` are linear between the
 sub-segment ends, so between consecutive breakpoints (sub-segment ends and facilities) every candidate is
 linear: the pieces are cut at the exact remaining time by linear interpolation, and for exclusive
 catchments split where two facilities' times are equal. Edges the group cannot use (steps for a wheelchair,
@@ -30,7 +30,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from weihai_gis.lifecircle.engine import TimeIndex, node_time_s, time_entries
+from weihai_gis.lifecircle.time_engine import TimeIndex, node_time_s, time_entries
 from weihai_gis.network import Snapped, WalkNetwork
 from weihai_gis.network.costs import EdgeTimes
 
@@ -172,7 +172,7 @@ def reached_parts_time(
     exclusive
         Label each piece with its quickest facility, splitting edges where two are equally quick.
     index
-        A :class:`~weihai_gis.lifecircle.engine.TimeIndex` of ``times`` to reuse.
+        A :class:`~weihai_gis.lifecircle.time_engine.TimeIndex` of ``times`` to reuse.
 
     Returns
     -------

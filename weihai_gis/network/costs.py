@@ -324,7 +324,7 @@ class EdgeTimes:
         """The directed time graph, transposed and without parallel or unusable edges, computed once.
 
         Returns ``(key, cols, time_s, metres)`` sorted by ``key = row * (n + 1) + col``, where an entry
-        ``(row b, col a)`` is the walk ``a → b`` (used by :class:`~weihai_gis.lifecircle.engine.TimeIndex`).
+        ``(row b, col a)`` is the walk ``a → b`` (used by :class:`~weihai_gis.lifecircle.time_engine.TimeIndex`).
         """
         u, v = self._edge_u, self._edge_v
         n = self._n_nodes

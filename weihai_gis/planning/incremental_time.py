@@ -3,7 +3,7 @@
 The minutes counterpart of :class:`~weihai_gis.planning.incremental.NearestState`. A walker-group run
 (``CoverageOptions(walker=..., dem_costs=...)``) measures the time from a resident's home TO the quickest
 facility; on hills the two directions of an edge differ, so the search from the facilities runs on the
-transposed time graph (:class:`~weihai_gis.lifecircle.engine.TimeIndex`, an entry ``(b, a)`` is the walk
+transposed time graph (:class:`~weihai_gis.lifecircle.time_engine.TimeIndex`, an entry ``(b, a)`` is the walk
 ``a → b``). :class:`TimeState` keeps per node the time to the quickest facility and the search tree (the next
 node towards it and the metres of that step), so the route metres of every node follow from the tree:
 
@@ -17,7 +17,7 @@ node towards it and the metres of that step), so the route metres of every node 
 
 Times equal a full recompute bit for bit (the argument of the metres state: every value is a left-to-right
 sum along one path, and the minimum over a union of sources is the minimum of the minima). Route metres are
-summed over the tree with :func:`~weihai_gis.lifecircle.engine.tree_sums`, as the full run sums them, so they
+summed over the tree with :func:`~weihai_gis.lifecircle.time_engine.tree_sums`, as the full run sums them, so they
 are equal too wherever the quickest route is unique (two equally quick routes may differ in metres).
 """
 
@@ -31,7 +31,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from weihai_gis.lifecircle.engine import TimeIndex, node_time_s, origin_time_s, time_entries, tree_sums
+from weihai_gis.lifecircle.time_engine import TimeIndex, node_time_s, origin_time_s, time_entries, tree_sums
 from weihai_gis.network import Snapped
 from weihai_gis.planning.incremental import ChangeStats, concat_snapped, split_change
 
@@ -75,7 +75,7 @@ class TimeState:
     Attributes
     ----------
     index
-        The group's :class:`~weihai_gis.lifecircle.engine.TimeIndex`.
+        The group's :class:`~weihai_gis.lifecircle.time_engine.TimeIndex`.
     walks
         :class:`Walks` of the same index (shared by every state of the index).
     origins, facilities
@@ -88,11 +88,11 @@ class TimeState:
         The search tree, ``n + 1`` entries (the last the virtual source): next node towards the facility,
         metres of that step, whether the node is reached.
     node_m
-        Per node, the metres of its quickest route (:func:`~weihai_gis.lifecircle.engine.tree_sums` of the
+        Per node, the metres of its quickest route (:func:`~weihai_gis.lifecircle.time_engine.tree_sums` of the
         tree; NaN where not reached).
     origin_s, origin_m
         Per origin, the time and the route metres (NaN beyond the budget or unreachable); equal to
-        :func:`~weihai_gis.lifecircle.engine.nearest_time_s` for the same facilities.
+        :func:`~weihai_gis.lifecircle.time_engine.nearest_time_s` for the same facilities.
     """
 
     index: TimeIndex

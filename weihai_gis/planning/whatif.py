@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import CoverageResult, NetworkIndex, column, coverage
 from weihai_gis.lifecircle.assessment import basic_assessment
-from weihai_gis.lifecircle.engine import TimeIndex
+from weihai_gis.lifecircle.time_engine import TimeIndex
 from weihai_gis.network import WalkNetwork, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.planning.incremental import ChangeStats, NearestState, empty_snapped
