@@ -12,30 +12,39 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 import weihai_gis
 import weihai_gis.layers
+from weihai_gis.cli import SHORT_HELP, SUBCOMMANDS
 
 HEAVY = (
     "folium",
+    "jinja2",
+    "matplotlib",
     "rasterio",
     "scipy",
     "geopandas",
     "pandas",
     "pyogrio",
+    "pyproj",
+    "shapely",
+    "tqdm",
+    "yaml",
     "weihai_gis.lifecircle.engine",
     "weihai_gis.lifecircle.time_engine",
 )
+CLI_MODULES = tuple(f"weihai_gis.cli.{m}" for m in sorted({m for m, _ in SUBCOMMANDS.values()}))
 FIX = (
     "import the library inside the command (or under TYPE_CHECKING for annotations); "
     "see weihai_gis/cli/coverage.py"
 )
 
 
-def _loaded_after(code: str) -> list[str]:
-    """Run ``code`` in a fresh interpreter; return which HEAVY modules it left loaded."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+def _loaded_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    """Run ``code`` in a fresh interpreter; return which of ``modules`` (default HEAVY) it left loaded."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {modules!r} if m in sys.modules]))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -57,10 +66,53 @@ def test_importing_the_package_and_the_cli_loads_no_heavy_library():
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["layers", "list"], ["layers", "show", "counties"], ["sightlines", "--help"]]
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["layers", "list"],
+        ["layers", "show", "counties"],
+        ["sightlines", "--help"],
+        ["sightlines", "viewshed", "--help"],
+    ],
 )
 def test_help_list_and_show_start_without_folium_rasterio_geopandas_or_the_engine(args):
     assert _loaded_after(_cli(args)) == [], FIX
+
+
+@pytest.mark.parametrize(
+    "args", [["coverage", "--help"], ["plan", "--help"], ["map", "--help"], ["demo", "--help"]]
+)
+def test_the_help_of_the_heavy_commands_loads_no_geopandas_folium_or_matplotlib(args):
+    assert (
+        _loaded_after(_cli(args), ("geopandas", "pandas", "folium", "jinja2", "matplotlib", "rasterio")) == []
+    )
+
+
+def test_the_command_list_imports_no_command_module_and_a_command_only_its_own():
+    assert _loaded_after(_cli(["--help"]), CLI_MODULES) == []
+    assert _loaded_after(_cli(["sightlines", "--help"]), CLI_MODULES) == ["weihai_gis.cli.sightlines"]
+
+
+def test_the_lazy_command_table_lists_every_command_with_its_own_short_help():
+    from importlib import import_module
+
+    import weihai_gis.cli
+    from weihai_gis.cli import main
+
+    found = {}
+    for path in sorted(Path(weihai_gis.cli.__file__).parent.glob("*.py")):
+        module = import_module(f"weihai_gis.cli.{path.stem}")
+        for command in getattr(module, "COMMANDS", ()):
+            found[command.name] = (path.stem, command)
+    assert set(found) == set(SUBCOMMANDS) == set(SHORT_HELP), (
+        "register a new command in weihai_gis/cli/__init__.py"
+    )
+    for name, (module_name, command) in found.items():
+        module, attr = SUBCOMMANDS[name]
+        assert module == module_name and getattr(import_module(f"weihai_gis.cli.{module}"), attr) is command
+        assert main.get_command(click.Context(main), name) is command
+        assert SHORT_HELP[name] == command.get_short_help_str(limit=10_000), name
 
 
 def test_a_real_command_still_loads_what_it_needs():
@@ -117,4 +169,4 @@ def test_a_viewshed_from_the_cli_loads_rasterio_but_not_geopandas_pandas_or_scip
     args = ["-q", "sightlines", "viewshed", "--dem", str(path), "--observer", str(x), str(y)]
     loaded = _loaded_after(_cli([*args, "--out", str(tmp_path / "vs.tif")]))
     assert (tmp_path / "vs.tif").exists()
-    assert loaded == ["rasterio"], FIX
+    assert loaded == ["rasterio"], FIX  # no pyproj, tqdm, yaml or shapely either

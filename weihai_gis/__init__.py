@@ -19,7 +19,6 @@ the whole API.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names as _WHERE, for type checkers and editors
@@ -35,10 +34,7 @@ if TYPE_CHECKING:  # the same names as _WHERE, for type checkers and editors
     from weihai_gis.report import build_report, write_report
     from weihai_gis.standards import list_profiles, load_profile
 
-try:
-    __version__ = version("weihai-gis")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+__version__: str  # read from the installed metadata on first access (see __getattr__)
 
 _SUBMODULES = ("crs", "errors", "maps", "sightlines", "standards")
 
@@ -108,9 +104,21 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    """Return the installed distribution's version (importlib.metadata costs ~0.1 s of start-up: read on use)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("weihai-gis")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name (or submodule) on first access and keep it on the package."""
-    if name in _WHERE:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _WHERE:
         value = getattr(import_module(_WHERE[name]), name)
     elif name in _SUBMODULES:
         value = import_module(f"{__name__}.{name}")

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pyproj
 
 from weihai_gis.errors import CRSError
+
+if TYPE_CHECKING:  # pyproj loads where a transform runs (~0.1 s of start-up the viewshed command never needs)
+    import pyproj
 
 __all__ = [
     "ANALYSIS_CRS",
@@ -247,6 +249,8 @@ def require_crs(gdf: object, *, where: str) -> pyproj.CRS:
             f"{where}: no CRS is declared. Set it with GeoDataFrame.set_crs(...) (e.g. 'EPSG:4490' for "
             "CGCS2000 lon/lat) or fix the file's .prj / metadata."
         )
+    import pyproj
+
     return pyproj.CRS.from_user_input(crs)
 
 
@@ -323,6 +327,8 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
     lon_a, lat_a = _arrays(lon, lat)
     n = len(lon_a)
     lonlat = [fn(lon_a, lat_a) for fn in _TO_WGS84.values()]
+    import pyproj
+
     to_m = pyproj.Transformer.from_crs(WEB_CRS, ANALYSIS_CRS, always_xy=True)
     mx, my = to_m.transform(np.concatenate([x for x, _ in lonlat]), np.concatenate([y for _, y in lonlat]))
     pts = gpd.points_from_xy(mx, my, crs=ANALYSIS_CRS)
@@ -373,6 +379,8 @@ def near_street_shares(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object
     gx, gy = gcj02_to_wgs84(lon_a, lat_a)
     xs += [lon_a, gx]
     ys += [lat_a, gy]
+    import pyproj
+
     to_m = pyproj.Transformer.from_crs(WEB_CRS, ANALYSIS_CRS, always_xy=True)
     mx, my = to_m.transform(np.concatenate(xs), np.concatenate(ys))
     k = len(_TO_WGS84)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from weihai_gis import data as embedded_data
-from weihai_gis.cli.options import FILE
+from weihai_gis.cli.types import FILE
 from weihai_gis.layers import gpkg_rows
 from weihai_gis.layers.issues import expected_label
 from weihai_gis.layers.schema import SCHEMAS

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from weihai_gis.cli.types import FILE
 from weihai_gis.options import DEFAULT_PROFILE, SERVICE_AREA_MODES
 from weihai_gis.standards import list_profiles, walker_groups
 
@@ -40,10 +41,6 @@ __all__ = [
 ]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
-
-FILE = click.Path(dir_okay=False, path_type=Path)
-"""Type of an option or argument naming a file to read or write (value: :class:`~pathlib.Path`; a folder
-is refused; inputs are checked when read)."""
 
 
 def input_file(flag: str, help_text: str, *, required: bool = False) -> Decorator:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from weihai_gis.cli.options import FILE
+from weihai_gis.cli.types import FILE
 from weihai_gis.errors import InputFileError
 from weihai_gis.files import atomic_path, require_input_file
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -23,14 +24,14 @@ import rasterio.merge
 import rasterio.warp
 import rasterio.windows
 from affine import Affine
-from pyproj import CRS
 
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.errors import DEMError, InputFileError, LayerError
 from weihai_gis.files import atomic_path, require_input_file
 
-if TYPE_CHECKING:  # geopandas loads only when buildings are burnt in
+if TYPE_CHECKING:  # geopandas loads only when buildings are burnt in; pyproj when a CRS object is used
     import geopandas as gpd
+    from pyproj import CRS
 
 __all__ = ["DEM", "burn_buildings", "memory_bound_bytes", "read_dem", "write_raster"]
 
@@ -43,6 +44,41 @@ _NODATA_ONLY = {rasterio.enums.MaskFlags.all_valid, rasterio.enums.MaskFlags.nod
 
 _DEGREE_SIZED_PIXEL = 1e-3
 """A projected pixel smaller than this many metres is almost surely a degree value labelled as metres."""
+
+_WKT1_SPHEROID = re.compile(r'SPHEROID\["[^"]*",\s*([-+0-9.eE]+)')
+"""Semi-major axis in a WKT1 CRS (always metres in WKT1), as rasterio's ``CRS.to_wkt()`` writes it."""
+
+
+class _LazyCRS:
+    """The descriptor behind :attr:`DEM.crs`: a :class:`pyproj.CRS`, built on first read.
+
+    A CRS object that knows whether it is geographic and has a WKT (rasterio's CRS of the file read by
+    :func:`read_dem`, or a pyproj CRS) is kept as given; anything else (``"EPSG:4550"``, an EPSG code) is
+    parsed by pyproj at once, so a bad CRS still fails when the DEM is built. The viewshed reads the CRS's
+    name, kind and ellipsoid without pyproj (about 0.1 s of start-up the ``viewshed`` command never needs).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._given = f"_{name}_given"
+        self._parsed = f"_{name}_pyproj"
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> CRS:
+        if obj is None:  # class access: the dataclass field has no default
+            raise AttributeError("DEM.crs has no default")
+        parsed = obj.__dict__.get(self._parsed)
+        if parsed is None:
+            from pyproj import CRS
+
+            parsed = obj.__dict__[self._parsed] = CRS.from_user_input(obj.__dict__[self._given])
+        return parsed
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self._parsed] = None
+        if not (hasattr(value, "is_geographic") and hasattr(value, "to_wkt")):
+            from pyproj import CRS
+
+            value = obj.__dict__[self._parsed] = CRS.from_user_input(value)
+        obj.__dict__[self._given] = value
 
 
 @dataclass
@@ -65,15 +101,19 @@ class DEM:
 
     elevation: npt.NDArray[np.float64]
     transform: Affine
-    crs: CRS
+    crs: _LazyCRS = _LazyCRS()
     sea: npt.NDArray[np.bool_] = field(default=None)  # type: ignore[arg-type]
     source: str = "<array>"
 
     def __post_init__(self) -> None:
         self.elevation = np.asarray(self.elevation, dtype=np.float64)
-        self.crs = CRS.from_user_input(self.crs)
         if self.sea is None:
             self.sea = np.zeros(self.elevation.shape, dtype=bool)
+
+    @property
+    def _crs_light(self) -> Any:
+        """The CRS as given (rasterio's or pyproj's): its kind, name and WKT without importing pyproj."""
+        return self.__dict__["_crs_given"]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -93,6 +133,10 @@ class DEM:
     @property
     def semi_major_m(self) -> float:
         """Semi-major axis of the CRS ellipsoid in metres (used for earth curvature, as GDAL does)."""
+        if self.__dict__.get("_crs_pyproj") is None and (
+            m := _WKT1_SPHEROID.search(self._crs_light.to_wkt())
+        ):
+            return float(m[1])
         return float(self.crs.ellipsoid.semi_major_metre) if self.crs.ellipsoid else 6378137.0
 
     def rowcol(self, x: float, y: float) -> tuple[int, int]:
@@ -116,9 +160,10 @@ class DEM:
         DEMError
             If the CRS is geographic (degrees) or a projected CRS has degree-sized pixels or coordinates.
         """
-        if self.crs.is_geographic:
+        crs = self._crs_light
+        if crs.is_geographic:
             raise DEMError(
-                f"DEM {self.source}: CRS {self.crs.to_string()} is geographic (degrees) but the analysis needs "
+                f"DEM {self.source}: CRS {crs.to_string()} is geographic (degrees) but the analysis needs "
                 f"metres; read it with read_dem(..., crs={ANALYSIS_CRS!r}) or reproject it "
                 f"(gdalwarp -t_srs {ANALYSIS_CRS})."
             )
@@ -127,7 +172,7 @@ class DEM:
         looks_degrees = max(abs(left), abs(right)) <= 180 and max(abs(top), abs(bottom)) <= 90
         if self.cell_size_m < _DEGREE_SIZED_PIXEL or (looks_degrees and self.cell_size_m < 0.01):
             raise DEMError(
-                f"DEM {self.source}: CRS {self.crs.to_string()} says metres but the pixel size is "
+                f"DEM {self.source}: CRS {crs.to_string()} says metres but the pixel size is "
                 f"{self.cell_size_m:g} and the bounds ({left:g}, {bottom:g}, {right:g}, {top:g}) look like "
                 "longitude/latitude degrees; assign the right geographic CRS (gdal_edit -a_srs EPSG:4326) "
                 "and reproject."
@@ -293,11 +338,15 @@ def read_dem(
         elevation[elevation == nodata] = np.nan
     if not np.isfinite(elevation).any():
         raise DEMError(f"DEM {source}: every cell in the requested area is nodata.")
-    out_crs = CRS.from_user_input(src_crs)
-    if crs is not None and CRS.from_user_input(crs) != out_crs:
-        elevation, transform, out_crs = _reproject(
-            elevation, transform, out_crs, CRS.from_user_input(crs), resolution_m, resampling, source
-        )
+    out_crs: Any = src_crs  # the file's rasterio CRS; pyproj loads only to compare with a target CRS
+    if crs is not None:
+        from pyproj import CRS
+
+        out_crs = CRS.from_user_input(src_crs)
+        if CRS.from_user_input(crs) != out_crs:
+            elevation, transform, out_crs = _reproject(
+                elevation, transform, out_crs, CRS.from_user_input(crs), resolution_m, resampling, source
+            )
     dem = DEM(elevation, transform, out_crs, source=source)
     if crs is not None or not out_crs.is_geographic:
         dem.require_metric()  # a projected grid is always checked for degree-sized cells
@@ -391,7 +440,7 @@ def write_raster(
         "width": dem.shape[1],
         "count": 1,
         "dtype": dtype,
-        "crs": dem.crs,
+        "crs": dem._crs_light,
         "transform": dem.transform,
         "nodata": nodata,
         "compress": "deflate",

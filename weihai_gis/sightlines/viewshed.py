@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from tqdm import tqdm
 
 from weihai_gis.errors import DEMError
 from weihai_gis.sightlines.dem import DEM
@@ -284,6 +283,10 @@ def cumulative_viewshed(
     numpy.ndarray
         int32 counts of shape ``dem.shape``.
     """
+    from tqdm import (
+        tqdm,
+    )  # here: importing tqdm reads package metadata (~0.1 s of a single viewshed's start-up)
+
     heights = np.broadcast_to(np.asarray(observer_heights_m, dtype=float), (len(observers_xy),))
     count = np.zeros(dem.shape, dtype=np.int32)
     for xy, h in tqdm(list(zip(observers_xy, heights, strict=True)), disable=quiet, desc="viewsheds"):
