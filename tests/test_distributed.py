@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -356,3 +357,208 @@ def test_plan_site_and_access_on_a_cluster_write_what_the_single_run_writes(clie
             tables.append(gpd.read_file(out, layer=layer))
         pd.testing.assert_frame_equal(tables[0], tables[1])
         assert len(tables[0]) > 0
+
+
+# -- walker groups (minutes) on hills ------------------------------------------------------------------------
+
+
+@functools.cache
+def _hilly_grid(dem_dir: str):
+    """A 30 × 30 grid of 80 m blocks under three Gaussian hills (1 arc-second DEM), origins and facilities."""
+    from pyproj import Transformer
+
+    from weihai_gis.synthetic import CRS, X0, Y0, Hill, street_grid, write_hill_dem
+
+    net = street_grid(30, 80.0, source="hilly grid")
+    to_lonlat = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    west, south = to_lonlat.transform(X0 - 200, Y0 - 200)
+    east, north = to_lonlat.transform(X0 + 29 * 80 + 200, Y0 + 29 * 80 + 200)
+    cx, cy = (west + east) / 2, (south + north) / 2
+    hills = [
+        Hill(cx - 0.006, cy, 70.0, 0.006),
+        Hill(cx + 0.008, cy + 0.006, 45.0, 0.004),
+        Hill(cx, cy - 0.008, 30.0, 0.01),
+    ]
+    cols, rows = int((east - west) * 3600) + 2, int((north - south) * 3600) + 2
+    dem = write_hill_dem(Path(dem_dir) / "hills.tif", hills, west=west, south=south, cols=cols, rows=rows)
+    rng = np.random.default_rng(3)
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    origins = gpd.GeoDataFrame(
+        {"population": rng.integers(5, 60, 600).astype(float)},
+        geometry=shapely.points(rng.uniform(lo, hi, size=(600, 2))),
+        crs=CRS,
+    )
+    kinds = np.repeat(["kindergarten", "primary_school", "bus_stop", "convenience", "park_10"], 6)
+    facilities = gpd.GeoDataFrame(
+        {"category": kinds}, geometry=shapely.points(rng.uniform(lo, hi, size=(len(kinds), 2))), crs=CRS
+    )
+    return net, origins, facilities, dem
+
+
+def _assert_same_minutes(single, dist):
+    """Identical flags; times (s) and route metres equal to 1e-9; then the whole table as ``_assert_same``."""
+    a, b = single.origins, dist.origins
+    met = [c for c in a.columns if c.startswith("met_")]
+    assert met and all((a[c].to_numpy() == b[c].to_numpy()).all() for c in met)
+    for prefix, scale in (("time_", 60.0), ("dist_", 1.0)):  # minutes -> seconds
+        cols = [c for c in a.columns if c.startswith(prefix)]
+        assert cols
+        np.testing.assert_allclose(
+            b[cols].to_numpy(float) * scale, a[cols].to_numpy(float) * scale, rtol=0, atol=1e-9
+        )
+    _assert_same(single, dist)
+
+
+@pytest.mark.parametrize("walker", ["adult", "elderly"])
+def test_minutes_on_a_hilly_grid_are_the_local_runs_to_1e_9_s(client, tmp_path_factory, walker):
+    from weihai_gis.distributed.coverage import fastest_m_per_s
+    from weihai_gis.network.costs import edge_times
+    from weihai_gis.standards import walker_groups
+
+    net, origins, facilities, dem = _hilly_grid(str(tmp_path_factory.mktemp("hills")))
+    prof = load_profile("gb50180-2018")
+    given = prof.categories["id"].isin(facilities["category"])
+    prof = dataclasses.replace(prof, categories=prof.categories[given].reset_index(drop=True))
+    kw = {"profile": prof, "walker": walker, "dem_costs": dem, "offset_check": "off"}
+    single = coverage(net, origins, facilities, **kw)
+    backend = DaskDistances(client, method="grid", cell_m=600)
+    dist = coverage(net, origins, facilities, distances=backend, **kw)
+    _assert_same_minutes(single, dist)
+    times = edge_times(net, dem=dem, walker=walker)
+    assert (times.forward_s != times.backward_s).mean() > 0.5  # the hills make most edges directed
+    assert fastest_m_per_s(times) > walker_groups()[walker]["speed_m_per_min"] / 60  # downhill is faster
+    assert len(backend.partitions) >= 4 and max(len(p.edges) for p in backend.partitions) < net.n_edges
+    reached = single.origins.filter(like="time_").to_numpy(float)
+    assert 0.1 < np.isfinite(reached).mean() < 0.9  # the budgets bite: near and far origins both
+
+
+def test_minutes_cost_matrix_on_a_hilly_grid_equals_the_single_machine_matrix(client, tmp_path_factory):
+    from weihai_gis.distributed import distributed_cost_matrix
+    from weihai_gis.network.costs import edge_times
+    from weihai_gis.planning import cost_matrix, node_sites
+
+    net, origins, _, dem = _hilly_grid(str(tmp_path_factory.mktemp("hills")))
+    o_snap = snap_points(net, origins)
+    sites = node_sites(net, np.arange(0, net.n_nodes, 7))
+    times = edge_times(net, dem=dem, walker="elderly")
+    single = cost_matrix(net, o_snap, sites, cutoff_m=400, times=times)
+    dist = distributed_cost_matrix(net, o_snap, sites, cutoff_m=400, scheduler=client, chunks=5, times=times)
+    assert len(single.dist_m) > 1000 and dist.walker == single.walker == "elderly"
+    for field in ("origin", "site", "dist_m"):
+        np.testing.assert_array_equal(getattr(single, field), getattr(dist, field))
+    flat = cost_matrix(net, o_snap, sites, cutoff_m=400)
+    assert len(flat.dist_m) > len(
+        single.dist_m
+    )  # the elderly on the hills reach fewer sites: minutes, not metres
+
+
+def test_sweep_of_an_elderly_base_on_the_hills_equals_answering_each_scenario_alone(client, tmp_path_factory):
+    net, origins, facilities, dem = _hilly_grid(str(tmp_path_factory.mktemp("hills")))
+    kw = {"walker": "elderly", "dem_costs": dem, "offset_check": "off"}
+    base = coverage(net, origins, facilities, **kw)
+    rng = np.random.default_rng(11)
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    added = gpd.GeoDataFrame(
+        {"category": ["bus_stop"] * 4 + ["kindergarten"] * 3},
+        geometry=shapely.points(rng.uniform(lo, hi, size=(7, 2))),
+        crs=net.crs,
+    )
+    bus = facilities.index[facilities["category"] == "bus_stop"].astype(str)
+    scenarios = [Scenario("新增公交站与幼儿园", add=added), Scenario("撤销公交站", remove=tuple(bus[:4]))]
+    with pytest.raises(LayerError, match=r"hills of DEM 'hills\.tif'"):
+        sweep(scenarios, net, base, scheduler=client)  # the DEM is checked before anything is sent
+    swept = sweep(scenarios, net, base, scheduler=client, dem_costs=dem)
+    for s, got in zip(scenarios, swept, strict=True):
+        alone = run_scenarios(WhatIf(net, base, dem_costs=dem), [s])[0]
+        _assert_same_minutes(alone.result, got.result)
+        pd.testing.assert_frame_equal(alone.table, got.table)
+    rate = {o.scenario.name: o.result.overall().set_index("id")["rate_network"] for o in swept}
+    before = base.overall().set_index("id")["rate_network"]
+    assert rate["新增公交站与幼儿园"]["bus_stop"] > before["bus_stop"]
+    assert rate["撤销公交站"]["bus_stop"] < before["bus_stop"]
+
+
+def test_minutes_on_the_real_aster_tile_are_the_local_runs(client, shared_dem):
+    """A street grid laid over the real ASTER GDEM's hills (23-131 m) near 122.32 E, 36.98 N."""
+    from pyproj import Transformer
+
+    from weihai_gis.synthetic import CRS, street_grid
+
+    cx, cy = Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(122.318, 36.975)
+    net = street_grid(22, 80.0, origin_xy=(cx - 840, cy - 840), source="aster grid")
+    rng = np.random.default_rng(5)
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    origins = gpd.GeoDataFrame(
+        {"population": np.full(400, 20.0)}, geometry=shapely.points(rng.uniform(lo, hi, (400, 2))), crs=CRS
+    )
+    kinds = np.repeat(["kindergarten", "primary_school", "bus_stop"], 5)
+    facilities = gpd.GeoDataFrame(
+        {"category": kinds}, geometry=shapely.points(rng.uniform(lo, hi, (len(kinds), 2))), crs=CRS
+    )
+    prof = load_profile("gb50180-2018")
+    prof = dataclasses.replace(
+        prof, categories=prof.categories[prof.categories["id"].isin(kinds)].reset_index(drop=True)
+    )
+    kw = {"profile": prof, "walker": "elderly", "dem_costs": shared_dem, "offset_check": "off"}
+    single = coverage(net, origins, facilities, **kw)
+    backend = DaskDistances(client, method="grid", cell_m=500)
+    _assert_same_minutes(single, coverage(net, origins, facilities, distances=backend, **kw))
+    assert len(backend.partitions) >= 4
+    assert single.origins.filter(like="met_").to_numpy(bool).any()
+
+
+def _helsinki_hill(tmp_path):
+    """A 40 m Gaussian hill (1 arc-second EPSG:4326 GeoTIFF) over the Helsinki sample's streets."""
+    from weihai_gis.samples import sample_inputs
+    from weihai_gis.synthetic import Hill, write_hill_dem
+
+    net = build_network(sample_inputs().network)
+    west, south, east, north = gpd.GeoSeries(net.edge_geometry, crs=net.crs).to_crs(4326).total_bounds
+    cols, rows = int((east - west) * 3600) + 8, int((north - south) * 3600) + 8
+    hill = Hill((west + east) / 2, (south + north) / 2, 40.0, (east - west) / 4)
+    west, south = west - 4 / 3600, south - 4 / 3600
+    return write_hill_dem(tmp_path / "hill.tif", [hill], west=west, south=south, cols=cols, rows=rows)
+
+
+def test_cli_minutes_commands_on_a_cluster_write_what_the_single_run_writes(client, tmp_path):
+    """coverage (with --compare-walkers), plan gaps / whatif / access: elderly on a hill, with and without Dask."""
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+    from weihai_gis.io.results import read_results
+    from weihai_gis.samples import sample_inputs
+
+    walk = ["--sample", "helsinki", "--walker", "elderly", "--dem-costs", str(_helsinki_hill(tmp_path))]
+    fac = sample_inputs().facilities
+    lon, lat = shapely.get_coordinates(fac.to_crs(4326).geometry.to_numpy()[[0]])[0]
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        f"scenarios:\n  - name: 规划\n    add:\n      - {{category: primary_school, x: {lon}, y: {lat}}}\n",
+        encoding="utf-8",
+    )
+    commands = {
+        "coverage": ["coverage", *walk, "--compare-walkers", "elderly"],
+        "gaps": ["plan", "gaps", *walk],
+        "whatif": ["plan", "whatif", *walk, "--scenario", str(scenario)],
+        "access": ["plan", "access", *walk, "--category", "primary_school"],
+    }
+    for name, args in commands.items():
+        written = []
+        # the module's in-process cluster, reached by its scheduler address as a real cluster would be
+        for run, sched in (("single", []), ("dask", ["--scheduler", client.scheduler.address])):
+            out = tmp_path / f"{name}-{run}.gpkg"
+            result = CliRunner().invoke(main, ["-q", *args, *sched, "--out", str(out)])
+            assert result.exit_code == 0, f"{name} {run}: {result.output}"
+            layers = [layer for layer, _ in pyogrio.list_layers(out)]
+            frames = {layer: gpd.read_file(out, layer=layer) for layer in layers}
+            if out.with_suffix(".csv").exists():
+                frames["csv"] = pd.read_csv(out.with_suffix(".csv"), comment="#")
+            written.append(frames)
+        assert written[0].keys() == written[1].keys()
+        assert any(len(frame) for frame in written[0].values()), name  # something to compare
+        for layer in set(written[0]) - {"run_metadata"}:  # (its run time differs)
+            pd.testing.assert_frame_equal(written[0][layer], written[1][layer], check_exact=True, obj=layer)
+        if name == "coverage":  # a minutes run on the hill, with the elderly-adult comparison
+            res = read_results(tmp_path / "coverage-dask.gpkg")
+            assert res.walker == "elderly" and res.walker_comparison is not None
+            assert len(res.walker_comparison) > 0 and res.origins.filter(like="time_").notna().any().any()

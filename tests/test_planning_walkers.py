@@ -339,11 +339,6 @@ def test_cli_plan_commands_walk_as_the_walker_on_the_dem(hilly, tmp_path):
     curve = pd.read_csv(out.with_suffix(".csv"))
     met = base.origins["met_primary_school"].to_numpy(bool)
     assert curve.loc[0, "covered"] == pytest.approx(base.origins.loc[met, "population"].sum())
-    # minutes run in this process: no --scheduler
-    res = _cli(
-        tmp_path, "access", *walk, "--category", "primary_school", "--scheduler", "local:1", "--out", "x.gpkg"
-    )
-    assert res.exit_code == 2 and "drop --scheduler" in res.output and "Traceback" not in res.output
 
 
 def test_the_main_jobs_siting_scenario_sites_and_answers_in_elderly_minutes(hilly, tmp_path):

@@ -123,7 +123,6 @@ def test_cli_coverage_walker_writes_minutes_and_records_the_group(tmp_path):
     [
         (["--walker", "runner"], "Invalid value for '--walker'"),
         (["--dem-costs", "missing.tif"], "missing.tif"),
-        (["--walker", "elderly", "--scheduler", "local:1"], "drop --scheduler"),
     ],
 )
 def test_cli_walker_options_refuse_bad_input_with_exit_2(tmp_path, args, message):

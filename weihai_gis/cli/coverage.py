@@ -10,7 +10,6 @@ import click
 
 from weihai_gis.cli.options import (
     cache_dir_option,
-    check_walkers_local,
     coverage_input_options,
     facility_table,
     input_file,
@@ -98,7 +97,6 @@ def coverage(
     from weihai_gis.samples import sample_inputs, supplied_inputs
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    check_walkers_local(scheduler, walker, dem_costs_path, compare_walkers)
     if out_path.suffix.lower() != ".gpkg":
         raise InputFileError(f"--out {str(out_path)!r}: expected a .gpkg file name.")
     if sample:

@@ -9,7 +9,6 @@ import click
 
 from weihai_gis.cli.options import (
     cache_dir_option,
-    check_walkers_local,
     coverage_input_options,
     facility_table,
     input_file,
@@ -98,7 +97,6 @@ def demo(
     from weihai_gis.jobs.main_job import run_main_job  # maps, report, engine: loaded when the job runs
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    check_walkers_local(scheduler, walker, dem_costs_path, compare_walkers)
     result = run_main_job(
         out_dir,
         layers_path=layers_path,

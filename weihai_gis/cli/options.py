@@ -25,7 +25,6 @@ __all__ = [
     "FILE",
     "barrier_options",
     "cache_dir_option",
-    "check_walkers_local",
     "coverage_input_options",
     "facility_table",
     "input_file",
@@ -370,14 +369,6 @@ def walker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
-
-
-def check_walkers_local(scheduler: str | None, walker: str | None, dem: Any, compare: str | None) -> None:
-    """Refuse ``--scheduler`` with a walker-group option: minutes runs are computed in this process."""
-    if scheduler and (walker or dem or compare):
-        raise click.UsageError(
-            "--walker/--dem-costs/--compare-walkers run in this process; drop --scheduler (Dask measures metres)."
-        )
 
 
 _LAYER_KEY = "weihai_file_layers"

@@ -19,7 +19,6 @@ import click
 from weihai_gis.cli.options import (
     barrier_options,
     cache_dir_option,
-    check_walkers_local,
     coverage_input_options,
     input_file,
     layer_of,
@@ -54,8 +53,7 @@ def _inputs_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _walk(p: dict[str, Any]) -> dict[str, Any]:
-    """Return the run's ``walker`` / ``dem_costs`` keywords (None for metres); refuse them with ``--scheduler``."""
-    check_walkers_local(p.get("scheduler"), p["walker"], p["dem_costs_path"], None)
+    """Return the run's ``walker`` / ``dem_costs`` keywords (None for metres)."""
     return {"walker": p["walker"], "dem_costs": p["dem_costs_path"]}
 
 
@@ -233,7 +231,9 @@ def whatif(ctx: click.Context, **p: Any) -> None:
 
         with connect(p["scheduler"]) as client:
             base = run(distances=DaskDistances(client, progress=not quiet))
-            outcomes = sweep(scenarios, net, base, scheduler=client, progress=not quiet)
+            outcomes = sweep(
+                scenarios, net, base, scheduler=client, progress=not quiet, dem_costs=walk["dem_costs"]
+            )
     crs = base.origins.crs
     layers = {
         "whatif_origins": gpd.GeoDataFrame(

@@ -6,14 +6,18 @@ worker once; each scenario is one task answered by
 :func:`weihai_gis.planning.whatif.run_scenarios` on that worker, so its outcome (result, difference tables
 and layers) is the one running it alone gives. Each worker thread keeps one
 :class:`~weihai_gis.planning.whatif.WhatIf` per base run, so the full searches a category needs are done
-once per worker and every later scenario of that category is incremental.
+once per worker and every later scenario of that category is incremental. A walker-group (minutes) base run
+is answered on the workers as on one machine: each worker's WhatIf reads the base run's DEM (``dem_costs``, a
+path the workers can open — on a local cluster, always) and keeps the directed time graph.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
@@ -36,23 +40,27 @@ log = logging.getLogger(__name__)
 _local = threading.local()
 
 
-def _whatif(shipped: ShippedNetwork, base: CoverageResult) -> WhatIf:
+def _whatif(shipped: ShippedNetwork, base: CoverageResult, dem_costs: str | None) -> WhatIf:
     """Return the worker thread's WhatIf for this (scattered) network and base run, built on first use."""
     from weihai_gis.planning.whatif import WhatIf
 
-    key = (id(shipped), id(base))
+    key = (id(shipped), id(base), dem_costs)
     if getattr(_local, "key", None) != key:
-        _local.key, _local.whatif = key, WhatIf(shipped.net, base)
+        _local.key, _local.whatif = key, WhatIf(shipped.net, base, dem_costs=dem_costs)
     return _local.whatif
 
 
 def _answer(
-    shipped: ShippedNetwork, base: CoverageResult, scenario: Scenario, units: list[str] | None
+    shipped: ShippedNetwork,
+    base: CoverageResult,
+    scenario: Scenario,
+    units: list[str] | None,
+    dem_costs: str | None,
 ) -> ScenarioOutcome:
     """Worker task: one scenario, answered and compared with the base run as ``run_scenarios`` does."""
     from weihai_gis.planning.whatif import run_scenarios
 
-    return run_scenarios(_whatif(shipped, base), [scenario], units=units)[0]
+    return run_scenarios(_whatif(shipped, base, dem_costs), [scenario], units=units)[0]
 
 
 def sweep(
@@ -63,6 +71,7 @@ def sweep(
     scheduler: str | SchedulerSpec | Client = "local",
     units: list[str] | None = None,
     progress: bool = False,
+    dem_costs: str | os.PathLike[str] | None = None,
 ) -> list[ScenarioOutcome]:
     """Answer every scenario against ``base`` on a Dask cluster; each outcome equals answering it alone.
 
@@ -80,6 +89,9 @@ def sweep(
         Unit summaries of the base run to compare per unit (default all it carries).
     progress
         Show a tqdm bar over finished scenarios.
+    dem_costs
+        The DEM of a base run with hills, as for :class:`~weihai_gis.planning.whatif.WhatIf` (checked here
+        against the base run before anything is sent; the workers must be able to read the file).
 
     Returns
     -------
@@ -89,16 +101,21 @@ def sweep(
     Raises
     ------
     LayerError
-        When two scenarios share a name (checked before anything is sent).
+        When two scenarios share a name, or ``dem_costs`` does not match the base run (checked before
+        anything is sent).
     """
+    from weihai_gis.planning.whatif import check_base_dem
+
     names = [s.name for s in scenarios]
     if dup := sorted({n for n in names if names.count(n) > 1}):
         raise LayerError(f"scenarios: names {dup} are used twice; give every scenario its own name.")
+    dem = None if dem_costs is None else str(Path(dem_costs).resolve())
+    check_base_dem(base, dem)
     with connect(scheduler) as client:
         from distributed import as_completed
 
         shared = client.scatter([shippable(net), base], broadcast=True, hash=False)
-        futures = [client.submit(_answer, *shared, s, units, pure=False) for s in scenarios]
+        futures = [client.submit(_answer, *shared, s, units, dem, pure=False) for s in scenarios]
         done: dict[str, ScenarioOutcome] = {}
         for future in tqdm(as_completed(futures), total=len(futures), desc="scenarios", disable=not progress):
             outcome = future.result()

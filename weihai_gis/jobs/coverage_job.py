@@ -8,6 +8,7 @@ from the result on the same (cut) network (:mod:`weihai_gis.lifecircle.service_a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -175,21 +176,21 @@ def run_coverage_job(
         source_label=_without_folders(inputs, files),
         progress=progress,
     )
-    if scheduler is None:
-        res = run()
-    else:
-        from weihai_gis.distributed import DaskDistances, connect
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:  # one cluster for the run and the walker comparison's runs
+            from weihai_gis.distributed import DaskDistances, connect
 
-        with connect(scheduler) as client:
-            res = run(distances=DaskDistances(client, progress=progress))
+            client = stack.enter_context(connect(scheduler))
+            run = functools.partial(run, distances=DaskDistances(client, progress=progress))
+        res = run()
+        gap = None
+        if compare_walker is not None:
+            opts = options or CoverageOptions()
+            adult = res if res.walker == "adult" else run(options=opts.replace(walker="adult"))
+            other = res if res.walker == compare_walker else run(options=opts.replace(walker=compare_walker))
+            gap = walker_gap(adult, other)
     if notes:
         res = dataclasses.replace(res, meta=res.meta.replace(warnings=(*res.meta.warnings, *notes)))
-    gap = None
-    if compare_walker is not None:
-        opts = options or CoverageOptions()
-        adult = res if res.walker == "adult" else run(options=opts.replace(walker="adult"))
-        other = res if res.walker == compare_walker else run(options=opts.replace(walker=compare_walker))
-        gap = walker_gap(adult, other)
     res = with_problems(net, res, inputs, units=units)
     if service_areas is not None:
         areas = result_service_areas(

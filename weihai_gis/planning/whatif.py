@@ -41,7 +41,7 @@ from weihai_gis.planning.incremental import ChangeStats, NearestState, empty_sna
 from weihai_gis.planning.incremental_time import TimeState, Walks
 from weihai_gis.standards import load_profile, walker_groups
 
-__all__ = ["Scenario", "ScenarioOutcome", "WhatIf", "facility_ids", "run_scenarios"]
+__all__ = ["Scenario", "ScenarioOutcome", "WhatIf", "check_base_dem", "facility_ids", "run_scenarios"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,29 @@ def facility_ids(facilities: pd.DataFrame) -> npt.NDArray[np.object_]:
     return np.arange(len(facilities)).astype(str).astype(object)
 
 
+def check_base_dem(base: CoverageResult, dem_costs: str | os.PathLike[str] | None) -> None:
+    """Raise :class:`LayerError` unless ``dem_costs`` is the DEM the base run walked (None: level ground).
+
+    The result records only the DEM's file name, so the name is compared.
+    """
+    recorded = base.meta.options.get("dem_costs")
+    if recorded is not None and dem_costs is None:
+        raise LayerError(
+            f"what-if: the base run walked the hills of DEM {recorded!r}; give that file "
+            "(WhatIf(..., dem_costs=PATH), or --dem-costs) so scenarios are walked on the same hills."
+        )
+    if dem_costs is not None and recorded is None:
+        raise LayerError(
+            f"what-if: DEM {Path(dem_costs).name!r} given, but the base run walked level ground; rerun the "
+            "base with --dem-costs (dem_costs=) or leave the DEM out."
+        )
+    if dem_costs is not None and Path(dem_costs).name != recorded:
+        raise LayerError(
+            f"what-if: DEM {Path(dem_costs).name!r} is not the base run's ({recorded!r}); scenarios must "
+            "be walked on the base run's hills. Give its DEM, or rerun the base with this one."
+        )
+
+
 class WhatIf:
     """Answer scenarios against one base coverage result on its network, reusing the base distances.
 
@@ -118,22 +141,7 @@ class WhatIf:
         self.base = base
         self.profile = load_profile(base.profile_name)
         opts = base.meta.options
-        recorded = opts.get("dem_costs")
-        if recorded is not None and dem_costs is None:
-            raise LayerError(
-                f"what-if: the base run walked the hills of DEM {recorded!r}; give that file "
-                "(WhatIf(..., dem_costs=PATH), or --dem-costs) so scenarios are walked on the same hills."
-            )
-        if dem_costs is not None and recorded is None:
-            raise LayerError(
-                f"what-if: DEM {Path(dem_costs).name!r} given, but the base run walked level ground; rerun the "
-                "base with --dem-costs (dem_costs=) or leave the DEM out."
-            )
-        if dem_costs is not None and Path(dem_costs).name != recorded:
-            raise LayerError(
-                f"what-if: DEM {Path(dem_costs).name!r} is not the base run's ({recorded!r}); scenarios must "
-                "be walked on the base run's hills. Give its DEM, or rerun the base with this one."
-            )
+        check_base_dem(base, dem_costs)
         self.walker: str | None = opts.get("walker")
         self.dem_costs = None if dem_costs is None else os.fspath(dem_costs)
         self._snap_opts = {k: opts.get(k) for k in ("max_snap_m", "min_component_nodes")}
