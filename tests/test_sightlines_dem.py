@@ -145,3 +145,34 @@ def test_nodata_value_and_mask_band_both_read_as_nan(tmp_path, how):
     dem = read_dem(path, crs=None)
     np.testing.assert_array_equal(np.isnan(dem.elevation), hole)
     np.testing.assert_array_equal(dem.elevation[~hole], data[~hole])
+
+
+@pytest.mark.parametrize("crs", ["EPSG:27700", "EPSG:4550"])
+def test_the_crs_of_a_read_dem_is_a_pyproj_crs_with_the_file_ellipsoid(tmp_path, crs):
+    import dataclasses
+
+    import pyproj
+
+    path = write_tif(tmp_path / "d.tif", np.ones((4, 5)), crs=crs)
+    dem = read_dem(path, crs=None)
+    expected = pyproj.CRS(crs)
+    # read without pyproj (rasterio's CRS and its WKT), equal to what pyproj says once parsed
+    assert dem.semi_major_m == expected.ellipsoid.semi_major_metre
+    assert isinstance(dem.crs, pyproj.CRS) and dem.crs == expected
+    assert dem.semi_major_m == expected.ellipsoid.semi_major_metre
+    copy = dataclasses.replace(dem, elevation=dem.elevation * 2)
+    assert copy.crs == expected and (copy.elevation == 2).all()
+    out = write_raster(tmp_path / "o.tif", dem.elevation, dem, nodata=None)
+    with rasterio.open(out) as src:
+        assert pyproj.CRS(src.crs.to_wkt()) == expected
+
+
+def test_a_dem_with_an_unknown_crs_is_refused_when_built():
+    with pytest.raises(pyproj_error()):
+        DEM(np.ones((3, 3)), Affine(30, 0, 0, 0, -30, 0), "EPSG:999999")
+
+
+def pyproj_error() -> type[Exception]:
+    from pyproj.exceptions import CRSError
+
+    return CRSError

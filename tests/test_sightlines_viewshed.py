@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
+from weihai_gis.errors import DEMError
 from weihai_gis.sightlines import DEM, cumulative_viewshed, read_dem, viewshed, write_raster
 
 GDAL_VIEWSHED = shutil.which("gdal_viewshed")
@@ -211,3 +212,55 @@ def test_random_terrain_matches_gdal_viewshed_cell_for_cell(tmp_path_factory, se
         legacy_neighbours=installed_gdal_version() < (3, 10),
     )
     assert (ours.visible == gdal).all()
+
+
+def test_the_cli_writes_the_library_viewshed_as_uint8_with_255_out_of_range_and_on_nodata(tmp_path):
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+
+    rng = np.random.default_rng(7)
+    dem = flat_dem(n=61, cell=20.0)
+    dem.elevation += rng.uniform(0, 40, dem.shape)
+    dem.elevation[24:27, 30:34] = np.nan  # within range: written as 255 too
+    path = write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999.0, dtype="float64")
+    xy = centre_xy(dem, 30, 25)
+    out = tmp_path / "vs.tif"
+    args = ["sightlines", "viewshed", "--dem", str(path), "--observer", *map(str, xy)]
+    result = CliRunner().invoke(
+        main, [*args, "--max-distance", "500", "--target-height", "1.5", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    ours = viewshed(read_dem(path, crs=None), xy, target_height_m=1.5, max_distance_m=500.0)
+    with rasterio.open(out) as src:
+        written, profile, crs, t = src.read(1), src.profile, src.crs, src.transform
+    assert profile["dtype"] == "uint8" and profile["nodata"] == 255 and crs.to_epsg() == 4550
+    # --max-distance reads only a window around the observer: compare on that window
+    row0, col0 = (
+        round((t.f - dem.transform.f) / dem.transform.e),
+        round((t.c - dem.transform.c) / dem.transform.a),
+    )
+    assert written.size < dem.elevation.size
+    expected = np.where(ours.in_range, ours.visible, 255)[
+        row0 : row0 + written.shape[0], col0 : col0 + written.shape[1]
+    ]
+    np.testing.assert_array_equal(written, expected)
+    assert not ours.in_range[:row0].any() and not ours.in_range[:, :col0].any()
+    assert (written == 255).any() and (written == 1).any() and (written == 0).any()
+
+
+def test_a_negative_target_height_is_refused():
+    with pytest.raises(DEMError, match="target height -1"):
+        viewshed(flat_dem(n=11), centre_xy(flat_dem(n=11), 5, 5), target_height_m=-1.0)
+
+
+def test_ground_height_is_where_the_target_becomes_visible_and_zero_where_seen():
+    rng = np.random.default_rng(5)
+    dem = flat_dem(n=41, cell=20.0)
+    dem.elevation += rng.uniform(0, 60, dem.shape)
+    dem.elevation[3, 3] = np.nan
+    res = viewshed(dem, centre_xy(dem, 20, 20), observer_height_m=2.0, max_distance_m=300.0)
+    ground = res.min_target_height_m
+    assert np.isnan(ground[~res.in_range]).all() and np.isnan(ground[3, 3])
+    assert (ground[res.visible] == 0).all() and (ground[res.in_range & ~res.visible] > 0).all()
+    assert res.min_target_height_m is ground  # computed once

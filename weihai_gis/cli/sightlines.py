@@ -137,11 +137,11 @@ def viewshed_cmd(
         curvature_coeff=curvature_coeff,
         max_distance_m=max_distance,
     )
-    values = np.where(res.in_range, res.visible.astype(float), np.nan)
-    write_raster(
-        out, values, grid, nodata=255, dtype="uint8", inputs=(dem,), tags={"VALUES": "1=visible 0=not"}
-    )
-    share = res.visible.sum() / max(res.in_range.sum(), 1)
+    values = res.visible.view(np.uint8).copy()  # 1 visible, 0 not: bools are bytes of 0 and 1
+    np.copyto(values, 255, where=~res.in_range)
+    tags = {"VALUES": "1=visible 0=not"}
+    write_raster(out, values, grid, nodata=255, dtype="uint8", inputs=(dem,), tags=tags, zlevel=1)
+    share = int(np.count_nonzero(res.visible)) / max(int(np.count_nonzero(res.in_range)), 1)
     click.echo(f"可见比例 {share:.1%} / visible share of cells -> {out}")
 
 

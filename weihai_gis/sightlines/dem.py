@@ -404,6 +404,7 @@ def write_raster(
     dtype: str = "float32",
     inputs: tuple[PathLike, ...] = (),
     tags: dict[str, str] | None = None,
+    zlevel: int = 6,
 ) -> Path:
     """Write ``array`` on the grid of ``dem`` as a compressed GeoTIFF, atomically.
 
@@ -412,7 +413,8 @@ def write_raster(
     path
         Output GeoTIFF.
     array
-        Values of shape ``dem.shape``; ``nan`` is written as ``nodata``.
+        Values of shape ``dem.shape``; ``nan`` is written as ``nodata``. An integer array already of type
+        ``dtype`` is written without conversion (its nodata cells must hold ``nodata``).
     dem
         Grid (transform and CRS) of the output.
     nodata
@@ -423,17 +425,24 @@ def write_raster(
         Input files of the run; writing onto one of them is refused.
     tags
         Metadata tags written into the file (e.g. what a value means).
+    zlevel
+        Deflate level, 1 (fastest) to 9 (smallest); a 0/1 mask is barely larger at 1 in half the time.
 
     Returns
     -------
     pathlib.Path
         The written file.
     """
-    arr = np.asarray(array, dtype=np.float64)
+    arr = np.asarray(array)
     if arr.shape != dem.shape:
         raise ValueError(f"array shape {arr.shape} differs from the DEM grid {dem.shape}")
-    if nodata is not None:
-        arr = np.where(np.isnan(arr), nodata, arr)
+    if (
+        arr.dtype != np.dtype(dtype) or arr.dtype.kind == "f"
+    ):  # an integer array of the output type goes as is
+        arr = np.asarray(arr, dtype=np.float64)
+        if nodata is not None:
+            arr = np.where(np.isnan(arr), nodata, arr)
+        arr = arr.astype(dtype)
     profile = {
         "driver": "GTiff",
         "height": dem.shape[0],
@@ -444,9 +453,10 @@ def write_raster(
         "transform": dem.transform,
         "nodata": nodata,
         "compress": "deflate",
+        "zlevel": zlevel,
     }
     with atomic_path(path, inputs=inputs) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(arr.astype(dtype), 1)
+        dst.write(arr, 1)
         if tags:
             dst.update_tags(**tags)
     return Path(path)

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -66,22 +67,30 @@ class ViewshedResult:
     ----------
     visible
         True where a target of the given height is visible (False on nodata and beyond the max distance).
-    min_target_height_m
-        GDAL's GROUND output: the smallest height above ground at which a target would be visible
-        (``nan`` on nodata and out of range).
     in_range
         False beyond ``max_distance_m`` and on nodata cells.
     observer_rowcol
         (row, col) of the observer cell.
     observer_z_m
         Eye height above the datum in metres (ground of the observer cell plus the observer height).
+    min_target_height_m
+        GDAL's GROUND output (computed on first access): the smallest height above ground at which a target
+        would be visible (``nan`` on nodata and out of range).
     """
 
     visible: npt.NDArray[np.bool_]
-    min_target_height_m: npt.NDArray[np.float64]
     in_range: npt.NDArray[np.bool_]
     observer_rowcol: tuple[int, int]
     observer_z_m: float
+    _reference_m: npt.NDArray[np.float64] = field(repr=False, compare=False)
+    _relative_m: npt.NDArray[np.float64] = field(repr=False, compare=False)
+
+    @cached_property
+    def min_target_height_m(self) -> npt.NDArray[np.float64]:
+        """GDAL's GROUND output: ``max(0, Z - z')`` = ``R - z'`` in range, ``nan`` elsewhere (metres)."""
+        ground = np.subtract(self._reference_m, self._relative_m)
+        np.copyto(ground, np.nan, where=~self.in_range)
+        return ground
 
 
 def _observer_cell(dem: DEM, observer_xy: tuple[float, float]) -> tuple[int, int]:
@@ -96,6 +105,31 @@ def _observer_cell(dem: DEM, observer_xy: tuple[float, float]) -> tuple[int, int
             f"DEM {dem.source}: observer ({observer_xy[0]:.2f}, {observer_xy[1]:.2f}) is on a nodata cell."
         )
     return row, col
+
+
+def _squared_distances(dem: DEM, observer_rowcol: tuple[int, int]) -> npt.NDArray[np.float64]:
+    """Squared distances (m²) between the observer's cell centre and every cell centre, one new array."""
+    r0, c0 = observer_rowcol
+    t = dem.transform
+    iy = np.arange(dem.shape[0], dtype=np.float64) - r0
+    ix = np.arange(dem.shape[1], dtype=np.float64) - c0
+    if t.b == 0 and t.d == 0:  # north-up: r² = (a x)² + (e y)², one pass over the grid
+        dx, dy = t.a * ix, t.e * iy
+        return np.add.outer(dy * dy, dx * dx)
+    dx = t.a * ix[None, :] + t.b * iy[:, None]
+    dy = t.d * ix[None, :] + t.e * iy[:, None]
+    return dx * dx + dy * dy
+
+
+def _lower_in_place(
+    r2: npt.NDArray[np.float64], dem: DEM, observer_z_m: float, curvature_coeff: float
+) -> npt.NDArray[np.float64]:
+    """Turn ``r2`` into z' = z - cc r² / 2a - Zobs in place (nodata: far below the eye); return it."""
+    z = np.multiply(r2, -(curvature_coeff / (2.0 * dem.semi_major_m)), out=r2)
+    z += dem.elevation
+    z -= observer_z_m
+    np.copyto(z, _NODATA_RELATIVE_M, where=~np.isfinite(z))
+    return z
 
 
 def relative_heights(
@@ -114,16 +148,8 @@ def relative_heights(
     curvature_coeff
         GDAL's ``cc``; 0 disables the curvature correction.
     """
-    r0, c0 = observer_rowcol
-    t = dem.transform
-    iy = np.arange(dem.shape[0], dtype=np.float64)[:, None] - r0
-    ix = np.arange(dem.shape[1], dtype=np.float64)[None, :] - c0
-    dx = t.a * ix + t.b * iy
-    dy = t.d * ix + t.e * iy
-    r2 = dx * dx + dy * dy
-    z = dem.elevation - (curvature_coeff / (2.0 * dem.semi_major_m)) * r2 - observer_z_m
-    z = np.where(np.isfinite(z), z, _NODATA_RELATIVE_M)
-    return z, r2
+    r2 = _squared_distances(dem, observer_rowcol)
+    return _lower_in_place(r2.copy(), dem, observer_z_m, curvature_coeff), r2
 
 
 def _ring_side(
@@ -134,33 +160,33 @@ def _ring_side(
     w: npt.NDArray[np.float64],
     k: int,
     inv: float,
-    zplane_out: npt.NDArray[np.float64],
     ref_out: npt.NDArray[np.float64],
 ) -> None:
     """One side of ring k: offsets lo..hi along the side, ``prev`` the parallel line of ring k - 1.
 
-    ``Z = (prev[o + t - sign(t)] * |t| + prev[o + t] * (k - |t|)) / (k - 1)``; writes Z and max(R, Z) in place.
+    ``Z = (prev[o + t - sign(t)] * |t| + prev[o + t] * (k - |t|)) / (k - 1)``; writes ``max(R, Z)`` in place.
     """
     same = prev[o + lo : o + hi + 1]
     toward = np.concatenate((prev[o + lo + 1 : o + 1], prev[o : o + 1], prev[o : o + hi]))
     z = (toward * w + same * (k - w)) * inv
-    zplane_out[:] = z
     np.maximum(ref_out, z, out=ref_out)
 
 
 def _reference_heights(
     zrel: npt.NDArray[np.float64], r0: int, c0: int, *, legacy_neighbours: bool = False
 ) -> npt.NDArray[np.float64]:
-    """Return GDAL's reference-plane height Z for every cell (-inf at the observer and its neighbours)."""
+    """Return ``R = max(z', Z)`` for every cell, Z being GDAL's reference-plane height.
+
+    The observer and its eight neighbours have no plane (R = z'). A cell is visible iff ``z' + tz >= R`` (for
+    ``tz >= 0``, exactly GDAL's ``z' + tz >= Z``), and ``R - z'`` is the height a target there needs to be seen.
+    """
     nrows, ncols = zrel.shape
     ref = zrel.copy()  # R = max(z', Z), filled ring by ring
-    zplane = np.full(zrel.shape, -np.inf)
     if legacy_neighbours:  # GDAL <= 3.9: cells in the rows next to the observer compared with its ground
-        rows = slice(max(r0 - 1, 0), r0 + 2)
         cols = slice(max(c0 - 1, 0), c0 + 2)
-        zplane[rows, cols] = zrel[r0, c0]
-        zplane[r0, cols] = -np.inf
-        ref[rows, cols] = np.maximum(ref[rows, cols], zplane[rows, cols])
+        for r in (r0 - 1, r0 + 1):
+            if 0 <= r < nrows:
+                np.maximum(ref[r, cols], zrel[r0, c0], out=ref[r, cols])
     kmax = max(r0, nrows - 1 - r0, c0, ncols - 1 - c0)
     abs_y = np.abs(np.arange(-nrows, nrows + 1, dtype=np.float64))
     abs_x = np.abs(np.arange(-ncols, ncols + 1, dtype=np.float64))
@@ -170,39 +196,15 @@ def _reference_heights(
         wy = abs_y[nrows + ylo : nrows + yhi + 1]
         for sx in (1, -1):  # columns x = +k and x = -k, |y| <= k
             c = c0 + sx * k
-            if not 0 <= c < ncols:
-                continue
-            prev = ref[:, c - sx]
-            _ring_side(
-                prev,
-                r0,
-                ylo,
-                yhi,
-                wy,
-                k,
-                inv,
-                zplane[r0 + ylo : r0 + yhi + 1, c],
-                ref[r0 + ylo : r0 + yhi + 1, c],
-            )
+            if 0 <= c < ncols:
+                _ring_side(ref[:, c - sx], r0, ylo, yhi, wy, k, inv, ref[r0 + ylo : r0 + yhi + 1, c])
         xlo, xhi = max(-(k - 1), -c0), min(k - 1, ncols - 1 - c0)
         wx = abs_x[ncols + xlo : ncols + xhi + 1]
         for sy in (1, -1):  # rows y = +k and y = -k, |x| < k
             r = r0 + sy * k
-            if not 0 <= r < nrows:
-                continue
-            prev = ref[r - sy]
-            _ring_side(
-                prev,
-                c0,
-                xlo,
-                xhi,
-                wx,
-                k,
-                inv,
-                zplane[r, c0 + xlo : c0 + xhi + 1],
-                ref[r, c0 + xlo : c0 + xhi + 1],
-            )
-    return zplane
+            if 0 <= r < nrows:
+                _ring_side(ref[r - sy], c0, xlo, xhi, wx, k, inv, ref[r, c0 + xlo : c0 + xhi + 1])
+    return ref
 
 
 def viewshed(
@@ -226,7 +228,7 @@ def viewshed(
     observer_height_m
         Eye height above the ground of the observer cell, metres (GDAL ``-oz``).
     target_height_m
-        Height above ground of the target at each cell, metres (GDAL ``-tz``).
+        Height above ground of the target at each cell, metres (GDAL ``-tz``); at least 0.
     curvature_coeff
         Earth-curvature coefficient (GDAL ``-cc``); 0 for a flat earth.
     max_distance_m
@@ -239,18 +241,29 @@ def viewshed(
     Returns
     -------
     ViewshedResult
+
+    Raises
+    ------
+    DEMError
+        If the observer lies outside the DEM or on nodata, the grid is not metric, or the target height is
+        negative.
     """
+    if not target_height_m >= 0:
+        raise DEMError(
+            f"DEM {dem.source}: target height {target_height_m} m is below ground; give a height >= 0 m."
+        )
     dem.require_metric()
     r0, c0 = _observer_cell(dem, observer_xy)
     zobs = float(dem.elevation[r0, c0]) + observer_height_m
-    zrel, r2 = relative_heights(dem, (r0, c0), zobs, curvature_coeff)
-    zplane = _reference_heights(zrel, r0, c0, legacy_neighbours=legacy_neighbours)
-    in_range = dem.valid.copy()
+    buf = _squared_distances(dem, (r0, c0))
+    in_range = dem.valid
     if max_distance_m:
-        in_range &= r2 <= max_distance_m**2
-    visible = (zrel + target_height_m >= zplane) & in_range
-    ground = np.where(in_range, np.maximum(0.0, zplane - zrel), np.nan)
-    return ViewshedResult(visible, ground, in_range, (r0, c0), zobs)
+        in_range &= buf <= max_distance_m**2
+    zrel = _lower_in_place(buf, dem, zobs, curvature_coeff)
+    ref = _reference_heights(zrel, r0, c0, legacy_neighbours=legacy_neighbours)
+    visible = np.greater_equal(zrel + target_height_m if target_height_m else zrel, ref)
+    visible &= in_range
+    return ViewshedResult(visible, in_range, (r0, c0), zobs, ref, zrel)
 
 
 def cumulative_viewshed(
