@@ -6,7 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,9 +18,6 @@ from scipy.sparse.csgraph import connected_components
 
 from weihai_gis.errors import InputFileError, NetworkError
 from weihai_gis.files import atomic_path
-
-if TYPE_CHECKING:
-    from geopandas.sindex import SpatialIndex
 
 __all__ = ["Components", "WalkNetwork"]
 
@@ -223,40 +220,14 @@ class WalkNetwork:
     def edge_series(self) -> gpd.GeoSeries:
         """Return the edge geometries as a GeoSeries, built once; its ``sindex`` is the network's edge index.
 
-        Every nearest-edge question about the network (snapping, the coordinate-offset check, messages
-        about far points) goes through this series or :meth:`edge_index`, so a coverage run builds one
-        STRtree over all edges (and one over the edges of large components, when some are small).
+        The coordinate-offset check queries this series' STRtree; snapping uses the network's segment
+        arrays instead (:func:`weihai_gis.network.snap.segment_index`).
         """
         series = self._cache.get("edge_series")
         if series is None:
             series = gpd.GeoSeries(self.edge_geometry, crs=self.crs)
             self._cache["edge_series"] = series
         return series
-
-    def edge_index(self, min_component_nodes: int = 1) -> tuple[npt.NDArray[np.int64], SpatialIndex]:
-        """Return the edges in components of at least ``min_component_nodes`` nodes and their spatial index.
-
-        Built once per threshold and cached; when every edge qualifies the index is the one of
-        :meth:`edge_series`.
-
-        Returns
-        -------
-        positions, sindex
-            Edge positions (into the edge arrays) covered by the index, and a geopandas ``SpatialIndex``
-            whose results are positions into ``positions``.
-        """
-        key = ("edge_index", int(min_component_nodes))
-        cached = self._cache.get(key)
-        if cached is None:
-            size = self.components().node_component_size()
-            routable = np.flatnonzero(size[self.edge_u] >= min_component_nodes)
-            if len(routable) == self.n_edges:
-                cached = (routable, self.edge_series().sindex)
-            else:
-                sub = gpd.GeoSeries(self.edge_geometry[routable], crs=self.crs)
-                cached = (routable, sub.sindex)
-            self._cache[key] = cached
-        return cached
 
     def components(self) -> Components:
         """Return the connected components (computed once, then cached)."""

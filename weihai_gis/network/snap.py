@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -14,12 +13,10 @@ import shapely
 
 from weihai_gis.errors import CRSMismatchError
 from weihai_gis.network.graph import WalkNetwork
+from weihai_gis.network.segments import SegmentIndex
 from weihai_gis.standards import coverage_config
 
-if TYPE_CHECKING:
-    from geopandas.sindex import SpatialIndex
-
-__all__ = ["Snapped", "crosses_barrier", "snap_points"]
+__all__ = ["Snapped", "crosses_barrier", "segment_index", "snap_points"]
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +60,21 @@ class Snapped:
         return Snapped(**{name: getattr(self, name)[idx] for name in self.__dataclass_fields__})
 
 
-def _nearest(
-    sindex: SpatialIndex, pts: npt.NDArray[np.object_], size: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Position in the index of the geometry nearest each point and its distance (-1 and inf when none)."""
-    nearest = np.full(len(pts), -1, dtype=np.int64)
-    dist = np.full(len(pts), np.inf)
-    if size and len(pts):
-        idx, d = sindex.nearest(pts, return_all=False, return_distance=True)
-        nearest[idx[0]] = idx[1]
-        dist[idx[0]] = d
-    return nearest, dist
+def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
+    """Return the straight segments of the edges in components of at least ``min_component_nodes`` nodes.
+
+    Built once per network and threshold, then cached: every snapping of the run (origins, facilities,
+    other profiles, the far-point messages) queries the same arrays.
+    """
+    key = ("segment_index", int(min_component_nodes))
+    index = net._cache.get(key)
+    if index is None:
+        size = net.components().node_component_size()
+        edges = np.flatnonzero(size[net.edge_u] >= min_component_nodes)
+        coords, which = shapely.get_coordinates(net.edge_geometry[edges], return_index=True)
+        counts = np.bincount(which, minlength=len(edges))
+        index = net._cache[key] = SegmentIndex(coords, counts, edges, net.n_edges)
+    return index
 
 
 #: A connector is tested for barriers without its last millimetre at each end: a point on a fence, or a
@@ -138,30 +139,27 @@ def _meets_inside(
 def _snap_on_own_side(
     net: WalkNetwork,
     pts: npt.NDArray[np.object_],
+    xy: npt.NDArray[np.float64],
     edge: npt.NDArray[np.int64],
     pos: npt.NDArray[np.float64],
     connector: npt.NDArray[np.float64],
-    routable: npt.NDArray[np.int64],
-    sindex: SpatialIndex,
+    index: SegmentIndex,
     max_snap_m: float,
 ) -> npt.NDArray[np.bool_]:
     """Move points whose nearest edge lies across a barrier to the nearest edge on their side (in place).
 
     Returns per point True when no edge within ``max_snap_m`` is on its side (connector set to inf).
+    Edges at the same distance are taken in the order of their positions.
     """
     has = np.flatnonzero(edge >= 0)
-    snap = shapely.line_interpolate_point(net.edge_geometry[edge[has]], pos[has])
+    snap = shapely.points(index.point_at(edge[has], pos[has]))
     rows = has[crosses_barrier(net, pts[has], snap)]
     behind = np.zeros(len(pts), dtype=bool)
     if not len(rows):
         return behind
-    ri, ci = sindex.query(pts[rows], predicate="dwithin", distance=max_snap_m)
-    cand = routable[ci]
-    geo = net.edge_geometry[cand]
+    ri, cand, dist, at = index.within(xy[rows, 0], xy[rows, 1], max_snap_m)
     p = pts[rows][ri]
-    dist = shapely.distance(p, geo)
-    at = shapely.line_locate_point(geo, p)
-    dist[crosses_barrier(net, p, shapely.line_interpolate_point(geo, at))] = np.inf
+    dist[crosses_barrier(net, p, shapely.points(index.point_at(cand, at)))] = np.inf
     order = np.lexsort((dist, ri))
     ri, cand, dist, at = ri[order], cand[order], dist[order], at[order]
     first = np.r_[True, ri[1:] != ri[:-1]] if len(ri) else np.zeros(0, dtype=bool)
@@ -188,7 +186,12 @@ def snap_points(
     max_snap_m: float | None = None,
     min_component_nodes: int | None = None,
 ) -> Snapped:
-    """Snap each point to its nearest edge using the network's cached spatial index (a shapely STRtree).
+    """Snap each point to its nearest edge using the network's cached segment index.
+
+    Distances and positions are shapely's (``distance``, ``line_locate_point``) computed on coordinate
+    arrays (:class:`~weihai_gis.network.segments.SegmentIndex`); of several edges at exactly the same
+    distance (a point nearest a street crossing) the one with the lowest position is taken, which gives
+    the same snapped point and network distances as any other.
 
     The network remembers the last :data:`SNAP_MEMO_SIZE` results, keyed by the points' coordinates and
     the two limits, so snapping the same points again (the problem list after the coverage run, service
@@ -254,27 +257,27 @@ def _snap(net: WalkNetwork, pts: npt.NDArray[np.object_], max_snap_m: float, min
     # Snap to the nearest edge of a component large enough to matter: a building beside a stray courtyard
     # path that OSM leaves unconnected still reaches the street a few metres away. The index is built once
     # per network and reused by every later call (origins, facilities, other profiles).
-    routable, sindex = net.edge_index(min_nodes)
-    nearest, connector = _nearest(sindex, pts, len(routable))
-    edge = np.full(n, -1, dtype=np.int64)
-    edge[nearest >= 0] = routable[nearest[nearest >= 0]]
-    # ties (several edges at exactly the same distance) keep one of them: any gives the same distances
+    index = segment_index(net, min_nodes)
+    xy = np.full((n, 2), np.nan)
+    present = ~shapely.is_empty(pts) & ~shapely.is_missing(pts)
+    xy[present] = shapely.get_coordinates(pts[present])
+    edge, connector, pos = index.nearest(xy[:, 0], xy[:, 1])
     has = edge >= 0
-    pos = np.full(n, np.nan)
-    pos[has] = shapely.line_locate_point(net.edge_geometry[edge[has]], pts[has])
     length = np.where(has, net.edge_length_m[np.maximum(edge, 0)], np.nan)
     pos = np.clip(pos, 0.0, length)
     behind = np.zeros(n, dtype=bool)
     if net.barriers is not None and len(net.barriers) and has.any():
-        behind = _snap_on_own_side(net, pts, edge, pos, connector, routable, sindex, max_snap_m)
+        behind = _snap_on_own_side(net, pts, xy, edge, pos, connector, index, max_snap_m)
         length = np.where(edge >= 0, net.edge_length_m[np.maximum(edge, 0)], np.nan)
     far = connector > max_snap_m
     reason = np.full(n, None, dtype=object)
     far_rows = np.flatnonzero(far)
     if len(far_rows):
         # for the message only: is the nearest edge of all on an isolated component?
-        all_edges, all_index = net.edge_index(0)
-        near_all, near_all_m = _nearest(all_index, pts[far_rows], len(all_edges))
+        if index.n_segments and len(index.edges) == net.n_edges:
+            near_all, near_all_m = edge[far_rows], connector[far_rows]  # the same search
+        else:
+            near_all, near_all_m, _ = segment_index(net, 0).nearest(xy[far_rows, 0], xy[far_rows, 1])
         for k, i in enumerate(far_rows):
             j = near_all[k]
             if j < 0:

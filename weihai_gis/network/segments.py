@@ -1,0 +1,383 @@
+"""Exact nearest-segment queries on a network's straight segments, in numpy (no shapely geometry per query).
+
+Every edge's polyline is split into its straight segments ``(x0, y0) -> (x1, y1)``; the segments are
+registered in a uniform grid of square cells (a long segment in every cell its pieces of at most one cell
+touch). A query looks at the block of cells around each point, computes the exact point-to-segment
+distance of every candidate with GEOS's formulas (``Distance::pointToSegment``, ``LineSegment::
+projectionFactor``), and accepts the nearest when it lies inside the block; points whose nearest segment
+is farther are searched again in a wider block, and the few left after that among all segments whose
+piece midpoints lie within reach (a k-d tree of the midpoints, built on first need).
+
+The results equal shapely's: the distance of a point to an edge is the smallest over its segments, the
+position along the edge (``line_locate_point``) is measured on the first segment reaching that distance,
+and the point at a position (``line_interpolate_point``) lies on the first segment ending beyond it.
+Ties between edges at exactly the same distance (a point nearest a street crossing is as near every edge
+meeting there) go to the lowest edge position; all of them give the same snapped point and distances.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+
+__all__ = ["SegmentIndex"]
+
+#: Points per vectorised batch of a query (bounds the candidate arrays to a few tens of MiB).
+BATCH = 4096
+
+#: Block half-widths in cells tried before the k-d tree fallback.
+_RINGS = (1, 2, 4)
+
+#: Slack (metres) on cell boundaries and piece boxes against rounding.
+_EPS = 1e-6
+
+
+class SegmentIndex:
+    """The straight segments of some edges of a network in a grid of cells.
+
+    Parameters
+    ----------
+    coords
+        Vertex coordinates of the edges, edge after edge, shape (k, 2).
+    vertex_count
+        Number of vertices of each edge (>= 2), in the order of ``edges``.
+    edges
+        Edge position (into the network's edge arrays) of each polyline, ascending.
+    n_edges
+        Number of edges of the network (for the edge-to-polyline map).
+    """
+
+    def __init__(
+        self,
+        coords: npt.NDArray[np.float64],
+        vertex_count: npt.NDArray[np.int64],
+        edges: npt.NDArray[np.int64],
+        n_edges: int,
+    ) -> None:
+        coords = np.asarray(coords, dtype=np.float64)
+        counts = np.asarray(vertex_count, dtype=np.int64)
+        self.edges = np.asarray(edges, dtype=np.int64)
+        # segment j joins vertex j and j + 1 of the same polyline: drop the joins between polylines
+        last = np.cumsum(counts) - 1
+        start_vertex = np.ones(len(coords), dtype=bool)
+        start_vertex[last] = False
+        first_vertex = start_vertex.nonzero()[0]
+        self.x0, self.y0 = coords[first_vertex, 0], coords[first_vertex, 1]
+        self.x1, self.y1 = coords[first_vertex + 1, 0], coords[first_vertex + 1, 1]
+        seg_count = counts - 1
+        #: polyline (position into ``edges``) of each segment
+        self.line = np.repeat(np.arange(len(counts), dtype=np.int32), seg_count)
+        self.first = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(seg_count, out=self.first[1:])
+        dx, dy = self.x1 - self.x0, self.y1 - self.y0
+        length = np.sqrt(dx * dx + dy * dy)  # Coordinate::distance
+        self.start = _running_starts(length, self.first)
+        #: polyline of each network edge (-1 for edges not indexed)
+        self.line_of_edge = np.full(n_edges, -1, dtype=np.int64)
+        self.line_of_edge[self.edges] = np.arange(len(self.edges))
+        self._grid(length)
+        self._midpoints: cKDTree | None = None
+
+    @property
+    def n_segments(self) -> int:
+        """Number of straight segments."""
+        return len(self.x0)
+
+    def _grid(self, length: npt.NDArray[np.float64]) -> None:
+        n = self.n_segments
+        if n == 0:
+            self.cell = 1.0
+            self.ox = self.oy = 0.0
+            self.nx = self.ny = 1
+            self.cell_ptr = np.zeros(2, dtype=np.int64)
+            self.cell_seg = np.zeros(0, dtype=np.int32)
+            return
+        xmin = float(min(self.x0.min(), self.x1.min()))
+        ymin = float(min(self.y0.min(), self.y1.min()))
+        xmax = float(max(self.x0.max(), self.x1.max()))
+        ymax = float(max(self.y0.max(), self.y1.max()))
+        # about one segment per cell: the median segment, widened so the grid has at most ~2 cells a segment
+        cell = max(float(np.median(length)), np.sqrt((xmax - xmin) * (ymax - ymin) / (2.0 * n)), 1.0)
+        self.cell, self.ox, self.oy = cell, xmin - cell, ymin - cell
+        self.nx = int((xmax - self.ox) / cell) + 2
+        self.ny = int((ymax - self.oy) / cell) + 2
+        # pieces of at most one cell: each touches at most 2 x 2 cells
+        pieces = np.maximum(np.ceil(length / cell), 1).astype(np.int64)
+        seg = np.repeat(np.arange(n, dtype=np.int64), pieces)
+        k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        t0, t1 = k / pieces[seg], (k + 1) / pieces[seg]
+        dx, dy = (self.x1 - self.x0)[seg], (self.y1 - self.y0)[seg]
+        ax, bx = self.x0[seg] + t0 * dx, self.x0[seg] + t1 * dx
+        ay, by = self.y0[seg] + t0 * dy, self.y0[seg] + t1 * dy
+        del dx, dy, t0, t1, k
+        ix0 = ((np.minimum(ax, bx) - _EPS - self.ox) // cell).astype(np.int64)
+        ix1 = ((np.maximum(ax, bx) + _EPS - self.ox) // cell).astype(np.int64)
+        iy0 = ((np.minimum(ay, by) - _EPS - self.oy) // cell).astype(np.int64)
+        iy1 = ((np.maximum(ay, by) + _EPS - self.oy) // cell).astype(np.int64)
+        keys = []
+        for ox in (0, 1):
+            for oy in (0, 1):
+                ok = (ix0 + ox <= ix1) & (iy0 + oy <= iy1)
+                keys.append(((ix0[ok] + ox) * self.ny + iy0[ok] + oy) * n + seg[ok])
+        key = np.concatenate(keys)
+        del keys, ix0, ix1, iy0, iy1
+        key.sort()
+        if (pieces > 1).any():  # the pieces of one segment share cells
+            key = key[np.r_[True, key[1:] != key[:-1]]]
+        cells = key // n
+        self.cell_seg = (key - cells * n).astype(np.int32)
+        self.cell_ptr = np.zeros(self.nx * self.ny + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cells, minlength=self.nx * self.ny), out=self.cell_ptr[1:])
+
+    # ------------------------------------------------------------------ distances
+
+    def _measure(
+        self, seg: npt.NDArray[np.int64], px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Exact distance from each point to its segment and the along-edge position of its projection.
+
+        GEOS's ``Distance::pointToSegment`` and ``LengthIndexOfPoint::segmentNearestMeasure``, term by term.
+        """
+        ax, ay, bx, by = self.x0[seg], self.y0[seg], self.x1[seg], self.y1[seg]
+        dx, dy = bx - ax, by - ay
+        len2 = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = ((px - ax) * dx + (py - ay) * dy) / len2
+            s = ((ay - py) * dx - (ax - px) * dy) / len2
+        ex, ey = px - ax, py - ay
+        to_a = np.sqrt(ex * ex + ey * ey)
+        ex, ey = px - bx, py - by
+        to_b = np.sqrt(ex * ex + ey * ey)
+        seg_len = np.sqrt(len2)
+        point_a = (len2 <= 0) | (r <= 0)
+        dist = np.where(point_a, to_a, np.where(r >= 1, to_b, np.abs(s) * seg_len))
+        start = self.start[seg]
+        at = np.where(point_a, start, np.where(r >= 1, start + seg_len, start + r * seg_len))
+        return dist, at
+
+    def _block(
+        self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], k: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Candidate (point, segment) pairs of the (2k+1)^2 cells around each point, grouped by point."""
+        ix = np.floor((px - self.ox) / self.cell)
+        iy = np.floor((py - self.oy) / self.cell)
+        # far outside the grid: no cell of the block is inside (and no integer overflow)
+        ix = np.clip(ix, -k - 1, self.nx + k).astype(np.int64)
+        iy = np.clip(iy, -k - 1, self.ny + k).astype(np.int64)
+        off = np.arange(-k, k + 1)
+        cx = (ix[:, None, None] + off[None, :, None]).repeat(len(off), axis=2)
+        cy = (iy[:, None, None] + off[None, None, :]).repeat(len(off), axis=1)
+        inside = ((cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)).reshape(len(px), -1)
+        cell = np.where(inside, (cx * self.ny + cy).reshape(len(px), -1), 0)
+        lo = self.cell_ptr[cell]
+        cnt = np.where(inside, self.cell_ptr[cell + 1] - lo, 0).ravel()
+        lo = lo.ravel()
+        total = int(cnt.sum())
+        pt = np.repeat(np.repeat(np.arange(len(px)), cell.shape[1]), cnt)
+        pos = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
+        return pt, self.cell_seg[pos].astype(np.int64)
+
+    def _rough(
+        self, seg: npt.NDArray[np.int64], px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """Squared point-to-segment distance in few operations (to 1e-12 relative; ranks the candidates)."""
+        ax, ay = self.x0[seg], self.y0[seg]
+        dx, dy = self.x1[seg] - ax, self.y1[seg] - ay
+        ex, ey = px - ax, py - ay
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = (ex * dx + ey * dy) / (dx * dx + dy * dy)
+        np.clip(t, 0.0, 1.0, out=t)
+        t[np.isnan(t)] = 0.0
+        ex -= t * dx
+        ey -= t * dy
+        return ex * ex + ey * ey
+
+    def _exact_best(
+        self,
+        pt: npt.NDArray[np.int64],
+        seg: npt.NDArray[np.int64],
+        d2: npt.NDArray[np.float64],
+        px: npt.NDArray[np.float64],
+        py: npt.NDArray[np.float64],
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Per point (pairs grouped by point) the exact smallest distance and the lowest segment reaching it.
+
+        The rough squared distances ``d2`` pick the pairs within a micrometre of each point's nearest; those
+        few are measured exactly. -1 and inf for points without candidates.
+        """
+        n = len(px)
+        best = np.full(n, np.inf)
+        out = np.full(n, -1, dtype=np.int64)
+        if not len(pt):
+            return out, best
+        starts = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
+        near = np.full(n, np.inf)
+        near[pt[starts]] = np.minimum.reduceat(d2, starts)
+        reach = np.sqrt(near) + _EPS
+        keep = np.flatnonzero(d2 <= (reach * reach)[pt])
+        pt, seg = pt[keep], seg[keep]
+        dist, _ = self._measure(seg, px[pt], py[pt])
+        return _lowest_at_min(pt, seg, dist, n)
+
+    def nearest(
+        self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Nearest edge of each point, its distance and the position of the projection along that edge.
+
+        Returns
+        -------
+        edge, distance, position
+            Edge position into the network's arrays (-1 when there is no segment), the exact distance in
+            metres (inf when none) and the along-edge metres of the projection (NaN when none), as shapely's
+            ``distance`` and ``line_locate_point`` give them.
+        """
+        px, py = np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64)
+        n = len(px)
+        seg = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        finite = np.flatnonzero(np.isfinite(px) & np.isfinite(py))  # empty geometries have no nearest
+        if self.n_segments:
+            for lo in range(0, len(finite), BATCH):
+                todo = finite[lo : lo + BATCH]
+                for k in _RINGS:
+                    qx, qy = px[todo], py[todo]
+                    pt, cand = self._block(qx, qy, k)
+                    s, b = self._exact_best(pt, cand, self._rough(cand, qx[pt], qy[pt]), qx, qy)
+                    # exact when the nearest lies inside the block (every nearer segment is in it)
+                    done = b < k * self.cell - _EPS
+                    seg[todo[done]], dist[todo[done]] = s[done], b[done]
+                    todo = todo[~done]
+                    if not len(todo):
+                        break
+                if len(todo):
+                    seg[todo], dist[todo] = self._nearest_far(px[todo], py[todo])
+        has = np.flatnonzero(seg >= 0)
+        at = np.full(n, np.nan)
+        at[has] = self._measure(seg[has], px[has], py[has])[1]
+        edge = np.full(n, -1, dtype=np.int64)
+        edge[has] = self.edges[self.line[seg[has]]]
+        return edge, dist, at
+
+    def _nearest_far(
+        self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Nearest segment of points far from every segment: candidates from a k-d tree of piece midpoints.
+
+        Pieces are at most one cell long, so the nearest segment has a piece whose midpoint is within the
+        distance to the nearest midpoint plus half a cell: every such piece is a candidate.
+        """
+        if self._midpoints is None:
+            length = np.hypot(self.x1 - self.x0, self.y1 - self.y0)
+            pieces = np.maximum(np.ceil(length / self.cell), 1).astype(np.int64)
+            seg = np.repeat(np.arange(self.n_segments), pieces)
+            k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+            t = (k + 0.5) / pieces[seg]
+            mid = np.column_stack(
+                [self.x0[seg] + t * (self.x1 - self.x0)[seg], self.y0[seg] + t * (self.y1 - self.y0)[seg]]
+            )
+            self._midpoints = cKDTree(mid)
+            self._mid_seg = seg
+        xy = np.column_stack([px, py])
+        near, _ = self._midpoints.query(xy, k=1)
+        found = self._midpoints.query_ball_point(xy, near + 0.5 * self.cell + _EPS, return_sorted=False)
+        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+        pt = np.repeat(np.arange(len(px)), counts)
+        cand = self._mid_seg[
+            np.fromiter((i for f in found for i in f), dtype=np.int64, count=int(counts.sum()))
+        ]
+        return self._exact_best(pt, cand, self._rough(cand, px[pt], py[pt]), px, py)
+
+    def within(
+        self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], radius: float
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]
+    ]:
+        """Every (point, edge) pair within ``radius`` metres: the edge's distance and projection position.
+
+        Returns
+        -------
+        point, edge, distance, position
+            Sorted by point, then distance, then edge position; ``position`` is measured on the edge's first
+            segment at that distance (shapely's ``line_locate_point``).
+        """
+        px, py = np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64)
+        empty = np.zeros(0, dtype=np.int64)
+        if not self.n_segments or not len(px):
+            return empty, empty, np.zeros(0), np.zeros(0)
+        pt, seg = self._block(px, py, int(radius // self.cell) + 1)
+        d, at = self._measure(seg, px[pt], py[pt])
+        keep = d <= radius
+        pt, seg, d, at = pt[keep], seg[keep], d[keep], at[keep]
+        line = self.line[seg].astype(np.int64)
+        # per (point, edge): the smallest distance, on its first segment
+        order = np.lexsort((seg, d, line, pt))
+        pt, line, d, at = pt[order], line[order], d[order], at[order]
+        first = np.r_[True, (pt[1:] != pt[:-1]) | (line[1:] != line[:-1])] if len(pt) else np.zeros(0, bool)
+        pt, line, d, at = pt[first], line[first], d[first], at[first]
+        edge = self.edges[line]
+        order = np.lexsort((edge, d, pt))
+        return pt[order], edge[order], d[order], at[order]
+
+    def point_at(self, edge: npt.NDArray[np.int64], pos: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Coordinates (k, 2) of the points ``pos`` metres along ``edge`` (shapely's ``line_interpolate_point``).
+
+        The point lies on the first segment ending beyond ``pos`` (GEOS ``LengthLocationMap``), at the
+        fraction of that segment left; positions at or past the end give the last vertex.
+        """
+        line = self.line_of_edge[np.asarray(edge, dtype=np.int64)]
+        pos = np.asarray(pos, dtype=np.float64)
+        lo, hi = self.first[line], self.first[line + 1]
+        # bisection for the first segment s in [lo, hi) with start[s] + length[s] > pos (hi when none)
+        a, b = lo.copy(), hi.copy()
+        while (open_ := a < b).any():
+            mid = (a + b) // 2
+            m = np.where(open_, mid, 0)
+            ends = self.start[m] + np.hypot(self.x1[m] - self.x0[m], self.y1[m] - self.y0[m])
+            beyond = open_ & (ends > pos)
+            b = np.where(beyond, mid, b)
+            a = np.where(open_ & ~beyond, mid + 1, a)
+        last = a >= hi
+        s = np.where(last, hi - 1, a)
+        x0, y0, x1, y1 = self.x0[s], self.y0[s], self.x1[s], self.y1[s]
+        dx, dy = x1 - x0, y1 - y0
+        seg_len = np.sqrt(dx * dx + dy * dy)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = (pos - self.start[s]) / seg_len
+            x = np.where(frac <= 0, x0, np.where(frac >= 1, x1, dx * frac + x0))
+            y = np.where(frac <= 0, y0, np.where(frac >= 1, y1, dy * frac + y0))
+        x = np.where(last, x1, np.where(pos <= 0, self.x0[lo], x))
+        y = np.where(last, y1, np.where(pos <= 0, self.y0[lo], y))
+        return np.column_stack([x, y])
+
+
+def _lowest_at_min(
+    pt: npt.NDArray[np.int64], seg: npt.NDArray[np.int64], dist: npt.NDArray[np.float64], n: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Per point (pairs grouped by point) the smallest distance and the lowest segment at exactly it."""
+    best = np.full(n, np.inf)
+    out = np.full(n, -1, dtype=np.int64)
+    if not len(pt):
+        return out, best
+    starts = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
+    best[pt[starts]] = np.minimum.reduceat(dist, starts)
+    hit = np.flatnonzero(dist == best[pt])
+    hp = pt[hit]
+    first = np.flatnonzero(np.r_[True, hp[1:] != hp[:-1]])
+    out[hp[first]] = np.minimum.reduceat(seg[hit], first)
+    return out, best
+
+
+def _running_starts(length: npt.NDArray[np.float64], first: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Along-polyline metres at each segment's start, summed segment after segment as GEOS does."""
+    start = np.zeros(len(length))
+    count = np.diff(first)
+    if not len(length):
+        return start
+    rank = np.arange(len(length)) - np.repeat(first[:-1], count)
+    order = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[order], np.arange(int(count.max()) + 1))
+    for r in range(1, int(count.max())):
+        at = order[bounds[r] : bounds[r + 1]]
+        start[at] = start[at - 1] + length[at - 1]
+    return start
