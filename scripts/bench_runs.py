@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -427,7 +428,12 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--markdown", type=Path, default=None)
-    parser.add_argument("--json", type=Path, default=None, help="rows for scripts/bench_report.py")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="merge the measured tasks into this JSON (other tasks' rows are kept) for scripts/bench_report.py",
+    )
     parser.add_argument("--engine-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--surface-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -437,46 +443,106 @@ def main() -> None:
     if args.surface_child:
         surface_child(args.surface_child)
         return
-    rows: list[dict] = []
     tasks = args.tasks.split(",")
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown:
+        raise SystemExit(f"unknown task {unknown[0]!r}; choose from {', '.join(TASKS)}")
+    rows: list[dict] = []
     for task in tasks:
-        if task == "city":
-            bench_city(args.nodes, args.repeat, rows)
-        elif task == "province":
-            bench_province([int(v) for v in args.sizes.split(",")], rows)
-            continue
-        elif task == "engine":
-            bench_engine(args.repeat, rows)
-        elif task == "surface":
-            bench_surface(args.repeat, rows)
-        elif task == "viewshed":
-            bench_viewshed(args.repeat, rows)
-        else:
-            raise SystemExit(f"unknown task {task!r}; choose from city, province, engine, surface, viewshed")
-        print(markdown(rows[-3:] if task == "city" else rows[-1:]), flush=True)
+        for key, run in task_groups(task, args):
+            stamp = run_stamp(key, args)
+            start = len(rows)
+            run(rows)
+            print(markdown(rows[start:]), flush=True)
+            if args.json:  # after each group, so an interrupted run keeps what it measured
+                merge_json(args.json, {key: {**stamp, "rows": [clean(r) for r in rows[start:]]}})
     table = markdown(rows)
     print("\n" + table)
     if args.markdown:
         args.markdown.write_text(table + "\n", encoding="utf-8")
+
+
+#: The tasks in the order their rows appear in the JSON and the README.
+TASKS = ("city", "province", "engine", "surface", "viewshed")
+
+
+def task_groups(task: str, args: argparse.Namespace) -> list[tuple[str, Callable[[list[dict]], None]]]:
+    """The row groups a task measures, each with the key it is merged under (one per size for province)."""
+    if task == "city":
+        return [(f"city:{args.nodes}", lambda rows: bench_city(args.nodes, args.repeat, rows))]
+    if task == "province":
+        sizes = [int(v) for v in args.sizes.split(",")]
+        return [(f"province:{n}", lambda rows, n=n: bench_province([n], rows)) for n in sizes]
+    fn = {"engine": bench_engine, "surface": bench_surface, "viewshed": bench_viewshed}[task]
+    return [(task, lambda rows: fn(args.repeat, rows))]
+
+
+def run_stamp(key: str, args: argparse.Namespace) -> dict:
+    """Date, commit, machine load at the start and the command that measures this group again."""
+    task, _, size = key.partition(":")
+    cmd = ["python scripts/bench_runs.py", "--tasks", task]
+    if task == "city":
+        cmd += ["--nodes", size, "--repeat", str(args.repeat)]
+    elif task == "province":
+        cmd += ["--sizes", size]
+    else:
+        cmd += ["--repeat", str(args.repeat)]
     if args.json:
-        write_json(args.json, rows, args)
-
-
-def write_json(path: Path, rows: list[dict], args: argparse.Namespace) -> None:
-    """The rows with their target verdicts, for ``scripts/bench_report.py`` (NaN written as null)."""
-    clean = [
-        {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} | {"verdict": verdict(r)}
-        for r in rows
-    ]
-    doc = {
-        "bench": "runs",
-        "date": time.strftime("%Y-%m-%d", time.gmtime()),
-        "load_avg": os.getloadavg()[0],
-        "repeat": args.repeat,
-        "command": " ".join(["python scripts/bench_runs.py", *sys.argv[1:]]),
-        "rows": clean,
+        cmd += ["--json", _rel(args.json)]
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": git_commit(),
+        "load_avg": round(os.getloadavg()[0], 1),
+        "repeat": 1 if task == "province" else args.repeat,
+        "command": " ".join(cmd),
     }
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def git_commit() -> str:
+    """The short commit of the measured code; ``+changes`` when the package's tracked files differ from it."""
+
+    def git(*a: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "weihai_gis", "pyproject.toml")
+    return f"{head}+changes" if dirty else head
+
+
+def clean(row: dict) -> dict:
+    """A row for the JSON: NaN as null, its target verdict added."""
+    out = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+    return out | {"verdict": verdict(row)}
+
+
+def group_order(key: str) -> tuple[int, int]:
+    """Groups sort by task (``TASKS``), then by size."""
+    task, _, size = key.partition(":")
+    return (TASKS.index(task) if task in TASKS else len(TASKS), int(size or 0))
+
+
+def merge_json(path: Path, groups: dict[str, dict]) -> None:
+    """Put the measured groups into ``path``: a group measured now replaces its old rows, the others stay.
+
+    Each group carries its own date, commit, load average at its start, repeat count and command.
+    """
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if old and old.get("bench") != "runs":
+        raise SystemExit(
+            f'{path}: not a bench_runs.py JSON ("bench" is {old.get("bench")!r}); pick another file'
+        )
+    merged = {**old.get("groups", {}), **groups}
+    doc = {"bench": "runs", "groups": {k: merged[k] for k in sorted(merged, key=group_order)}}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":
