@@ -59,22 +59,57 @@ def render_peers(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def render_runs(doc: dict) -> str:
-    """Markdown for a ``bench_runs.py`` JSON: one row per task with its target verdict."""
-    lines = [
-        _caption(doc, "Whole-process runs"),
-        "",
-        "| task | CPU s | wall s | peak RSS MiB | peer (same run) | target |",
-        "|---|---|---|---|---|---|",
+def runs_groups(doc: dict) -> list[dict]:
+    """The measured groups of a ``bench_runs.py`` JSON, in order (an older single-run JSON is one group)."""
+    if "groups" in doc:
+        return list(doc["groups"].values())
+    return [
+        {k: doc.get(k) for k in ("date", "commit", "load_avg", "repeat", "command")} | {"rows": doc["rows"]}
     ]
-    for r in doc["rows"]:
-        if r.get("cpu_s") is None:
-            lines.append(f"| {r['task']} | | | | | |")
-            continue
-        lines.append(
-            f"| {r['task']} | {_num(r['cpu_s'], 2)} | {_num(r['wall_s'], 2)} | {_num(r['rss_mib'], 0)} | "
-            f"{r.get('peer', '')} | {r.get('verdict', '')} |"
-        )
+
+
+def _stamp(group: dict) -> str:
+    load = group.get("load_avg")
+    parts = [
+        group.get("date") or "undated",
+        group.get("commit") or "",
+        "" if load is None else f"load {load:.1f}",
+    ]
+    runs = group.get("repeat")
+    parts.append("" if runs is None else f"{runs} run{'s' if runs != 1 else ''}")
+    return ", ".join(p for p in parts if p)
+
+
+def render_runs(doc: dict) -> str:
+    """Markdown for a ``bench_runs.py`` JSON: one row per task, each with its target verdict and when, on which
+    commit and at which load it was measured; then the command that re-measures each group."""
+    groups = runs_groups(doc)
+    lines = [
+        "Whole-process runs (`scripts/bench_runs.py`; CPU = user + system of the whole process, medians of "
+        "alternated runs; each group of rows is measured on its own, the load average is the shared 2-core "
+        "machine's at the group's start):",
+        "",
+        "| task | CPU s | wall s | peak RSS MiB | peer (same run) | target | measured |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for group in groups:
+        stamp = _stamp(group)
+        for r in group["rows"]:
+            if r.get("cpu_s") is None:
+                lines.append(f"| {r['task']} | | | | | | {stamp} |")
+                continue
+            lines.append(
+                f"| {r['task']} | {_num(r['cpu_s'], 2 if r['cpu_s'] >= 0.1 else 4)} | {_num(r.get('wall_s'), 2)} | "
+                f"{_num(r.get('rss_mib'), 0)} | {r.get('peer', '')} | {r.get('verdict', '')} | {stamp} |"
+            )
+    commands = [g["command"] for g in groups if g.get("command")]
+    if commands:
+        lines += [
+            "",
+            "Re-measure a group (its rows are replaced, the others kept), then run `scripts/bench_report.py`:",
+            "",
+        ]
+        lines += [f"- `{c}`" for c in commands]
     return "\n".join(lines)
 
 
