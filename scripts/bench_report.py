@@ -2,9 +2,10 @@
 
 The README's generated part lies between ``<!-- bench:start -->`` and ``<!-- bench:end -->``; inside it each
 benchmark has a block that starts with ``<!-- bench:NAME -->`` (``NAME`` = the JSON's ``"bench"``: ``peers``
-from ``bench_peers.py --json``, ``runs`` from ``bench_runs.py --json``, ``sightlines`` from
-``bench_sightlines.py --json``). Rendering a JSON replaces its block; blocks whose JSON is not given stay as
-they are; text outside the markers is never touched.
+from ``bench_peers.py --json``, ``runs`` from ``bench_runs.py --json`` (merged per task group, each group
+stamped with its date, commit, load and command), ``sightlines`` from ``bench_sightlines.py --json``,
+``walking`` from ``bench_walking.py --json``). Rendering a JSON replaces its block; blocks whose JSON is not
+given stay as they are; text outside the markers is never touched.
 
 Usage:
     python scripts/bench_report.py scripts/bench_results/peers.json              # print the markdown
@@ -54,9 +55,27 @@ def render_peers(doc: dict) -> str:
             f"{_num(r['rss_mib'], 0)} | {_num(r['query_cpu_s'], 3)} | "
             f"{'' if ratio is None else f'{ratio:.2f}x'} | {r.get('check', '')}{status} |"
         )
+    summary = peers_summary(doc["rows"])
+    if summary:
+        lines += ["", summary]
     if doc.get("target"):
         lines += ["", f"Target: {doc['target']}."]
     return "\n".join(lines)
+
+
+def peers_summary(rows: list[dict]) -> str:
+    """One sentence: each peer's solve CPU as a multiple of bare scipy's, lowest to highest over the datasets,
+    and where a peer did not run or finish."""
+    parts = []
+    for peer in dict.fromkeys(r["peer"] for r in rows if r["peer"] != "scipy"):
+        mine = [r for r in rows if r["peer"] == peer]
+        ratios = sorted(r["query_ratio_vs_scipy"] for r in mine if r.get("query_ratio_vs_scipy") is not None)
+        text = peer
+        if ratios:
+            text += f" {ratios[0]:.2f}x" if len(ratios) == 1 else f" {ratios[0]:.2f}-{ratios[-1]:.2f}x"
+        missing = [f"{r['label']}: {r['status']}" for r in mine if r.get("cpu_s") is None]
+        parts.append(text + (f" ({'; '.join(missing)})" if missing else ""))
+    return f"Solve CPU as a multiple of bare scipy's, over the datasets: {', '.join(parts)}." if parts else ""
 
 
 def runs_groups(doc: dict) -> list[dict]:
@@ -132,7 +151,35 @@ def render_sightlines(doc: dict) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {"peers": render_peers, "runs": render_runs, "sightlines": render_sightlines}
+def render_walking(doc: dict) -> str:
+    """Markdown for a ``bench_walking.py`` JSON: each run's CPU and its ratio to the flat metres run of the
+    same alternated rounds; the runs on the DEM carry the target (issue 13: the added cost of hills)."""
+    limit = doc.get("target", 2.0)
+    lines = [
+        f"The added cost of hills and walker groups over the flat metres run on the same network "
+        f"({_stamp(doc)}; whole-process CPU, medians of alternated rounds; regenerate: `{doc.get('command', '')}`):",
+        "",
+        "| dataset | run | CPU s | × flat | target |",
+        "|---|---|---|---|---|",
+    ]
+    for row in doc["rows"]:
+        runs = {k: v for k, v in row.items() if k != "dataset"}
+        base = runs.get("flat metres", next(iter(runs.values())))
+        for name, cpu in runs.items():
+            ratio = cpu / base
+            target = ""
+            if "hills" in name:
+                target = f"< {limit:g}x flat: {ratio:.2f}x ({'met' if ratio < limit else 'NOT met'})"
+            lines.append(f"| {row['dataset']} | {name} | {_num(cpu, 3)} | {ratio:.2f}x | {target} |")
+    return "\n".join(lines)
+
+
+RENDERERS = {
+    "peers": render_peers,
+    "runs": render_runs,
+    "sightlines": render_sightlines,
+    "walking": render_walking,
+}
 
 
 def render(doc: dict) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
+from bench_runs import git_commit  # scripts/ is on sys.path when run as a script
 from pyproj import Transformer
 
 from weihai_gis.lifecircle import coverage
@@ -34,6 +36,9 @@ from weihai_gis.network import WalkNetwork, build_network, snap_points
 from weihai_gis.network.costs import edge_times
 from weihai_gis.samples import hitwh_inputs
 from weihai_gis.synthetic import ARC_SECOND_DEG, CRS, random_hills, street_grid, write_hill_dem
+
+#: Issue 13's target for the added cost of hills: a run on the DEM below this many times the flat run's CPU.
+TARGET_X = 2.0
 
 
 def forget_hills(net: WalkNetwork) -> None:
@@ -157,6 +162,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
+    stamp = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": git_commit(),
+        "load_avg": round(os.getloadavg()[0], 1),
+    }
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         rows.append(bench_hitwh(Path(tmp), args.repeats))
@@ -168,7 +178,34 @@ def main() -> None:
             if name != "dataset":
                 print(f"  {name:28s} {value:8.3f} s CPU   ratio to flat {value / base:5.2f}x")
     if args.json:
-        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_json(args.json, rows, args, stamp)
+
+
+def write_json(path: Path, rows: list[dict], args: argparse.Namespace, stamp: dict) -> None:
+    """The medians per dataset with the run's date, commit, load at its start and command (bench_report.py)."""
+    cmd = [
+        "python scripts/bench_walking.py",
+        "--grid-side",
+        str(args.grid_side),
+        "--repeats",
+        str(args.repeats),
+    ]
+    doc = {
+        "bench": "walking",
+        **stamp,
+        "repeat": args.repeats,
+        "command": " ".join([*cmd, "--json", _rel(path)]),
+        "target": TARGET_X,
+        "rows": rows,
+    }
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _load_report():
-    spec = importlib.util.spec_from_file_location("bench_report", REPO / "scripts" / "bench_report.py")
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-report = _load_report()
+report = _load("bench_report")
+runs = _load("bench_runs")
 
 PEERS = {
     "bench": "peers",
@@ -45,14 +46,28 @@ PEERS = {
         {"label": "grid 200k", "peer": "pandana", "status": "did not finish in 300 s"},
     ],
 }
-RUNS = {
-    "bench": "runs",
-    "date": "2026-12-01",
-    "repeat": 2,
-    "rows": [
-        {"task": "one viewshed", "cpu_s": 3.41, "wall_s": None, "rss_mib": 431.0, "verdict": "<= 3x: 19.65x"}
-    ],
-}
+
+
+def _group(task: str, cpu: float | None, load: float = 3.6, commit: str = "dd52c97") -> dict:
+    return {
+        "date": "2026-12-01 20:07 UTC",
+        "commit": commit,
+        "load_avg": load,
+        "repeat": 2,
+        "command": f"python scripts/bench_runs.py --tasks {task} --repeat 2 --json runs.json",
+        "rows": [
+            {
+                "task": f"{task} row",
+                "cpu_s": cpu,
+                "wall_s": None,
+                "rss_mib": 431.0,
+                "verdict": "<= 3x: 19.65x",
+            }
+        ],
+    }
+
+
+RUNS = {"bench": "runs", "groups": {"viewshed": _group("viewshed", 3.41)}}
 
 
 def test_peers_block_carries_each_figure_the_ratio_and_the_timeout():
@@ -61,12 +76,70 @@ def test_peers_block_carries_each_figure_the_ratio_and_the_timeout():
     assert "| Helsinki | weihai_gis | 2.18 | 5.16 | 223 | 0.023 | 1.51x | = scipy within 1e-06 m" in block
     assert "| grid 200k | pandana | | | | | | did not finish in 300 s |" in block
     assert "Target: engine <= 2x bare scipy Dijkstra on Helsinki: 1.51x (met)." in block
+    summary = "Solve CPU as a multiple of bare scipy's, over the datasets: weihai_gis 1.51x, pandana (grid 200k: did"
+    assert summary + " not finish in 300 s)." in block
     assert "load average 6.5" in block and "`python scripts/bench_peers.py --json peers.json`" in block
 
 
-def test_runs_block_shows_missing_values_as_a_dash():
-    block = report.render(RUNS)
-    assert "| one viewshed | 3.41 | – | 431 |  | <= 3x: 19.65x |" in block
+def test_peers_summary_gives_each_peers_range_over_the_datasets():
+    rows = [
+        {"label": "a", "peer": "scipy", "cpu_s": 1.0, "query_ratio_vs_scipy": 1.0},
+        {"label": "a", "peer": "networkx", "cpu_s": 1.0, "query_ratio_vs_scipy": 15.7},
+        {"label": "b", "peer": "networkx", "cpu_s": 1.0, "query_ratio_vs_scipy": 10.4},
+        {"label": "c", "peer": "networkx", "status": "not run"},
+    ]
+    assert report.peers_summary(rows) == (
+        "Solve CPU as a multiple of bare scipy's, over the datasets: networkx 10.40-15.70x (c: not run)."
+    )
+
+
+def test_runs_block_stamps_each_row_and_lists_the_command_of_each_group():
+    doc = {"bench": "runs", "groups": {"city:200000": _group("city", None, load=8.04), **RUNS["groups"]}}
+    block = report.render(doc)
+    assert "| city row | | | | | | 2026-12-01 20:07 UTC, dd52c97, load 8.0, 2 runs |" in block
+    assert (
+        "| viewshed row | 3.41 | – | 431 |  | <= 3x: 19.65x | 2026-12-01 20:07 UTC, dd52c97, load 3.6, 2 runs |"
+        in block
+    )
+    commands = [line for line in block.splitlines() if line.startswith("- `python scripts/bench_runs.py")]
+    assert commands == [
+        "- `python scripts/bench_runs.py --tasks city --repeat 2 --json runs.json`",
+        "- `python scripts/bench_runs.py --tasks viewshed --repeat 2 --json runs.json`",
+    ]
+
+
+def test_runs_json_merge_replaces_the_measured_group_and_keeps_the_others(tmp_path):
+    path = tmp_path / "runs.json"
+    runs.merge_json(path, {"viewshed": _group("viewshed", 3.41), "city:200000": _group("city", 28.0)})
+    runs.merge_json(
+        path, {"province:3200000": _group("province", 345.0), "province:800000": _group("p", 90.0)}
+    )
+    runs.merge_json(path, {"viewshed": _group("viewshed", 1.01, commit="abc1234")})
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    # task order, then size; the re-measured viewshed group replaced, not appended
+    assert list(doc["groups"]) == ["city:200000", "province:800000", "province:3200000", "viewshed"]
+    assert doc["groups"]["viewshed"]["commit"] == "abc1234"
+    assert doc["groups"]["viewshed"]["rows"][0]["cpu_s"] == 1.01
+    assert doc["groups"]["city:200000"]["rows"][0]["cpu_s"] == 28.0
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_runs_json_merge_refuses_another_benchmarks_json(tmp_path):
+    path = tmp_path / "peers.json"
+    path.write_text(json.dumps(PEERS), encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"not a bench_runs\.py JSON"):
+        runs.merge_json(path, {"engine": _group("engine", 0.02)})
+    assert json.loads(path.read_text(encoding="utf-8")) == PEERS
+
+
+def test_runs_stamp_names_the_command_that_re_measures_only_that_group():
+    args = runs.argparse.Namespace(nodes=200_000, repeat=3, sizes="800000,3200000", json=REPO / "x.json")
+    assert [k for k, _ in runs.task_groups("province", args)] == ["province:800000", "province:3200000"]
+    stamp = runs.run_stamp("province:3200000", args)
+    assert stamp["command"] == "python scripts/bench_runs.py --tasks province --sizes 3200000 --json x.json"
+    assert stamp["repeat"] == 1 and isinstance(stamp["load_avg"], float) and stamp["commit"]
+    city = runs.run_stamp("city:200000", args)["command"]
+    assert city == "python scripts/bench_runs.py --tasks city --nodes 200000 --repeat 3 --json x.json"
 
 
 def test_unknown_benchmark_is_refused_with_the_expected_names():
@@ -122,16 +195,22 @@ def test_cli_rewrites_the_readme_from_the_json(tmp_path):
     )
 
 
-def test_readme_has_the_generated_section_and_its_blocks_match_the_committed_json():
+def _readme_blocks() -> dict[str, str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     assert text.count(report.START) == 1 and text.count(report.END) == 1
     assert text.index(report.START) < text.index(report.END)
     inner = text.split(report.START, 1)[1].split(report.END, 1)[0]
-    _, blocks = report.split_blocks(inner)
-    assert {"runs", "peers"} <= set(blocks)
-    # the peers table in the README is exactly what the committed measurement renders to
-    committed = json.loads((REPO / "scripts" / "bench_results" / "peers.json").read_text(encoding="utf-8"))
-    assert blocks["peers"] == report.render(committed)
+    return report.split_blocks(inner)[1]
+
+
+@pytest.mark.parametrize("name", ["peers", "runs", "sightlines", "walking"])
+def test_readme_block_is_what_the_committed_json_renders_to(name):
+    """A block edited by hand, or a JSON re-measured without running bench_report.py, fails here."""
+    committed = json.loads((REPO / "scripts" / "bench_results" / f"{name}.json").read_text(encoding="utf-8"))
+    assert _readme_blocks()[name] == report.render(committed), (
+        f"README's bench:{name} block is stale: run "
+        "`python scripts/bench_report.py scripts/bench_results/*.json --readme README.md`"
+    )
 
 
 def test_sightlines_block_names_the_terrain_the_older_revision_and_both_verdicts():
@@ -158,3 +237,36 @@ def test_sightlines_block_names_the_terrain_the_older_revision_and_both_verdicts
     assert "| height surface, 20 viewpoints | 4.20 | 9.90 | – | d75603d 8.40 s CPU" in lines[5]
     assert lines[5].endswith("| CPU <= 5 s: 4.20 s (met) |")
     assert lines[6] == "| viewshed: gdal_viewshed not installed | | | | | |"
+
+
+WALKING = {
+    "bench": "walking",
+    "date": "2026-12-01 20:19 UTC",
+    "commit": "ceb7a03",
+    "load_avg": 6.3,
+    "repeat": 3,
+    "command": "python scripts/bench_walking.py --grid-side 300 --repeats 3 --json walking.json",
+    "target": 2.0,
+    "rows": [
+        {
+            "dataset": "grid 300x300",
+            "flat metres": 0.4,
+            "adult + hills (cold DEM)": 1.0,
+            "adult + hills (warm)": 0.6,
+            "DEM sampling alone": 0.66,
+        }
+    ],
+}
+
+
+def test_walking_block_gives_each_run_its_ratio_to_flat_and_the_hills_runs_the_target():
+    lines = report.render(WALKING).splitlines()
+    assert lines[0] == "<!-- bench:walking -->"
+    assert "2026-12-01 20:19 UTC, ceb7a03, load 6.3, 3 runs" in lines[1]
+    assert "`python scripts/bench_walking.py --grid-side 300 --repeats 3 --json walking.json`" in lines[1]
+    assert lines[5] == "| grid 300x300 | flat metres | 0.400 | 1.00x |  |"
+    assert (
+        lines[6] == "| grid 300x300 | adult + hills (cold DEM) | 1.000 | 2.50x | < 2x flat: 2.50x (NOT met) |"
+    )
+    assert lines[7] == "| grid 300x300 | adult + hills (warm) | 0.600 | 1.50x | < 2x flat: 1.50x (met) |"
+    assert lines[8] == "| grid 300x300 | DEM sampling alone | 0.660 | 1.65x |  |"
