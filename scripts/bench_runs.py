@@ -516,13 +516,15 @@ def _rel(path: Path) -> str:
 
 
 def git_commit() -> str:
-    """The short commit of the measured code; ``+changes`` when the package's tracked files differ from it."""
+    """The last commit that changed the measured code (the package, pyproject.toml); ``+changes`` when the
+    working tree's copy differs from it. A branch rebased onto main keeps this commit, its own don't matter."""
 
     def git(*a: str) -> str:
         return subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True).stdout.strip()
 
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "weihai_gis", "pyproject.toml")
+    code = ("--", "weihai_gis", "pyproject.toml")
+    head = git("log", "-1", "--format=%h", *code) or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", *code)
     return f"{head}+changes" if dirty else head
 
 
