@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_runs import _LAUNCHER
+from bench_runs import _LAUNCHER, start_stamp
 
 PY = sys.executable
 CUTOFF_M = 1000.0
@@ -661,6 +661,7 @@ def main() -> None:
         raise SystemExit(f"unknown peers {sorted(unknown)}; choose from {', '.join(PEERS)}")
     if "scipy" not in args.peers:
         args.peers.append("scipy")  # the reference every answer is checked against
+    started = start_stamp()  # date, measured commit, load average before the work
     rows: list[dict] = []
     for d in args.datasets.split(","):
         bench_dataset(d, args, rows)
@@ -672,8 +673,7 @@ def main() -> None:
     if args.json:
         doc = {
             "bench": "peers",
-            "date": time.strftime("%Y-%m-%d", time.gmtime()),
-            "load_avg": os.getloadavg()[0],
+            **started,
             "cutoff_m": CUTOFF_M,
             "repeat": args.repeat,
             "command": " ".join(["python scripts/bench_peers.py", *sys.argv[1:]]),

@@ -30,8 +30,9 @@ def _num(value: float | None, digits: int) -> str:
 def _caption(doc: dict, what: str) -> str:
     load = doc.get("load_avg")
     load_text = f", load average {load:.1f} on the shared 2-core machine" if load is not None else ""
+    commit = f", code at {doc['commit']}" if doc.get("commit") else ""
     return (
-        f"{what} ({doc.get('date', 'undated')}, median of {doc.get('repeat', '?')} alternated runs"
+        f"{what} ({doc.get('date', 'undated')}{commit}, median of {doc.get('repeat', '?')} alternated runs"
         f"{load_text}; regenerate: `{doc.get('command', 'see above')}`):"
     )
 

@@ -499,12 +499,15 @@ def run_stamp(key: str, args: argparse.Namespace) -> dict:
         cmd += ["--repeat", str(args.repeat)]
     if args.json:
         cmd += ["--json", _rel(args.json)]
+    return {**start_stamp(), "repeat": 1 if task == "province" else args.repeat, "command": " ".join(cmd)}
+
+
+def start_stamp() -> dict:
+    """When a measurement starts: UTC date and time, the measured commit, the 1-minute load average."""
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": git_commit(),
         "load_avg": round(os.getloadavg()[0], 1),
-        "repeat": 1 if task == "province" else args.repeat,
-        "command": " ".join(cmd),
     }
 
 

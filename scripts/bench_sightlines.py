@@ -173,6 +173,9 @@ def main() -> None:
     ap.add_argument("--tasks", default="surface,viewshed")
     ap.add_argument("--json", type=Path, default=None, help="rows for scripts/bench_report.py")
     args = ap.parse_args()
+    import bench_runs
+
+    started = bench_runs.start_stamp()  # date, measured commit, load average before the work
     dem, what = load_terrain(args.size)
     vps = pick_viewpoints(dem, args.viewpoints)
     print(
@@ -192,8 +195,7 @@ def main() -> None:
     if args.json:
         doc = {
             "bench": "sightlines",
-            "date": time.strftime("%Y-%m-%d", time.gmtime()),
-            "load_avg": os.getloadavg()[0],
+            **started,
             "repeat": args.repeat,
             "command": " ".join(["python scripts/bench_sightlines.py", *sys.argv[1:]]),
             "terrain": what,

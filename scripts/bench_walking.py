@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import statistics
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
-from bench_runs import git_commit  # scripts/ is on sys.path when run as a script
+from bench_runs import start_stamp  # scripts/ is on sys.path when run as a script
 from pyproj import Transformer
 
 from weihai_gis.lifecircle import coverage
@@ -162,11 +161,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    stamp = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": git_commit(),
-        "load_avg": round(os.getloadavg()[0], 1),
-    }
+    stamp = start_stamp()  # date, measured commit, load average before the work
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         rows.append(bench_hitwh(Path(tmp), args.repeats))
