@@ -170,3 +170,36 @@ def test_a_viewshed_from_the_cli_loads_rasterio_but_not_geopandas_pandas_or_scip
     loaded = _loaded_after(_cli([*args, "--out", str(tmp_path / "vs.tif")]))
     assert (tmp_path / "vs.tif").exists()
     assert loaded == ["rasterio"], FIX  # no pyproj, tqdm, yaml or shapely either
+
+
+def test_a_coverage_run_on_vector_files_loads_no_networkx_rasterio_or_map_libraries(tmp_path, monkeypatch):
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    # a 15 x 15 street grid of 80 m blocks in Weihai's plane, origins and one facility per category
+    xs = 420_000.0 + 80.0 * np.arange(15)
+    ys = 4_130_000.0 + 80.0 * np.arange(15)
+    gx, gy = np.meshgrid(xs, ys)
+    lines = [*shapely.linestrings(np.stack([gx, gy], -1)), *shapely.linestrings(np.stack([gx.T, gy.T], -1))]
+    roads = gpd.GeoDataFrame({"highway": ["residential"] * len(lines)}, geometry=lines, crs="EPSG:4550")
+    roads.to_file(tmp_path / "roads.gpkg", layer="roads")
+    rng = np.random.default_rng(0)
+    corner = np.array([420_000.0, 4_130_000.0])
+    pts = shapely.points(corner + rng.uniform(0, 1100, (30, 2)))
+    gpd.GeoDataFrame({"origin_id": range(30), "population": 10}, geometry=pts, crs="EPSG:4550").to_file(
+        tmp_path / "origins.gpkg"
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["primary_school", "bus_stop", "market"]},
+        geometry=shapely.points(corner + rng.uniform(0, 1100, (3, 2))),
+        crs="EPSG:4550",
+    )
+    fac.to_file(tmp_path / "facilities.gpkg")
+    monkeypatch.setenv("WEIHAI_GIS_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["-q", "coverage", "--network", str(tmp_path / "roads.gpkg"), "--network-layer", "roads"]
+    args += ["--facilities", str(tmp_path / "facilities.gpkg"), "--category-field", "category"]
+    args += ["--origins", str(tmp_path / "origins.gpkg"), "--out", str(tmp_path / "res.gpkg")]
+    unneeded = ("networkx", "rasterio", "folium", "jinja2", "matplotlib", "weihai_gis.maps")
+    assert _loaded_after(_cli(args), (*unneeded, "geopandas")) == ["geopandas"]  # the probe can fail
+    assert (tmp_path / "res.gpkg").exists()
