@@ -72,21 +72,19 @@ def _bilinear(
     row = np.asarray(row, dtype=float) - 0.5
     rows, cols = grid.shape
     # a point within half a cell of the outer edge takes the edge cells (clamped), as GDAL does
-    col = np.where((col >= -0.5) & (col < 0), 0.0, col)
-    row = np.where((row >= -0.5) & (row < 0), 0.0, row)
-    col = np.where((col > cols - 1) & (col <= cols - 0.5), cols - 1.0, col)
-    row = np.where((row > rows - 1) & (row <= rows - 0.5), rows - 1.0, row)
-    inside = (col >= 0) & (row >= 0) & (col <= cols - 1) & (row <= rows - 1) & np.isfinite(col + row)
+    inside = (col >= -0.5) & (row >= -0.5) & (col <= cols - 0.5) & (row <= rows - 0.5)
     out = np.full(len(x), np.nan)
     if not inside.any():
         return out
-    c, r = col[inside], row[inside]
+    c = np.clip(col[inside], 0.0, cols - 1.0)
+    r = np.clip(row[inside], 0.0, rows - 1.0)
     c0 = np.minimum(np.floor(c).astype(np.int64), max(cols - 2, 0))
     r0 = np.minimum(np.floor(r).astype(np.int64), max(rows - 2, 0))
     c1, r1 = np.minimum(c0 + 1, cols - 1), np.minimum(r0 + 1, rows - 1)
     fc, fr = c - c0, r - r0
-    top = grid[r0, c0] * (1 - fc) + grid[r0, c1] * fc
-    bottom = grid[r1, c0] * (1 - fc) + grid[r1, c1] * fc
+    flat = grid.ravel()
+    top = flat[r0 * cols + c0] * (1 - fc) + flat[r0 * cols + c1] * fc
+    bottom = flat[r1 * cols + c0] * (1 - fc) + flat[r1 * cols + c1] * fc
     out[inside] = top * (1 - fr) + bottom * fr
     return out
 

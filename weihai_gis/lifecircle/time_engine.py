@@ -9,6 +9,8 @@ gives the metres of the quickest route (:func:`tree_sums`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
@@ -19,6 +21,7 @@ from weihai_gis.network import Snapped, WalkNetwork
 from weihai_gis.network.costs import EdgeTimes
 
 __all__ = [
+    "OriginSide",
     "TimeIndex",
     "nearest_time_s",
     "node_time_s",
@@ -26,6 +29,73 @@ __all__ = [
     "time_entries",
     "tree_sums",
 ]
+
+
+@dataclass(frozen=True)
+class OriginSide:
+    """What :func:`origin_time_s` needs of the origins whatever the facilities: computed once per origin set.
+
+    Attributes
+    ----------
+    keep
+        Positions (into the rows asked for) of the reachable origins; the other arrays follow them.
+    ok
+        The origins' positions in the snapping result.
+    edge, pos_m
+        Each origin's edge and its position along it (metres from ``u``).
+    u, v
+        The edge's end nodes.
+    fwd_s, bwd_s
+        :meth:`EdgeTimes.partial_s`: the walk ``u → origin`` and ``origin → u``.
+    to_v_s
+        The walk ``origin → v`` in seconds (infinite where the group cannot use the edge).
+    length_m
+        The edge's length in metres.
+    connector_m, connector_s
+        The origin's connector in metres, and walked on level ground at the group's speed.
+    """
+
+    keep: npt.NDArray[np.int64]
+    ok: npt.NDArray[np.int64]
+    edge: npt.NDArray[np.int64]
+    pos_m: npt.NDArray[np.float64]
+    u: npt.NDArray[np.int64]
+    v: npt.NDArray[np.int64]
+    fwd_s: npt.NDArray[np.float64]
+    bwd_s: npt.NDArray[np.float64]
+    to_v_s: npt.NDArray[np.float64]
+    length_m: npt.NDArray[np.float64]
+    connector_m: npt.NDArray[np.float64]
+    connector_s: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, index: TimeIndex, origins: Snapped, rows: npt.NDArray[np.int64] | None) -> OriginSide:
+        """Compute the terms for all origins (``rows`` None) or the positions ``rows``."""
+        net, times = index.net, index.times
+        if rows is None:
+            keep = np.flatnonzero(origins.reachable)
+            ok = keep
+        else:
+            rows = np.asarray(rows, dtype=np.int64)
+            keep = np.flatnonzero(origins.reachable[rows])
+            ok = rows[keep]
+        edge, pos = origins.edge[ok], origins.pos_m[ok]
+        fwd, bwd = times.partial_s(edge, pos)
+        conn = origins.connector_m[ok]
+        return cls(
+            keep=keep,
+            ok=ok,
+            edge=edge,
+            pos_m=pos,
+            u=net.edge_u[edge],
+            v=net.edge_v[edge],
+            fwd_s=fwd,
+            bwd_s=bwd,
+            to_v_s=_rest(times.forward_s[edge], fwd),
+            length_m=net.edge_length_m[edge],
+            connector_m=conn,
+            connector_s=conn / times.speed_m_per_s,
+        )
 
 
 class TimeIndex:
@@ -63,7 +133,7 @@ class TimeIndex:
         self._metres = np.empty(nnz + n, dtype=np.float64)
         self._metres[:nnz] = metres
         self._source_key = np.empty(0, dtype=np.int64)
-        self._origins: tuple[Snapped, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+        self._origins: tuple[Snapped, OriginSide] | None = None
 
     def with_source(
         self, nodes: npt.NDArray[np.int64], time_s: npt.NDArray[np.float64], metres: npt.NDArray[np.float64]
@@ -92,16 +162,16 @@ class TimeIndex:
             (self._data[:end], self._indices[:end], self._indptr), shape=(size, size), copy=False
         )
 
-    def origin_partials(
-        self, origins: Snapped, ok: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Return :meth:`EdgeTimes.partial_s` of the origins at positions ``ok``, kept for the next category."""
+    def origin_side(self, origins: Snapped, rows: npt.NDArray[np.int64] | None = None) -> OriginSide:
+        """Return the per-origin terms of :func:`origin_time_s` (all origins: kept for the next category)."""
+        if rows is not None:
+            return OriginSide.of(self, origins, rows)
         cached = self._origins
         if cached is not None and cached[0] is origins:
-            return cached[1], cached[2]
-        fwd, bwd = self.times.partial_s(origins.edge[ok], origins.pos_m[ok])
-        self._origins = (origins, fwd, bwd)
-        return fwd, bwd
+            return cached[1]
+        side = OriginSide.of(self, origins, None)
+        self._origins = (origins, side)
+        return side
 
     def tree_hops(
         self, pred: npt.NDArray[np.int32]
@@ -218,13 +288,45 @@ def origin_time_s(
     and on from there (``node_s``, ``route_m``), or straight along its edge to a facility on it, plus its
     connector; NaN beyond ``max_time_s`` and for unreachable origins.
     """
-    net, times = index.net, index.times
+    times = index.times
     speed = times.speed_m_per_s
     n_rows = len(origins.edge) if rows is None else len(rows)
     out_t, out_m = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
     fac = np.flatnonzero(facilities.reachable)
     if len(fac) == 0:
         return out_t, out_m
+    side = index.origin_side(origins, rows)
+    f_edge, f_pos = facilities.edge[fac], facilities.pos_m[fac]
+    f_conn = facilities.connector_m[fac]
+    o_pos = side.pos_m
+    via_u = node_s[side.u] + side.bwd_s
+    via_v = node_s[side.v] + side.to_v_s
+    best = np.minimum(via_u, via_v)
+    metres = np.where(via_u <= via_v, route_m[side.u] + o_pos, route_m[side.v] + side.length_m - o_pos)
+    # same edge: straight along it, forward when the facility lies beyond the origin
+    which, start = same_edge_pairs(side.edge, f_edge)
+    if len(which):
+        f_fwd, f_bwd = times.partial_s(f_edge[start], f_pos[start])
+        q_f, q_b = side.fwd_s[which], side.bwd_s[which]
+        ahead = f_pos[start] >= o_pos[which]
+        usable = np.isfinite(q_f) & np.isfinite(f_fwd)  # a way the group cannot use is infinite throughout
+        direct = np.where(usable, np.where(ahead, _rest(f_fwd, q_f), _rest(q_b, f_bwd)), np.inf)
+        direct = direct + f_conn[start] / speed
+        direct_m = np.abs(f_pos[start] - o_pos[which]) + f_conn[start]
+        order = np.lexsort((direct, which))
+        which, direct, direct_m = which[order], direct[order], direct_m[order]
+        first = np.r_[True, which[1:] != which[:-1]]
+        which, direct, direct_m = which[first], direct[first], direct_m[first]
+        better = direct < best[which]
+        best[which[better]] = direct[better]
+        metres[which[better]] = direct_m[better]
+    best += side.connector_s
+    metres += side.connector_m
+    far = ~(best <= max_time_s)
+    best[far] = np.nan
+    metres[far] = np.nan
+    out_t[side.keep], out_m[side.keep] = best, metres
+    return out_t, out_m
     if rows is None:
         keep = np.flatnonzero(origins.reachable)
         ok = keep

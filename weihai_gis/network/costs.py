@@ -231,17 +231,21 @@ def _points_along(
     ``shapely.line_interpolate_point`` walks every line once per point; here every edge's vertices are
     laid end to end with their cumulative length, so one ``searchsorted`` places all points.
     """
-    coords, which = shapely.get_coordinates(net.edge_geometry, return_index=True)
+    coords = shapely.get_coordinates(net.edge_geometry)
+    count = shapely.get_num_coordinates(net.edge_geometry).astype(np.int64)
+    first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
+    last = first + count - 1
     seg = np.hypot(*np.diff(coords, axis=0).T)
-    seg[which[1:] != which[:-1]] = 0.0  # no length between one edge's end and the next edge's start
+    seg[last[(count > 0) & (last < len(seg))]] = 0.0  # no length between one edge's end and the next edge's start
     cum = np.r_[0.0, np.cumsum(seg)]
-    first = np.searchsorted(which, np.arange(net.n_edges), side="left")
-    last = np.searchsorted(which, np.arange(net.n_edges), side="right") - 1
     start, total = cum[first], cum[last] - cum[first]
     target = start[edge] + frac * total[edge]
-    k = np.clip(
-        np.searchsorted(cum, target, side="right") - 1, first[edge], np.maximum(last[edge] - 1, first[edge])
-    )
+    # a straight edge (two vertices) has one segment; only longer lines need the search
+    k = first[edge]
+    bent = np.flatnonzero(count[edge] > 2)
+    if len(bent):
+        eb = edge[bent]
+        k[bent] = np.clip(np.searchsorted(cum, target[bent], side="right") - 1, first[eb], last[eb] - 1)
     span = cum[k + 1] - cum[k]
     t = np.clip(np.divide(target - cum[k], span, out=np.zeros_like(target), where=span > 0), 0.0, 1.0)
     return coords[first], coords[k] + (coords[k + 1] - coords[k]) * t[:, None]
