@@ -409,7 +409,9 @@ def edge_times(
         b_pace = np.where(edge_rise > 0, down, np.where(edge_rise < 0, up, mean))
         fwd = np.where(steps, dx / speed * f_pace, fwd)
         bwd = np.where(steps, dx / speed * b_pace, bwd)
-    excluded_edge = np.isin(net.highway.astype(str), list(group["excluded_highway"]))
+    excluded_edge = np.zeros(net.n_edges, dtype=bool)
+    if group["excluded_highway"]:
+        excluded_edge = np.isin(net.highway.astype(str), list(group["excluded_highway"]))
     if group["max_slope"] is not None and prof.dem_source:
         steep = np.abs(slope) > group["max_slope"]  # too steep to use, up or down
         excluded_edge |= np.bincount(edge, weights=steep, minlength=net.n_edges) > 0
@@ -451,9 +453,12 @@ def _cumsum_per_edge(
     values: npt.NDArray[np.float64], offset: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
     """Cumulative sum of ``values`` restarting at each edge's first sub-segment (inf stays inf)."""
-    finite = np.where(np.isfinite(values), values, 0.0)
-    total = np.cumsum(finite)
-    start = np.repeat(np.r_[0.0, total][offset[:-1]], np.diff(offset))
-    out = total - start
-    blocked = np.repeat(np.add.reduceat(~np.isfinite(values), offset[:-1]) > 0, np.diff(offset))
+    usable = np.isfinite(values)
+    all_usable = bool(usable.all())
+    total = np.cumsum(values if all_usable else np.where(usable, values, 0.0))
+    counts = np.diff(offset)
+    out = total - np.repeat(np.r_[0.0, total][offset[:-1]], counts)
+    if all_usable:
+        return out
+    blocked = np.repeat(np.add.reduceat(~usable, offset[:-1]) > 0, counts)
     return np.where(blocked, np.inf, out)
