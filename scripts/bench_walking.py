@@ -171,7 +171,13 @@ def main() -> None:
         base = row["flat metres"]
         for name, value in row.items():
             if name != "dataset":
-                print(f"  {name:28s} {value:8.3f} s CPU   ratio to flat {value / base:5.2f}x")
+                ratio = value / base
+                verdict = ""
+                if name.startswith("adult + hills"):
+                    verdict = (
+                        f"   target < {TARGET_RATIO:.0f}x: {'met' if ratio < TARGET_RATIO else 'NOT met'}"
+                    )
+                print(f"  {name:28s} {value:8.3f} s CPU   ratio to flat {ratio:5.2f}x{verdict}")
     if args.json:
         write_json(args.json, rows, args, stamp)
 

@@ -343,47 +343,6 @@ def origin_time_s(
     metres[far] = np.nan
     out_t[side.keep], out_m[side.keep] = best, metres
     return out_t, out_m
-    if rows is None:
-        keep = np.flatnonzero(origins.reachable)
-        ok = keep
-        o_fwd, o_bwd = index.origin_partials(origins, ok)
-    else:
-        rows = np.asarray(rows, dtype=np.int64)
-        keep = np.flatnonzero(origins.reachable[rows])
-        ok = rows[keep]
-        o_fwd, o_bwd = times.partial_s(origins.edge[ok], origins.pos_m[ok])
-    f_edge, f_pos = facilities.edge[fac], facilities.pos_m[fac]
-    f_conn = facilities.connector_m[fac]
-    o_edge, o_pos = origins.edge[ok], origins.pos_m[ok]
-    u, v = net.edge_u[o_edge], net.edge_v[o_edge]
-    via_u = node_s[u] + o_bwd
-    via_v = node_s[v] + _rest(times.forward_s[o_edge], o_fwd)
-    best = np.minimum(via_u, via_v)
-    metres = np.where(via_u <= via_v, route_m[u] + o_pos, route_m[v] + net.edge_length_m[o_edge] - o_pos)
-    # same edge: straight along it, forward when the facility lies beyond the origin
-    which, start = same_edge_pairs(o_edge, f_edge)
-    if len(which):
-        f_fwd, f_bwd = times.partial_s(f_edge[start], f_pos[start])
-        q_f, q_b = o_fwd[which], o_bwd[which]
-        ahead = f_pos[start] >= o_pos[which]
-        usable = np.isfinite(q_f) & np.isfinite(f_fwd)  # a way the group cannot use is infinite throughout
-        direct = np.where(usable, np.where(ahead, _rest(f_fwd, q_f), _rest(q_b, f_bwd)), np.inf)
-        direct = direct + f_conn[start] / speed
-        direct_m = np.abs(f_pos[start] - o_pos[which]) + f_conn[start]
-        order = np.lexsort((direct, which))
-        which, direct, direct_m = which[order], direct[order], direct_m[order]
-        first = np.r_[True, which[1:] != which[:-1]]
-        which, direct, direct_m = which[first], direct[first], direct_m[first]
-        better = direct < best[which]
-        best[which[better]] = direct[better]
-        metres[which[better]] = direct_m[better]
-    best += origins.connector_m[ok] / speed
-    metres += origins.connector_m[ok]
-    far = ~(best <= max_time_s)
-    best[far] = np.nan
-    metres[far] = np.nan
-    out_t[keep], out_m[keep] = best, metres
-    return out_t, out_m
 
 
 def nearest_time_s(

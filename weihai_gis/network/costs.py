@@ -236,7 +236,9 @@ def _points_along(
     first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
     last = first + count - 1
     seg = np.hypot(*np.diff(coords, axis=0).T)
-    seg[last[(count > 0) & (last < len(seg))]] = 0.0  # no length between one edge's end and the next edge's start
+    seg[last[(count > 0) & (last < len(seg))]] = (
+        0.0  # no length between one edge's end and the next edge's start
+    )
     cum = np.r_[0.0, np.cumsum(seg)]
     start, total = cum[first], cum[last] - cum[first]
     target = start[edge] + frac * total[edge]
