@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ class WalkNetwork:
     barriers
         Barrier lines and polygons (in ``crs``) the network was cut at
         (:func:`~weihai_gis.network.cut_network`), None for an uncut network: points never snap to an edge
-        across one. Not saved by :meth:`save`.
+        across one. Saved and loaded with the network (:meth:`save`); part of :meth:`barriers_key`.
     """
 
     node_ids: npt.NDArray[np.int64]
@@ -287,6 +288,21 @@ class WalkNetwork:
             crs=self.crs,
         )
 
+    def barriers_key(self) -> str:
+        """Digest of :attr:`barriers` (``""`` for an uncut network): caches of what barriers change use it."""
+        if self.barriers is None:
+            return ""
+        cached = self._cache.get("barriers_key")
+        if cached is not None and cached[0] is self.barriers:
+            return cached[1]
+        digest = hashlib.blake2b(digest_size=16)
+        for wkb in shapely.to_wkb(self.barriers):
+            digest.update(np.int64(len(wkb)).tobytes())
+            digest.update(wkb)
+        key = f"barriers-{len(self.barriers)}-{digest.hexdigest()}"
+        self._cache["barriers_key"] = (self.barriers, key)
+        return key
+
     def save(self, path: str | Path) -> None:
         """Write the network to ``<path>.npz`` atomically: arrays, edge vertices and ``highway`` codes.
 
@@ -294,7 +310,7 @@ class WalkNetwork:
         them with a single vectorised ``shapely.linestrings`` call.
         """
         base = Path(path)
-        meta = json.dumps({"crs": self.crs, "source": self.source})
+        meta = json.dumps({"crs": self.crs, "source": self.source, "barriers": self.barriers is not None})
         coords, which = shapely.get_coordinates(self.edge_geometry, return_index=True)
         counts = np.bincount(which, minlength=self.n_edges)
         codes, names = pd.factorize(pd.Series(self.highway, dtype=object).fillna("").astype(str))
@@ -311,6 +327,7 @@ class WalkNetwork:
                 highway_code=codes.astype(np.int32),
                 highway_names=np.asarray(names, dtype=str),
                 meta=np.array(meta),
+                **_barrier_arrays(self.barriers),
             )
 
     @classmethod
@@ -331,7 +348,9 @@ class WalkNetwork:
         try:
             with np.load(npz, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in _CACHE_ARRAYS}
-            meta = json.loads(str(arrays.pop("meta")))
+                meta = json.loads(str(arrays["meta"]))
+                barriers = _barriers_from(data) if meta.get("barriers") else None
+            arrays.pop("meta")
             counts = arrays.pop("edge_vertex_count")
             coords = arrays.pop("edge_coords")
             if counts.sum() != len(coords) or (len(counts) and counts.min() < 2):
@@ -346,6 +365,7 @@ class WalkNetwork:
                 highway=highway,
                 crs=meta["crs"],
                 source=meta["source"],
+                barriers=barriers,
             )
         except Exception as exc:  # any damage: zip, npy header, object arrays, JSON, keys, geometry
             reason = "it holds pickled objects" if "pickle" in str(exc) else f"{type(exc).__name__}"
@@ -362,3 +382,26 @@ class WalkNetwork:
         ):
             raise InputFileError(f"network cache {str(base)!r} is inconsistent (array sizes do not match).")
         return net
+
+
+def _barrier_arrays(barriers: npt.NDArray[np.object_] | None) -> dict[str, Any]:
+    """Return the barriers as arrays :func:`numpy.savez` writes without pickle: their WKB end to end."""
+    if barriers is None:
+        return {}
+    wkb = [bytes(b) for b in shapely.to_wkb(np.asarray(barriers, dtype=object))]
+    return {
+        "barrier_wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8),
+        "barrier_wkb_length": np.array([len(b) for b in wkb], dtype=np.int64),
+    }
+
+
+def _barriers_from(data: Any) -> npt.NDArray[np.object_]:
+    """Return the barriers :func:`_barrier_arrays` wrote (WKB keeps every coordinate bit for bit)."""
+    blob = data["barrier_wkb"].tobytes()
+    ends = np.cumsum(data["barrier_wkb_length"])
+    if len(ends) and ends[-1] != len(blob):
+        raise ValueError("barrier WKB lengths do not match the bytes")
+    starts = np.r_[0, ends[:-1]]
+    pieces = np.empty(len(ends), dtype=object)
+    pieces[:] = [blob[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    return np.asarray(shapely.from_wkb(pieces), dtype=object)

@@ -231,7 +231,8 @@ def snap_points(
     if not_point.any():
         pts = pts.copy()
         pts[not_point] = shapely.point_on_surface(pts[not_point])
-    key = ("snap", _points_key(pts), max_snap_m, min_nodes)
+    # the barriers are in the key: a point never snaps across one, so other barriers give other snaps
+    key = ("snap", _points_key(pts), max_snap_m, min_nodes, net.barriers_key())
     memo: dict[tuple[object, ...], Snapped] = net._cache.setdefault("snap_memo", {})
     if (hit := memo.get(key)) is not None:
         return hit
