@@ -204,11 +204,10 @@ class TimeIndex:
         """
         pos = self._indptr[rows].astype(np.int64)
         todo = np.arange(len(pos))
-        for _ in range(self._max_degree):
-            miss = self._indices[pos[todo]] != cols[todo]
-            todo = todo[miss]
+        for _ in range(self._max_degree + 1):
             if len(todo) == 0:
                 return pos
+            todo = todo[self._indices[pos[todo]] != cols[todo]]
             pos[todo] += 1
         raise ValueError(f"{len(todo)} of the asked entries are not in the time graph")
 
