@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import logging
 import math
 from collections.abc import Callable
@@ -127,9 +128,10 @@ def walker_groups() -> dict[str, dict[str, Any]]:
     Returns
     -------
     dict
-        ``{group: {"speed_m_per_min", "max_slope", "name_zh", "excluded_highway" (tuple), "citation",
-        "verified"}}`` for every group of ``walker_groups`` (adult first); ``max_slope`` (rise/run) is None for
-        groups that climb any slope.
+        ``{group: {"speed_m_per_min", "max_slope", "ramp_max_run", "name_zh", "excluded_highway" (tuple),
+        "citation", "verified"}}`` for every group of ``walker_groups`` (adult first); ``max_slope`` (rise/run)
+        is None for groups that climb any slope; ``ramp_max_run`` is ``(slopes, runs_m)`` (increasing slopes,
+        the longest run without a landing at each) or None for groups without ramp length limits.
 
     Raises
     ------
@@ -170,6 +172,7 @@ def walker_groups() -> dict[str, dict[str, Any]]:
         out[str(name)] = {
             "speed_m_per_min": float(speed),
             "max_slope": max_slope,
+            "ramp_max_run": _ramp_max_run(entry, f"{where}, group {name!r}"),
             "name_zh": str(entry.get("name_zh", name)),
             "excluded_highway": tuple(str(h) for h in entry.get("excluded_highway") or ()),
             "citation": str(entry["citation"]).strip(),
@@ -207,6 +210,31 @@ def walking_costs() -> dict[str, float]:
         if not section.get("citation") or not isinstance(section.get("verified"), bool):
             raise StandardsError(f"coverage-config.yaml, {name}: needs a citation and verified: true/false.")
     return {k: float(v) for k, v in values.items()}
+
+
+def _ramp_max_run(entry: dict[str, Any], where: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """Return a group's ``ramp_max_run`` table as (slopes, runs in metres), None when it has none."""
+    table = entry.get("ramp_max_run")
+    if table is None:
+        return None
+    where = f"{where}, field 'ramp_max_run'"
+    if (
+        not isinstance(table, dict)
+        or not table.get("citation")
+        or not isinstance(table.get("verified"), bool)
+    ):
+        raise StandardsError(f"{where}: expected slope, max_run_m, a citation and verified: true/false.")
+    slope, run = table.get("slope"), table.get("max_run_m")
+    if (
+        not (isinstance(slope, list) and isinstance(run, list) and len(slope) == len(run) >= 1)
+        or not all(isinstance(v, int | float) and v > 0 for v in [*slope, *run])
+        or any(b <= a for a, b in itertools.pairwise(slope))
+    ):
+        raise StandardsError(
+            f"{where}: expected equally long lists 'slope' (increasing rise/run, e.g. 0.05 for 1:20) and "
+            f"'max_run_m' (positive metres), got {slope!r} and {run!r}."
+        )
+    return tuple(float(v) for v in slope), tuple(float(v) for v in run)
 
 
 def _cited_value(cfg: dict[str, Any], key: str, where: str) -> Any:
