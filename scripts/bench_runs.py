@@ -70,6 +70,9 @@ print(json.dumps({"wall_s": time.perf_counter() - t, "cpu_s": ru.ru_utime + ru.r
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     """Run ``cmd``; return its wall seconds, CPU seconds (user + sys), peak RSS in MiB and its stdout."""
+    # bytecode written and used as by an installed package: with PYTHONDONTWRITEBYTECODE (set in some shells
+    # and CI) every run would compile weihai_gis from source, ~0.2 s of CPU no user pays
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryFile() as err:
         launcher = subprocess.run(
             [PY, "-S", "-c", _LAUNCHER, json.dumps(cmd)],
