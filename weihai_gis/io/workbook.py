@@ -15,14 +15,22 @@ k + 4 ..   data; shares 0..1 formatted ``0.0%``, counts ``#,##0``, metres ``#,##
            infinite values (no facility within the search radius) are empty cells
 =========  ===========================================================================================
 
-The workbook is written in openpyxl's write-only mode (rows streamed to disk, memory flat in the row count).
-Time is openpyxl's cell serialisation: a 50,000 × 8 sheet took 44 s here against 37 s for a plain
-``DataFrame.to_excel`` and 45 s for the earlier cell-by-cell writer, on the 2-core machine under a load of ~8
-(``scripts/bench_workbook.py``, alternated medians); hence the 问题清单 caps (20,000 rows).
+The workbook is written as SpreadsheetML text (:mod:`weihai_gis.io.sheet_xml`: a column's cells built in one
+list comprehension, one shared-string table, rows streamed into the zip): the 20,000-row 问题清单 sheet of a
+200k-node city took 0.3 s CPU against 7.2 s for the write-only openpyxl writer it replaced (still there as
+``engine="openpyxl"``, the oracle of the tests; ``scripts/bench_workbook.py``). Same cells, number formats,
+fonts, fills and widths; floats written exactly (openpyxl keeps 16 digits), the frozen header rows are
+really frozen (openpyxl's write-only mode dropped ``freeze_panes`` set after the first row).
+
+A table longer than Excel's :data:`MAX_ROWS` rows per sheet (1,048,576, header block included) continues on
+``名称(2)``, ``名称(3)`` … with the same header block and a line saying which rows each sheet holds
+(:func:`excel_parts`): a sheet never silently loses rows, and Excel never refuses the file. The 问题清单 of
+the coverage tables is cut well before that, by choice (:data:`weihai_gis.io.tables.XLSX_PROBLEM_ROWS`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -36,8 +44,9 @@ import numpy as np
 import pandas as pd
 
 from weihai_gis.files import atomic_path
+from weihai_gis.io.sheet_xml import CellStyle, Column, SheetXML, Styles, column_letter, write_package
 
-__all__ = ["Sheet", "display_width", "read_sheet", "write_workbook"]
+__all__ = ["MAX_ROWS", "Sheet", "display_width", "excel_parts", "read_sheet", "write_workbook"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +129,10 @@ def _column_values(series: pd.Series) -> list[object]:
         return [v if math.isfinite(v) else None for v in arr.tolist()]  # Excel holds no NaN or inf
     if pd.api.types.is_integer_dtype(series) and not series.isna().any():
         return series.to_numpy(dtype=np.int64).tolist()
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):  # text and missing only
+        values = series.to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = None
+        return values.tolist()
     return [_cell_value(v) for v in series.to_numpy(dtype=object)]
 
 
@@ -133,8 +146,76 @@ def _data_width(values: list[object], fmt: str | None) -> float:
     return max((display_width(v) for v in shown[:500]), default=0)
 
 
+@dataclass
+class _Layout:
+    """What both writers lay out: header block, the two header rows, cell values, formats, widths."""
+
+    lead: list[tuple[str, str]]  # (text, kind): title, warn, note
+    cols: list[str]
+    heads: list[str]
+    formats: list[str | None]
+    columns: list[list[object]]
+    per_row: list[Sequence[str | None] | None]
+    widths: list[float]
+    id_row: int
+    n: int
+
+
+def _layout(sheet: Sheet) -> _Layout:
+    cols = [str(c) for c in sheet.frame.columns]
+    formats = [_column_format(sheet, c) for c in cols]
+    columns = [_column_values(sheet.frame[c]) for c in sheet.frame.columns]
+    heads = [sheet.headers_zh.get(c, c) for c in cols]
+    widths = []
+    for col, zh, fmt, values in zip(cols, heads, formats, columns, strict=True):
+        head_w = max(display_width(zh), display_width(col) * 0.8)
+        widths.append(min(_MAX_WIDTH, max(_MIN_WIDTH, head_w, _data_width(values, fmt)) + 2))
+    lead = [(sheet.title, "title")] if sheet.title else []
+    lead += [(line, "warn" if "估算" in line or "样例" in line else "note") for line in sheet.lines]
+    per_row = [sheet.cell_formats.get(c) for c in cols]
+    # the Chinese headers follow the header block and one empty row; the English ids are the next row
+    return _Layout(lead, cols, heads, formats, columns, per_row, widths, len(lead) + 3, len(sheet.frame))
+
+
+def _freeze_and_filter(lay: _Layout) -> tuple[str | None, str | None]:
+    if not lay.cols:
+        return None, None
+    freeze = f"{column_letter(2 if len(lay.cols) > 1 else 1)}{lay.id_row + 1}"
+    return freeze, f"A{lay.id_row}:{column_letter(len(lay.cols))}{lay.id_row + lay.n}"
+
+
+_FONTS: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "size": 13},
+    "warn": {"color": "A15C00"},
+    "note": {"color": "444444"},
+    "head": {"bold": True},
+    "id": {"color": "808080", "italic": True, "size": 9},
+}
+
+
+def _sheet_xml(sheet: Sheet, styles: Styles) -> SheetXML:
+    """Return the :class:`~weihai_gis.io.sheet_xml.SheetXML` of ``sheet``, its styles registered in ``styles``."""
+    lay = _layout(sheet)
+    sid = styles.id
+
+    lead: list[list[tuple[str, int]]] = [[(t, sid(CellStyle(**_FONTS[kind])))] for t, kind in lay.lead]
+    lead.append([])
+    lead.append([(zh, sid(CellStyle(**_FONTS["head"], fill="DDE6F0", wrap=True))) for zh in lay.heads])
+    lead.append([(c, sid(CellStyle(**_FONTS["id"]))) for c in lay.cols])
+    columns = []
+    for values, fmt, rows in zip(lay.columns, lay.formats, lay.per_row, strict=True):
+        if rows is None:
+            style: int | list[int] = sid(CellStyle(number_format=fmt)) if fmt else 0
+        else:
+            ids = {f: sid(CellStyle(number_format=f)) if f else 0 for f in {*rows, fmt}}
+            style = [ids[f or fmt] for f in rows]
+        columns.append(Column(values, style))  # text cells keep General, as the openpyxl writer leaves them
+    freeze, auto_filter = _freeze_and_filter(lay)
+    return SheetXML(sheet.name[:31], lead, columns, lay.widths, freeze, auto_filter)
+
+
 def _write_sheet(ws: Any, sheet: Sheet) -> None:
-    """Lay ``sheet`` out on the write-only openpyxl worksheet ``ws`` (rows streamed, styles per column)."""
+    """Lay ``sheet`` out on the write-only openpyxl worksheet ``ws`` (the earlier writer; engine="openpyxl")."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -145,37 +226,23 @@ def _write_sheet(ws: Any, sheet: Sheet) -> None:
             setattr(cell, key, v)
         return cell
 
-    cols = [str(c) for c in sheet.frame.columns]
-    formats = [_column_format(sheet, c) for c in cols]
-    columns = [_column_values(sheet.frame[c]) for c in sheet.frame.columns]
-    heads = [sheet.headers_zh.get(c, c) for c in cols]
-    for j, (col, zh, fmt, values) in enumerate(zip(cols, heads, formats, columns, strict=True), start=1):
-        head_w = max(display_width(zh), display_width(col) * 0.8)
-        width = min(_MAX_WIDTH, max(_MIN_WIDTH, head_w, _data_width(values, fmt)) + 2)
+    lay = _layout(sheet)
+    for j, width in enumerate(lay.widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = width
-    row = 0
-    if sheet.title:
-        ws.append([styled(sheet.title, font=Font(bold=True, size=13))])
-        row += 1
-    for line in sheet.lines:
-        warn = "估算" in line or "样例" in line
-        ws.append([styled(line, font=Font(color="A15C00" if warn else "444444"))])
-        row += 1
+    for text, kind in lay.lead:
+        ws.append([styled(text, font=Font(**_FONTS[kind]))])
     ws.append([])  # one empty row between the header block and the table
-    id_row = row + 3  # the Chinese headers are row + 2
-    n = len(sheet.frame)
-    if cols:
-        ws.freeze_panes = f"{get_column_letter(2 if len(cols) > 1 else 1)}{id_row + 1}"
-        ws.auto_filter.ref = f"A{id_row}:{get_column_letter(len(cols))}{id_row + n}"
+    freeze, auto_filter = _freeze_and_filter(lay)
+    if freeze and auto_filter:
+        ws.freeze_panes = freeze
+        ws.auto_filter.ref = auto_filter
     fill, bold = PatternFill("solid", fgColor="DDE6F0"), Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
-    ws.append([styled(zh, font=bold, fill=fill, alignment=wrap) for zh in heads])
-    grey = Font(color="808080", italic=True, size=9)
-    ws.append([styled(c, font=grey) for c in cols])
-    per_row = [sheet.cell_formats.get(c) for c in cols]
-    for i in range(n):
+    ws.append([styled(zh, font=bold, fill=fill, alignment=wrap) for zh in lay.heads])
+    ws.append([styled(c, font=Font(**_FONTS["id"])) for c in lay.cols])
+    for i in range(lay.n):
         record = []
-        for values, col_fmt, rows in zip(columns, formats, per_row, strict=True):
+        for values, col_fmt, rows in zip(lay.columns, lay.formats, lay.per_row, strict=True):
             v = values[i]
             fmt = (rows[i] or col_fmt) if rows is not None else col_fmt
             if fmt is None or v is None or isinstance(v, str):
@@ -187,8 +254,60 @@ def _write_sheet(ws: Any, sheet: Sheet) -> None:
         ws.append(record)
 
 
+#: Rows of an Excel worksheet (ECMA-376 / Excel specifications and limits), header block included.
+MAX_ROWS = 1_048_576
+
+
+def _header_rows(sheet: Sheet) -> int:
+    return (1 if sheet.title else 0) + len(sheet.lines) + 3
+
+
+def excel_parts(sheet: Sheet) -> list[Sheet]:
+    """Split ``sheet`` into sheets Excel can hold (:data:`MAX_ROWS` rows each, header block included).
+
+    A table longer than one sheet continues on ``名称(2)``, ``名称(3)`` …, each with the same title,
+    header block and header rows, and a first line saying which rows it holds of how many; no row is
+    left out. A table that fits comes back unchanged.
+    """
+    n = len(sheet.frame)
+    room = MAX_ROWS - _header_rows(sheet) - 1  # one more line: the continuation notice
+    if n + _header_rows(sheet) <= MAX_ROWS:
+        return [sheet]
+    if room < 1:
+        raise ValueError(f"sheet {sheet.name!r}: its header block leaves no room for data in {MAX_ROWS} rows")
+    k = -(-n // room)
+    names = [sheet.name[:31]] + [f"{sheet.name[: 31 - len(f'({i})')]}({i})" for i in range(2, k + 1)]
+    parts = []
+    for i in range(k):
+        a, b = i * room, min(n, (i + 1) * room)
+        if i == 0:
+            note = (
+                f"本表共 {n:,} 行，超过 Excel 每张工作表 {MAX_ROWS:,} 行的上限，续于工作表 "
+                f"{names[1]}{'…' + names[-1] if k > 2 else ''}（共 {k} 张）/ {n:,} rows: more than an Excel "
+                f"sheet holds, continued on {k - 1} more sheet(s)"
+            )
+        else:
+            note = (
+                f"续表 {i + 1}/{k}：第 {a + 1:,}–{b:,} 行（共 {n:,} 行，接工作表 {names[i - 1]}）/ continued, "
+                f"rows {a + 1:,}-{b:,} of {n:,}"
+            )
+        formats = {c: list(rows)[a:b] for c, rows in sheet.cell_formats.items()}
+        frame = sheet.frame.iloc[a:b].reset_index(drop=True)
+        parts.append(
+            dataclasses.replace(
+                sheet, name=names[i], frame=frame, lines=(note, *sheet.lines), cell_formats=formats
+            )
+        )
+    log.info("sheet %s: %d rows over %d sheets (Excel's limit is %d rows)", sheet.name, n, k, MAX_ROWS)
+    return parts
+
+
 def write_workbook(
-    path: str | os.PathLike[str], sheets: Sequence[Sheet], *, inputs: Iterable[str | os.PathLike[str]] = ()
+    path: str | os.PathLike[str],
+    sheets: Sequence[Sheet],
+    *,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    engine: str = "xml",
 ) -> Path:
     """Write ``sheets`` to the XLSX ``path`` atomically, in the layout of this module.
 
@@ -197,29 +316,44 @@ def write_workbook(
     path
         Destination ``.xlsx``.
     sheets
-        The sheets, in order.
+        The sheets, in order; one longer than Excel holds continues on more sheets (:func:`excel_parts`).
     inputs
         Input files of the run (never overwritten).
+    engine
+        ``"xml"`` (default): the SpreadsheetML text written directly (:mod:`weihai_gis.io.sheet_xml`);
+        ``"openpyxl"``: the earlier write-only openpyxl writer, same cells and formats, 30-60x slower.
 
     Returns
     -------
     pathlib.Path
         ``path``.
     """
-    from openpyxl import Workbook
-
     if not sheets:
         raise ValueError("write_workbook needs at least one sheet")
-    wb = Workbook(write_only=True)  # rows streamed to disk: a 50k-row sheet in a few seconds
+    if engine not in ("xml", "openpyxl"):
+        raise ValueError(f"engine {engine!r}: expected 'xml' or 'openpyxl'")
     seen: set[str] = set()
-    for sheet in sheets:
+    parts = [part for sheet in sheets for part in excel_parts(sheet)]
+    for sheet in parts:
         name = sheet.name[:31]
         if name in seen:
             raise ValueError(f"two sheets named {name!r} (names are cut to 31 characters)")
+        if bad := set(name) & set("[]:*?/\\"):
+            raise ValueError(f"sheet name {name!r}: Excel forbids the characters {''.join(sorted(bad))}")
         seen.add(name)
-        _write_sheet(wb.create_sheet(name), sheet)
+    if engine == "openpyxl":
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)  # rows streamed to disk
+        for sheet in parts:
+            _write_sheet(wb.create_sheet(sheet.name[:31]), sheet)
+        with atomic_path(path, inputs=tuple(inputs)) as tmp:
+            wb.save(tmp)
+        return Path(path)
+    styles = Styles()
+    xml_sheets = [_sheet_xml(sheet, styles) for sheet in parts]
     with atomic_path(path, inputs=tuple(inputs)) as tmp:
-        wb.save(tmp)
+        write_package(tmp, xml_sheets, styles)
     return Path(path)
 
 
