@@ -114,7 +114,12 @@ def _flat_profile(net: WalkNetwork) -> EdgeProfile:
     return EdgeProfile(np.arange(m + 1, dtype=np.int64), net.edge_length_m.copy(), np.zeros(m))
 
 
-def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = None) -> EdgeProfile:
+def edge_profile(
+    net: WalkNetwork,
+    dem: str | os.PathLike[str] | DEM | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> EdgeProfile:
     """Return the network's edges cut at about one DEM cell, with the rise of every sub-segment.
 
     Parameters
@@ -124,6 +129,9 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
     dem
         DEM GeoTIFF in any CRS (or a loaded :class:`~weihai_gis.sightlines.DEM`); ``None``: one flat
         sub-segment per edge. The profile of a file is cached on the network.
+    cache_dir
+        Folder of an on-disk profile cache (:mod:`weihai_gis.network.profile_cache`) for a DEM file: a later
+        process with the same network and DEM file loads the profile instead of sampling. None: no disk cache.
 
     Raises
     ------
@@ -144,6 +152,14 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
     key = ("edge_profile", file_key) if file_key is not None else None
     if key is not None and key in net._cache:
         return net._cache[key]
+    disk_key = None
+    if cache_dir is not None and file_key is not None:
+        from weihai_gis.network import profile_cache
+
+        disk_key = profile_cache.profile_key(net, file_key[0], walking_costs()["sample_spacing_cells"])
+        if (hit := profile_cache.load_profile(cache_dir, disk_key)) is not None:
+            net._cache[key] = hit
+            return hit
     with DEMReader(dem) as reader:
         # the cell size at the network's corners and centre sets the sample spacing
         (x0, y0), (x1, y1) = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
@@ -186,6 +202,10 @@ def edge_profile(net: WalkNetwork, dem: str | os.PathLike[str] | DEM | None = No
     )
     if key is not None:
         net._cache[key] = profile
+    if cache_dir is not None and disk_key is not None:
+        from weihai_gis.network import profile_cache
+
+        profile_cache.save_profile(cache_dir, disk_key, profile)
     return profile
 
 
@@ -363,6 +383,8 @@ def edge_times(
     net: WalkNetwork,
     dem: str | os.PathLike[str] | DEM | None = None,
     walker: str = "adult",
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> EdgeTimes:
     """Return the walking time in seconds of every edge, forward (``u → v``) and backward, for ``walker``.
 
@@ -374,6 +396,8 @@ def edge_times(
         DEM (GeoTIFF in any CRS, or a loaded DEM) for hills; ``None``: level ground.
     walker
         Walker group of ``coverage-config.yaml`` (``adult``, ``elderly``, ``child``, ``wheelchair``).
+    cache_dir
+        On-disk cache of the DEM profile (see :func:`edge_profile`); None: sampled in this process.
 
     Returns
     -------
@@ -397,7 +421,7 @@ def edge_times(
     group = groups[walker]
     speed = group["speed_m_per_min"] / 60.0
     cfg = walking_costs()
-    prof = edge_profile(net, dem)
+    prof = edge_profile(net, dem, cache_dir=cache_dir)
     edge = prof.piece_edge
     dx = prof.piece_length_m
     rise = prof.piece_rise_m
