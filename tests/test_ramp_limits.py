@@ -16,7 +16,8 @@ from affine import Affine
 
 from weihai_gis.errors import StandardsError
 from weihai_gis.network import WalkNetwork
-from weihai_gis.network.costs import edge_times, ramp_too_long
+from weihai_gis.network.costs import edge_times
+from weihai_gis.network.ramps import ramp_too_long
 from weihai_gis.sightlines import DEM
 from weihai_gis.standards import coverage_config, walker_groups
 

@@ -15,7 +15,7 @@ edge (the mean of both paces without a DEM), and groups that cannot use a way (w
 infinite time in both directions. A group with a ``max_slope`` (wheelchairs: 1:12, GB 50763-2012) cannot use an
 edge with any sub-segment steeper than that, uphill or downhill, so on a DEM such an edge is infinite in both
 directions too; nor, with a ``ramp_max_run`` table (GB 50763-2012 3.4.4), an edge holding a climb longer than
-the ramp run allowed at its slope without a landing (:func:`ramp_too_long`). Without a DEM every other edge
+the ramp run allowed at its slope without a landing (:func:`weihai_gis.network.ramps.ramp_too_long`). Without a DEM every other edge
 takes ``length / v_group`` both ways.
 
 The sub-segment times are kept as cumulative sums per edge, so a point snapped part-way along an edge
@@ -37,6 +37,7 @@ import shapely
 
 from weihai_gis.errors import DEMError, StandardsError
 from weihai_gis.network.graph import WalkNetwork
+from weihai_gis.network.ramps import ramp_too_long
 from weihai_gis.standards import walker_groups, walking_costs
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from weihai_gis.io.raster import DEMReader
     from weihai_gis.sightlines.dem import DEM
 
-__all__ = ["EdgeProfile", "EdgeTimes", "edge_profile", "edge_times", "ramp_too_long", "tobler_pace_factor"]
+__all__ = ["EdgeProfile", "EdgeTimes", "edge_profile", "edge_times", "tobler_pace_factor"]
 
 log = logging.getLogger(__name__)
 
@@ -465,41 +466,6 @@ def edge_times(
     if cacheable:  # the same file (path and modification time) or level ground gives the same times
         net._cache[key] = times
     return times
-
-
-def ramp_too_long(
-    profile: EdgeProfile, slopes: tuple[float, ...], max_run_m: tuple[float, ...]
-) -> npt.NDArray[np.int64]:
-    """Return the edges with a climb longer than the ramp run allowed at its slope (GB 50763-2012 3.4.4).
-
-    A climb is a longest stretch of one edge's sub-segments that all rise, or all fall, at ``slopes[0]`` or
-    steeper (landings only where the edge ends: ``ramp_max_run`` in ``coverage-config.yaml``). Its mean slope
-    (rise / run) sets the run allowed, interpolated linearly between the rows of the table; steeper than the
-    last row, none.
-
-    Parameters
-    ----------
-    profile
-        The edges' sub-segments and rises (from a DEM).
-    slopes, max_run_m
-        The table: increasing slopes (rise / run) and the longest horizontal run in metres at each.
-    """
-    dx, rise = profile.piece_length_m, profile.piece_rise_m
-    slope = np.divide(rise, dx, out=np.zeros_like(rise), where=dx > 0)
-    ramp = np.abs(slope) >= slopes[0]
-    if not ramp.any():
-        return np.empty(0, dtype=np.int64)
-    up = slope > 0
-    edge_start = np.zeros(len(dx), dtype=bool)
-    edge_start[profile.piece_offset[:-1][np.diff(profile.piece_offset) > 0]] = True
-    prev_ramp, prev_up = np.r_[False, ramp[:-1]], np.r_[False, up[:-1]]
-    start = ramp & (edge_start | ~prev_ramp | (up != prev_up))
-    climb = (np.cumsum(start) - 1)[ramp]
-    run = np.bincount(climb, weights=dx[ramp])
-    height = np.bincount(climb, weights=np.abs(rise[ramp]))
-    mean = height / run
-    allowed = np.where(mean > slopes[-1], 0.0, np.interp(mean, slopes, max_run_m))
-    return np.unique(profile.piece_edge[start][run > allowed])
 
 
 def _by_key_then_time(key: npt.NDArray[np.int64], time: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
