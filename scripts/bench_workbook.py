@@ -1,10 +1,13 @@
 """Benchmark the XLSX writer (weihai_gis.io.workbook) on a large sheet; prints medians and ratios.
 
-Peers in the same run, alternated: pandas ``DataFrame.to_excel`` (openpyxl engine, no formats, no header
-block: what ``tijian.xlsx`` was written with before it moved onto ``write_workbook``) and ``write_workbook``
-of an older revision (``--peer-rev``, default ea472c6: cells set one by one on a normal worksheet, a
-number format assigned per cell afterwards). The table is a 问题清单-like frame: ids, Chinese names,
-counts, metres, shares 0..1 and a boolean, ``--rows`` rows (default 50,000).
+Writers of the same sheet in the same run, alternated (CPU seconds of this process beside wall seconds):
+``write_workbook`` (SpreadsheetML text, :mod:`weihai_gis.io.sheet_xml`), ``write_workbook(engine="openpyxl")``
+(the write-only openpyxl writer it replaced: same layout and formats), XlsxWriter in ``constant_memory``
+mode with the same header block and formats (when installed: ``pip install xlsxwriter``; not a dependency),
+pandas ``DataFrame.to_excel`` (openpyxl engine, no formats, no header block) and ``write_workbook`` of an
+older revision (``--peer-rev``, default ea472c6: cells set one by one on a normal worksheet). The table is a
+问题清单-like frame: ids, Chinese names, counts, metres, shares 0..1 and a boolean, ``--rows`` rows
+(default 50,000). The cells of every layout-preserving writer are checked equal to ours (read back).
 
 Usage: ``.venv/bin/python scripts/bench_workbook.py [--rows 50000] [--repeats 3] [--peer-rev REV]``
 """
@@ -28,13 +31,45 @@ import pandas as pd
 from weihai_gis.io.workbook import Sheet, read_sheet, write_workbook
 
 
-def _median(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Return (CPU s, wall s) of one call."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _xlsxwriter(path: Path, sheet: Sheet) -> None:
+    """Write ``sheet`` with XlsxWriter (constant_memory: rows streamed) in the layout of io.workbook."""
+    import xlsxwriter
+
+    from weihai_gis.io.workbook import _layout
+
+    lay = _layout(sheet)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "nan_inf_to_errors": False})
+    ws = wb.add_worksheet(sheet.name)
+    fonts = {"title": {"bold": True, "font_size": 13}, "warn": {"font_color": "#A15C00"}}
+    fonts["note"] = {"font_color": "#444444"}
+    for j, w in enumerate(lay.widths):
+        ws.set_column(j, j, w)
+    for r, (text, kind) in enumerate(lay.lead):
+        ws.write_string(r, 0, text, wb.add_format(fonts[kind]))
+    head = wb.add_format({"bold": True, "bg_color": "#DDE6F0", "text_wrap": True, "valign": "top"})
+    grey = wb.add_format({"font_color": "#808080", "italic": True, "font_size": 9})
+    r0 = len(lay.lead) + 1
+    for j, (zh, c) in enumerate(zip(lay.heads, lay.cols, strict=True)):
+        ws.write_string(r0, j, zh, head)
+        ws.write_string(r0 + 1, j, c, grey)
+    formats = [wb.add_format({"num_format": f}) if f else None for f in lay.formats]
+    for i in range(lay.n):
+        for j, (values, fmt) in enumerate(zip(lay.columns, formats, strict=True)):
+            v = values[i]
+            if isinstance(v, str):
+                ws.write_string(r0 + 2 + i, j, v)
+            elif v is not None:
+                ws.write_number(r0 + 2 + i, j, v, fmt)  # type: ignore[arg-type]
+    ws.autofilter(r0 + 1, 0, r0 + 1 + lay.n, len(lay.cols) - 1)
+    ws.freeze_panes(r0 + 2, 1)
+    wb.close()
 
 
 def _frame(rows: int) -> pd.DataFrame:
@@ -97,25 +132,52 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         runs: dict[str, Callable[[], object]] = {
-            "pandas to_excel": lambda: frame.to_excel(folder / "pandas.xlsx", index=False),
             "write_workbook": lambda: write_workbook(folder / "ours.xlsx", [sheet]),
+            "write_workbook openpyxl": lambda: write_workbook(
+                folder / "opx.xlsx", [sheet], engine="openpyxl"
+            ),
+            "pandas to_excel": lambda: frame.to_excel(folder / "pandas.xlsx", index=False),
         }
+        checked = {"write_workbook openpyxl": "opx.xlsx"}
+        if importlib.util.find_spec("xlsxwriter") is not None:
+            runs["xlsxwriter"] = lambda: _xlsxwriter(folder / "xw.xlsx", sheet)
+            checked["xlsxwriter"] = "xw.xlsx"
         older = _older_writer(args.peer_rev, folder)
         if older is not None:
             runs[f"write_workbook@{args.peer_rev}"] = lambda: older(folder / "old.xlsx", sheet)
-        times: dict[str, list[float]] = {k: [] for k in runs}
+            checked[f"write_workbook@{args.peer_rev}"] = "old.xlsx"
+        times: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
         for _ in range(args.repeats):  # alternate, so load changes hit every writer alike
             for name, fn in runs.items():
-                times[name].append(_median(fn, 1))
+                times[name].append(_timed(fn))
         back = read_sheet(folder / "ours.xlsx", 0)
         assert len(back) == args.rows and list(back.columns) == list(frame.columns)
-        if older is not None:  # the same cells as the older writer
-            pd.testing.assert_frame_equal(back, read_sheet(folder / "old.xlsx", 0))
-    med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"{args.rows:,} rows x {frame.shape[1]} columns, median of {args.repeats} (alternated):")
-    for name, t in med.items():
-        ratio = t / med["write_workbook"]
-        print(f"  {name:24s} {t:7.2f} s  ({args.rows / t:,.0f} rows/s)  {ratio:.2f}x write_workbook")
+        for name, file in checked.items():  # the same cells (floats: openpyxl keeps 16 digits)
+            pd.testing.assert_frame_equal(back, read_sheet(folder / file, 0), rtol=1e-15, obj=name)
+        sizes = {
+            name: (folder / f).stat().st_size
+            for name, f in {**checked, "write_workbook": "ours.xlsx"}.items()
+        }
+    cpu = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
+    wall = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
+    print(
+        f"{args.rows:,} rows x {frame.shape[1]} columns, median of {args.repeats} (alternated), load {_load()}:"
+    )
+    print(
+        f"  {'writer':26s} {'CPU s':>7s} {'wall s':>7s} {'rows/s (CPU)':>13s} {'CPU vs ours':>11s} {'MB':>6s}"
+    )
+    for name in runs:
+        size = f"{sizes[name] / 1e6:6.1f}" if name in sizes else "     -"
+        print(
+            f"  {name:26s} {cpu[name]:7.2f} {wall[name]:7.2f} {args.rows / cpu[name]:13,.0f} "
+            f"{cpu[name] / cpu['write_workbook']:10.1f}x {size}"
+        )
+
+
+def _load() -> str:
+    import os
+
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 if __name__ == "__main__":

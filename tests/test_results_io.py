@@ -104,3 +104,60 @@ def test_cli_map_and_report_from_the_file_equal_those_from_the_result_in_memory(
     assert CliRunner().invoke(main, ["report", *base, "--out", str(out_report)]).exit_code == 0
     assert _normalise(out_map.read_text(encoding="utf-8")) == _normalise(memory_map)
     assert _normalise(out_report.read_text(encoding="utf-8")) == _normalise(memory_report)
+
+
+def _with_problems(res, *, moved: bool = False):
+    """``res`` with a 问题清单 of two categories per origin (points moved 1 m off the origins when ``moved``)."""
+    import dataclasses
+
+    import numpy as np
+    import shapely
+
+    origins = res.origins
+    at = np.repeat(np.arange(len(origins)), 2)
+    points = origins.geometry.to_numpy()[at]
+    if moved:
+        points = shapely.transform(points, lambda xy: xy + 1.0)
+    problems = gpd.GeoDataFrame(
+        {
+            "origin_id": origins["origin_id"].astype(str).to_numpy()[at],
+            "category": np.tile(["clinic", "market"], len(origins)),
+            "dist_network_m": np.where(np.arange(len(at)) % 3 == 0, np.nan, np.arange(len(at)) * 10.5),
+            "edge_affected": np.arange(len(at)) % 2 == 0,
+        },
+        geometry=points,
+        crs=origins.crs,
+    )
+    return dataclasses.replace(res, problems=problems)
+
+
+def _gpkg_kind(path, name):
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        kind = con.execute("SELECT type FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
+        description = con.execute(
+            "SELECT description FROM gpkg_contents WHERE table_name = ?", (name,)
+        ).fetchone()[0]
+    return kind, description
+
+
+def test_the_problem_list_is_a_point_view_on_the_origins_and_reads_back_unchanged(written, tmp_path):
+    res = _with_problems(written[0])
+    path = write_results(res, tmp_path / "p.gpkg")
+    layers = dict(pyogrio.list_layers(path))
+    assert layers["problems"] == "Point" and layers["problems_rows"] is None  # QGIS sees a point layer
+    kind, description = _gpkg_kind(path, "problems")
+    assert kind == "view" and "未经官方文本核实" in description
+    assert "未经官方文本核实" in _gpkg_kind(path, "problems_rows")[1]
+    rows = pyogrio.read_dataframe(path, layer="problems_rows")
+    assert rows["origin_fid"].tolist() == [i // 2 + 1 for i in range(len(rows))]
+    _same(res.problems, read_results(path).problems)
+
+
+def test_a_problem_list_whose_points_are_not_the_origins_keeps_its_own_points(written, tmp_path):
+    res = _with_problems(written[0], moved=True)
+    path = write_results(res, tmp_path / "p.gpkg")
+    assert "problems_rows" not in dict(pyogrio.list_layers(path))
+    assert _gpkg_kind(path, "problems")[0] == "table"
+    _same(res.problems, read_results(path).problems)
