@@ -155,8 +155,11 @@ def test_the_problem_list_is_a_point_view_on_the_origins_and_reads_back_unchange
     _same(res.problems, read_results(path).problems)
 
 
-def test_a_problem_list_whose_points_are_not_the_origins_keeps_its_own_points(written, tmp_path):
-    res = _with_problems(written[0], moved=True)
+@pytest.mark.parametrize("change", ["moved", "no id"])
+def test_a_problem_list_whose_points_are_not_the_origins_keeps_its_own_points(written, tmp_path, change):
+    res = _with_problems(written[0], moved=change == "moved")
+    if change == "no id":
+        res.problems.loc[3, "origin_id"] = None
     path = write_results(res, tmp_path / "p.gpkg")
     assert "problems_rows" not in dict(pyogrio.list_layers(path))
     assert _gpkg_kind(path, "problems")[0] == "table"
