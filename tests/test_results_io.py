@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import geopandas as gpd
@@ -108,8 +109,6 @@ def test_cli_map_and_report_from_the_file_equal_those_from_the_result_in_memory(
 
 def _with_problems(res, *, moved: bool = False):
     """``res`` with a 问题清单 of two categories per origin (points moved 1 m off the origins when ``moved``)."""
-    import dataclasses
-
     import numpy as np
     import shapely
 
@@ -144,7 +143,10 @@ def _gpkg_kind(path, name):
 
 def test_the_problem_list_is_a_point_view_on_the_origins_and_reads_back_unchanged(written, tmp_path):
     res = _with_problems(written[0])
-    path = write_results(res, tmp_path / "p.gpkg")
+    as_categories = res.problems.astype(
+        {"origin_id": "category", "category": "category"}
+    )  # as problem_list gives
+    path = write_results(dataclasses.replace(res, problems=as_categories), tmp_path / "p.gpkg")
     layers = dict(pyogrio.list_layers(path))
     assert layers["problems"] == "Point" and layers["problems_rows"] is None  # QGIS sees a point layer
     kind, description = _gpkg_kind(path, "problems")

@@ -169,3 +169,12 @@ def test_unknown_engine_and_forbidden_sheet_names_are_refused(tmp_path):
         write_workbook(tmp_path / "w.xlsx", [Sheet("s", frame)], engine="xlsxwriter")
     with pytest.raises(ValueError, match="forbids"):
         write_workbook(tmp_path / "w.xlsx", [Sheet("a/b", frame)])
+
+
+def test_categorical_columns_write_as_their_values(tmp_path):
+    frame = pd.DataFrame({"category": ["幼儿园", None, "菜市场", "幼儿园"], "n": [1, 2, 3, 4]})
+    cats = frame.astype({"category": "category"})
+    a = read_sheet(write_workbook(tmp_path / "a.xlsx", [Sheet("s", frame)]), "s")
+    b = read_sheet(write_workbook(tmp_path / "b.xlsx", [Sheet("s", cats)]), "s")
+    pd.testing.assert_frame_equal(a, b)
+    assert b["category"].tolist()[::2] == ["幼儿园", "菜市场"] and pd.isna(b["category"][1])

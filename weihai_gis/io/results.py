@@ -120,10 +120,12 @@ def _origin_rows(res: CoverageResult) -> np.ndarray | None:
     ids = pd.Index(origins["origin_id"].astype(str))
     if not ids.is_unique:
         return None
-    codes, names = pd.factorize(problems["origin_id"].astype(str))  # hash 1M ids once, look up 50k: 4x faster
+    codes, names = pd.factorize(
+        problems["origin_id"]
+    )  # hash 1M ids once (a categorical's codes), look up 50k
     if (codes < 0).any():  # a row without an origin id
         return None
-    at = ids.get_indexer(names)[codes]
+    at = ids.get_indexer(pd.Index(np.asarray(names, dtype=object)).astype(str))[codes]
     if (at < 0).any():
         return None
     points = shapely.get_coordinates(problems.geometry.to_numpy())

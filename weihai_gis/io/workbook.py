@@ -122,6 +122,9 @@ def _column_format(sheet: Sheet, col: str) -> str | None:
 
 def _column_values(series: pd.Series) -> list[object]:
     """Return the cells of a column as plain Python values (None for missing), a column at a time."""
+    if isinstance(series.dtype, pd.CategoricalDtype):  # the distinct values once, then their codes
+        cats = _column_values(pd.Series(series.cat.categories))
+        return [cats[c] if c >= 0 else None for c in series.cat.codes.to_numpy().tolist()]
     if pd.api.types.is_bool_dtype(series):
         return ["是" if v else "否" for v in series.to_numpy(dtype=bool)]
     if pd.api.types.is_float_dtype(series):
