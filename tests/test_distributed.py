@@ -32,7 +32,7 @@ from weihai_gis.distributed import (
     parse_scheduler,
     sweep,
 )
-from weihai_gis.distributed.partition import join_points, subnetwork
+from weihai_gis.distributed.partition import join_points, plan_partitions, subnetwork
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import coverage
 from weihai_gis.network import build_network, snap_points
@@ -295,8 +295,10 @@ def test_main_job_coverage_step_with_a_scheduler_equals_the_plain_run(client):
     pd.testing.assert_frame_equal(plain.problems, dist.problems)
 
 
-@pytest.mark.parametrize(("walker", "ship"), [("elderly", "whole"), ("wheelchair", "parts")])
-def test_walker_runs_on_a_hill_are_the_same_on_dask(client, tmp_path, walker, ship):
+@pytest.mark.parametrize(
+    ("walker", "ship", "halo"), [("elderly", "whole", "time"), ("wheelchair", "parts", "box")]
+)
+def test_walker_runs_on_a_hill_are_the_same_on_dask(client, tmp_path, walker, ship, halo):
     from weihai_gis.distributed.coverage import fastest_m_per_s
     from weihai_gis.network.costs import edge_times
     from weihai_gis.standards import walker_groups
@@ -306,7 +308,7 @@ def test_walker_runs_on_a_hill_are_the_same_on_dask(client, tmp_path, walker, sh
     dem = write_hitwh_hill_dem(tmp_path / "hill.tif", height_m=60.0)
     kw = {"profile": _short_profile(), "walker": walker, "dem_costs": dem}
     single = coverage(net, origins, facilities, **kw)
-    backend = DaskDistances(client, method="grid", cell_m=200, ship=ship)
+    backend = DaskDistances(client, method="grid", cell_m=200, ship=ship, halo=halo)
     dist = coverage(net, origins, facilities, distances=backend, **kw)
     _assert_same(single, dist)
     assert np.isfinite(dist.origins.filter(like="time_").to_numpy()).any()
@@ -412,7 +414,7 @@ def _assert_same_minutes(single, dist):
 @pytest.mark.parametrize("walker", ["adult", "elderly"])
 def test_minutes_on_a_hilly_grid_are_the_local_runs_to_1e_9_s(client, tmp_path_factory, walker):
     from weihai_gis.distributed.coverage import fastest_m_per_s
-    from weihai_gis.network.costs import edge_times
+    from weihai_gis.network.costs import edge_times, tobler_pace_factor
     from weihai_gis.standards import walker_groups
 
     net, origins, facilities, dem = _hilly_grid(str(tmp_path_factory.mktemp("hills")))
@@ -426,10 +428,19 @@ def test_minutes_on_a_hilly_grid_are_the_local_runs_to_1e_9_s(client, tmp_path_f
     _assert_same_minutes(single, dist)
     times = edge_times(net, dem=dem, walker=walker)
     assert (times.forward_s != times.backward_s).mean() > 0.5  # the hills make most edges directed
-    assert fastest_m_per_s(times) > walker_groups()[walker]["speed_m_per_min"] / 60  # downhill is faster
+    level = walker_groups()[walker]["speed_m_per_min"] / 60
+    assert level < fastest_m_per_s(times) <= level / tobler_pace_factor(-0.05) * (1 + 1e-12)  # the halo
     assert len(backend.partitions) >= 4 and max(len(p.edges) for p in backend.partitions) < net.n_edges
     reached = single.origins.filter(like="time_").to_numpy(float)
     assert 0.1 < np.isfinite(reached).mean() < 0.9  # the budgets bite: near and far origins both
+    # the halo in time follows the streets and the hills: smaller than the metres box of the same budget
+    o_snap, f_snap = snap_points(net, origins), snap_points(net, facilities)
+    budget_s, fast = 500 / (walker_groups()["adult"]["speed_m_per_min"] / 60), fastest_m_per_s(times)
+    plan = functools.partial(plan_partitions, net, o_snap, f_snap, budget_s * fast, method="grid", cell_m=600)
+    in_time, in_box = plan(times=times, budget_s=budget_s), plan()
+    assert [p.origins.tolist() for p in in_time] == [p.origins.tolist() for p in in_box]
+    assert sum(len(p.edges) for p in in_time) < 0.9 * sum(len(p.edges) for p in in_box)
+    assert [len(p.edges) for p in backend.partitions] == [len(p.edges) for p in in_time]
 
 
 def test_minutes_cost_matrix_on_a_hilly_grid_equals_the_single_machine_matrix(client, tmp_path_factory):

@@ -183,6 +183,9 @@ class DaskDistances:
         for province-size networks); ``"auto"``: whole up to :data:`WHOLE_NETWORK_MAX_EDGES` edges.
     progress
         Show a tqdm bar over finished partitions.
+    halo
+        Walker-group runs: ``"time"`` (default) cuts each partition's sub-network to the edges reached
+        within the time budget; ``"box"`` to the box of the budget × the fastest speed (see :meth:`times`).
     """
 
     def __init__(
@@ -194,9 +197,13 @@ class DaskDistances:
         cell_m: float | None = None,
         ship: str = "auto",
         progress: bool = False,
+        halo: str = "time",
     ) -> None:
         if ship not in ("auto", "whole", "parts"):
             raise ValueError(f"ship must be 'auto', 'whole' or 'parts', got {ship!r}.")
+        if halo not in ("time", "box"):
+            raise ValueError(f"halo must be 'time' or 'box', got {halo!r}.")
+        self.halo = halo
         self.ship = ship
         self.client = client
         self.n_partitions = n_partitions
@@ -215,11 +222,13 @@ class DaskDistances:
         *,
         radius_m: float | None = None,
         times: EdgeTimes | None = None,
+        budget_s: float | None = None,
     ) -> list[Future]:
         """Plan the partitions, scatter the network and snaps once, and submit one task per partition.
 
         ``radius_m`` defaults to the largest cutoff (metres runs); with the whole network's edge ``times``
-        the tasks run :func:`category_times` (walker groups).
+        the tasks run :func:`category_times` (walker groups), and with the largest time budget ``budget_s``
+        too the sub-networks are the halo in time (:func:`~weihai_gis.distributed.partition.time_halo`).
         """
         radius = radius_m if radius_m is not None else max(cutoff for _, _, cutoff in requests)
         radius += RADIUS_SLACK_M
@@ -228,7 +237,15 @@ class DaskDistances:
             workers = max(1, len(self.client.scheduler_info().get("workers", {})))
             n = max(2 * workers, -(-int(origins.reachable.sum()) // 2000))
         self.partitions = plan_partitions(
-            net, origins, facilities, radius, n_partitions=n, method=self.method, cell_m=self.cell_m
+            net,
+            origins,
+            facilities,
+            radius,
+            n_partitions=n,
+            method=self.method,
+            cell_m=self.cell_m,
+            times=times if budget_s is not None else None,
+            budget_s=budget_s,
         )
         whole = self.ship == "whole" or (self.ship == "auto" and net.n_edges <= WHOLE_NETWORK_MAX_EDGES)
         if whole:  # sent once per worker, not per task; hash=False: tokenising object arrays costs more
@@ -304,16 +321,25 @@ class DaskDistances:
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Return ``{category id: (seconds, metres)}`` of a walker-group run, equal to :func:`category_times`.
 
-        The edge times (DEM sampling included) are computed once on the whole network here and each task
-        cuts them to its sub-network, so they are the single run's. The sub-network radius is the largest
-        time budget times the fastest speed anywhere (any sub-segment in either direction, and the
-        level-ground speed of the connectors): a route within the budget cannot get farther than that.
+        The edge times (DEM sampling included) are computed once on the whole network here, scattered once
+        to every worker with it, and each task cuts them to its sub-network, so they are the single run's.
+        The partition's halo is in time (``halo="time"``, default): the edges the group reaches within
+        the largest time budget on the directed graph (:func:`~weihai_gis.distributed.partition.time_halo`).
+        ``halo="box"`` takes instead the box of the budget times the fastest speed anywhere
+        (:func:`fastest_m_per_s`: any sub-segment in either direction, and the level-ground speed of the
+        connectors), a route within the budget cannot get farther than that; by Tobler's function
+        (:func:`weihai_gis.network.costs.tobler_pace_factor`) that speed is at most the group's level speed
+        / exp(−0.175) ≈ 1.19 × (the fastest descent, slope −5 %). That speed also sizes the default grid
+        cells.
         """
         times = edge_times(net, dem=options.dem_costs, walker=options.walker_group or "adult")
         adult_m_per_s = walker_groups()["adult"]["speed_m_per_min"] / 60
         budget_s = max(cutoff for _, _, cutoff in requests) / adult_m_per_s
         radius = budget_s * fastest_m_per_s(times)
-        futures = self.submit(net, origins, facilities, requests, options, radius_m=radius, times=times)
+        in_time = budget_s if self.halo == "time" else None
+        futures = self.submit(
+            net, origins, facilities, requests, options, radius_m=radius, times=times, budget_s=in_time
+        )
         return self.gather(futures, len(origins.edge), [cid for cid, _, _ in requests], width=2)
 
 

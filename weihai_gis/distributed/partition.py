@@ -15,6 +15,17 @@ stays NaN. Facilities across the partition border are in it exactly when their s
 whose edge is outside cannot be within a cutoff of any of the partition's origins). Because snapping happens
 once on the whole network, the snap limit needs no extra margin; the sub-network still carries the whole
 network's component sizes so that anything asking it about islands gets the whole network's answer.
+
+Walker groups (minutes): the halo in time
+-----------------------------------------
+For a walker group's directed edge times (:class:`~weihai_gis.network.costs.EdgeTimes`, hills included) the
+halo is the set of edges with an end node the group reaches within the largest time budget from the ends of
+the partition's origins' edges (one multi-source Dijkstra on the whole network's forward time graph, started
+at 0 s at every such end, :func:`time_halo`). Starting at 0 instead of the time from the join point to the
+end only enlarges the set; every node of a route the engine reports within the budget is reached within it
+(times grow along a route), so every edge the route walks — whole, or partly like the facility's own edge from
+its reached end — has a reached end and is in the sub-network, with the same times. It follows the streets
+(and the hills) instead of a disc, so it is smaller than the metres box of the same budget.
 """
 
 from __future__ import annotations
@@ -27,8 +38,11 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.network import Components, Snapped, WalkNetwork
+from weihai_gis.network.costs import EdgeTimes
 
 __all__ = [
     "PARTITION_METHODS",
@@ -39,6 +53,7 @@ __all__ = [
     "plan_partitions",
     "remap_snapped",
     "subnetwork",
+    "time_halo",
 ]
 
 log = logging.getLogger(__name__)
@@ -128,6 +143,43 @@ def grid_partitions(xy: npt.NDArray[np.float64], cell_m: float) -> list[npt.NDAr
     return [np.sort(chunk) for chunk in np.split(order, cuts)]
 
 
+#: Relative and absolute slack (s) on the time budget of :func:`time_halo`: floating-point rounding only.
+HALO_SLACK = (1e-9, 1e-6)
+
+
+def forward_time_graph(net: WalkNetwork, times: EdgeTimes) -> csr_matrix:
+    """Return the directed time graph (entry ``(a, b)``: the walk ``a → b`` in seconds), quickest of parallels.
+
+    Zero times become the smallest positive float, so that no sparse routine can take them for missing edges.
+    """
+    key, cols, time_s, _ = times.transposed_graph
+    n = net.n_nodes
+    return csr_matrix((np.maximum(time_s, np.finfo(float).tiny), (cols, key // (n + 1))), shape=(n, n))
+
+
+def time_halo(
+    net: WalkNetwork, graph: csr_matrix, origins: Snapped, rows: npt.NDArray[np.int64], budget_s: float
+) -> npt.NDArray[np.int64]:
+    """Return the sorted edges with an end the group reaches within ``budget_s`` from the origins ``rows``.
+
+    Parameters
+    ----------
+    net
+        The whole network.
+    graph
+        Its forward time graph (:func:`forward_time_graph`) for the walker group.
+    origins, rows
+        The run's origin snaps and the positions of the partition's origins (reachable ones).
+    budget_s
+        The largest time budget of the run, seconds.
+    """
+    edge = origins.edge[rows]
+    seeds = np.unique(np.concatenate([net.edge_u[edge], net.edge_v[edge]]))
+    limit = budget_s * (1 + HALO_SLACK[0]) + HALO_SLACK[1]
+    reach = np.isfinite(dijkstra(graph, directed=True, indices=seeds, limit=limit, min_only=True))
+    return np.flatnonzero(reach[net.edge_u] | reach[net.edge_v]).astype(np.int64)
+
+
 def plan_partitions(
     net: WalkNetwork,
     origins: Snapped,
@@ -137,6 +189,8 @@ def plan_partitions(
     n_partitions: int | None = None,
     method: str = "hilbert",
     cell_m: float | None = None,
+    times: EdgeTimes | None = None,
+    budget_s: float | None = None,
 ) -> list[Partition]:
     """Partition the reachable origins and give each partition its exact sub-network and facilities.
 
@@ -147,13 +201,17 @@ def plan_partitions(
     origins, facilities
         Snapping results on ``net``; unreachable origins are in no partition (their distances are NaN).
     radius_m
-        How far around the partition's origins the sub-network reaches: at least the largest cutoff.
+        How far around the partition's origins the sub-network reaches: at least the largest cutoff
+        (with ``times``: only the default grid cell size).
     n_partitions
         Hilbert partitions wanted (default: one per ~2 000 reachable origins, at least 1).
     method
         ``"hilbert"`` or ``"grid"``.
     cell_m
         Grid cell side in metres (``method="grid"``; default ``2 * radius_m``).
+    times, budget_s
+        A walker group's edge times and the largest time budget (s): the sub-network is the halo in time
+        (:func:`time_halo`) instead of the box of ``radius_m``.
 
     Returns
     -------
@@ -172,19 +230,25 @@ def plan_partitions(
     sindex = net.edge_series().sindex
     f_ok = np.flatnonzero(facilities.reachable & (facilities.edge >= 0))
     f_edge = facilities.edge[f_ok]
+    graph = forward_time_graph(net, times) if times is not None else None
     parts = []
     for k, group in enumerate(groups):
-        lo, hi = xy[group].min(axis=0) - radius_m, xy[group].max(axis=0) + radius_m
-        edges = np.unique(sindex.query(shapely.box(lo[0], lo[1], hi[0], hi[1]), predicate="intersects"))
+        if graph is not None:
+            assert budget_s is not None, "a time halo needs the time budget"
+            edges = time_halo(net, graph, origins, reach[group], budget_s)
+        else:
+            lo, hi = xy[group].min(axis=0) - radius_m, xy[group].max(axis=0) + radius_m
+            edges = np.unique(sindex.query(shapely.box(lo[0], lo[1], hi[0], hi[1]), predicate="intersects"))
         inside = np.isin(f_edge, edges)
         parts.append(
             Partition(id=k, origins=reach[group], edges=edges.astype(np.int64), facilities=f_ok[inside])
         )
     if parts:
         sizes = [len(p.edges) for p in parts]
+        halo = f"{budget_s:.0f} s of {times.walker}" if times is not None else f"{radius_m:.0f} m"
         log.info(
-            "%d partitions (%s) of %d reachable origins; sub-networks %d-%d of %d edges (radius %.0f m)",
-            len(parts), method, len(reach), min(sizes), max(sizes), net.n_edges, radius_m,
+            "%d partitions (%s) of %d reachable origins; sub-networks %d-%d of %d edges (halo %s)",
+            len(parts), method, len(reach), min(sizes), max(sizes), net.n_edges, halo,
         )  # fmt: skip
     return parts
 
