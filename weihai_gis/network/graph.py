@@ -200,12 +200,16 @@ class WalkNetwork:
             lo = np.minimum(self.edge_u, self.edge_v)[mask]
             hi = np.maximum(self.edge_u, self.edge_v)[mask]
             weight = self.edge_length_m[mask]
-            # one sort on the undirected pair: parallel edges keep their shortest length
+            # one sort on the undirected pair (an integer argsort, several times faster than a lexsort with
+            # the weights): parallel edges keep their shortest length
             key = lo * np.int64(max(self.n_nodes, 1)) + hi
-            order = np.lexsort((weight, key))
+            order = np.argsort(key, kind="stable")
             key, lo, hi, weight = key[order], lo[order], hi[order], weight[order]
-            first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
-            lo, hi, weight = lo[first].astype(np.int32), hi[first].astype(np.int32), weight[first]
+            first = (
+                np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
+            )
+            weight = np.minimum.reduceat(weight, first) if len(first) < len(key) else weight[first]
+            lo, hi = lo[first].astype(np.int32), hi[first].astype(np.int32)
             n = self.n_nodes
             base = csr_matrix(
                 (np.concatenate([weight, weight]), (np.concatenate([lo, hi]), np.concatenate([hi, lo]))),
