@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from weihai_gis.network import WalkNetwork, build_network, sample_osm_path, snap_points
 from weihai_gis.network.segments import SegmentIndex
-from weihai_gis.network.snap import segment_index
+from weihai_gis.network.snap import EdgeReference, segment_index
 
 
 def shapely_snap(net: WalkNetwork, xy: np.ndarray, min_nodes: int):
@@ -139,3 +139,41 @@ def test_points_without_geometry_and_an_empty_index_have_no_edge():
     assert snap.edge[1] == -1 and not snap.reachable[1]
     assert snap.reason[1] == "no geometry or empty network"
     assert snap.connector_m[0] == pytest.approx(10.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("datum", ["wgs84", "gcj02", "bd09"])
+def test_the_offset_check_reference_answers_as_the_edges_strtree(datum):
+    """EdgeReference (the segment index) gives diagnose_offset the distances and shares of a GeoSeries."""
+    from weihai_gis import crs
+
+    rng = np.random.default_rng(11)
+    side = 30  # a dense jittered grid in Weihai's plane: the near-street test decides, not the medians
+    gx = X0 + np.arange(side)[None, :] * 80.0 + rng.uniform(-10, 10, (side, side))
+    gy = Y0 + np.arange(side)[:, None] * 80.0 + rng.uniform(-10, 10, (side, side))
+    a = np.stack([gx, gy], -1)
+    segs = np.concatenate([np.stack([a[:, :-1], a[:, 1:]], 2), np.stack([a[:-1], a[1:]], 2)], axis=None)
+    segs = segs.reshape(-1, 2, 2)
+    from weihai_gis.network import WalkNetwork
+
+    m = len(segs)
+    frame = gpd.GeoDataFrame(
+        {"u": np.arange(m) * 2, "v": np.arange(m) * 2 + 1, "highway": "residential"},
+        geometry=shapely.linestrings(segs),
+        crs=CRS,
+    )
+    net = WalkNetwork.from_segments(frame, crs=CRS, source="grid")
+    on = rng.integers(0, net.n_edges, 400)
+    xy = shapely.get_coordinates(
+        shapely.line_interpolate_point(net.edge_geometry[on], rng.uniform(0, 60, 400))
+    )
+    lon, lat = gpd.GeoSeries(shapely.points(xy), crs=CRS).to_crs(crs.WEB_CRS).get_coordinates().to_numpy().T
+    if datum != "wgs84":
+        lon, lat = (crs.wgs84_to_gcj02 if datum == "gcj02" else crs.wgs84_to_bd09)(lon, lat)
+    ref = EdgeReference(net)
+    assert len(ref) == net.n_edges
+    mine, theirs = crs.diagnose_offset(lon, lat, ref), crs.diagnose_offset(lon, lat, net.edge_series())
+    assert mine.best == theirs.best and mine.shifted == theirs.shifted
+    for k in theirs.median_m:
+        assert mine.median_m[k] == pytest.approx(theirs.median_m[k], abs=1e-9)
+    assert mine.near_share == theirs.near_share
+    assert crs.near_street_shares(lon, lat, ref) == crs.near_street_shares(lon, lat, net.edge_series())

@@ -323,7 +323,6 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
         raise CRSError("diagnose_offset: the reference has no CRS.")
     # a reference already in metres keeps its cached spatial index across calls
     ref_m = ref if ref.crs.equals(ANALYSIS_CRS) else ref.to_crs(ANALYSIS_CRS)
-    tree_geoms = ref_m.values
     lon_a, lat_a = _arrays(lon, lat)
     n = len(lon_a)
     lonlat = [fn(lon_a, lat_a) for fn in _TO_WGS84.values()]
@@ -331,10 +330,7 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
 
     to_m = pyproj.Transformer.from_crs(WEB_CRS, ANALYSIS_CRS, always_xy=True)
     mx, my = to_m.transform(np.concatenate([x for x, _ in lonlat]), np.concatenate([y for _, y in lonlat]))
-    pts = gpd.points_from_xy(mx, my, crs=ANALYSIS_CRS)
-    idx = ref_m.sindex.nearest(pts, return_all=False)  # one query for all hypotheses
-    d = np.empty(len(pts))
-    d[idx[0]] = pts[idx[0]].distance(tree_geoms[idx[1]])
+    d = _distance_to(ref_m, mx, my)  # one query for all hypotheses
     medians = {datum: float(np.median(d[i * n : (i + 1) * n])) for i, datum in enumerate(_TO_WGS84)}
     best = min(medians, key=medians.__getitem__)
     shifted = (
@@ -367,8 +363,6 @@ def near_street_shares(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object
         ``"random"``: the same points displaced by the GCJ-02 shift's length in 12 directions, the share
         that chance alone puts near a street on this network.
     """
-    import geopandas as gpd
-
     lon_a, lat_a = _arrays(lon, lat)
     n = len(lon_a)
     xs, ys = [], []
@@ -389,13 +383,8 @@ def near_street_shares(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object
     angles = np.deg2rad(np.arange(12) * 30.0 + 15.0)
     qx = np.concatenate([mx[: k * n], *(bx + length * np.cos(a) for a in angles)])
     qy = np.concatenate([my[: k * n], *(by + length * np.sin(a) for a in angles)])
-    pts = gpd.points_from_xy(
-        qx, qy, crs=ANALYSIS_CRS
-    )  # one query for every hypothesis and every random direction
-    # "is any street this near" is a within-distance query: 3x cheaper than a bounded nearest search
-    hit = reference.sindex.query(pts, predicate="dwithin", distance=NEAR_STREET_M)  # type: ignore[attr-defined]
-    near_any = np.zeros(len(qx), dtype=bool)
-    near_any[hit[0]] = True
+    # one query for every hypothesis and every random direction
+    near_any = _near(reference, qx, qy, NEAR_STREET_M)
     per = near_any.reshape(-1, n).mean(axis=1)
     shares = {datum: float(per[i]) for i, datum in enumerate(_TO_WGS84)}
     shares["random"] = float(per[k:].mean())
@@ -442,6 +431,36 @@ def near_street_choice(
         and shares[alt] * n >= 5
     )
     return alt if found else None
+
+
+def _distance_to(ref_m: Any, x: FloatArray, y: FloatArray) -> FloatArray:
+    """Distance in metres from each point (``ANALYSIS_CRS``) to the nearest geometry of the reference.
+
+    A reference with a ``distance_to(x, y)`` method (a walking network's edges,
+    :class:`weihai_gis.network.snap.EdgeReference`) answers from its own index; a GeoSeries from its STRtree.
+    """
+    if hasattr(ref_m, "distance_to"):
+        return np.asarray(ref_m.distance_to(x, y), dtype=float)
+    import geopandas as gpd
+
+    pts = gpd.points_from_xy(x, y, crs=ANALYSIS_CRS)
+    idx = ref_m.sindex.nearest(pts, return_all=False)
+    d = np.empty(len(pts))
+    d[idx[0]] = pts[idx[0]].distance(ref_m.values[idx[1]])
+    return d
+
+
+def _near(ref_m: Any, x: FloatArray, y: FloatArray, metres: float) -> npt.NDArray[np.bool_]:
+    """Per point (``ANALYSIS_CRS``) True when a geometry of the reference is within ``metres``."""
+    if hasattr(ref_m, "near"):
+        return np.asarray(ref_m.near(x, y, metres), dtype=bool)
+    import geopandas as gpd
+
+    # "is any street this near" is a within-distance query: 3x cheaper than a bounded nearest search
+    hit = ref_m.sindex.query(gpd.points_from_xy(x, y, crs=ANALYSIS_CRS), predicate="dwithin", distance=metres)
+    out = np.zeros(len(x), dtype=bool)
+    out[hit[0]] = True
+    return out
 
 
 def _near_street_test(lon: FloatArray, lat: FloatArray, ref_m: object) -> tuple[str | None, dict[str, float]]:

@@ -9,11 +9,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from weihai_gis.crs import WEB_CRS, diagnose_offset, inside_china
+from weihai_gis.crs import ANALYSIS_CRS, WEB_CRS, diagnose_offset, inside_china
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
@@ -30,6 +31,7 @@ from weihai_gis.lifecircle.summaries import auto_hex_size_m
 from weihai_gis.lifecircle.time_engine import TimeIndex, nearest_time_s
 from weihai_gis.network import Snapped, WalkNetwork, snap_points
 from weihai_gis.network.costs import EdgeTimes, edge_times
+from weihai_gis.network.snap import EdgeReference
 from weihai_gis.options import CoverageOptions
 from weihai_gis.population import population_values, refuse_duplicate_ids
 from weihai_gis.standards import Profile, facility_kinds, load_profile, walker_groups
@@ -149,7 +151,7 @@ OFFSET_SAMPLE = 2000
 
 
 def _check_offset(
-    points: gpd.GeoDataFrame, net: WalkNetwork, edges: gpd.GeoSeries, what: str, mode: str
+    points: gpd.GeoDataFrame, net: WalkNetwork, edges: gpd.GeoSeries | EdgeReference, what: str, mode: str
 ) -> list[str]:
     """Test points against the network's ``edges`` for a GCJ-02/BD-09 shift; raise, warn or skip per ``mode``."""
     if mode == "off" or points.empty or not len(edges):
@@ -305,7 +307,9 @@ def coverage(
     orig = _points(origins, net.crs, "origins")
     fac = _points(facilities, net.crs, "facilities") if not facilities.empty else facilities
     warnings: list[str] = []
-    edges = net.edge_series()  # the network's one all-edges index serves both checks and snap messages
+    # the offset check measures against every edge: from the network's segment index (the snapping's), or
+    # the edges' STRtree when the network is not in the analysis CRS and has to be reprojected
+    edges = EdgeReference(net) if pyproj.CRS(net.crs).equals(ANALYSIS_CRS) else net.edge_series()
     for what, frame in (("origins", orig), ("facilities", fac)):
         warnings.extend(check_extent(frame, net, layer_label(frame, what)))
         warnings.extend(_check_offset(frame, net, edges, layer_label(frame, what), opts.offset_check))

@@ -12,6 +12,7 @@ Three checks, each refusing with the layer's name and the fix (values in ``cover
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -232,7 +233,7 @@ def check_snapped(snapped: Snapped, what: str, max_snap_m: float | None) -> list
 _FROM_WGS84 = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
 
 
-def declared_datum_mismatch(lonlat: np.ndarray, edges: gpd.GeoSeries, declared: str) -> str | None:
+def declared_datum_mismatch(lonlat: np.ndarray, edges: Any, declared: str) -> str | None:
     """Name the datum that points read as ``declared`` really are in, when another one is clearly closer.
 
     Parameters
@@ -240,7 +241,8 @@ def declared_datum_mismatch(lonlat: np.ndarray, edges: gpd.GeoSeries, declared: 
     lonlat
         WGS84 lon/lat (n × 2) of points that were converted from ``declared`` (``"gcj02"`` or ``"bd09"``).
     edges
-        Trusted reference geometries (the walking network's edges).
+        Trusted reference geometries: the walking network's edges as a GeoSeries or an
+        :class:`~weihai_gis.network.snap.EdgeReference`.
     declared
         The datum the points were read with.
 

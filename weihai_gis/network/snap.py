@@ -16,7 +16,7 @@ from weihai_gis.network.graph import WalkNetwork
 from weihai_gis.network.segments import SegmentIndex
 from weihai_gis.standards import coverage_config
 
-__all__ = ["Snapped", "crosses_barrier", "segment_index", "snap_points"]
+__all__ = ["EdgeReference", "Snapped", "crosses_barrier", "segment_index", "snap_points"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,36 @@ def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
         counts = np.bincount(which, minlength=len(edges))
         index = net._cache[key] = SegmentIndex(coords, counts, edges, net.n_edges)
     return index
+
+
+class EdgeReference:
+    """Every edge of a network as the trusted reference of the coordinate-offset check (no STRtree).
+
+    Offers what :func:`weihai_gis.crs.diagnose_offset` and :func:`weihai_gis.crs.near_street_shares` ask of
+    a reference: ``crs``, ``len``, the distance to the nearest edge and "is an edge within so many metres",
+    answered from the network's segment index (the same distances as shapely's).
+    """
+
+    def __init__(self, net: WalkNetwork) -> None:
+        import pyproj
+
+        self.net = net
+        self.crs = pyproj.CRS.from_user_input(net.crs)
+
+    def __len__(self) -> int:
+        return self.net.n_edges
+
+    def distance_to(self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Distance in metres from each point (network CRS) to the nearest edge."""
+        return segment_index(self.net, 0).nearest(x, y)[1]
+
+    def near(
+        self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], metres: float
+    ) -> npt.NDArray[np.bool_]:
+        """Per point True when an edge lies within ``metres``."""
+        out = np.zeros(len(x), dtype=bool)
+        out[segment_index(self.net, 0).within(x, y, metres)[0]] = True
+        return out
 
 
 #: A connector is tested for barriers without its last millimetre at each end: a point on a fence, or a
