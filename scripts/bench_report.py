@@ -4,7 +4,7 @@ The README's generated part lies between ``<!-- bench:start -->`` and ``<!-- ben
 benchmark has a block that starts with ``<!-- bench:NAME -->`` (``NAME`` = the JSON's ``"bench"``: ``peers``
 from ``bench_peers.py --json``, ``runs`` from ``bench_runs.py --json`` (merged per task group, each group
 stamped with its date, commit, load and command), ``sightlines`` from ``bench_sightlines.py --json``,
-``walking`` from ``bench_walking.py --json``). Rendering a JSON replaces its block; blocks whose JSON is not
+``walking`` from ``bench_walking.py --json``, ``startup`` from ``bench_startup.py --json``). Rendering a JSON replaces its block; blocks whose JSON is not
 given stay as they are; text outside the markers is never touched.
 
 Usage:
@@ -175,11 +175,49 @@ def render_walking(doc: dict) -> str:
     return "\n".join(lines)
 
 
+STARTUP_META = ("bench", "date", "commit", "load_avg", "repeat", "command", "dem", "agreement", "previous")
+
+
+def render_startup(doc: dict) -> str:
+    """Markdown for a ``bench_startup.py`` JSON: each command's whole-process CPU, wall and peak RSS, its CPU
+    above the bare interpreter, and the viewshed rows as multiples of ``gdal_viewshed``'s CPU."""
+    rows = {k: v for k, v in doc.items() if k not in STARTUP_META and isinstance(v, dict)}
+    base = rows.get("python -c pass", {}).get("cpu_s")
+    lines = [
+        f"Start-up and one viewshed as whole processes ({_stamp(doc)}; medians of alternated rounds; "
+        f"regenerate: `{doc.get('command', '')}`):",
+        "",
+        "| command | CPU s | wall s | peak RSS MiB | CPU above `python -c pass` |",
+        "|---|---|---|---|---|",
+    ]
+    for label, m in rows.items():
+        above = "" if base is None else _num(m["cpu_s"] - base, 3)
+        lines.append(
+            f"| {label} | {_num(m['cpu_s'], 3)} | {_num(m['wall_s'], 3)} | {_num(m['rss_mib'], 0)} | {above} |"
+        )
+    gdal = rows.get("gdal_viewshed (peer)", {}).get("cpu_s")
+    if gdal:
+        parts = [
+            f"{label} {rows[label]['cpu_s'] / gdal:.2f}x"
+            for label in rows
+            if ("viewshed" in label and "--help" not in label and "peer" not in label) or "rasterio" in label
+        ]
+        agree = doc.get("agreement")
+        lines += [
+            "",
+            f"CPU as a multiple of gdal_viewshed's in the same rounds: {', '.join(parts)}"
+            + ("" if agree is None else f" (outputs equal on {agree:.2%} of cells)")
+            + ". The target's verdict is the runs table's viewshed row.",
+        ]
+    return "\n".join(lines)
+
+
 RENDERERS = {
     "peers": render_peers,
     "runs": render_runs,
     "sightlines": render_sightlines,
     "walking": render_walking,
+    "startup": render_startup,
 }
 
 

@@ -41,6 +41,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from bench_runs import start_stamp  # scripts/ is on sys.path when run as a script
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -51,6 +52,13 @@ VIEWSHED_TARGET = 3.0
 
 _LAUNCHER = [sys.executable, "-c", "import sys; from weihai_gis.cli import main; sys.exit(main())"]
 """How a revision's command line is started from its source tree (what the console script does)."""
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def child_env(pythonpath: Path | None = None) -> dict[str, str]:
@@ -115,6 +123,7 @@ def main() -> None:
     parser.add_argument("--previous", help="Also run the weihai-gis rows on this git revision (e.g. main~3).")
     parser.add_argument("--json", type=Path, help="Write the medians here.")
     args = parser.parse_args()
+    started = start_stamp()  # date, measured commit, load average before the work
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -217,9 +226,11 @@ def main() -> None:
             f"python -m weihai_gis {med['python -m weihai_gis sightlines viewshed'][0] / g_cpu:.2f}x"
         )
     if args.json:
+        cmd = ["python scripts/bench_startup.py", "--repeats", str(args.repeats), "--json", _rel(args.json)]
         args.json.write_text(
             json.dumps(
-                {"repeats": args.repeats, "dem": dem_desc, "agreement": agree, "previous": args.previous}
+                {"bench": "startup", **started, "repeat": args.repeats, "command": " ".join(cmd)}
+                | {"dem": dem_desc, "agreement": agree, "previous": args.previous}
                 | {
                     label: dict(zip(("cpu_s", "wall_s", "rss_mib"), m, strict=True))
                     for label, m in med.items()

@@ -203,7 +203,7 @@ def _readme_blocks() -> dict[str, str]:
     return report.split_blocks(inner)[1]
 
 
-@pytest.mark.parametrize("name", ["peers", "runs", "sightlines", "walking"])
+@pytest.mark.parametrize("name", ["peers", "runs", "sightlines", "walking", "startup"])
 def test_readme_block_is_what_the_committed_json_renders_to(name):
     """A block edited by hand, or a JSON re-measured without running bench_report.py, fails here."""
     committed = json.loads((REPO / "scripts" / "bench_results" / f"{name}.json").read_text(encoding="utf-8"))
@@ -270,3 +270,33 @@ def test_walking_block_gives_each_run_its_ratio_to_flat_and_the_hills_runs_the_t
     )
     assert lines[7] == "| grid 300x300 | adult + hills (warm) | 0.600 | 1.50x | < 2x flat: 1.50x (met) |"
     assert lines[8] == "| grid 300x300 | DEM sampling alone | 0.660 | 1.65x |  |"
+
+
+def test_startup_block_gives_cpu_above_the_interpreter_and_the_viewshed_against_gdal():
+    doc = {
+        "bench": "startup",
+        "date": "2026-12-01 21:05 UTC",
+        "commit": "a625a44",
+        "load_avg": 10.0,
+        "repeat": 7,
+        "command": "python scripts/bench_startup.py --repeats 7 --json startup.json",
+        "dem": "real",
+        "agreement": 1.0,
+        "previous": None,
+        "python -c pass": {"cpu_s": 0.02, "wall_s": 0.05, "rss_mib": 9.0},
+        "python -c 'import numpy, rasterio'": {"cpu_s": 0.46, "wall_s": 1.0, "rss_mib": 80.0},
+        "weihai-gis --help": {"cpu_s": 0.12, "wall_s": 0.3, "rss_mib": 30.0},
+        "weihai-gis sightlines viewshed": {"cpu_s": 0.70, "wall_s": 2.0, "rss_mib": 134.0},
+        "gdal_viewshed (peer)": {"cpu_s": 0.175, "wall_s": 0.5, "rss_mib": 60.0},
+    }
+    lines = report.render(doc).splitlines()
+    assert (
+        lines[0] == "<!-- bench:startup -->"
+        and "2026-12-01 21:05 UTC, a625a44, load 10.0, 7 runs" in lines[1]
+    )
+    assert "| weihai-gis --help | 0.120 | 0.300 | 30 | 0.100 |" in lines
+    assert lines[-1] == (
+        "CPU as a multiple of gdal_viewshed's in the same rounds: python -c 'import numpy, rasterio' 2.63x, "
+        "weihai-gis sightlines viewshed 4.00x (outputs equal on 100.00% of cells). "
+        "The target's verdict is the runs table's viewshed row."
+    )
