@@ -19,7 +19,7 @@ from shapely.ops import split
 from weihai_gis.errors import CRSError, LayerError
 from weihai_gis.layers.io import read_vector
 from weihai_gis.network import build_network, snap_points
-from weihai_gis.network.barriers import barrier_cut, cut_network, disconnected_origins
+from weihai_gis.network.barriers import _MIN_PART_M, barrier_cut, cut_network, disconnected_origins
 from weihai_gis.network.osm import read_osm_crossings
 from weihai_gis.samples import hitwh_inputs
 from weihai_gis.synthetic import primary_road_barriers
@@ -98,7 +98,7 @@ def oracle_graph(net, barriers, crossings=None, tol=TOL, along=2.0):
         for bar in cutters[e]:
             parts = [q for part in parts for q in _split(part, bar)]
         for k, part in enumerate(parts):
-            if part.length <= 1e-6:
+            if part.length <= _MIN_PART_M:
                 continue
             ends = []
             for side, end in ((0, shapely.Point(part.coords[0])), (1, shapely.Point(part.coords[-1]))):
@@ -120,8 +120,10 @@ def _assert_equals_oracle(net, bars, crossings=None, tol=TOL, along=2.0, sources
     np.testing.assert_array_equal(cut.reopened, want_reopened)
     after = cut.apply(net)
     graph, total = oracle_graph(net, bars, crossings, tol, along)
-    assert after.edge_length_m.sum() == pytest.approx(net.edge_length_m.sum(), abs=1e-6)
-    assert total == pytest.approx(net.edge_length_m.sum(), abs=1e-6)
+    # parts of at most _MIN_PART_M are dropped (documented): at most one per cut point and one per cut edge
+    dropped = _MIN_PART_M * (len(cut.cut_pos_m) + cut.n_cut)
+    assert after.edge_length_m.sum() == pytest.approx(net.edge_length_m.sum(), abs=1e-6 + dropped)
+    assert total == pytest.approx(net.edge_length_m.sum(), abs=1e-6 + dropped)  # the oracle drops them too
     np.testing.assert_array_equal(after.node_ids[: net.n_nodes], net.node_ids)
     np.testing.assert_array_equal(after.node_xy[: net.n_nodes], net.node_xy)
     sources = range(net.n_nodes) if sources is None else sources
@@ -393,6 +395,7 @@ def test_disconnected_origins_counts_who_loses_the_network_and_nobody_else():
 
 
 @settings(max_examples=25, deadline=None)
+@example(lines=[(0.0, 101.0, 1e-06, -1.0)], points=[])  # two sub-micron parts at nodes dropped (found by hypothesis)
 @given(
     st.lists(st.tuples(*(st.floats(-50, 450, allow_nan=False) for _ in range(4))), min_size=1, max_size=4),
     st.lists(st.tuples(st.floats(-20, 420), st.floats(-20, 420)), max_size=6),
