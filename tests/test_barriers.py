@@ -395,7 +395,9 @@ def test_disconnected_origins_counts_who_loses_the_network_and_nobody_else():
 
 
 @settings(max_examples=25, deadline=None)
-@example(lines=[(0.0, 101.0, 1e-06, -1.0)], points=[])  # two sub-micron parts at nodes dropped (found by hypothesis)
+@example(
+    lines=[(0.0, 101.0, 1e-06, -1.0)], points=[]
+)  # two sub-micron parts at nodes dropped (found by hypothesis)
 @given(
     st.lists(st.tuples(*(st.floats(-50, 450, allow_nan=False) for _ in range(4))), min_size=1, max_size=4),
     st.lists(st.tuples(st.floats(-20, 420), st.floats(-20, 420)), max_size=6),
