@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -203,3 +204,104 @@ def test_a_coverage_run_on_vector_files_loads_no_networkx_rasterio_or_map_librar
     unneeded = ("networkx", "rasterio", "folium", "jinja2", "matplotlib", "weihai_gis.maps")
     assert _loaded_after(_cli(args), (*unneeded, "geopandas")) == ["geopandas"]  # the probe can fail
     assert (tmp_path / "res.gpkg").exists()
+
+
+_REPORT_AT_EXIT = """
+import atexit, json, os, sys
+
+
+def _report():
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    with open(os.environ["WG_REPORT"], "w") as f:
+        json.dump({"env": env, "numpy": "numpy" in sys.modules, "threads": threads}, f)
+
+
+atexit.register(_report)
+"""
+"""A sitecustomize for the children below: at exit, what the process's environment and thread count were."""
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    from weihai_gis.cli import THREAD_VARIABLES
+
+    return {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES} | extra
+
+
+def _viewshed_args(tmp_path: Path) -> list[str]:
+    import numpy as np
+    from affine import Affine
+
+    from weihai_gis.sightlines import DEM, write_raster
+
+    dem = DEM(
+        np.random.default_rng(1).uniform(0, 50, (20, 30)), Affine(30, 0, 450000, 0, -30, 4100000), "EPSG:4550"
+    )
+    path = write_raster(tmp_path / "dem.tif", dem.elevation, dem, nodata=-9999)
+    x, y = dem.transform @ (10.5, 8.5)
+    return ["-q", "sightlines", "viewshed", "--dem", str(path), "--observer", str(x), str(y)]
+
+
+def _run_reporting(cmd: list[str], tmp_path: Path, env: dict[str, str]) -> dict:
+    hook = tmp_path / "hook"
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(_REPORT_AT_EXIT, encoding="utf-8")
+    report = tmp_path / "report.json"
+    pythonpath = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH")) if p)
+    subprocess.run(
+        cmd, env=env | {"PYTHONPATH": pythonpath, "WG_REPORT": str(report)}, check=True, capture_output=True
+    )
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("how", ["console script", "python -m weihai_gis"])
+def test_the_command_line_runs_numpy_with_one_blas_thread(tmp_path, how):
+    script = Path(sys.executable).parent / "weihai-gis"
+    if how == "console script" and not script.exists():
+        pytest.skip("the weihai-gis console script is not installed next to this interpreter")
+    launcher = [str(script)] if how == "console script" else [sys.executable, "-m", "weihai_gis"]
+    args = [*_viewshed_args(tmp_path), "--out", str(tmp_path / "vs.tif")]
+    got = _run_reporting([*launcher, *args], tmp_path, _clean_env())
+    assert (tmp_path / "vs.tif").exists() and got["numpy"]
+    assert got["env"] == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if got["threads"] is not None:  # Linux: OpenBLAS started no pool (without the variable: one per core)
+        assert got["threads"] == 1
+
+
+def test_a_thread_count_the_user_set_wins_and_the_others_stay_unset(tmp_path):
+    args = [*_viewshed_args(tmp_path), "--out", str(tmp_path / "vs.tif")]
+    got = _run_reporting(
+        [sys.executable, "-m", "weihai_gis", *args], tmp_path, _clean_env(OMP_NUM_THREADS="2")
+    )
+    assert got["env"] == {"OPENBLAS_NUM_THREADS": None, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": None}
+
+
+def test_library_users_keep_their_environment(tmp_path):
+    code = (
+        "import weihai_gis, weihai_gis.sightlines\n"  # the library: numpy loads, nothing is set
+        "assert weihai_gis.sightlines.DEFAULT_CURVATURE_COEFF > 0\n"
+        "import contextlib, io, weihai_gis.cli\n"  # main() called where numpy is loaded: still nothing
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        weihai_gis.cli.main(['--version'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+    )
+    got = _run_reporting([sys.executable, "-c", code], tmp_path, _clean_env())
+    assert got["numpy"] and got["env"] == dict.fromkeys(
+        ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    )
+
+
+def test_single_threaded_math_sets_the_variables_only_when_none_is_set_and_numpy_is_not_loaded(monkeypatch):
+    from weihai_gis.cli import single_threaded_math
+
+    assert "numpy" in sys.modules  # this test process: the library's user
+    assert single_threaded_math({}) is False
+    monkeypatch.delitem(sys.modules, "numpy")
+    env: dict[str, str] = {}
+    assert single_threaded_math(env) is True
+    assert env == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env = {name: "3"}
+        assert single_threaded_math(env) is False and env == {name: "3"}
