@@ -4,8 +4,9 @@ The README's generated part lies between ``<!-- bench:start -->`` and ``<!-- ben
 benchmark has a block that starts with ``<!-- bench:NAME -->`` (``NAME`` = the JSON's ``"bench"``: ``peers``
 from ``bench_peers.py --json``, ``runs`` from ``bench_runs.py --json`` (merged per task group, each group
 stamped with its date, commit, load and command), ``sightlines`` from ``bench_sightlines.py --json``,
-``walking`` from ``bench_walking.py --json``, ``startup`` from ``bench_startup.py --json``). Rendering a JSON replaces its block; blocks whose JSON is not
-given stay as they are; text outside the markers is never touched.
+``walking`` from ``bench_walking.py --json``, ``startup`` from ``bench_startup.py --json``, ``workbook`` from
+``bench_workbook.py --json``). Rendering a JSON replaces its block; blocks whose JSON is not given stay as they
+are; text outside the markers is never touched.
 
 Usage:
     python scripts/bench_report.py scripts/bench_results/peers.json              # print the markdown
@@ -100,6 +101,18 @@ def _stamp(group: dict) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def task_row(r: dict, *extra: str) -> str:
+    """One table row of a task (runs and sightlines tables): task, CPU s (4 decimals below 0.1 s), wall s,
+    peak RSS, peer, verdict, then ``extra`` cells; a task that did not run keeps only its name and ``extra``."""
+    tail = "".join(f" {cell} |" for cell in extra)
+    cpu = r.get("cpu_s")
+    if cpu is None:
+        return f"| {r['task']} |{' |' * 5}{tail}"
+    cells = [_num(cpu, 2 if cpu >= 0.1 else 4), _num(r.get("wall_s"), 2), _num(r.get("rss_mib"), 0)]
+    cells += [r.get("peer", ""), r.get("verdict", "")]
+    return f"| {r['task']} | {' | '.join(cells)} |{tail}"
+
+
 def render_runs(doc: dict) -> str:
     """Markdown for a ``bench_runs.py`` JSON: one row per task, each with its target verdict and when, on which
     commit and at which load it was measured; then the command that re-measures each group."""
@@ -114,14 +127,7 @@ def render_runs(doc: dict) -> str:
     ]
     for group in groups:
         stamp = _stamp(group)
-        for r in group["rows"]:
-            if r.get("cpu_s") is None:
-                lines.append(f"| {r['task']} | | | | | | {stamp} |")
-                continue
-            lines.append(
-                f"| {r['task']} | {_num(r['cpu_s'], 2 if r['cpu_s'] >= 0.1 else 4)} | {_num(r.get('wall_s'), 2)} | "
-                f"{_num(r.get('rss_mib'), 0)} | {r.get('peer', '')} | {r.get('verdict', '')} | {stamp} |"
-            )
+        lines += [task_row(r, stamp) for r in group["rows"]]
     commands = [g["command"] for g in groups if g.get("command")]
     if commands:
         lines += [
@@ -141,14 +147,7 @@ def render_sightlines(doc: dict) -> str:
         "| task | CPU s | wall s | peak RSS MiB | peer (same run) | target |",
         "|---|---|---|---|---|---|",
     ]
-    for r in doc["rows"]:
-        if r.get("cpu_s") is None:
-            lines.append(f"| {r['task']} | | | | | |")
-            continue
-        lines.append(
-            f"| {r['task']} | {_num(r['cpu_s'], 2)} | {_num(r.get('wall_s'), 2)} | {_num(r.get('rss_mib'), 0)} | "
-            f"{r.get('peer', '')} | {r.get('verdict', '')} |"
-        )
+    lines += [task_row(r) for r in doc["rows"]]
     return "\n".join(lines)
 
 
@@ -212,12 +211,40 @@ def render_startup(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def render_workbook(doc: dict) -> str:
+    """Markdown for a ``bench_workbook.py`` JSON: each XLSX writer's CPU and wall seconds on the same sheet, its
+    rows per CPU second, its CPU as a multiple of ``write_workbook``'s and the file size."""
+    rows = doc["rows"]
+    ours = next((r["cpu_s"] for r in rows if r["writer"] == "write_workbook"), None)
+    lines = [
+        f"XLSX writers on one {doc.get('n_rows', 0):,} × {doc.get('n_columns', '?')} 问题清单-like sheet, "
+        f"CPU of the writing process ({_stamp(doc)}; medians of alternated runs; the cells of every writer that "
+        f"keeps the layout read back equal to ours; regenerate: `{doc.get('command', '')}`):",
+        "",
+        "| writer | CPU s | wall s | rows per CPU s | CPU × write_workbook | MB | cells |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cpu = r["cpu_s"]
+        per_s = f"{doc['n_rows'] / cpu:,.0f}" if doc.get("n_rows") and cpu else "–"
+        ratio = f"{cpu / ours:.1f}x" if ours else "–"
+        cells = (
+            "ours" if r["writer"] == "write_workbook" else ("equal" if r.get("checked") else "not compared")
+        )
+        lines.append(
+            f"| {r['writer']} | {_num(cpu, 2)} | {_num(r.get('wall_s'), 2)} | {per_s} | {ratio} | "
+            f"{_num(r.get('mb'), 1)} | {cells} |"
+        )
+    return "\n".join(lines)
+
+
 RENDERERS = {
     "peers": render_peers,
     "runs": render_runs,
     "sightlines": render_sightlines,
     "walking": render_walking,
     "startup": render_startup,
+    "workbook": render_workbook,
 }
 
 

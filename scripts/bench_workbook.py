@@ -9,7 +9,10 @@ older revision (``--peer-rev``, default ea472c6: cells set one by one on a norma
 问题清单-like frame: ids, Chinese names, counts, metres, shares 0..1 and a boolean, ``--rows`` rows
 (default 50,000). The cells of every layout-preserving writer are checked equal to ours (read back).
 
-Usage: ``.venv/bin/python scripts/bench_workbook.py [--rows 50000] [--repeats 3] [--peer-rev REV]``
+With ``--json`` the medians go into a JSON that ``scripts/bench_report.py`` renders as the README's
+``bench:workbook`` block.
+
+Usage: ``.venv/bin/python scripts/bench_workbook.py [--rows 50000] [--repeats 3] [--peer-rev REV] [--json out.json]``
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import json
 import statistics
 import subprocess
 import sys
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_runs import start_stamp  # scripts/ is on sys.path when run as a script
 
 from weihai_gis.io.workbook import Sheet, read_sheet, write_workbook
 
@@ -118,7 +123,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--peer-rev", default="ea472c6")
+    parser.add_argument("--json", type=Path, help="Write the medians here (for scripts/bench_report.py).")
     args = parser.parse_args()
+    started = start_stamp()  # date, measured commit, load average before the work
     frame = _frame(args.rows)
     sheet = Sheet(
         "单元评估",
@@ -172,6 +179,35 @@ def main() -> None:
             f"  {name:26s} {cpu[name]:7.2f} {wall[name]:7.2f} {args.rows / cpu[name]:13,.0f} "
             f"{cpu[name] / cpu['write_workbook']:10.1f}x {size}"
         )
+    if args.json:
+        command = [
+            "python scripts/bench_workbook.py",
+            "--rows",
+            str(args.rows),
+            "--repeats",
+            str(args.repeats),
+        ]
+        command += ["--peer-rev", args.peer_rev, "--json", _rel(args.json)]
+        rows = [
+            {
+                "writer": name,
+                "cpu_s": cpu[name],
+                "wall_s": wall[name],
+                "mb": sizes[name] / 1e6 if name in sizes else None,
+                "checked": name in checked,
+            }
+            for name in runs
+        ]
+        doc = {"bench": "workbook", **started, "repeat": args.repeats, "command": " ".join(command)}
+        doc |= {"n_rows": args.rows, "n_columns": frame.shape[1], "rows": rows}
+        args.json.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return str(path)
 
 
 def _load() -> str:

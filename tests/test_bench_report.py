@@ -203,7 +203,7 @@ def _readme_blocks() -> dict[str, str]:
     return report.split_blocks(inner)[1]
 
 
-@pytest.mark.parametrize("name", ["peers", "runs", "sightlines", "walking", "startup"])
+@pytest.mark.parametrize("name", ["peers", "runs", "sightlines", "walking", "startup", "workbook"])
 def test_readme_block_is_what_the_committed_json_renders_to(name):
     """A block edited by hand, or a JSON re-measured without running bench_report.py, fails here."""
     committed = json.loads((REPO / "scripts" / "bench_results" / f"{name}.json").read_text(encoding="utf-8"))
@@ -300,3 +300,48 @@ def test_startup_block_gives_cpu_above_the_interpreter_and_the_viewshed_against_
         "weihai-gis sightlines viewshed 4.00x (outputs equal on 100.00% of cells). "
         "The target's verdict is the runs table's viewshed row."
     )
+
+
+def test_runs_and_sightlines_tables_render_a_task_with_the_same_row_renderer():
+    row = {
+        "task": "one viewshed",
+        "cpu_s": 0.05,
+        "wall_s": 0.2,
+        "rss_mib": 80.0,
+        "peer": "gdal",
+        "verdict": "ok",
+    }
+    sightlines = report.render({"bench": "sightlines", "rows": [row, {"task": "skipped"}]}).splitlines()
+    group = _group("viewshed", None) | {"rows": [row, {"task": "skipped"}]}
+    runs_lines = report.render({"bench": "runs", "groups": {"viewshed": group}}).splitlines()
+    stamp = "2026-12-01 20:07 UTC, dd52c97, load 3.6, 2 runs"
+    assert sightlines[5] == "| one viewshed | 0.0500 | 0.20 | 80 | gdal | ok |" == report.task_row(row)
+    assert runs_lines[5] == f"| one viewshed | 0.0500 | 0.20 | 80 | gdal | ok | {stamp} |"
+    assert sightlines[6] == "| skipped | | | | | |" and runs_lines[6] == f"| skipped | | | | | | {stamp} |"
+
+
+WORKBOOK = {
+    "bench": "workbook",
+    "date": "2026-12-01 23:20 UTC",
+    "commit": "3b03092",
+    "load_avg": 2.8,
+    "repeat": 3,
+    "command": "python scripts/bench_workbook.py --rows 50000 --repeats 3 --peer-rev ea472c6 --json workbook.json",
+    "n_rows": 50000,
+    "n_columns": 8,
+    "rows": [
+        {"writer": "write_workbook", "cpu_s": 1.25, "wall_s": 2.0, "mb": 3.21, "checked": False},
+        {"writer": "write_workbook openpyxl", "cpu_s": 12.5, "wall_s": 20.0, "mb": 3.5, "checked": True},
+        {"writer": "pandas to_excel", "cpu_s": 5.0, "wall_s": 8.0, "mb": None, "checked": False},
+    ],
+}
+
+
+def test_workbook_block_gives_each_writer_its_rate_and_its_multiple_of_ours():
+    lines = report.render(WORKBOOK).splitlines()
+    assert lines[0] == "<!-- bench:workbook -->"
+    assert "50,000 × 8" in lines[1] and "2026-12-01 23:20 UTC, 3b03092, load 2.8, 3 runs" in lines[1]
+    assert f"`{WORKBOOK['command']}`" in lines[1]
+    assert lines[5] == "| write_workbook | 1.25 | 2.00 | 40,000 | 1.0x | 3.2 | ours |"
+    assert lines[6] == "| write_workbook openpyxl | 12.50 | 20.00 | 4,000 | 10.0x | 3.5 | equal |"
+    assert lines[7] == "| pandas to_excel | 5.00 | 8.00 | 10,000 | 4.0x | – | not compared |"
