@@ -68,7 +68,9 @@ def test_another_dem_or_another_network_is_a_miss(tmp_path):
     assert key_a != profile_cache.profile_key(net, b, 1.0)
     assert key_a != profile_cache.profile_key(net, a, 0.5)
     moved = _net()
-    moved.edge_geometry[0] = moved.edge_geometry[1]  # one edge's vertices differ
+    geoms = moved.edge_geometry.copy()
+    geoms[0] = geoms[1]  # one edge's vertices differ
+    moved.edge_geometry = geoms
     assert key_a != profile_cache.profile_key(moved, a, 1.0)
     edge_profile(net, a, cache_dir=cache)
     got = edge_profile(_net(), b, cache_dir=cache)  # not a's samples

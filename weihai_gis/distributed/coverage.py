@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
-import shapely
 from tqdm.auto import tqdm
 
 from weihai_gis.distributed.cluster import SchedulerSpec, connect
@@ -50,10 +49,10 @@ PartitionRows = tuple[int, npt.NDArray[np.int64], dict[str, Any]]
 
 
 class ShippedNetwork:
-    """A walking network packed for the workers: edge geometries as WKB, no per-process caches.
+    """A walking network packed for the workers: its arrays (edge vertices included), no per-process caches.
 
-    Pickling shapely geometries one by one (and dask's hashing of object arrays) costs seconds per 100k
-    edges; WKB is one vectorised call each way. The network is unpacked once where it lands (a scattered
+    The network holds its edge geometry as vertex arrays (LineStrings are built where asked), so nothing
+    is pickled object by object (which costs seconds per 100k edges). The network is unpacked once where it lands (a scattered
     object is deserialised once per worker) and tasks use :attr:`net`.
 
     Parameters
@@ -67,14 +66,13 @@ class ShippedNetwork:
         self.net = net
 
     def __getstate__(self) -> dict[str, Any]:
-        skip = ("edge_geometry", "_cache")
         fields = {
-            f.name: getattr(self.net, f.name) for f in dataclasses.fields(self.net) if f.name not in skip
+            f.name: getattr(self.net, f.name) for f in dataclasses.fields(self.net) if f.name != "_cache"
         }
-        return {"fields": fields, "wkb": shapely.to_wkb(self.net.edge_geometry)}
+        return {"fields": fields}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.net = WalkNetwork(**state["fields"], edge_geometry=shapely.from_wkb(state["wkb"]))
+        self.net = WalkNetwork(**state["fields"])
 
 
 def shippable(net: WalkNetwork) -> ShippedNetwork:

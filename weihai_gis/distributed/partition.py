@@ -43,6 +43,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.network import Components, Snapped, WalkNetwork
 from weihai_gis.network.costs import EdgeTimes
+from weihai_gis.network.polylines import offsets_from_counts
 
 __all__ = [
     "PARTITION_METHODS",
@@ -268,13 +269,15 @@ def subnetwork(net: WalkNetwork, edges: npt.NDArray[np.int64]) -> WalkNetwork:
         largest_nodes=whole.largest_nodes,
         largest_length_share=whole.largest_length_share,
     )
+    coords, counts = net.edge_vertices(edges)
     return WalkNetwork(
         node_ids=net.node_ids[nodes],
         node_xy=net.node_xy[nodes],
         edge_u=np.searchsorted(nodes, net.edge_u[edges]).astype(np.int64),
         edge_v=np.searchsorted(nodes, net.edge_v[edges]).astype(np.int64),
         edge_length_m=net.edge_length_m[edges],
-        edge_geometry=net.edge_geometry[edges],
+        edge_coords=coords,
+        edge_offsets=offsets_from_counts(counts),
         highway=net.highway[edges],
         crs=net.crs,
         source=net.source,

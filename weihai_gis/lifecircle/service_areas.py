@@ -101,9 +101,10 @@ class ReachedParts:
         out = np.empty(len(self.edge), dtype=object)
         length = net.edge_length_m[self.edge]
         whole = (self.start_m <= _EPS) & (self.end_m >= length - _EPS)
-        out[whole] = net.edge_geometry[self.edge[whole]]
-        for k in np.flatnonzero(~whole):
-            out[k] = substring(net.edge_geometry[self.edge[k]], self.start_m[k], self.end_m[k])
+        out[whole] = net.edge_lines(self.edge[whole])
+        part = np.flatnonzero(~whole)
+        for k, line in zip(part.tolist(), net.edge_lines(self.edge[part]), strict=True):
+            out[k] = substring(line, self.start_m[k], self.end_m[k])
         return out
 
 

@@ -23,7 +23,7 @@ from weihai_gis.network.osm import (
     read_lines,
     read_osm_pbf,
     read_osm_xml,
-    split_at_shared_vertices,
+    split_vertices_at_shared,
 )
 
 __all__ = ["analysis_crs_for", "build_network", "default_cache_dir", "sample_osm_path"]
@@ -195,14 +195,15 @@ def build_network(
             f"network CRS {target!r} is geographic; lengths need a metric CRS (e.g. EPSG:4550)."
         )
     if "u" not in segments.columns:
-        projected = segments.to_crs(target)
-        u, v, parts, idx = split_at_shared_vertices(projected.geometry.to_numpy())
-        segments = gpd.GeoDataFrame(
-            {"u": u, "v": v, "highway": projected["highway"].to_numpy(dtype=object)[idx]},
-            geometry=parts,
-            crs=target,
-        )
-    net = WalkNetwork.from_segments(segments, crs=target, source=where)
+        projected = segments.to_crs(target) if segments.crs != target else segments
+        u, v, coords, offsets, idx = split_vertices_at_shared(projected.geometry.to_numpy())
+        highway = projected["highway"].to_numpy(dtype=object)[idx]
+        del segments, projected  # the input lines are not needed once split (province: hundreds of MiB)
+        net = WalkNetwork.from_arrays(u, v, coords, offsets, highway, crs=target, source=where)
+        del u, v, coords, offsets, idx, highway
+    else:
+        net = WalkNetwork.from_segments(segments, crs=target, source=where)
+        del segments
     comp = net.components()
     log.info(
         "%s: %d components; largest %d nodes (%.1f %% of length)",

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 
 from weihai_gis.errors import DEMError, StandardsError
 from weihai_gis.network.graph import WalkNetwork
@@ -254,8 +253,7 @@ def _points_along(
     ``shapely.line_interpolate_point`` walks every line once per point; here every edge's vertices are
     laid end to end with their cumulative length, so one ``searchsorted`` places all points.
     """
-    coords = shapely.get_coordinates(net.edge_geometry)
-    count = shapely.get_num_coordinates(net.edge_geometry).astype(np.int64)
+    coords, count = net.edge_vertices()
     first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
     last = first + count - 1
     seg = np.hypot(*np.diff(coords, axis=0).T)

@@ -19,6 +19,12 @@ from scipy.sparse.csgraph import connected_components
 
 from weihai_gis.errors import InputFileError, NetworkError
 from weihai_gis.files import atomic_path
+from weihai_gis.network.polylines import (
+    lines_from_vertices,
+    offsets_from_counts,
+    polyline_lengths,
+    vertices_of,
+)
 
 __all__ = ["Components", "WalkNetwork"]
 
@@ -69,7 +75,7 @@ class Components:
         return self.sizes[self.labels]
 
 
-@dataclass
+@dataclass(init=False)
 class WalkNetwork:
     """An undirected walking network in a metric CRS.
 
@@ -84,8 +90,12 @@ class WalkNetwork:
         geometry), shape (m,).
     edge_length_m
         Length in metres of each edge's projected geometry, shape (m,).
-    edge_geometry
-        Shapely LineStrings in ``crs``, shape (m,).
+    edge_coords, edge_offsets
+        The edges' vertices in ``crs``, edge after edge, shape (k, 2), and where each edge's begin,
+        shape (m + 1,): edge ``e`` is ``edge_coords[edge_offsets[e]:edge_offsets[e + 1]]``. The network
+        holds its geometry in this form; :attr:`edge_geometry` (shapely LineStrings, shape (m,)) is built
+        from it on first use and :meth:`edge_lines` builds only the edges asked for. A network may be
+        constructed from either (``edge_geometry=`` or ``edge_coords=`` with ``edge_offsets=``).
     highway
         OSM ``highway`` value per edge (``""`` when unknown).
     crs
@@ -103,13 +113,107 @@ class WalkNetwork:
     edge_u: npt.NDArray[np.int64]
     edge_v: npt.NDArray[np.int64]
     edge_length_m: npt.NDArray[np.float64]
-    edge_geometry: npt.NDArray[np.object_]
-    highway: npt.NDArray[np.object_]
-    crs: str
+    edge_coords: npt.NDArray[np.float64] = field(repr=False)
+    edge_offsets: npt.NDArray[np.int64] = field(repr=False)
+    highway: npt.NDArray[np.object_] = field(repr=False)
+    crs: str = ""
     source: str = ""
     barriers: npt.NDArray[np.object_] | None = field(default=None, repr=False, compare=False)
     _components: Components | None = field(default=None, repr=False, compare=False)
     _cache: dict[object, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __init__(
+        self,
+        node_ids: npt.NDArray[np.int64],
+        node_xy: npt.NDArray[np.float64],
+        edge_u: npt.NDArray[np.int64],
+        edge_v: npt.NDArray[np.int64],
+        edge_length_m: npt.NDArray[np.float64],
+        edge_geometry: npt.ArrayLike | None = None,
+        highway: npt.NDArray[np.object_] | None = None,
+        crs: str | None = None,
+        source: str = "",
+        barriers: npt.NDArray[np.object_] | None = None,
+        *,
+        edge_coords: npt.NDArray[np.float64] | None = None,
+        edge_offsets: npt.NDArray[np.int64] | None = None,
+        _components: Components | None = None,
+        _cache: dict[object, Any] | None = None,
+    ) -> None:
+        self.node_ids = node_ids
+        self.node_xy = node_xy
+        self.edge_u = edge_u
+        self.edge_v = edge_v
+        self.edge_length_m = edge_length_m
+        if crs is None:
+            raise TypeError("WalkNetwork: crs (the metric CRS of the coordinates) is required.")
+        self.highway = np.full(len(edge_u), "", dtype=object) if highway is None else highway
+        self.crs = crs
+        self.source = source
+        self.barriers = barriers
+        self._components = _components
+        self._cache = {}
+        if edge_geometry is not None:
+            if edge_coords is not None or edge_offsets is not None:
+                raise TypeError("WalkNetwork: pass edge_geometry or edge_coords/edge_offsets, not both.")
+            self.edge_geometry = edge_geometry  # the setter takes LineStrings
+        elif edge_coords is None or edge_offsets is None:
+            raise TypeError("WalkNetwork: edge_geometry, or edge_coords with edge_offsets, is required.")
+        else:
+            self.edge_coords = np.asarray(edge_coords, dtype=np.float64).reshape(-1, 2)
+            self.edge_offsets = np.asarray(edge_offsets, dtype=np.int64)
+            if len(self.edge_offsets) != len(edge_u) + 1 or self.edge_offsets[-1] != len(self.edge_coords):
+                raise ValueError(
+                    "WalkNetwork: edge_offsets must hold n_edges + 1 offsets ending at len(edge_coords)."
+                )
+        if _cache is not None:
+            self._cache = _cache
+
+    @property
+    def edge_geometry(self) -> npt.NDArray[np.object_]:
+        """Shapely LineStrings of every edge in ``crs``, shape (m,), built once on first use (read-only).
+
+        At province scale these objects take about 1.5 GB: code that needs a few edges asks
+        :meth:`edge_lines`, code that needs vertices asks :meth:`edge_vertices`.
+        """
+        geoms = self._cache.get("edge_geometry")
+        if geoms is None:
+            log.debug("building %d edge LineStrings", self.n_edges)
+            geoms = lines_from_vertices(self.edge_coords, self.edge_offsets)
+            geoms.flags.writeable = False  # the coordinates are the truth: assign a new array to change them
+            self._cache["edge_geometry"] = geoms
+        return geoms
+
+    @edge_geometry.setter
+    def edge_geometry(self, geoms: npt.ArrayLike) -> None:
+        """Replace every edge's geometry (LineStrings in ``crs``); cached derived data is dropped."""
+        self.edge_coords, self.edge_offsets = vertices_of(geoms)
+        self._cache = {}
+
+    def edge_lines(self, edges: npt.ArrayLike) -> npt.NDArray[np.object_]:
+        """Return LineStrings of the edges at positions ``edges`` only (those of :attr:`edge_geometry`)."""
+        cached = self._cache.get("edge_geometry")
+        if cached is not None:
+            return cached[np.asarray(edges, dtype=np.int64)]
+        return lines_from_vertices(self.edge_coords, self.edge_offsets, edges)
+
+    def edge_vertices(
+        self, edges: npt.ArrayLike | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Return the vertices of the edges at positions ``edges`` (all when None) and their vertex counts.
+
+        The coordinates are laid edge after edge in the order asked, as ``shapely.get_coordinates`` of
+        their LineStrings gives them (the whole network's array itself when ``edges`` is None: read-only).
+        """
+        counts = np.diff(self.edge_offsets)
+        if edges is None:
+            return self.edge_coords, counts
+        idx = np.asarray(edges, dtype=np.int64).ravel()
+        sub = counts[idx]
+        take = np.repeat(self.edge_offsets[idx] - np.r_[0, np.cumsum(sub)[:-1]], sub) + np.arange(
+            int(sub.sum())
+        )
+        return self.edge_coords[take], sub
 
     def __repr__(self) -> str:
         """Short summary (counts, length, CRS, source): never the arrays, which fill a notebook cell."""
@@ -140,33 +244,79 @@ class WalkNetwork:
             When no segment with a positive length remains.
         """
         seg = segments.to_crs(crs) if segments.crs is not None and segments.crs != crs else segments
-        geoms = seg.geometry.to_numpy()
-        length = shapely.length(geoms)
-        u = seg["u"].to_numpy(dtype=np.int64)
-        v = seg["v"].to_numpy(dtype=np.int64)
-        lo, hi = np.minimum(u, v), np.maximum(u, v)
-        key = pd.DataFrame({"lo": lo, "hi": hi, "mm": np.round(length * 1000).astype(np.int64)})
-        keep = ~key.duplicated().to_numpy() & (length > 0)
-        if not keep.any():
-            raise NetworkError(f"{source}: the walking network is empty (no edge with a positive length).")
-        u, v, geoms, length = u[keep], v[keep], geoms[keep], length[keep]
-        highway = (
-            seg["highway"].to_numpy(dtype=object)[keep] if "highway" in seg else np.full(len(u), "", object)
+        coords, offsets = vertices_of(seg.geometry.to_numpy())
+        highway = seg["highway"].to_numpy(dtype=object) if "highway" in seg else None
+        return cls.from_arrays(
+            seg["u"].to_numpy(dtype=np.int64),
+            seg["v"].to_numpy(dtype=np.int64),
+            coords,
+            offsets,
+            highway,
+            crs=crs,
+            source=source,
         )
-        start = shapely.get_coordinates(shapely.get_point(geoms, 0))
-        end = shapely.get_coordinates(shapely.get_point(geoms, -1))
+
+    @classmethod
+    def from_arrays(
+        cls,
+        u: npt.NDArray[np.int64],
+        v: npt.NDArray[np.int64],
+        coords: npt.NDArray[np.float64],
+        offsets: npt.NDArray[np.int64],
+        highway: npt.NDArray[np.object_] | None,
+        *,
+        crs: str,
+        source: str,
+    ) -> WalkNetwork:
+        """Build a network from split segments given as vertex arrays (see :meth:`from_segments`).
+
+        Parameters
+        ----------
+        u, v
+            Integer node keys of each segment's first and last vertex, shape (m,).
+        coords, offsets
+            The segments' vertices in ``crs``, segment after segment, and the ``m + 1`` offsets.
+        highway
+            OSM ``highway`` per segment (None: ``""``).
+        crs, source
+            As in :meth:`from_segments`.
+        """
+        length = polyline_lengths(coords, offsets)
+        u = np.asarray(u, dtype=np.int64)
+        v = np.asarray(v, dtype=np.int64)
+        m = len(u)
         keys = np.concatenate([u, v])
         node_ids, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        node_xy = np.concatenate([start, end])[first]
+        keep = _first_of_duplicates(inverse[:m], inverse[m:], length, len(node_ids)) & (length > 0)
+        if not keep.any():
+            raise NetworkError(f"{source}: the walking network is empty (no edge with a positive length).")
+        counts = np.diff(offsets)
+        if not keep.all():
+            coords = coords[np.repeat(keep, counts)]
+            counts = counts[keep]
+            offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+            np.cumsum(counts, out=offsets[1:])
+            u, v, length = u[keep], v[keep], length[keep]
+            keys = np.concatenate([u, v])
+            node_ids, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        del keys
+        highway = highway[keep] if highway is not None else np.full(len(u), "", object)
+        m = len(u)
+        starts = offsets[:-1]
+        ends = offsets[1:] - 1
+        at = np.concatenate([starts, ends])[first]  # each node's vertex: its first occurrence
+        node_xy = coords[at]
         m = len(u)
         log.info("%s: %d nodes, %d edges, %.1f km", source, len(node_ids), m, length.sum() / 1000)
+        inverse = inverse.ravel()
         return cls(
             node_ids=node_ids,
             node_xy=node_xy,
             edge_u=inverse[:m].astype(np.int64),
             edge_v=inverse[m:].astype(np.int64),
             edge_length_m=length.astype(np.float64),
-            edge_geometry=np.asarray(geoms, dtype=object),
+            edge_coords=coords,
+            edge_offsets=offsets,
             highway=highway,
             crs=str(crs),
             source=source,
@@ -310,13 +460,12 @@ class WalkNetwork:
     def save(self, path: str | Path) -> None:
         """Write the network to ``<path>.npz`` atomically: arrays, edge vertices and ``highway`` codes.
 
-        Geometries are stored as one coordinate array with per-edge offsets (no WKB), so loading rebuilds
-        them with a single vectorised ``shapely.linestrings`` call.
+        Geometries are stored as the network holds them, one coordinate array with per-edge vertex counts
+        (no WKB): loading reads arrays only, LineStrings are built when first asked for.
         """
         base = Path(path)
         meta = json.dumps({"crs": self.crs, "source": self.source, "barriers": self.barriers is not None})
-        coords, which = shapely.get_coordinates(self.edge_geometry, return_index=True)
-        counts = np.bincount(which, minlength=self.n_edges)
+        coords, counts = self.edge_vertices()
         codes, names = pd.factorize(pd.Series(self.highway, dtype=object).fillna("").astype(str))
         with atomic_path(base.with_suffix(".npz")) as tmp, tmp.open("wb") as fh:
             np.savez(
@@ -359,13 +508,13 @@ class WalkNetwork:
             coords = arrays.pop("edge_coords")
             if counts.sum() != len(coords) or (len(counts) and counts.min() < 2):
                 raise ValueError("vertex counts do not match the coordinates")
-            geoms = shapely.linestrings(coords, indices=np.repeat(np.arange(len(counts)), counts))
             names = arrays.pop("highway_names").astype(object)
             codes = arrays.pop("highway_code")
             highway = names[codes] if len(names) else np.full(len(counts), "", dtype=object)
             net = cls(
                 **arrays,
-                edge_geometry=np.asarray(geoms, dtype=object),
+                edge_coords=coords,
+                edge_offsets=offsets_from_counts(counts),
                 highway=highway,
                 crs=meta["crs"],
                 source=meta["source"],
@@ -379,13 +528,36 @@ class WalkNetwork:
             net.node_xy.shape != (n_nodes, 2)
             or not len(net.edge_v)
             == len(net.edge_length_m)
-            == len(net.edge_geometry)
+            == len(net.edge_offsets) - 1
             == len(net.highway)
             == n_edges
             or (n_edges and max(int(net.edge_u.max()), int(net.edge_v.max())) >= n_nodes)
         ):
             raise InputFileError(f"network cache {str(base)!r} is inconsistent (array sizes do not match).")
         return net
+
+
+def _first_of_duplicates(
+    lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], length: npt.NDArray[np.float64], n_nodes: int
+) -> npt.NDArray[np.bool_]:
+    """Per segment False for a repeat of an earlier one (same end nodes either way, same length to the mm).
+
+    E.g. the two directions osmnx stores for a two-way street. One integer argsort of the node pairs; only
+    segments sharing their pair with another compare lengths.
+    """
+    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    pair = lo.astype(np.int64) * np.int64(max(n_nodes, 1)) + hi
+    del lo, hi
+    order = np.argsort(pair, kind="stable")
+    sorted_pair = pair[order]
+    repeat = np.flatnonzero(sorted_pair[1:] == sorted_pair[:-1])
+    keep = np.ones(len(pair), dtype=bool)
+    if not len(repeat):
+        return keep
+    rows = np.unique(np.concatenate([order[repeat], order[repeat + 1]]))  # segments whose pair repeats
+    frame = pd.DataFrame({"pair": pair[rows], "mm": np.round(length[rows] * 1000).astype(np.int64)})
+    keep[rows[frame.duplicated().to_numpy()]] = False
+    return keep
 
 
 def _barrier_arrays(barriers: npt.NDArray[np.object_] | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import shapely
 
 from weihai_gis.errors import CRSError, InputFileError, NetworkError
 from weihai_gis.layers.io import read_vector
+from weihai_gis.network.polylines import lines_from_vertices, offsets_from_counts
 from weihai_gis.network.tags import walkable_mask
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "read_osm_pbf",
     "read_osm_xml",
     "split_at_shared_vertices",
+    "split_vertices_at_shared",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,31 @@ def split_at_shared_vertices(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.object_], npt.NDArray[np.int64]]:
     """Split lines at every vertex they share (with another line or themselves) and at their ends.
 
+    As :func:`split_vertices_at_shared`, with the segments returned as LineStrings.
+
+    Returns
+    -------
+    u, v, segments, source
+        Start and end vertex keys, the segment LineStrings and, per segment, the index of its input line.
+    """
+    u, v, coords, offsets, source = split_vertices_at_shared(lines, vertex_keys, grid_m=grid_m)
+    return u, v, lines_from_vertices(coords, offsets), source
+
+
+def split_vertices_at_shared(
+    lines: npt.NDArray[np.object_], vertex_keys: npt.NDArray[np.int64] | None = None, *, grid_m: float = 0.001
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]:
+    """Split lines at every vertex they share (with another line or themselves) and at their ends.
+
+    No shapely geometry is made: the segments come back as vertex arrays (the form a
+    :class:`~weihai_gis.network.WalkNetwork` holds).
+
     Parameters
     ----------
     lines
@@ -75,13 +102,14 @@ def split_at_shared_vertices(
 
     Returns
     -------
-    u, v, segments, source
-        Start and end vertex keys, the segment LineStrings and, per segment, the index of its input line.
+    u, v, coords, offsets, source
+        Start and end vertex keys, the segments' vertices (segment after segment, 2-D) with the ``m + 1``
+        offsets into them and, per segment, the index of its input line.
     """
     coords, line_idx = shapely.get_coordinates(lines, return_index=True)
     if len(coords) == 0:
         empty = np.empty(0, dtype=np.int64)
-        return empty, empty, np.empty(0, dtype=object), empty
+        return empty, empty, np.empty((0, 2)), np.zeros(1, dtype=np.int64), empty
     if vertex_keys is None:
         keys = _grid_keys(coords, grid_m)
         counts = np.bincount(keys)[keys]
@@ -99,12 +127,10 @@ def split_at_shared_vertices(
     same_line = (line_idx[start] == line_idx[end]) & ~last[start]
     start, end = start[same_line], end[same_line]
     lengths = end - start + 1
-    seg_of_vertex = np.repeat(np.arange(len(start)), lengths)
-    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    take = np.repeat(start, lengths) + offsets
-    segments = shapely.linestrings(coords[take], indices=seg_of_vertex)
-    log.debug("split %d lines (%d vertices) into %d segments", len(lines), n, len(segments))
-    return keys[start], keys[end], np.asarray(segments, dtype=object), line_idx[start]
+    offsets = offsets_from_counts(lengths)
+    take = np.repeat(start - offsets[:-1], lengths) + np.arange(int(offsets[-1]))
+    log.debug("split %d lines (%d vertices) into %d segments", len(lines), n, len(start))
+    return keys[start], keys[end], coords[take], offsets, line_idx[start]
 
 
 def _walkable(frame: pd.DataFrame, where: str) -> pd.DataFrame:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 
 from weihai_gis.files import atomic_path
 
@@ -45,8 +44,7 @@ def _file_sha256(path: Path) -> str:
 
 def profile_key(net: WalkNetwork, dem: str | os.PathLike[str], spacing_cells: float) -> str:
     """Return the cache key of ``net``'s profile on the DEM file ``dem`` at ``spacing_cells`` per cell."""
-    coords = shapely.get_coordinates(net.edge_geometry)
-    counts = shapely.get_num_coordinates(net.edge_geometry).astype(np.int64)
+    coords, counts = net.edge_vertices()
     digest = hashlib.blake2b(digest_size=16)
     digest.update(net.crs.encode())
     digest.update(np.ascontiguousarray(counts).tobytes())

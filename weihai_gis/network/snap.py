@@ -71,8 +71,7 @@ def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
     if index is None:
         size = net.components().node_component_size()
         edges = np.flatnonzero(size[net.edge_u] >= min_component_nodes)
-        coords, which = shapely.get_coordinates(net.edge_geometry[edges], return_index=True)
-        counts = np.bincount(which, minlength=len(edges))
+        coords, counts = net.edge_vertices(edges)
         index = net._cache[key] = SegmentIndex(coords, counts, edges, net.n_edges)
     return index
 
