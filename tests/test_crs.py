@@ -142,6 +142,32 @@ def test_diagnose_offset_accepts_true_wgs84_points():
     assert diag.best == "wgs84"
 
 
+def test_transformers_are_made_once_per_crs_pair_and_give_pyprojs_numbers():
+    a = crs.transformer(crs.STORAGE_CRS, crs.ANALYSIS_CRS)
+    assert crs.transformer(crs.STORAGE_CRS, crs.ANALYSIS_CRS) is a
+    assert crs.transformer(crs.ANALYSIS_CRS, crs.STORAGE_CRS) is not a
+    rng = np.random.default_rng(5)
+    lon = rng.uniform(crs.WEIHAI_BOUNDS[0], crs.WEIHAI_BOUNDS[2], 500)
+    lat = rng.uniform(crs.WEIHAI_BOUNDS[1], crs.WEIHAI_BOUNDS[3], 500)
+    # the offset check takes WGS84 lon/lat through CGCS2000's transformer: PROJ's WGS84 route (a null
+    # "ballpark" offset, found by a 0.1 s database search) gives exactly the same metres
+    wgs84 = pyproj.Transformer.from_crs(crs.WEB_CRS, crs.ANALYSIS_CRS, always_xy=True).transform(lon, lat)
+    assert np.array_equal(np.array(a.transform(lon, lat)), np.array(wgs84))
+    back = pyproj.Transformer.from_crs(crs.ANALYSIS_CRS, crs.WEB_CRS, always_xy=True).transform(*wgs84)
+    assert np.array_equal(np.array(crs.transformer(crs.ANALYSIS_CRS, crs.STORAGE_CRS).transform(*wgs84)), back)
+
+
+def test_a_cached_transformer_gives_every_thread_the_same_numbers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = crs.transformer(crs.STORAGE_CRS, crs.ANALYSIS_CRS)
+    lon, lat = np.linspace(121.2, 122.7, 20_000), np.linspace(36.7, 37.5, 20_000)
+    want = np.array(t.transform(lon, lat))
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: np.array(t.transform(lon, lat)), range(8)))
+    assert all(np.array_equal(g, want) for g in got)
+
+
 def test_atomic_path_keeps_previous_output_when_writing_fails(tmp_path):
     from weihai_gis.files import atomic_path
 

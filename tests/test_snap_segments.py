@@ -127,6 +127,12 @@ def test_random_polylines_with_repeated_vertices_equal_shapely(lines, points):
     )
     np.testing.assert_allclose(di, shapely.distance(pts[pi], geoms[ei]), rtol=0, atol=1e-9)
     np.testing.assert_allclose(ai, shapely.line_locate_point(geoms[ei], pts[pi]), rtol=0, atol=1e-9)
+    # "is a segment that near" (the offset check's question): the same points as the dwithin query, also
+    # at a radius equal to a point's exact distance (within means <=)
+    assert index.any_within(xy[:, 0], xy[:, 1], 150.0).tolist() == np.isin(np.arange(len(xy)), ri).tolist()
+    for radius in {float(v) for v in d.min(axis=1)[:3]} | {0.0, 2.5}:
+        want = (d <= radius).any(axis=1)
+        assert index.any_within(xy[:, 0], xy[:, 1], radius).tolist() == want.tolist(), radius
 
 
 def test_points_without_geometry_and_an_empty_index_have_no_edge():
@@ -177,3 +183,34 @@ def test_the_offset_check_reference_answers_as_the_edges_strtree(datum):
         assert mine.median_m[k] == pytest.approx(theirs.median_m[k], abs=1e-9)
     assert mine.near_share == theirs.near_share
     assert crs.near_street_shares(lon, lat, ref) == crs.near_street_shares(lon, lat, net.edge_series())
+
+
+@pytest.mark.parametrize("n_far", [40, 6000])
+def test_points_beyond_the_networks_edge_are_found_with_or_without_the_kd_tree(n_far):
+    """A few far points are answered by wider blocks (no k-d tree built), many by the k-d tree: both exact."""
+    from weihai_gis.network import segments
+
+    net = grid_network(30, 50.0)  # cells of ~50 m: points 600-1500 m out are 12-30 cells away
+    rng = np.random.default_rng(4)
+    angle = rng.uniform(0, 2 * np.pi, n_far)
+    reach = rng.uniform(600, 1500, n_far)
+    centre = np.array([X0 + 725.0, Y0 + 725.0])
+    xy = centre + (725.0 + reach)[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    assert_same_as_shapely(net, xy)
+    # 40 points fit the wider blocks' budget; 6000 (about 12 cells out: 6000 x 33^2 cells) do not
+    assert 40 * (2 * segments._WIDE_RINGS[-1] + 1) ** 2 <= segments._WIDE_CELLS < 6000 * 33**2
+    assert (segment_index(net, 1)._midpoints is None) == (n_far == 40)
+
+
+def test_one_index_serves_snapping_and_the_offset_check_when_every_edge_is_in_a_large_component():
+    net = grid_network(6, 100.0)
+    assert segment_index(net, 20) is segment_index(net, 0)
+    frame = net.edge_series().to_frame("geometry")
+    island = shapely.LineString([(X0 + 2000, Y0), (X0 + 2050, Y0)])
+    lines = np.concatenate([frame.geometry.to_numpy(), [island]])
+    u, v = np.r_[net.node_ids[net.edge_u], -1], np.r_[net.node_ids[net.edge_v], -2]
+    roads = gpd.GeoDataFrame({"u": u, "v": v, "highway": "residential"}, geometry=lines, crs=net.crs)
+    cut = WalkNetwork.from_segments(roads, crs=net.crs, source="grid + island")
+    full, large = segment_index(cut, 0), segment_index(cut, 20)
+    assert full is not large
+    assert len(full.edges) == cut.n_edges and len(large.edges) == cut.n_edges - 1

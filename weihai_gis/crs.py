@@ -13,6 +13,7 @@ algorithm; the inverses are iterative and converge to far better than 1 cm.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ __all__ = [
     "near_street_shares",
     "require_crs",
     "to_wgs84",
+    "transformer",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
@@ -233,6 +235,24 @@ def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, datum: str) -> tuple[FloatA
     return _TO_WGS84[key](lon, lat)
 
 
+@functools.lru_cache(maxsize=64)
+def transformer(src: Any, dst: Any) -> pyproj.Transformer:
+    """Return the ``always_xy`` Transformer from ``src`` to ``dst`` (anything pyproj accepts), one per process.
+
+    Making a Transformer costs about 1 ms between CRSs on one datum but 0.1 s where PROJ searches its
+    database for a datum change (WGS84 <-> CGCS2000, which it answers with a null "ballpark" offset), so
+    every transform of a run goes through this cache. Lon/lat whose datum does not matter at metres
+    (bounding boxes, the offset check) use ``STORAGE_CRS``: from CGCS2000 lon/lat to its Gauss-Krüger
+    zones PROJ needs no datum change and gives the same numbers as from WGS84 (the null offset).
+
+    Shared by threads: since pyproj 3.1 a Transformer makes its own PROJ object in each thread that uses it
+    (thread-local), so a cached one is safe to call from a thread pool.
+    """
+    import pyproj
+
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
 def require_crs(gdf: object, *, where: str) -> pyproj.CRS:
     """Return the CRS of a GeoDataFrame or raise a :class:`CRSError` that names ``where``.
 
@@ -326,9 +346,7 @@ def diagnose_offset(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object) -
     lon_a, lat_a = _arrays(lon, lat)
     n = len(lon_a)
     lonlat = [fn(lon_a, lat_a) for fn in _TO_WGS84.values()]
-    import pyproj
-
-    to_m = pyproj.Transformer.from_crs(WEB_CRS, ANALYSIS_CRS, always_xy=True)
+    to_m = transformer(STORAGE_CRS, ANALYSIS_CRS)  # WGS84 lon/lat: the same numbers, see transformer()
     mx, my = to_m.transform(np.concatenate([x for x, _ in lonlat]), np.concatenate([y for _, y in lonlat]))
     d = _distance_to(ref_m, mx, my)  # one query for all hypotheses
     medians = {datum: float(np.median(d[i * n : (i + 1) * n])) for i, datum in enumerate(_TO_WGS84)}
@@ -373,9 +391,7 @@ def near_street_shares(lon: npt.ArrayLike, lat: npt.ArrayLike, reference: object
     gx, gy = gcj02_to_wgs84(lon_a, lat_a)
     xs += [lon_a, gx]
     ys += [lat_a, gy]
-    import pyproj
-
-    to_m = pyproj.Transformer.from_crs(WEB_CRS, ANALYSIS_CRS, always_xy=True)
+    to_m = transformer(STORAGE_CRS, ANALYSIS_CRS)  # WGS84 lon/lat: the same numbers, see transformer()
     mx, my = to_m.transform(np.concatenate(xs), np.concatenate(ys))
     k = len(_TO_WGS84)
     bx, by = mx[k * n : (k + 1) * n], my[k * n : (k + 1) * n]

@@ -14,7 +14,7 @@ import shapely
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from weihai_gis.crs import ANALYSIS_CRS, WEB_CRS, diagnose_offset, inside_china
+from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, diagnose_offset, inside_china, transformer
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
@@ -161,7 +161,8 @@ def _check_offset(
         if len(points) > OFFSET_SAMPLE
         else points
     )
-    lonlat = shapely.get_coordinates(sample.geometry.to_crs(WEB_CRS).to_numpy())
+    xy = shapely.get_coordinates(sample.geometry.to_numpy())
+    lonlat = np.column_stack(transformer(sample.crs, STORAGE_CRS).transform(xy[:, 0], xy[:, 1]))
     if not inside_china(lonlat[:, 0], lonlat[:, 1]).mean() > 0.5:
         return []  # GCJ-02 shifts only points inside China
     declared = str(points.attrs.get("datum", "wgs84"))

@@ -25,9 +25,11 @@ from weihai_gis.crs import (
     NEAR_STREET_M,
     NEAR_STREET_RATIO,
     NEAR_STREET_Z,
+    STORAGE_CRS,
     diagnose_offset,
     near_street_choice,
     near_street_shares,
+    transformer,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
@@ -107,7 +109,8 @@ def check_coordinates(frame: gpd.GeoDataFrame, what: str) -> None:
     area = crs.area_of_use
     if area is None:
         return
-    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    # CGCS2000 lon/lat: the WGS84 values to centimetres, without PROJ's 0.1 s datum search (see transformer())
+    lon, lat = transformer(crs, STORAGE_CRS).transform(x, y)
     margin = 5.0  # degrees: a CRS's area of use is where it is accurate, not where it is defined
     outside = ~(
         np.isfinite(lon)

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
-from weihai_gis.crs import WEB_CRS, WEIHAI_BOUNDS
+from weihai_gis.crs import STORAGE_CRS, WEIHAI_BOUNDS, transformer
 from weihai_gis.lifecircle.assessment import (
     BASIC_TYPE,
     all_basic_note,
@@ -141,7 +143,11 @@ def in_weihai(frame: gpd.GeoDataFrame) -> bool:
     if frame.empty or frame.crs is None:
         return True
     west, south, east, north = WEIHAI_BOUNDS
-    x0, y0, x1, y1 = frame.to_crs(WEB_CRS).total_bounds
+    xy = shapely.get_coordinates(frame.geometry.to_numpy())
+    if not len(xy):
+        return True
+    lon, lat = transformer(frame.crs, STORAGE_CRS).transform(xy[:, 0], xy[:, 1])  # cached, see transformer()
+    x0, y0, x1, y1 = np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat)
     return bool(x1 >= west and x0 <= east and y1 >= south and y0 <= north)
 
 

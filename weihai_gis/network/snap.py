@@ -71,8 +71,13 @@ def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
     if index is None:
         size = net.components().node_component_size()
         edges = np.flatnonzero(size[net.edge_u] >= min_component_nodes)
-        coords, counts = net.edge_vertices(edges)
-        index = net._cache[key] = SegmentIndex(coords, counts, edges, net.n_edges)
+        # every edge qualifies (one component, or no threshold): one index of all edges serves both
+        every = ("segment_index", 0) if len(edges) == net.n_edges else key
+        index = net._cache.get(every)
+        if index is None:
+            coords, counts = net.edge_vertices(edges)
+            index = net._cache[every] = SegmentIndex(coords, counts, edges, net.n_edges)
+        net._cache[key] = index
     return index
 
 
@@ -101,9 +106,7 @@ class EdgeReference:
         self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], metres: float
     ) -> npt.NDArray[np.bool_]:
         """Per point True when an edge lies within ``metres``."""
-        out = np.zeros(len(x), dtype=bool)
-        out[segment_index(self.net, 0).within(x, y, metres)[0]] = True
-        return out
+        return segment_index(self.net, 0).any_within(x, y, metres)
 
 
 #: A connector is tested for barriers without its last millimetre at each end: a point on a fence, or a
