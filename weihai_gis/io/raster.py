@@ -62,30 +62,52 @@ def _cell_size_m(transform: Affine, crs: CRS, lon: float, lat: float) -> float:
     return float(min(east, north))
 
 
+def _pixel(
+    transform: Affine, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Column and row (fractional, cell corners at integers) of points, as ``~transform @ (x, y)`` gives them.
+
+    A north-up transform (no rotation terms) skips the products with zero: ``x * a + y * 0 + c`` equals
+    ``x * a + c`` for every finite ``y`` (a non-finite ``y`` gives a non-finite row either way).
+    """
+    inv = ~transform
+    if inv.b == 0.0 and inv.d == 0.0:
+        return x * inv.a + inv.c, y * inv.e + inv.f
+    col, row = inv @ (x, y)
+    return np.asarray(col, dtype=float), np.asarray(row, dtype=float)
+
+
 def _bilinear(
     grid: npt.NDArray[np.float64], transform: Affine, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """Bilinear interpolation between cell centres; NaN outside the centres' hull or next to nodata."""
-    inv = ~transform
-    col, row = inv @ (x, y)
-    col = np.asarray(col, dtype=float) - 0.5
-    row = np.asarray(row, dtype=float) - 0.5
+    col, row = _pixel(transform, x, y)
+    col = col - 0.5
+    row = row - 0.5
     rows, cols = grid.shape
     # a point within half a cell of the outer edge takes the edge cells (clamped), as GDAL does
     inside = (col >= -0.5) & (row >= -0.5) & (col <= cols - 0.5) & (row <= rows - 0.5)
-    out = np.full(len(x), np.nan)
-    if not inside.any():
-        return out
-    c = np.clip(col[inside], 0.0, cols - 1.0)
-    r = np.clip(row[inside], 0.0, rows - 1.0)
+    everywhere = bool(inside.all())
+    if not everywhere and not inside.any():
+        return np.full(len(x), np.nan)
+    c = np.clip(col if everywhere else col[inside], 0.0, cols - 1.0)
+    r = np.clip(row if everywhere else row[inside], 0.0, rows - 1.0)
     c0 = np.minimum(np.floor(c).astype(np.int64), max(cols - 2, 0))
     r0 = np.minimum(np.floor(r).astype(np.int64), max(rows - 2, 0))
-    c1, r1 = np.minimum(c0 + 1, cols - 1), np.minimum(r0 + 1, rows - 1)
     fc, fr = c - c0, r - r0
+    # the next column and row: c0 + 1 and r0 + 1, or the same cell on a grid one cell wide or high
+    dc, dr = int(cols > 1), cols * int(rows > 1)
     flat = grid.ravel()
-    top = flat[r0 * cols + c0] * (1 - fc) + flat[r0 * cols + c1] * fc
-    bottom = flat[r1 * cols + c0] * (1 - fc) + flat[r1 * cols + c1] * fc
-    out[inside] = top * (1 - fr) + bottom * fr
+    at = r0 * cols + c0
+    gc = 1 - fc
+    top = flat[at] * gc + flat[at + dc] * fc
+    at += dr
+    bottom = flat[at] * gc + flat[at + dc] * fc
+    z = top * (1 - fr) + bottom * fr
+    if everywhere:
+        return z
+    out = np.full(len(x), np.nan)
+    out[inside] = z
     return out
 
 
@@ -169,7 +191,14 @@ class DEMReader:
         ok = np.isfinite(px) & np.isfinite(py)
         if not ok.any():
             raise DEMError(f"DEM {self.source}: no sample point could be transformed into its CRS.")
-        col, row = ~src.transform @ (px[ok], py[ok])
+        # the pixel bounds of the points: for a north-up transform the column (row) is monotonic in x (y),
+        # so the extremes come from the extreme coordinates
+        fx, fy = (px, py) if bool(ok.all()) else (px[ok], py[ok])
+        inv = ~src.transform
+        if inv.b == 0.0 and inv.d == 0.0:
+            fx = np.array([fx.min(), fx.max()])
+            fy = np.array([fy.min(), fy.max()])
+        col, row = _pixel(src.transform, fx, fy)
         r0 = max(int(np.floor(np.min(row))) - 2, 0)
         r1 = min(int(np.ceil(np.max(row))) + 3, src.height)
         c0 = max(int(np.floor(np.min(col))) - 2, 0)

@@ -16,7 +16,6 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from weihai_gis.lifecircle.engine import same_edge_pairs
 from weihai_gis.network import Snapped, WalkNetwork
 from weihai_gis.network.costs import EdgeTimes
 
@@ -53,6 +52,9 @@ class OriginSide:
         The edge's length in metres.
     connector_m, connector_s
         The origin's connector in metres, and walked on level ground at the group's speed.
+    edge_order
+        The positions sorted by edge (stable), so a category finds the origins on its facilities' edges
+        with a search per facility instead of one per origin.
     """
 
     keep: npt.NDArray[np.int64]
@@ -67,6 +69,7 @@ class OriginSide:
     length_m: npt.NDArray[np.float64]
     connector_m: npt.NDArray[np.float64]
     connector_s: npt.NDArray[np.float64]
+    edge_order: npt.NDArray[np.int64]
 
     @classmethod
     def of(cls, index: TimeIndex, origins: Snapped, rows: npt.NDArray[np.int64] | None) -> OriginSide:
@@ -95,7 +98,31 @@ class OriginSide:
             length_m=net.edge_length_m[edge],
             connector_m=conn,
             connector_s=conn / times.speed_m_per_s,
+            edge_order=np.argsort(edge, kind="stable"),
         )
+
+    def same_edge_pairs(
+        self, f_edge: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Every (origin, facility) pair on the same edge, as :func:`~weihai_gis.lifecircle.engine.same_edge_pairs`.
+
+        Positions into these origins and into ``f_edge``, in the same order (by origin, then by facility
+        edge, stable); found by one search per facility in the origins sorted by edge.
+        """
+        o_sorted = self.edge[self.edge_order]
+        f_order = np.argsort(f_edge, kind="stable")
+        fe = f_edge[f_order]
+        lo = np.searchsorted(o_sorted, fe, side="left")
+        count = np.searchsorted(o_sorted, fe, side="right") - lo
+        total = int(count.sum())
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty
+        rank = np.repeat(np.arange(len(fe)), count)
+        at = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(total)
+        which = self.edge_order[at]
+        order = np.lexsort((rank, which))
+        return which[order], f_order[rank[order]]
 
 
 class TimeIndex:
@@ -196,7 +223,9 @@ class TimeIndex:
         parent[source] = source
         return parent, step, has
 
-    def _entry(self, rows: npt.NDArray[np.int32], cols: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    def _entry(
+        self, rows: npt.NDArray[np.int32] | npt.NDArray[np.int64], cols: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
         """Positions of the transposed entries ``(rows, cols)``, which must exist.
 
         A row holds a node's few neighbours, sorted: scanning each row from its start finds the column in
@@ -221,10 +250,30 @@ class TimeIndex:
     def route_metres(self, pred: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
         """Return per node the metres of its route in the search tree ``pred`` (from the last ``with_source``).
 
-        Sums the edge lengths along the predecessor chains by pointer jumping (:func:`tree_sums`); NaN for
-        nodes the search did not reach.
+        ``tree_sums(*tree_hops(pred))`` bit for bit (NaN for nodes the search did not reach), with the
+        pointer jumping run on the reached nodes only: a node outside the tree is never on a reached
+        node's chain, and a node hanging from the source gains the source's 0 on every pass either way.
         """
-        return tree_sums(*self.tree_hops(pred))
+        n = self.n
+        node = np.flatnonzero(pred[:n] >= 0)
+        up = pred[node].astype(np.int64)
+        root = len(node)
+        step = np.zeros(root + 1)
+        from_source = up == n
+        inner = np.flatnonzero(~from_source)
+        step[inner] = self._metres[self._entry(up[inner], node[inner])]
+        joined = np.flatnonzero(from_source)
+        pos = np.searchsorted(self._source_key, n * np.int64(n + 1) + node[joined])
+        step[joined] = self._metres[self._nnz + pos]
+        where = np.full(n + 1, root, dtype=np.int64)
+        where[node] = np.arange(root)
+        parent = np.append(where[up], root)
+        while (parent != root).any():
+            step = step + step[parent]
+            parent = parent[parent]
+        out = np.full(n, np.nan)
+        out[node] = step[:root]
+        return out
 
 
 def tree_sums(
@@ -319,7 +368,7 @@ def origin_time_s(
     best = np.minimum(via_u, via_v)
     metres = np.where(via_u <= via_v, route_m[side.u] + o_pos, route_m[side.v] + side.length_m - o_pos)
     # same edge: straight along it, forward when the facility lies beyond the origin
-    which, start = same_edge_pairs(side.edge, f_edge)
+    which, start = side.same_edge_pairs(f_edge)
     if len(which):
         f_fwd, f_bwd = times.partial_s(f_edge[start], f_pos[start])
         q_f, q_b = side.fwd_s[which], side.bwd_s[which]

@@ -1,6 +1,6 @@
 """On-disk cache of edge profiles: the DEM elevations sampled along a network's edges, for later processes.
 
-Sampling a DEM along every edge (:func:`weihai_gis.network.costs.edge_profile`) is the largest part of a
+Sampling a DEM along every edge (:func:`weihai_gis.network.profile.edge_profile`) is the largest part of a
 first hilly run. A process that asks again for the same network on the same DEM file can load the profile
 from ``<cache_dir>/profile-<key>.npz`` instead. The key is made of the DEM file's SHA-256, a digest of the
 network (CRS, every edge's vertices bit for bit), the sample spacing of ``coverage-config.yaml`` and
@@ -23,8 +23,8 @@ import numpy as np
 from weihai_gis.files import atomic_path
 
 if TYPE_CHECKING:
-    from weihai_gis.network.costs import EdgeProfile
     from weihai_gis.network.graph import WalkNetwork
+    from weihai_gis.network.profile import EdgeProfile
 
 __all__ = ["PROFILE_FORMAT", "load_profile", "profile_key", "save_profile"]
 
@@ -56,7 +56,7 @@ def profile_key(net: WalkNetwork, dem: str | os.PathLike[str], spacing_cells: fl
 
 def load_profile(cache_dir: str | os.PathLike[str], key: str) -> EdgeProfile | None:
     """Return the profile cached under ``key``, or None (absent, or damaged: logged)."""
-    from weihai_gis.network.costs import EdgeProfile
+    from weihai_gis.network.profile import EdgeProfile
 
     path = Path(cache_dir) / f"profile-{key}.npz"
     if not path.exists():

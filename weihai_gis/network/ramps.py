@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from weihai_gis.network.costs import EdgeProfile
+    from weihai_gis.network.profile import EdgeProfile
 
 __all__ = ["ramp_too_long"]
 
