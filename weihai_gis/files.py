@@ -19,7 +19,6 @@ import errno
 import logging
 import os
 import re
-import secrets
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -207,7 +206,7 @@ def _require_writable_folder(folder: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise OutputError(f"cannot write to {str(folder)!r}: {str(existing)!r} is a file, not a folder.")
-    probe = existing / f".probe.{_TMP_TAG}-{os.getpid()}-{secrets.token_hex(4)}"
+    probe = existing / f".probe.{_TMP_TAG}-{os.getpid()}-{os.urandom(4).hex()}"
     try:
         probe.open("xb").close()
     except OSError as exc:
@@ -349,7 +348,7 @@ def atomic_path(path: PathLike, *, inputs: tuple[PathLike, ...] = ()) -> Iterato
     run = current_run() or RunPaths()
     extra = {_resolve(p): f"{os.fspath(p)!r}" for p in inputs if Path(p).exists()}
     _refuse_input(RunPaths({**run.inputs, **extra}), dest, "output")
-    tmp = dest.parent / f".{dest.stem}.{_TMP_TAG}-{os.getpid()}-{secrets.token_hex(4)}{dest.suffix}"
+    tmp = dest.parent / f".{dest.stem}.{_TMP_TAG}-{os.getpid()}-{os.urandom(4).hex()}{dest.suffix}"
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         yield tmp  # the writer creates it (GDAL drivers refuse to open an empty file as a dataset)

@@ -2,9 +2,33 @@
 
 ``results``: the coverage-results GeoPackage (:func:`read_results`, :func:`write_results`).
 ``tables``: the coverage summary as CSV and XLSX.
+``geotiff``: baseline single-band GeoTIFF in numpy (the viewshed's reader and writer; rasterio for the rest).
+
+The names load on first use (module ``__getattr__``), so ``weihai_gis.io.geotiff`` imports without geopandas.
 """
 
-from weihai_gis.io.results import read_results, write_results
-from weihai_gis.io.tables import write_summary_tables
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from weihai_gis.io.results import read_results, write_results
+    from weihai_gis.io.tables import write_summary_tables
+
+_WHERE = {
+    "read_results": "weihai_gis.io.results",
+    "write_results": "weihai_gis.io.results",
+    "write_summary_tables": "weihai_gis.io.tables",
+}
 
 __all__ = ["read_results", "write_results", "write_summary_tables"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access and keep it on the package."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value

@@ -3,16 +3,16 @@
 DEM IO, GDAL-compatible viewsheds, height-control surfaces, coastal setback zones, railway bands and
 compliance checks.
 
-Modules: :mod:`.dem` (read/write rasters, burn buildings), :mod:`.viewshed` (GDAL Wang-2000 port),
-:mod:`.ridges` (ridgeline masks), :mod:`.horizon` (the ray scan of one viewpoint), :mod:`.surface` (height
-limits per viewpoint and their minimum), :mod:`.corridors` (通山达海 corridors), :mod:`.zones` (coastal zones,
-railway bands, controls.yaml), :mod:`.controls` (the surface from planning layers), :mod:`.compliance`
-(violations).
+Modules: :mod:`.grid` (the DEM object), :mod:`.dem` (read/write rasters, burn buildings), :mod:`.viewshed`
+(GDAL Wang-2000 port), :mod:`.ridges` (ridgeline masks), :mod:`.horizon` (the ray scan of one viewpoint),
+:mod:`.surface` (height limits per viewpoint and their minimum), :mod:`.corridors` (通山达海 corridors),
+:mod:`.zones` (coastal zones, railway bands, controls.yaml), :mod:`.controls` (the surface from planning
+layers), :mod:`.compliance` (violations).
 
-The viewshed names are imported at once (numpy and rasterio; importing the ``viewshed`` submodule later would
-otherwise bind the package attribute ``viewshed`` to the module, not the function); every other name is loaded
-on first use (module ``__getattr__``), so ``weihai-gis sightlines viewshed`` runs without geopandas, pandas or
-scipy.
+The viewshed names are imported at once (numpy; importing the ``viewshed`` submodule later would otherwise
+bind the package attribute ``viewshed`` to the module, not the function); every other name is loaded on first
+use (module ``__getattr__``), so ``weihai-gis sightlines viewshed`` runs without geopandas, pandas or scipy,
+and on a baseline GeoTIFF without rasterio (:mod:`weihai_gis.io.geotiff`).
 """
 
 from __future__ import annotations

@@ -1,36 +1,34 @@
 """DEM input and output: read GeoTIFF tiles of any CRS into a metric analysis grid, write result rasters.
 
-A :class:`DEM` holds a float64 elevation array (``nan`` where there is no data), its affine transform, its
-CRS, a boolean sea mask and the name of the file(s) it came from, so every later error can name the file.
+The grid itself is a :class:`~weihai_gis.sightlines.grid.DEM` (re-exported here). A single baseline GeoTIFF
+read on its own grid (``crs=None``) and results written on that grid go through :mod:`weihai_gis.io.geotiff`
+(numpy, no rasterio: the viewshed command's start-up); everything else through rasterio, imported on use.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
+import zlib
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import rasterio
-import rasterio.enums
-import rasterio.features
-import rasterio.merge
-import rasterio.warp
-import rasterio.windows
 from affine import Affine
 
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.errors import DEMError, InputFileError, LayerError
 from weihai_gis.files import atomic_path, require_input_file
+from weihai_gis.io.geotiff import GeoTIFFCRS, open_geotiff, window_from_bounds, write_geotiff
+from weihai_gis.sightlines.grid import DEM
 
 if TYPE_CHECKING:  # geopandas loads only when buildings are burnt in; pyproj when a CRS object is used
     import geopandas as gpd
+    import rasterio
+    import rasterio.windows
     from pyproj import CRS
 
 __all__ = ["DEM", "burn_buildings", "memory_bound_bytes", "read_dem", "write_raster"]
@@ -39,150 +37,16 @@ log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 
-_NODATA_ONLY = {rasterio.enums.MaskFlags.all_valid, rasterio.enums.MaskFlags.nodata}
+_NODATA_ONLY = {"all_valid", "nodata"}
 """Mask flags of a band without a mask band or alpha: reading it unmasked and mapping nodata to nan is the same."""
 
-_DEGREE_SIZED_PIXEL = 1e-3
-"""A projected pixel smaller than this many metres is almost surely a degree value labelled as metres."""
-
-_WKT1_SPHEROID = re.compile(r'SPHEROID\["[^"]*",\s*([-+0-9.eE]+)')
-"""Semi-major axis in a WKT1 CRS (always metres in WKT1), as rasterio's ``CRS.to_wkt()`` writes it."""
-
-
-class _LazyCRS:
-    """The descriptor behind :attr:`DEM.crs`: a :class:`pyproj.CRS`, built on first read.
-
-    A CRS object that knows whether it is geographic and has a WKT (rasterio's CRS of the file read by
-    :func:`read_dem`, or a pyproj CRS) is kept as given; anything else (``"EPSG:4550"``, an EPSG code) is
-    parsed by pyproj at once, so a bad CRS still fails when the DEM is built. The viewshed reads the CRS's
-    name, kind and ellipsoid without pyproj (about 0.1 s of start-up the ``viewshed`` command never needs).
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._given = f"_{name}_given"
-        self._parsed = f"_{name}_pyproj"
-
-    def __get__(self, obj: Any, objtype: type | None = None) -> CRS:
-        if obj is None:  # class access: the dataclass field has no default
-            raise AttributeError("DEM.crs has no default")
-        parsed = obj.__dict__.get(self._parsed)
-        if parsed is None:
-            from pyproj import CRS
-
-            parsed = obj.__dict__[self._parsed] = CRS.from_user_input(obj.__dict__[self._given])
-        return parsed
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self._parsed] = None
-        if not (hasattr(value, "is_geographic") and hasattr(value, "to_wkt")):
-            from pyproj import CRS
-
-            value = obj.__dict__[self._parsed] = CRS.from_user_input(value)
-        obj.__dict__[self._given] = value
-
-
-@dataclass
-class DEM:
-    """A digital elevation model on a north-up grid in a metric CRS.
-
-    Attributes
-    ----------
-    elevation
-        Heights in metres, float64, shape (rows, cols); ``nan`` where the source had no data.
-    transform
-        Affine transform from (col, row) to CRS coordinates of the cell corner.
-    crs
-        The grid's CRS (metres unless :meth:`require_metric` was skipped on purpose).
-    sea
-        True where the cell is sea (see :func:`read_dem`).
-    source
-        File name(s) the grid came from, used in error messages.
-    """
-
-    elevation: npt.NDArray[np.float64]
-    transform: Affine
-    crs: _LazyCRS = _LazyCRS()
-    sea: npt.NDArray[np.bool_] = field(default=None)  # type: ignore[arg-type]
-    source: str = "<array>"
-
-    def __post_init__(self) -> None:
-        self.elevation = np.asarray(self.elevation, dtype=np.float64)
-        if self.sea is None:
-            self.sea = np.zeros(self.elevation.shape, dtype=bool)
-
-    @property
-    def _crs_light(self) -> Any:
-        """The CRS as given (rasterio's or pyproj's): its kind, name and WKT without importing pyproj."""
-        return self.__dict__["_crs_given"]
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(rows, cols) of the grid."""
-        return self.elevation.shape
-
-    @property
-    def cell_size_m(self) -> float:
-        """Width of a cell in CRS units (metres for a metric grid)."""
-        return float(abs(self.transform.a))
-
-    @property
-    def valid(self) -> npt.NDArray[np.bool_]:
-        """True where the elevation is known."""
-        return np.isfinite(self.elevation)
-
-    @property
-    def semi_major_m(self) -> float:
-        """Semi-major axis of the CRS ellipsoid in metres (used for earth curvature, as GDAL does)."""
-        if self.__dict__.get("_crs_pyproj") is None and (
-            m := _WKT1_SPHEROID.search(self._crs_light.to_wkt())
-        ):
-            return float(m[1])
-        return float(self.crs.ellipsoid.semi_major_metre) if self.crs.ellipsoid else 6378137.0
-
-    def rowcol(self, x: float, y: float) -> tuple[int, int]:
-        """Return the (row, col) of the cell containing CRS point (x, y), truncating like GDAL."""
-        col, row = ~self.transform @ (x, y)
-        return int(np.floor(row)), int(np.floor(col))
-
-    def cell_centres(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Return the x and y coordinates of every cell centre, each of shape (rows, cols)."""
-        rows, cols = np.indices(self.shape, dtype=np.float64)
-        t = self.transform
-        xs = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
-        ys = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
-        return xs, ys
-
-    def require_metric(self) -> DEM:
-        """Check that cell sizes and distances are in metres; return self.
-
-        Raises
-        ------
-        DEMError
-            If the CRS is geographic (degrees) or a projected CRS has degree-sized pixels or coordinates.
-        """
-        crs = self._crs_light
-        if crs.is_geographic:
-            raise DEMError(
-                f"DEM {self.source}: CRS {crs.to_string()} is geographic (degrees) but the analysis needs "
-                f"metres; read it with read_dem(..., crs={ANALYSIS_CRS!r}) or reproject it "
-                f"(gdalwarp -t_srs {ANALYSIS_CRS})."
-            )
-        left, bottom = self.transform @ (0, self.shape[0])
-        right, top = self.transform @ (self.shape[1], 0)
-        looks_degrees = max(abs(left), abs(right)) <= 180 and max(abs(top), abs(bottom)) <= 90
-        if self.cell_size_m < _DEGREE_SIZED_PIXEL or (looks_degrees and self.cell_size_m < 0.01):
-            raise DEMError(
-                f"DEM {self.source}: CRS {crs.to_string()} says metres but the pixel size is "
-                f"{self.cell_size_m:g} and the bounds ({left:g}, {bottom:g}, {right:g}, {top:g}) look like "
-                "longitude/latitude degrees; assign the right geographic CRS (gdal_edit -a_srs EPSG:4326) "
-                "and reproject."
-            )
-        if abs(self.transform.b) > 1e-9 or abs(self.transform.d) > 1e-9:
-            raise DEMError(f"DEM {self.source}: rotated grids are not supported; warp it north-up first.")
-        return self
+_BASELINE_DTYPES = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
+"""What :func:`weihai_gis.io.geotiff.write_geotiff` writes (on the grid of a DEM it read: the CRS's GeoKeys)."""
 
 
 def _open_checked(path: PathLike, stack: ExitStack) -> rasterio.DatasetReader:
+    import rasterio
+
     p = require_input_file(path, what="DEM")
     try:
         src = stack.enter_context(rasterio.open(p))
@@ -239,6 +103,82 @@ def _cells_to_read(srcs: list[Any], window: Any, src_bounds: tuple[float, ...] |
         src_bounds = (min(lefts), min(bottoms), max(rights), max(tops))
     west, south, east, north = src_bounds
     return abs((east - west) / xres) * abs((north - south) / yres)
+
+
+def _read_baseline(
+    path: PathLike, bounds: tuple[float, float, float, float] | None, source: str, max_bytes: int | None
+) -> tuple[npt.NDArray[np.float64], Affine, GeoTIFFCRS, float | None] | None:
+    """Read a baseline GeoTIFF in numpy (:mod:`weihai_gis.io.geotiff`); None when rasterio must read it."""
+    tif = open_geotiff(require_input_file(path, what="DEM"))
+    if tif is None:
+        return None
+    with tif:
+        window = (0, 0, tif.height, tif.width)
+        if bounds is not None:
+            window = window_from_bounds(tif.transform, bounds, tif.width, tif.height)  # type: ignore[assignment]
+        if window is None or tif.transform.is_identity:  # rasterio says what is wrong
+            return None
+        _require_memory(float(window[2] * window[3]), tif.dtype.itemsize, source, max_bytes)
+        try:
+            elevation = tif.read(window).astype(np.float64)
+        except (ValueError, zlib.error) as exc:  # a damaged block
+            raise DEMError(f"DEM {source}: reading failed ({exc}).") from exc
+        transform = tif.transform @ Affine.translation(window[1], window[0])
+        return elevation, transform, tif.crs, tif.nodata
+
+
+def _read_rasterio(
+    path_list: list[PathLike],
+    source: str,
+    bounds: tuple[float, float, float, float] | None,
+    bounds_crs: str | CRS | None,
+    window: rasterio.windows.Window | None,
+    max_memory_bytes: int | None,
+) -> tuple[npt.NDArray[np.float64], Affine, Any, float | None]:
+    """Read one file or a mosaic with rasterio: (elevation with nodata still in it, transform, CRS, nodata)."""
+    import rasterio
+    import rasterio.merge
+    import rasterio.warp
+    import rasterio.windows
+
+    with ExitStack() as stack:
+        srcs = [_open_checked(p, stack) for p in path_list]
+        src_crs = srcs[0].crs
+        for p, s in zip(path_list, srcs, strict=True):
+            if s.crs != src_crs:
+                raise DEMError(f"DEM tiles disagree on CRS: {path_list[0]} is {src_crs}, {p} is {s.crs}.")
+        nodata = srcs[0].nodata
+        src_bounds = None
+        if bounds is not None:
+            src_bounds = (
+                rasterio.warp.transform_bounds(bounds_crs, src_crs, *bounds, densify_pts=21)
+                if bounds_crs is not None
+                else tuple(bounds)
+            )
+        try:
+            if len(srcs) == 1:
+                src = srcs[0]
+                if window is None and src_bounds is not None:
+                    window = rasterio.windows.from_bounds(*src_bounds, transform=src.transform)
+                    window = window.round_offsets().round_lengths()
+                    window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+            itemsize = np.dtype(srcs[0].dtypes[0]).itemsize
+            _require_memory(_cells_to_read(srcs, window, src_bounds), itemsize, source, max_memory_bytes)
+            if len(srcs) == 1:
+                transform = src.window_transform(window) if window is not None else src.transform
+                flags = {flag.name for flag in src.mask_flag_enums[0]}
+                if flags <= _NODATA_ONLY:  # no mask band: the nodata value says it all
+                    elevation = src.read(1, window=window, out_dtype="float64")
+                else:
+                    elevation = np.ma.filled(
+                        src.read(1, window=window, masked=True).astype(np.float64), np.nan
+                    )
+            else:
+                arr, transform = rasterio.merge.merge(srcs, bounds=src_bounds, masked=True)
+                elevation = np.ma.filled(arr[0].astype(np.float64), np.nan)
+        except (rasterio.errors.RasterioIOError, rasterio.errors.WindowError) as exc:
+            raise DEMError(f"DEM {source}: reading failed ({exc}).") from exc
+    return elevation, transform, src_crs, nodata
 
 
 def read_dem(
@@ -298,42 +238,12 @@ def read_dem(
     source = ", ".join(str(Path(p)) for p in path_list)
     if window is not None and len(path_list) > 1:
         raise DEMError(f"DEM {source}: a pixel window applies to one file; use bounds for a mosaic.")
-    with ExitStack() as stack:
-        srcs = [_open_checked(p, stack) for p in path_list]
-        src_crs = srcs[0].crs
-        for p, s in zip(path_list, srcs, strict=True):
-            if s.crs != src_crs:
-                raise DEMError(f"DEM tiles disagree on CRS: {path_list[0]} is {src_crs}, {p} is {s.crs}.")
-        nodata = srcs[0].nodata
-        src_bounds = None
-        if bounds is not None:
-            src_bounds = (
-                rasterio.warp.transform_bounds(bounds_crs, src_crs, *bounds, densify_pts=21)
-                if bounds_crs is not None
-                else tuple(bounds)
-            )
-        try:
-            if len(srcs) == 1:
-                src = srcs[0]
-                if window is None and src_bounds is not None:
-                    window = rasterio.windows.from_bounds(*src_bounds, transform=src.transform)
-                    window = window.round_offsets().round_lengths()
-                    window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
-            itemsize = np.dtype(srcs[0].dtypes[0]).itemsize
-            _require_memory(_cells_to_read(srcs, window, src_bounds), itemsize, source, max_memory_bytes)
-            if len(srcs) == 1:
-                transform = src.window_transform(window) if window is not None else src.transform
-                if set(src.mask_flag_enums[0]) <= _NODATA_ONLY:  # no mask band: the nodata value says it all
-                    elevation = src.read(1, window=window, out_dtype="float64")
-                else:
-                    elevation = np.ma.filled(
-                        src.read(1, window=window, masked=True).astype(np.float64), np.nan
-                    )
-            else:
-                arr, transform = rasterio.merge.merge(srcs, bounds=src_bounds, masked=True)
-                elevation = np.ma.filled(arr[0].astype(np.float64), np.nan)
-        except (rasterio.errors.RasterioIOError, rasterio.errors.WindowError) as exc:
-            raise DEMError(f"DEM {source}: reading failed ({exc}).") from exc
+    fast = None
+    if crs is None and window is None and bounds_crs is None and len(path_list) == 1:
+        fast = _read_baseline(path_list[0], bounds, source, max_memory_bytes)
+    if fast is None:
+        fast = _read_rasterio(path_list, source, bounds, bounds_crs, window, max_memory_bytes)
+    elevation, transform, src_crs, nodata = fast
     if nodata is not None and not np.isnan(nodata):
         elevation[elevation == nodata] = np.nan
     if not np.isfinite(elevation).any():
@@ -371,6 +281,9 @@ def _reproject(
     resampling: str,
     source: str,
 ) -> tuple[npt.NDArray[np.float64], Affine, CRS]:
+    import rasterio.enums
+    import rasterio.warp
+
     if dst_crs.is_geographic:
         raise DEMError(f"DEM {source}: target CRS {dst_crs.to_string()} is geographic; give a metric CRS.")
     rows, cols = elevation.shape
@@ -443,6 +356,14 @@ def write_raster(
         if nodata is not None:
             arr = np.where(np.isnan(arr), nodata, arr)
         arr = arr.astype(dtype)
+    if isinstance(dem._crs_light, GeoTIFFCRS) and arr.dtype.name in _BASELINE_DTYPES:
+        with atomic_path(path, inputs=inputs) as tmp:  # the DEM came from a baseline GeoTIFF: no rasterio
+            write_geotiff(
+                tmp, arr, transform=dem.transform, crs=dem._crs_light, nodata=nodata, tags=tags, zlevel=zlevel
+            )
+        return Path(path)
+    import rasterio
+
     profile = {
         "driver": "GTiff",
         "height": dem.shape[0],
@@ -495,6 +416,8 @@ def burn_buildings(dem: DEM, buildings: gpd.GeoDataFrame, *, height_field: str) 
     shapes = [(geoms.iloc[i], float(heights.iloc[i])) for i in order if geoms.iloc[i] is not None]
     added = np.zeros(dem.shape, dtype=np.float64)
     if shapes:
+        import rasterio.features
+
         added = rasterio.features.rasterize(
             shapes, out_shape=dem.shape, transform=dem.transform, fill=0.0, dtype="float64"
         )
