@@ -14,7 +14,7 @@ import pyproj
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
-from weihai_gis.crs import ANALYSIS_CRS, WEIHAI_BOUNDS
+from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, WEIHAI_BOUNDS, transformer
 from weihai_gis.errors import CRSError, InputFileError, OutputError
 from weihai_gis.files import require_input_file, sweep_stale_temporaries
 from weihai_gis.network.graph import WalkNetwork
@@ -58,9 +58,10 @@ def analysis_crs_for(frame: gpd.GeoDataFrame) -> str:
     centred on 123°E distorts lengths far from it; the choice is logged.
     """
     minx, miny, maxx, maxy = frame.total_bounds
-    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
-        # only the bounding box is reprojected (densified edges), not every line
-        to_lonlat = pyproj.Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True)
+    if frame.crs is not None and not (frame.crs.equals("EPSG:4326") or frame.crs.equals(STORAGE_CRS)):
+        # only the bounding box is reprojected (densified edges), not every line; CGCS2000 lon/lat: the
+        # WGS84 numbers without PROJ's 0.1-0.3 s datum search, and the run's cached Transformer (crs.transformer)
+        to_lonlat = transformer(frame.crs, STORAGE_CRS)
         minx, miny, maxx, maxy = to_lonlat.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
     if not np.isfinite([minx, miny, maxx, maxy]).all():
         raise CRSError(
