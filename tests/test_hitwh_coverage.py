@@ -18,6 +18,7 @@ from weihai_gis.crs import WEB_CRS, diagnose_offset, wgs84_to_bd09, wgs84_to_gcj
 from weihai_gis.errors import CoordinateOffsetError
 from weihai_gis.facilities import read_facilities
 from weihai_gis.lifecircle import coverage
+from weihai_gis.lifecircle.engine import SEARCH_M
 from weihai_gis.network import build_network, snap_points
 from weihai_gis.samples import hitwh_inputs
 from weihai_gis.standards import load_profile
@@ -46,7 +47,9 @@ def test_engine_equals_networkx_oracle_for_every_building_and_category_on_hitwh(
         f_snap = snap_points(net, facilities[rows])
         cutoff = float(cat["max_walk_m"])
         want = oracle_distances(net, o_snap, f_snap)
-        want = np.where(want <= cutoff, want, np.nan)
+        met = res.origins[f"met_{cat['id']}"].to_numpy(dtype=bool)
+        assert (met == (want <= cutoff)).all(), cat["id"]  # met: within the limit
+        want = np.where(want <= max(cutoff, SEARCH_M), want, np.nan)  # dist: searched to SEARCH_M
         got = res.origins[f"dist_{cat['id']}"].to_numpy()
         np.testing.assert_allclose(got, want, atol=1e-6, rtol=0, err_msg=cat["id"])
         compared += int(np.isfinite(want).sum())
@@ -209,3 +212,14 @@ def test_residents_left_out_per_category_sum_the_problem_list():
         inner = rows.loc[~rows["edge_affected"].astype(bool), "population"].sum()
         assert table.loc[cid, "population_left_out_interior"] == pytest.approx(inner)
     assert (table["share_left_out"] <= 1 + 1e-9).all()
+
+
+def test_the_jobs_problem_list_from_one_search_equals_the_second_search_list():
+    """Shipped extract: the list derived from the origins (one search per category) is the old two-search one."""
+    from weihai_gis.lifecircle.problems import problem_list
+
+    _, net, res = _job()
+    assert res.lists_problems and res.problem_table is None
+    old = problem_list(net, res.origins, res.categories, res.facilities, profile=res.profile_name)
+    assert len(old) > 0 and (old["name"].astype(str) != "").any()
+    pd.testing.assert_frame_equal(pd.DataFrame(res.problems), pd.DataFrame(old), check_exact=False, atol=1e-9)

@@ -115,7 +115,9 @@ def test_difference_table_counts_the_residents_whose_coverage_changed():
     assert gained["population"].sum() == pytest.approx(
         overall.loc["kindergarten", "population_newly_covered"]
     )
-    assert (gained["dist_after_m"] <= 300 + 1e-9).all() and gained["dist_before_m"].isna().all()
+    assert (gained["dist_after_m"] <= 300 + 1e-9).all() and (
+        gained["dist_before_m"].fillna(np.inf) > 300
+    ).all()
     hexes = difference_hexagons(base, res)
     assert len(hexes) and (hexes["delta_kindergarten"].fillna(0) >= 0).all()
     both = side_by_side({"现状": base, "规划": res}).set_index("id")

@@ -56,7 +56,7 @@ def results(layers):
         res,
         origins=origins,
         overall_table=overall_table(origins, res.categories),
-        problems=problems,
+        problem_table=problems,
         missing_by_category=missing,
     )
 

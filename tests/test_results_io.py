@@ -127,7 +127,7 @@ def _with_problems(res, *, moved: bool = False):
         geometry=points,
         crs=origins.crs,
     )
-    return dataclasses.replace(res, problems=problems)
+    return dataclasses.replace(res, problem_table=problems)
 
 
 def _gpkg_kind(path, name):
@@ -146,7 +146,7 @@ def test_the_problem_list_is_a_point_view_on_the_origins_and_reads_back_unchange
     as_categories = res.problems.astype(
         {"origin_id": "category", "category": "category"}
     )  # as problem_list gives
-    path = write_results(dataclasses.replace(res, problems=as_categories), tmp_path / "p.gpkg")
+    path = write_results(dataclasses.replace(res, problem_table=as_categories), tmp_path / "p.gpkg")
     layers = dict(pyogrio.list_layers(path))
     assert layers["problems"] == "Point" and layers["problems_rows"] is None  # QGIS sees a point layer
     kind, description = _gpkg_kind(path, "problems")

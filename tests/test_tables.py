@@ -140,7 +140,7 @@ def test_problem_sheets_keep_their_chinese_headers(results, tmp_path):
         {"origin_id": ["O1", "O2"], "category": ["clinic", "market"], "population": [12.0, 30.0]}
     )
     missing = pd.DataFrame({"category": ["clinic"], "population_left_out": [42.0], "share_left_out": [0.125]})
-    res = dataclasses.replace(results, problems=problems, missing_by_category=missing)
+    res = dataclasses.replace(results, problem_table=problems, missing_by_category=missing)
     _, xlsx = write_summary_tables(res, tmp_path / "s.csv", tmp_path / "s.xlsx")
     ws = load_workbook(xlsx)["缺失类别人口"]
     zh_row, id_row = _header_rows(ws)
@@ -179,7 +179,7 @@ def test_a_long_problem_list_sheet_holds_the_residents_most_left_out_and_says_wh
             "dist_network_m": rng.uniform(300, 900, 40),
         }
     )
-    res = dataclasses.replace(results, problems=problems)
+    res = dataclasses.replace(results, problem_table=problems)
     _, xlsx = write_summary_tables(res, tmp_path / "s.csv", tmp_path / "s.xlsx")
     sheet = read_sheet(xlsx, "问题清单")
     assert sheet["population"].tolist() == [40.0, 39.0, 38.0, 37.0, 36.0]  # the 5 largest, largest first

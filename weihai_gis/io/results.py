@@ -5,7 +5,10 @@ Layers of a results file (format ``weihai-gis-results``, version :data:`FORMAT_V
 =====================  ========  ===============================================================
 layer                  kind      content
 =====================  ========  ===============================================================
-``origins``            points    per-origin distances and flags (:mod:`weihai_gis.lifecircle.columns`)
+``origins``            points    per-origin distances and flags (:mod:`weihai_gis.lifecircle.columns`):
+                                 ``dist_<c>`` network metres to the nearest facility, searched to the farther
+                                 of the limit and 5000 m (``SEARCH_M``; NaN beyond), ``straight_<c>``
+                                 straight-line metres, ``met_<c>`` within the limit; ``name`` when known
 ``facilities``         points    facilities used, with their snapping outcome
 ``summary_hex``        polygons  per-hexagon summary
 ``summary_<unit>``     polygons  per-unit summary (e.g. ``summary_town_areas``)
@@ -13,9 +16,8 @@ layer                  kind      content
 ``overall``            table     one row per category + ``all_basic``: rate_network, rate_buffer, gap
 ``problems``           points    optional 问题清单: origin × basic category not met, network and straight-line
                                  distance to the nearest facility (:mod:`weihai_gis.lifecircle.problems`);
-                                 a spatial view: the rows of ``problems_rows`` with their origin's point
-``problems_rows``      table     the 问题清单's attributes and ``origin_fid`` (the fid of its origin in
-                                 ``origins``), one row per origin × category
+                                 a spatial view over ``origins`` (one ``SELECT`` per category, ``UNION ALL``)
+``problem_categories`` table     the view's per-category values: category, category_zh, max_walk_m
 ``missing_by_category`` table    optional: residents each basic category leaves out
 ``walker_comparison``  table     optional 老人与成人覆盖率差 per unit and category (:mod:`weihai_gis.lifecircle.walkers`)
 ``service_areas``      polygons  optional 服务范围: network service areas per category (or facility / exclusive
@@ -32,12 +34,17 @@ empty when none applies), so a layer copied out of the file in QGIS still says w
 ``weihai-gis report --results`` and ``weihai-gis map --results`` render exactly what the main job renders.
 Writes go through Arrow (``pyogrio`` ``use_arrow=True``) when pyarrow is installed.
 
-The 问题清单 repeats each origin's point once per category it misses (998,221 rows for the 50k origins of a
-200k-node synthetic city): its points are not stored again but joined from ``origins`` by a GeoPackage
-spatial view (GeoPackage 1.3 §2.1.6 lets ``gpkg_contents`` name a view), so the layer ``problems`` opens in
-QGIS as the same point layer as before (read-only, no spatial index, as before) and reads back identically
-in GDAL/pyogrio/geopandas, for 77 % of the writing CPU (5.2 s -> 4.0 s on those 998,221 rows). A list whose points are not exactly its origins'
-points (or origins without a unique ``origin_id``) is written with its own geometry as before.
+The 问题清单 repeats each origin once per category it misses (998,221 rows for the 50k origins of a 200k-node
+synthetic city), and a metres run already holds every value of it on its origins (``dist_<c>``,
+``straight_<c>``, ``edge_affected_<c>``, ``name``): the layer ``problems`` is a GeoPackage spatial view
+(GeoPackage 1.3 §2.1.6 lets ``gpkg_contents`` name a view) that unpivots those columns, so no row of the list
+is stored and the list costs nothing to write; it opens in QGIS as a point layer (read-only, no spatial
+index) and reads in GDAL/pyogrio/geopandas with the rows of
+:func:`~weihai_gis.lifecircle.problems.problems_from_origins` (``unreachable_reason`` NULL where the in-memory
+list has ""). :func:`read_results` derives the list from the origins again instead of reading the view.
+A list held as a table (a walker-group run's, whose metres come from a search of its own) is written as rows
+(``problems_rows`` with ``origin_fid``) and a view joining them to the origins' points, or with its own
+points when they are not the origins'.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ import shapely
 
 from weihai_gis.errors import LayerError
 from weihai_gis.files import atomic_path, require_input_file
+from weihai_gis.lifecircle.assessment import basic_assessment
+from weihai_gis.lifecircle.columns import column
+from weihai_gis.lifecircle.edge import edge_column
 from weihai_gis.lifecircle.results import CoverageResult, InputRecord, RunMetadata
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "read_results", "write_results"]
@@ -108,8 +118,8 @@ def _write(
 
 
 def _origin_rows(res: CoverageResult) -> np.ndarray | None:
-    """Return the row in ``res.origins`` of each problem row, or None when the points are not the origins'."""
-    problems, origins = res.problems, res.origins
+    """Return the row in ``res.origins`` of each held problem row, or None when the points are not the origins'."""
+    problems, origins = res.problem_table, res.origins
     if (
         problems is None
         or problems.empty
@@ -137,15 +147,17 @@ def _origin_rows(res: CoverageResult) -> np.ndarray | None:
 
 
 def _write_problems_view(res: CoverageResult, path: Path, description: str) -> bool:
-    """Write the 问题清单 as ``problems_rows`` + the spatial view ``problems``; False when it must carry its points.
+    """Write a held 问题清单 as ``problems_rows`` + the spatial view ``problems``; False when it must carry its points.
 
+    The path of lists held as a table (a walker-group run's, which has distances the origins do not carry).
     Needs the ``origins`` layer already written (its fids are 1..n in row order, checked).
     """
     at = _origin_rows(res)
     if at is None:
         return False
-    assert res.problems is not None
-    rows = pd.DataFrame(res.problems.drop(columns="geometry"))
+    table = res.problem_table
+    assert table is not None
+    rows = pd.DataFrame(table.drop(columns="geometry"))
     rows.insert(0, "origin_fid", at + 1)
     _write(rows, path, "problems_rows", None, description)
     with closing(sqlite3.connect(path)) as con, con:
@@ -161,7 +173,7 @@ def _write_problems_view(res: CoverageResult, path: Path, description: str) -> b
             raise LayerError(
                 f"{path}: origins fids are not 1..{len(res.origins)}; cannot join the problem list"
             )
-        cols = ", ".join(f'p."{c}"' for c in res.problems.columns if c != "geometry")
+        cols = ", ".join(f'p."{c}"' for c in table.columns if c != "geometry")
         con.execute(
             f'CREATE VIEW problems AS SELECT p.fid AS OGC_FID, {cols}, o."{geom}" AS geom '
             "FROM problems_rows AS p JOIN origins AS o ON o.fid = p.origin_fid"
@@ -177,6 +189,91 @@ def _write_problems_view(res: CoverageResult, path: Path, description: str) -> b
             (srs,),
         )
     return True
+
+
+#: The per-category side of the derived 问题清单 view: one row per assessed basic category (fid = its branch).
+_PROBLEM_CATEGORIES = "problem_categories"
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _write_derived_problems(res: CoverageResult, path: Path, description: str) -> None:
+    """Write the derived 问题清单 as the spatial view ``problems`` over ``origins``: no row of its own.
+
+    One ``SELECT`` per assessed basic category over the origins not meeting it (``NOT met_<c>``), joined by
+    ``UNION ALL`` in table order, so the view's rows and order are those of
+    :func:`~weihai_gis.lifecircle.problems.problems_from_origins`; its fid is ``origin fid × K + k`` (K basic
+    categories, k the branch). The category's id, Chinese name and limit come from the small table
+    ``problem_categories`` rather than SQL literals: GDAL types a view's columns by their declared types,
+    which a literal has not (it would read the limit as text). Needs ``origins`` written (fids 1..n).
+    """
+    basic, _ = basic_assessment(res.categories)
+    if not basic:  # nothing to list: an empty point layer
+        problems = res.problems
+        assert problems is not None
+        _write(problems, path, "problems", "Point", description)
+        return
+    cats = res.categories.set_index(res.categories["id"].astype(str))
+    lookup = pd.DataFrame(
+        {
+            "category": basic,
+            "category_zh": [str(cats.at[c, "name_zh"]) for c in basic],
+            "max_walk_m": [float(cats.at[c, "max_walk_m"]) for c in basic],  # type: ignore[arg-type]
+            "no_name": "",
+            "no_edge": False,
+        }
+    )
+    _write(lookup, path, _PROBLEM_CATEGORIES, None, description)
+    origins = res.origins
+    with closing(sqlite3.connect(path)) as con, con:
+        geom, srs = con.execute(
+            "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = 'origins'"
+        ).fetchone()
+        n, lo, hi = con.execute("SELECT count(*), min(fid), max(fid) FROM origins").fetchone()
+        if (n, lo, hi) != (len(origins), 1, len(origins)):  # pragma: no cover - GDAL numbers rows 1..n
+            raise LayerError(f"{path}: origins fids are not 1..{len(origins)}; cannot list the problems")
+        name = 'o."name"' if "name" in origins.columns else 'c."no_name"'
+        branches = []
+        for k, cid in enumerate(basic):
+            edge = edge_column(cid)
+            flag = f"o.{_sql_name(edge)}" if edge in origins.columns else 'c."no_edge"'
+            branches.append(
+                f'SELECT o.fid * {len(basic)} + {k} AS OGC_FID, o."origin_id" AS origin_id, {name} AS name, '
+                'o."population" AS population, c."category" AS category, c."category_zh" AS category_zh, '
+                f'c."max_walk_m" AS max_walk_m, o.{_sql_name(column("dist", cid))} AS dist_network_m, '
+                f"o.{_sql_name(column('straight', cid))} AS dist_straight_m, {flag} AS edge_affected, "
+                f'o."unreachable_reason" AS unreachable_reason, o.{_sql_name(geom)} AS geom '
+                f"FROM origins AS o, {_PROBLEM_CATEGORIES} AS c "
+                f"WHERE c.fid = {k + 1} AND NOT o.{_sql_name(column('met', cid))}"
+            )
+        con.execute("CREATE VIEW problems AS " + " UNION ALL ".join(branches))
+        con.execute(
+            "INSERT INTO gpkg_contents (table_name, identifier, data_type, description, srs_id) "
+            "VALUES ('problems', 'problems', 'features', ?, ?)",
+            (description, srs),
+        )
+        con.execute(
+            "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) "
+            "VALUES ('problems', 'geom', 'POINT', ?, 0, 0)",
+            (srs,),
+        )
+
+
+def _write_problems(res: CoverageResult, path: Path, description: str) -> None:
+    """Write the 问题清单: a view over the origins (derived list), or a held table (rows view or own points)."""
+    if res.problem_table is None:
+        _write_derived_problems(res, path, description)
+    elif not _write_problems_view(res, path, description):
+        _write(res.problem_table, path, "problems", "Point", description)
+
+
+def _derived_view(path: Path) -> bool:
+    """Whether the file's ``problems`` layer is the view over the origins (the list is derived on reading)."""
+    with closing(sqlite3.connect(path)) as con:
+        row = con.execute("SELECT type, sql FROM sqlite_master WHERE name = 'problems'").fetchone()
+    return row is not None and row[0] == "view" and _PROBLEM_CATEGORIES in str(row[1])
 
 
 def _metadata_rows(res: CoverageResult) -> pd.DataFrame:
@@ -229,8 +326,8 @@ def write_results(
             _write(frame, tmp, f"summary_{name}", "MultiPolygon", note)
         _write(res.categories, tmp, "categories", None, note)
         _write(res.overall_table, tmp, "overall", None, note)
-        if res.problems is not None and not _write_problems_view(res, tmp, note):
-            _write(res.problems, tmp, "problems", "Point", note)
+        if res.problem_table is not None or res.lists_problems:
+            _write_problems(res, tmp, note)
         if res.missing_by_category is not None:
             _write(res.missing_by_category, tmp, "missing_by_category", None, note)
         if res.walker_comparison is not None:
@@ -301,6 +398,7 @@ def read_results(path: str | os.PathLike[str]) -> CoverageResult:
         if layer not in names:
             raise LayerError(f"{p}: layer {layer!r} listed in {_META_LAYER!r} is missing; rewrite the file.")
         units[name] = _read(p, layer)
+    derived = "problems" in names and _derived_view(p)  # derived again from the origins, not read row by row
     return CoverageResult(
         origins=_read(p, "origins"),
         categories=_read(p, "categories"),
@@ -309,7 +407,8 @@ def read_results(path: str | os.PathLike[str]) -> CoverageResult:
         hexagons=_read(p, "summary_hex"),
         units=units,
         overall_table=_read(p, "overall"),
-        problems=_read(p, "problems") if "problems" in names else None,
+        problem_table=_read(p, "problems") if "problems" in names and not derived else None,
+        lists_problems=derived,
         missing_by_category=_read(p, "missing_by_category") if "missing_by_category" in names else None,
         walker_comparison=_read(p, "walker_comparison") if "walker_comparison" in names else None,
         service_areas=_read(p, "service_areas") if "service_areas" in names else None,

@@ -22,7 +22,8 @@ from weihai_gis.errors import InputFileError
 from weihai_gis.layers.io import read_vector
 from weihai_gis.lifecircle import CoverageResult, InputRecord, coverage
 from weihai_gis.lifecircle.edge import edge_flags
-from weihai_gis.lifecircle.problems import missing_by_category, problem_list
+from weihai_gis.lifecircle.engine import SEARCH_M
+from weihai_gis.lifecircle.problems import missing_by_category, missing_from_origins, problem_list
 from weihai_gis.lifecircle.results import source_name
 from weihai_gis.lifecircle.service_areas import result_service_areas
 from weihai_gis.lifecircle.walkers import walker_gap
@@ -250,20 +251,30 @@ def with_problems(
     """Return ``res`` with data-edge flags (when ``inputs.boundary`` is known) and the 问题清单 tables.
 
     With a boundary the origins gain ``edge_m`` and ``edge_affected_<category>`` and the summaries are
-    rebuilt so that the overall table carries the interior-only rates.
+    rebuilt so that the overall table carries the interior-only rates; with origin names the origins gain
+    ``name``. A metres run searched each category to :data:`~weihai_gis.lifecircle.engine.SEARCH_M`, so its
+    list is derived from the origins (``lists_problems``: no second search, and in the GeoPackage a view);
+    a walker-group run (minutes) or one searched less far gets the list by a metres search of its own
+    (:func:`~weihai_gis.lifecircle.problems.problem_list`, held in ``problem_table``).
     """
     if inputs.boundary is not None:
         origins = edge_flags(res.origins, res.categories, inputs.boundary)
         res = CoverageResult.build(origins, res.categories, res.facilities, res.meta, units=units)
-    names = None
     if "name" in inputs.origins.columns and "origin_id" in inputs.origins.columns:
         names = inputs.origins.set_index(inputs.origins["origin_id"].astype(str))["name"]
         names = names[~names.index.duplicated()]
-    problems = problem_list(
-        net, res.origins, res.categories, res.facilities, profile=res.profile_name, names=names
-    )
+        named = res.origins["origin_id"].astype(str).map(names).fillna("").astype(str)
+        res = dataclasses.replace(res, origins=res.origins.assign(name=named.to_numpy(dtype=object)))
+    searched = res.meta.options.get("search_m")
+    if res.walker is None and searched is not None and float(searched) >= SEARCH_M:
+        missing = missing_from_origins(res.origins, res.categories)  # the list itself only when asked for
+        return dataclasses.replace(res, problem_table=None, lists_problems=True, missing_by_category=missing)
+    table = problem_list(net, res.origins, res.categories, res.facilities, profile=res.profile_name)
     return dataclasses.replace(
-        res, problems=problems, missing_by_category=missing_by_category(problems, res.population)
+        res,
+        problem_table=table,
+        lists_problems=False,
+        missing_by_category=missing_by_category(table, res.population),
     )
 
 

@@ -6,12 +6,17 @@ Every column a coverage run writes is ``<measure>[_buffer]_<category>``:
 measure            frames                       meaning
 =================  ===========================  ======================================================
 ``dist``           origins                      network distance in metres to the nearest facility of
-                                                the category (NaN: none within its limit, unreachable
-                                                origin, or category not assessed)
+                                                the category, searched to the farther of its limit and
+                                                ``SEARCH_M`` (5000 m; metres runs) so that it is also the
+                                                问题清单's distance (NaN: none within that search,
+                                                unreachable origin, or category not assessed)
+``straight``       origins                      straight-line distance in metres to the nearest facility
+                                                of the category, any distance (NaN: not assessed)
 ``time``           origins                      walking minutes to the quickest facility, for a walker
                                                 group (``CoverageOptions(walker=...)``; then ``dist`` is
                                                 the metres of that quickest route)
 ``met``            origins                      True when a facility lies within the category's limit
+                                                (``dist <= max_walk_m``; minutes for a walker group)
 ``rate``           unit / hexagon summaries     population-weighted share 0..1 of ``met``
 ``gap``            unit / hexagon summaries     ``rate_buffer_<c> - rate_<c>``: what straight-line
                                                 buffers overstate
@@ -33,9 +38,9 @@ __all__ = ["ALL_BASIC", "MEASURES", "column", "parse_column"]
 #: Category id of 全要素达标率 (all assessed basic categories met).
 ALL_BASIC = "all_basic"
 
-Measure = Literal["dist", "time", "met", "rate", "gap"]
+Measure = Literal["dist", "straight", "time", "met", "rate", "gap"]
 #: The measures of :func:`column`.
-MEASURES: tuple[str, ...] = ("dist", "time", "met", "rate", "gap")
+MEASURES: tuple[str, ...] = ("dist", "straight", "time", "met", "rate", "gap")
 
 
 def column(measure: Measure, category: str, *, buffer: bool = False) -> str:
@@ -44,11 +49,11 @@ def column(measure: Measure, category: str, *, buffer: bool = False) -> str:
     Parameters
     ----------
     measure
-        ``"dist"``, ``"time"``, ``"met"``, ``"rate"`` or ``"gap"``.
+        ``"dist"``, ``"straight"``, ``"time"``, ``"met"``, ``"rate"`` or ``"gap"``.
     category
         Category id of the profile, or :data:`ALL_BASIC`.
     buffer
-        The straight-line (buffer) figure instead of the network one (not for ``dist`` and ``gap``).
+        The straight-line (buffer) figure instead of the network one (only for ``met`` and ``rate``).
 
     Returns
     -------
@@ -57,7 +62,7 @@ def column(measure: Measure, category: str, *, buffer: bool = False) -> str:
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
-    if buffer and measure in ("dist", "time", "gap"):
+    if buffer and measure in ("dist", "straight", "time", "gap"):
         raise ValueError(f"{measure!r} has no straight-line variant")
     return f"{measure}_buffer_{category}" if buffer else f"{measure}_{category}"
 

@@ -18,7 +18,7 @@ from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, diagnose_offset, inside_ch
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
-from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.engine import SEARCH_M, NetworkIndex, nearest_distance_m
 from weihai_gis.lifecircle.placement import (
     check_coordinates,
     check_extent,
@@ -239,6 +239,7 @@ def coverage(
     source_label: str = "",
     progress: bool = False,
     distances: DistanceBackend | None = None,
+    search_m: float = SEARCH_M,
     **overrides: Any,
 ) -> CoverageResult:
     """Compute life-circle coverage: network distance from every origin to the nearest facility per category.
@@ -268,6 +269,12 @@ def coverage(
         runs them on a Dask cluster with the same result (walker-group runs through its ``times`` method,
         the counterpart of :func:`category_times`). Validation, snapping (on the whole network) and the
         summaries happen here either way.
+    search_m
+        Metres runs: how far (network metres) each category's nearest facility is searched when it lies
+        beyond the category's limit (default :data:`~weihai_gis.lifecircle.engine.SEARCH_M`, 5000 m;
+        ``0``: to the limit only). One search per category then gives ``met_<c>`` (``dist_<c>`` <= limit)
+        and the 问题清单's network distance (:func:`~weihai_gis.lifecircle.problems.problems_from_origins`).
+        Walker-group runs search to their time budget only.
     **overrides
         Fields of :class:`~weihai_gis.options.CoverageOptions` replacing those of ``options``, e.g.
         ``profile="mofcom-15min"``, ``max_snap_m=100``, ``offset_check="warn"``, ``hex_size_m=300``.
@@ -347,12 +354,16 @@ def coverage(
         "snap_m": o_snap.connector_m,
     }
     cats = prof.categories.drop(columns=["kinds"]).copy()
+    timed = opts.walker_group is not None
+    # metres: ONE search per category, to its limit or search_m if farther; its distances give the coverage
+    # (<= limit) and the 问题清单's distance of the origins left out. Minutes (a walker group) search to the
+    # time budget only: the problem list's metres then come from problems.problem_list's own search.
+    reach = 0.0 if timed else float(search_m)
     requests = [
-        (cid, sets[cid], float(cutoff))
+        (cid, sets[cid], max(float(cutoff), reach))
         for cid, cutoff in zip(prof.categories["id"], prof.categories["max_walk_m"], strict=True)
         if len(sets.get(cid, ())) > 0
     ]
-    timed = opts.walker_group is not None
     buffer_scale = 1.0
     if timed:
         groups = walker_groups()
@@ -384,6 +395,7 @@ def coverage(
                 f"category {cid} ({cat['name_zh']}): no facilities in the input; not assessed, results are NaN"
             )
             dist = np.full(len(orig), np.nan)
+            straight = np.full(len(orig), np.nan)
             bmet = np.zeros(len(orig), dtype=bool)
             n_fac_ok.append(0)
         else:
@@ -401,13 +413,16 @@ def coverage(
             else:
                 dist = dists[cid]
             radius = cutoff * buffer_scale  # a walker group: what it covers in the budget on level ground
-            bdist, _ = cKDTree(f_xy[rows]).query(o_xy, k=1, distance_upper_bound=radius)
-            bmet = np.isfinite(bdist) & (bdist <= radius)
+            straight, _ = cKDTree(f_xy[rows]).query(o_xy, k=1)
+            bmet = straight <= radius
         out[column("dist", cid)] = dist
         if timed:
             out[column("time", cid)] = minutes
-        out[column("met", cid)] = np.isfinite(dist)
+            out[column("met", cid)] = np.isfinite(dist)
+        else:  # dist holds the nearest facility up to search_m: met within the limit only
+            out[column("met", cid)] = np.isfinite(dist) & (dist <= cutoff)
         out[column("met", cid, buffer=True)] = bmet
+        out[column("straight", cid)] = straight
     cats["n_facilities"] = n_fac
     cats["n_facilities_reachable"] = n_fac_ok
     cats["assessed"] = np.asarray(n_fac) > 0
@@ -429,7 +444,7 @@ def coverage(
         profile_name=prof.name,
         hex_size_m=opts.hex_size_m or auto_hex_size_m(result_origins),
         crs=str(net.crs),
-        options=opts.as_dict(),
+        options={**opts.as_dict(), "search_m": None if timed else float(search_m)},
         network_summary=network,
         warnings=tuple(warnings),
         inputs=inputs,

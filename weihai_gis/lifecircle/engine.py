@@ -22,7 +22,13 @@ from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.network import Snapped, WalkNetwork
 
+#: How far (metres of network) a metres run searches each category's nearest facility, beyond the category's
+#: limit: one search per category gives both the coverage (distance <= limit) and the 问题清单's distance of
+#: the origins it leaves out (:mod:`weihai_gis.lifecircle.problems`); farther facilities give NaN.
+SEARCH_M = 5000.0
+
 __all__ = [
+    "SEARCH_M",
     "NetworkIndex",
     "min_by_key",
     "nearest_distance_m",

@@ -1,9 +1,15 @@
 """The planner's list (问题清单): per origin, the basic categories out of reach and how far the nearest one is.
 
-For every origin and every assessed 基础保障 category it does not meet, :func:`problem_list` gives the network
-distance to the nearest facility of the category (searched up to :data:`SEARCH_M`, beyond the category's
-limit) and the straight-line distance, so a planner sees whether a gap is 50 m or 2 km; and
-:func:`missing_by_category` counts the residents each category leaves out.
+For every origin and every assessed 基础保障 category it does not meet, the list gives the network distance
+to the nearest facility of the category (searched up to :data:`SEARCH_M`, beyond the category's limit) and
+the straight-line distance, so a planner sees whether a gap is 50 m or 2 km; :func:`missing_by_category`
+counts the residents each category leaves out.
+
+A metres run searches each category once, to the farther of its limit and :data:`SEARCH_M`
+(:func:`~weihai_gis.lifecircle.coverage`), and keeps ``dist_<c>``, ``straight_<c>`` on its origins, so the list
+is derived from them (:func:`problems_from_origins`: ``CoverageResult.problems``, and in the results
+GeoPackage a view over the origins). A walker-group run measures minutes; its list keeps a metres search
+of its own (:func:`problem_list`).
 """
 
 from __future__ import annotations
@@ -20,16 +26,21 @@ from scipy.spatial import cKDTree
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import column
 from weihai_gis.lifecircle.edge import edge_column
-from weihai_gis.lifecircle.engine import NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.engine import SEARCH_M, NetworkIndex, nearest_distance_m
 from weihai_gis.network import WalkNetwork, snap_points
 from weihai_gis.standards import load_profile
 
-__all__ = ["PROBLEM_HEADERS_ZH", "SEARCH_M", "missing_by_category", "problem_list"]
+__all__ = [
+    "PROBLEM_COLUMNS",
+    "PROBLEM_HEADERS_ZH",
+    "SEARCH_M",
+    "missing_by_category",
+    "missing_from_origins",
+    "problem_list",
+    "problems_from_origins",
+]
 
 log = logging.getLogger(__name__)
-
-#: How far (metres of network) the nearest facility is searched for beyond the category's limit.
-SEARCH_M = 5000.0
 
 #: Chinese headers of the problem list and the per-category table (XLSX sheets).
 PROBLEM_HEADERS_ZH = {
@@ -50,6 +61,72 @@ PROBLEM_HEADERS_ZH = {
 }
 
 
+#: Columns of the problem list, in order.
+PROBLEM_COLUMNS = (
+    "origin_id",
+    "name",
+    "population",
+    "category",
+    "category_zh",
+    "max_walk_m",
+    "dist_network_m",
+    "dist_straight_m",
+    "edge_affected",
+    "unreachable_reason",
+    "geometry",
+)
+
+
+def problems_from_origins(origins: gpd.GeoDataFrame, categories: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return the 问题清单 of a metres run from its origin columns: no search, no snapping.
+
+    One row per assessed basic category (table order) and origin (row order) with ``met_<c>`` False:
+    ``dist_network_m`` is ``dist_<c>`` (the run searched each category to the farther of its limit and
+    :data:`SEARCH_M`, so it is the nearest facility up to that search; NaN beyond it or off the network),
+    ``dist_straight_m`` is ``straight_<c>``, ``edge_affected`` is ``edge_affected_<c>`` (False without
+    data-edge flags) and ``name`` the origins' ``name`` column ("" without one). The same rows, columns and
+    order as :func:`problem_list` on the same run; the GeoPackage view ``problems``
+    (:mod:`weihai_gis.io.results`) unpivots the same columns in SQL.
+
+    Parameters
+    ----------
+    origins
+        Result origins of a metres run (``CoverageResult.origins``).
+    categories
+        Result category table (``id``, ``name_zh``, ``max_walk_m``, ``type``, ``assessed``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :data:`PROBLEM_COLUMNS`; text columns are categoricals.
+
+    Raises
+    ------
+    KeyError
+        When the origins lack ``straight_<c>`` (a result of an older version: read its stored list).
+    """
+    basic, _ = basic_assessment(categories)
+    if timed := [c for c in basic if column("time", c) in origins.columns]:
+        raise ValueError(
+            f"problems_from_origins: the origins are a walker-group run's (time_{timed[0]}): their dist_<c> "
+            "are the quickest routes' metres within the time budget; use problem_list for such a run."
+        )
+    found, taken, network_m, straight_m, flags = [], [], [], [], []
+    for cid in basic:
+        rows = np.flatnonzero(~origins[column("met", cid)].to_numpy(dtype=bool))
+        if len(rows) == 0:
+            continue
+        edge = edge_column(cid)
+        found.append(cid)
+        taken.append(rows)
+        network_m.append(origins[column("dist", cid)].to_numpy(dtype=float)[rows])
+        straight_m.append(origins[column("straight", cid)].to_numpy(dtype=float)[rows])
+        flags.append(
+            origins[edge].to_numpy(dtype=bool)[rows] if edge in origins else np.zeros(len(rows), dtype=bool)
+        )
+    return _table(origins, categories, found, taken, network_m, straight_m, flags, None)
+
+
 def problem_list(
     net: WalkNetwork,
     origins: gpd.GeoDataFrame,
@@ -60,7 +137,11 @@ def problem_list(
     names: pd.Series | None = None,
     search_m: float = SEARCH_M,
 ) -> gpd.GeoDataFrame:
-    """Return one row per origin and assessed basic category it does not meet (问题清单).
+    """Return one row per origin and assessed basic category it does not meet, by a search of its own (问题清单).
+
+    The path of walker-group (minutes) runs, whose ``dist_<c>`` are the metres of the quickest route within
+    the time budget: a second multi-source search per category in metres, to ``search_m``. A metres run
+    searched that far already: :func:`problems_from_origins` gives the same table from its origin columns.
 
     Parameters
     ----------
@@ -75,7 +156,7 @@ def problem_list(
     profile
         Profile name: which facility kinds serve each category.
     names
-        Optional origin name per ``origin_id`` (e.g. building names).
+        Optional origin name per ``origin_id`` (e.g. building names); default the origins' ``name`` column.
     search_m
         Network search radius for the nearest facility (metres); farther ones give NaN.
 
@@ -89,7 +170,6 @@ def problem_list(
         str(r["id"]): {*r["kinds"], str(r["id"])} for _, r in load_profile(profile).categories.iterrows()
     }
     basic, _ = basic_assessment(categories)
-    cats = categories.set_index(categories["id"].astype(str))
     index = NetworkIndex(net)
     # the run's own snaps (snap_points remembers them per network): no second snapping of either set
     o_snap = snap_points(net, origins.geometry)
@@ -97,24 +177,6 @@ def problem_list(
     o_xy = shapely.get_coordinates(origins.geometry.to_numpy())
     f_cat = facilities["category"].astype(str).to_numpy()
     f_xy = shapely.get_coordinates(facilities.geometry.to_numpy())
-    # per-origin text columns as codes into their distinct values: the list repeats each origin once per
-    # category it misses (4M rows on an 800k-node grid), so its text columns are categoricals, never a
-    # Python string (or Arrow string) per row
-    ids = origins["origin_id"].astype(str).to_numpy(dtype=object)
-    id_codes, id_values = pd.factorize(ids)
-    lookup = names if names is not None else pd.Series(dtype=object)
-    named = pd.Series(ids).map(lookup).fillna("").astype(str).to_numpy(dtype=object) if len(lookup) else None
-    name_codes, name_values = pd.factorize(
-        named if named is not None else np.full(len(ids), "", dtype=object)
-    )
-    population = origins["population"].to_numpy(dtype=float)
-    reasons = (
-        origins["unreachable_reason"].fillna("").astype(str).to_numpy(dtype=object)
-        if "unreachable_reason" in origins
-        else np.full(len(ids), "", dtype=object)
-    )
-    reason_codes, reason_values = pd.factorize(reasons)
-    points = origins.geometry.to_numpy()
     # per category only the origin positions and the distances; the columns are gathered once at the end
     # instead of a frame per category and their concatenation (same table, 6 % less CPU on 1M rows)
     taken: list[np.ndarray] = []
@@ -137,26 +199,43 @@ def problem_list(
         )
         taken.append(rows)
         found.append(cid)
-    columns = [
-        "origin_id",
-        "name",
-        "population",
-        "category",
-        "category_zh",
-        "max_walk_m",
-        "dist_network_m",
-        "dist_straight_m",
-        "edge_affected",
-        "unreachable_reason",
-        "geometry",
-    ]
-    if not taken:
-        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=origins.crs)
-    at = np.concatenate(taken)
-    counts = [len(r) for r in taken]
-    n = len(at)
+    return _table(origins, categories, found, taken, network_m, straight_m, edge_flags, names)
 
-    which = np.repeat(np.arange(len(found)), counts)
+
+def _table(
+    origins: gpd.GeoDataFrame,
+    categories: pd.DataFrame,
+    found: list[str],
+    taken: list[np.ndarray],
+    network_m: list[np.ndarray],
+    straight_m: list[np.ndarray],
+    edge_flags: list[np.ndarray],
+    names: pd.Series | None,
+) -> gpd.GeoDataFrame:
+    """Gather the problem list from per-category origin positions and distances, once."""
+    if not taken:
+        return gpd.GeoDataFrame(columns=list(PROBLEM_COLUMNS), geometry="geometry", crs=origins.crs)
+    cats = categories.set_index(categories["id"].astype(str))
+    # per-origin text columns as codes into their distinct values: the list repeats each origin once per
+    # category it misses (4M rows on an 800k-node grid), so its text columns are categoricals, never a
+    # Python string (or Arrow string) per row
+    ids = origins["origin_id"].astype(str).to_numpy(dtype=object)
+    id_codes, id_values = pd.factorize(ids)
+    if names is not None and len(names):
+        named = pd.Series(ids).map(names).fillna("").astype(str).to_numpy(dtype=object)
+    elif "name" in origins.columns:
+        named = origins["name"].fillna("").astype(str).to_numpy(dtype=object)
+    else:
+        named = np.full(len(ids), "", dtype=object)
+    name_codes, name_values = pd.factorize(named)
+    reasons = (
+        origins["unreachable_reason"].fillna("").astype(str).to_numpy(dtype=object)
+        if "unreachable_reason" in origins
+        else np.full(len(ids), "", dtype=object)
+    )
+    reason_codes, reason_values = pd.factorize(reasons)
+    at = np.concatenate(taken)
+    which = np.repeat(np.arange(len(found)), [len(r) for r in taken])
 
     def text(codes: np.ndarray, values: Any) -> pd.Categorical:
         return pd.Categorical.from_codes(
@@ -168,7 +247,7 @@ def problem_list(
     data = {
         "origin_id": text(id_codes[at], id_values),
         "name": text(name_codes[at], name_values),
-        "population": population[at],
+        "population": origins["population"].to_numpy(dtype=float)[at],
         "category": text(which, found),
         "category_zh": text(zh_codes[which], zh_values),
         "max_walk_m": limits[which],
@@ -177,8 +256,9 @@ def problem_list(
         "edge_affected": np.concatenate(edge_flags),
         "unreachable_reason": text(reason_codes[at], reason_values),
     }
-    log.info("problem list: %d origin × category gaps over %d basic categories", n, len(basic))
-    return gpd.GeoDataFrame(pd.DataFrame(data, copy=False), geometry=points[at], crs=origins.crs)
+    log.info("problem list: %d origin × category gaps over %d basic categories", len(at), len(found))
+    points = origins.geometry.to_numpy()[at]
+    return gpd.GeoDataFrame(pd.DataFrame(data, copy=False), geometry=points, crs=origins.crs)
 
 
 def missing_by_category(problems: pd.DataFrame, total_population: float) -> pd.DataFrame:
@@ -203,6 +283,48 @@ def missing_by_category(problems: pd.DataFrame, total_population: float) -> pd.D
         population_left_out_interior=("interior", "sum"),
     ).reset_index()
     out["share_left_out"] = out["population_left_out"] / total_population if total_population else np.nan
+    cols = [
+        "category",
+        "category_zh",
+        "n_origins",
+        "population_left_out",
+        "share_left_out",
+        "population_left_out_interior",
+    ]
+    return out[cols].sort_values("population_left_out", ascending=False, ignore_index=True)
+
+
+def missing_from_origins(origins: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
+    """Return :func:`missing_by_category` of the list :func:`problems_from_origins` derives, without building it.
+
+    The same table (rows, order, values) from the ``met_<c>``, ``population`` and ``edge_affected_<c>``
+    columns: a sum per category instead of a group-by over the origin × category rows.
+    """
+    basic, _ = basic_assessment(categories)
+    zh = dict(zip(categories["id"].astype(str), categories["name_zh"].astype(str), strict=True))
+    pop = origins["population"].to_numpy(dtype=float)
+    rows = []
+    for cid in basic:
+        left = ~origins[column("met", cid)].to_numpy(dtype=bool)
+        if not left.any():
+            continue
+        edge = edge_column(cid)
+        inner = left & ~origins[edge].to_numpy(dtype=bool) if edge in origins else left
+        rows.append((cid, zh[cid], int(left.sum()), float(pop[left].sum()), float(pop[inner].sum())))
+    if not rows:
+        return pd.DataFrame(columns=["category", "category_zh", "n_origins", "population_left_out"])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "category",
+            "category_zh",
+            "n_origins",
+            "population_left_out",
+            "population_left_out_interior",
+        ],
+    )
+    total = float(pop.sum())
+    out["share_left_out"] = out["population_left_out"] / total if total else np.nan
     cols = [
         "category",
         "category_zh",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,8 +176,11 @@ class CoverageResult:
     ----------
     origins
         GeoDataFrame in the network's metric CRS: origin_id, population, reachable, unreachable_reason,
-        snap_m, ``dist_<c>`` (metres; NaN = none in reach, unreachable origin or category not assessed),
-        ``met_<c>``, ``met_buffer_<c>`` (straight line; both False for a category not assessed),
+        snap_m, ``dist_<c>`` (network metres to the nearest facility, searched to the farther of the
+        limit and ``SEARCH_M`` = 5000 m in a metres run, to the time budget in a walker-group run; NaN =
+        none within that search, unreachable origin or category not assessed), ``straight_<c>``
+        (straight-line metres to the nearest facility, any distance), ``met_<c>`` (``dist_<c>`` within
+        the category's limit), ``met_buffer_<c>`` (straight line; both False for a category not assessed),
         ``met_all_basic`` (every *assessed* 基础保障 category met; False for unreachable origins and when
         no basic category is assessed), ``met_buffer_all_basic``.
     categories
@@ -194,10 +198,12 @@ class CoverageResult:
     overall_table
         One row per category plus ``all_basic``: rate_network, rate_buffer, gap (see :meth:`overall`);
         with data-edge flags on the origins also the interior-only rates.
-    problems
-        问题清单: one row per origin and assessed basic category it does not meet, with the network and
-        straight-line distance to the nearest facility (:func:`~weihai_gis.lifecircle.problems.problem_list`);
-        None when not computed.
+    problem_table
+        A 问题清单 held as a table (a walker-group run's, which searches metres of its own, or one read from
+        a file that stored it); None otherwise. Read the list through :attr:`problems`.
+    lists_problems
+        The result carries a 问题清单 derived from its origins (:attr:`problems`); set by the coverage job
+        (:func:`~weihai_gis.jobs.coverage_job.with_problems`) for metres runs.
     missing_by_category
         Residents each basic category leaves out
         (:func:`~weihai_gis.lifecircle.problems.missing_by_category`); None when not computed.
@@ -217,7 +223,8 @@ class CoverageResult:
     hexagons: gpd.GeoDataFrame
     units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     overall_table: pd.DataFrame = field(default_factory=pd.DataFrame)
-    problems: gpd.GeoDataFrame | None = None
+    problem_table: gpd.GeoDataFrame | None = None
+    lists_problems: bool = False
     missing_by_category: pd.DataFrame | None = None
     walker_comparison: pd.DataFrame | None = None
     service_areas: gpd.GeoDataFrame | None = None
@@ -267,6 +274,23 @@ class CoverageResult:
             f"categories={len(self.categories)}, hexagons={len(self.hexagons)} × {self.hex_size_m:g} m, "
             f"units={list(self.units)}, warnings={len(self.warnings)})"
         )
+
+    @functools.cached_property
+    def problems(self) -> gpd.GeoDataFrame | None:
+        """问题清单: one row per origin and assessed basic category it does not meet (None when not listed).
+
+        The network and straight-line distance to the nearest facility of each, data-edge flag and reason
+        for unreachable origins: :attr:`problem_table` when held as a table, else derived once from the
+        origin columns (:func:`~weihai_gis.lifecircle.problems.problems_from_origins`) when
+        :attr:`lists_problems`.
+        """
+        if self.problem_table is not None:
+            return self.problem_table
+        if not self.lists_problems:
+            return None
+        from weihai_gis.lifecircle.problems import problems_from_origins
+
+        return problems_from_origins(self.origins, self.categories)
 
     # --- metadata shortcuts -----------------------------------------------------------------------------
 

@@ -220,8 +220,9 @@ class WhatIf:
             assert self.f_snap is not None or len(rows) == 0
             fac = self.f_snap.take(rows) if self.f_snap is not None else empty_snapped()
             cutoff = self.base.cutoffs_m[cid]
-            if self._time is None:
-                self._states[cid] = NearestState.build(self.index, self.o_snap, fac, max_walk_m=cutoff)
+            if self._time is None:  # as far as the base run searched (dist_<c> beyond the limit, SEARCH_M)
+                reach = max(cutoff, float(self.base.meta.options.get("search_m") or 0.0))
+                self._states[cid] = NearestState.build(self.index, self.o_snap, fac, max_walk_m=reach)
             else:  # the budget of a minutes run: the limit walked at the adult reference speed, as coverage()
                 tindex, walks = self._time
                 budget = cutoff / self._adult_m_per_s
@@ -272,13 +273,17 @@ class WhatIf:
                 origins[column("time", cid)] = after.origin_s / 60
             mine = np.flatnonzero(np.isin(new_cat, serve))
             cutoff = base.cutoffs_m[cid] * self._buffer_scale  # a walker group: its level-ground reach
-            bmet = np.zeros(len(origins), dtype=bool)
+            straight = np.full(len(origins), np.nan)
             if len(mine):
-                bdist, _ = cKDTree(new_xy[mine]).query(self._xy, k=1, distance_upper_bound=cutoff)
-                bmet = np.isfinite(bdist) & (bdist <= cutoff)
+                straight, _ = cKDTree(new_xy[mine]).query(self._xy, k=1)
             origins[column("dist", cid)] = dist
-            origins[column("met", cid)] = np.isfinite(dist)
-            origins[column("met", cid, buffer=True)] = bmet
+            within = np.isfinite(dist)
+            if not isinstance(after, TimeState):  # metres: searched past the limit
+                within &= dist <= base.cutoffs_m[cid]
+            origins[column("met", cid)] = within
+            origins[column("met", cid, buffer=True)] = straight <= cutoff
+            if column("straight", cid) in origins.columns:
+                origins[column("straight", cid)] = straight
             cats.loc[pos, "n_facilities"] = len(mine)
             cats.loc[pos, "n_facilities_reachable"] = int(after.facilities.reachable.sum())
             cats.loc[pos, "assessed"] = len(mine) > 0
