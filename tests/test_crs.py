@@ -154,7 +154,9 @@ def test_transformers_are_made_once_per_crs_pair_and_give_pyprojs_numbers():
     wgs84 = pyproj.Transformer.from_crs(crs.WEB_CRS, crs.ANALYSIS_CRS, always_xy=True).transform(lon, lat)
     assert np.array_equal(np.array(a.transform(lon, lat)), np.array(wgs84))
     back = pyproj.Transformer.from_crs(crs.ANALYSIS_CRS, crs.WEB_CRS, always_xy=True).transform(*wgs84)
-    assert np.array_equal(np.array(crs.transformer(crs.ANALYSIS_CRS, crs.STORAGE_CRS).transform(*wgs84)), back)
+    assert np.array_equal(
+        np.array(crs.transformer(crs.ANALYSIS_CRS, crs.STORAGE_CRS).transform(*wgs84)), back
+    )
 
 
 def test_a_cached_transformer_gives_every_thread_the_same_numbers():

@@ -269,3 +269,56 @@ def test_the_viewshed_through_the_numpy_reader_and_writer_is_the_rasterio_one_bi
         a, b = outs["numpy", full], outs["rasterio", full]
         assert np.array_equal(a[0], b[0]) and a[1:4] == b[1:4]
         assert np.array_equal(a[4], b[4], equal_nan=True)
+
+
+def test_ellipsoid_lookups_are_remembered_per_proj_db_and_equal_the_database_s_answer(tmp_path, monkeypatch):
+    from weihai_gis.io import epsg
+
+    monkeypatch.setenv("WEIHAI_GIS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("WEIHAI_GIS_NO_PROJ_CACHE", raising=False)
+    db = epsg.proj_db()
+    assert db is not None
+    fresh = epsg.semi_major_axis_m.__wrapped__  # past the in-process memo
+    assert fresh("projected_crs", 2432) == epsg._query(db, "projected_crs", 2432) == 6378245.0  # Krassowsky
+    lines = epsg.cache_file().read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and lines[0].endswith("|projected_crs|2432\t6378245.0")
+    epsg.cache_file().write_text(lines[0].replace("6378245.0", "1.5") + "\n", encoding="utf-8")
+    assert fresh("projected_crs", 2432) == 1.5  # read from the file, not the database
+    monkeypatch.setattr(epsg, "_db_key", lambda d: "another proj.db|1|2")  # a new database: asked again
+    assert fresh("projected_crs", 2432) == 6378245.0
+    monkeypatch.setenv("WEIHAI_GIS_NO_PROJ_CACHE", "1")
+    (tmp_path / "cache").chmod(0o500)  # and a cache that cannot be written is no error
+    try:
+        assert fresh("geodetic_crs", 4610) == 6378140.0  # Xian 1980: IAG 1975
+        monkeypatch.delenv("WEIHAI_GIS_NO_PROJ_CACHE")
+        assert fresh("ellipsoid", 7019) == 6378137.0  # GRS 1980
+    finally:
+        (tmp_path / "cache").chmod(0o700)
+    assert fresh("projected_crs", 999999) is None
+
+
+finite = st.floats(-1e7, 1e7, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(t=st.tuples(*[finite] * 6), x=finite, y=finite)
+def test_geotransform_is_affine_s_arithmetic_bit_for_bit(t, x, y):
+    from weihai_gis import geotransform
+
+    affine_t = Affine(*t)
+    assert geotransform.coefficients(affine_t) == tuple(affine_t)[:6]
+    assert geotransform.apply(t, x, y) == affine_t @ (x, y)
+    if affine_t.determinant != 0 and not affine_t.is_degenerate:
+        assert geotransform.invert(t) == tuple(~affine_t)[:6]
+
+
+def test_a_dem_keeps_an_affine_as_given_and_builds_one_from_coefficients_on_first_read():
+    from weihai_gis.sightlines import DEM
+
+    dem = DEM(np.zeros((3, 4)), TRANSFORM, "EPSG:4550")
+    assert dem.transform is TRANSFORM and dem.coefficients == tuple(TRANSFORM)[:6]
+    light = DEM(np.zeros((3, 4)), tuple(TRANSFORM)[:6], "EPSG:4550")
+    assert "_transform_affine" in light.__dict__ and light.__dict__["_transform_affine"] is None
+    assert light.transform == TRANSFORM and isinstance(light.transform, Affine)
+    assert light.rowcol(*(TRANSFORM @ (2.5, 1.5))) == dem.rowcol(*(TRANSFORM @ (2.5, 1.5))) == (1, 2)
+    assert [a.tolist() for a in light.cell_centres()] == [a.tolist() for a in dem.cell_centres()]

@@ -170,9 +170,10 @@ def test_a_viewshed_from_the_cli_on_a_baseline_geotiff_loads_no_rasterio_geopand
     args = ["-q", "sightlines", "viewshed", "--dem", str(path), "--observer", str(x), str(y)]
     loaded = _loaded_after(_cli([*args, "--out", str(tmp_path / "vs.tif")]))
     assert (tmp_path / "vs.tif").exists()
-    assert loaded == [], (
-        FIX
-    )  # weihai_gis.io.geotiff reads and writes it: no pyproj, tqdm, yaml or shapely either
+    # weihai_gis.io.geotiff reads and writes it: no pyproj, tqdm, yaml or shapely either
+    assert loaded == [], FIX
+    # and the grid's transform stays six coefficients: no affine or attrs
+    assert _loaded_after(_cli([*args, "--out", str(tmp_path / "vs1.tif")]), ("affine", "attr")) == []
     # an LZW file is read by rasterio, still without the others
     import rasterio
 

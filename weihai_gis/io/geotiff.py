@@ -25,17 +25,20 @@ import mmap
 import os
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from affine import Affine
 
+from weihai_gis import geotransform
 from weihai_gis.io.epsg import semi_major_axis_m
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 __all__ = ["GeoTIFF", "GeoTIFFCRS", "open_geotiff", "window_from_bounds", "write_geotiff"]
 
@@ -191,17 +194,17 @@ def _geokeys(tags: dict[int, tuple[int, Any]]) -> dict[int, Any]:
     return keys
 
 
-def _transform(tags: dict[int, tuple[int, Any]]) -> Affine:
+def _transform(tags: dict[int, tuple[int, Any]]) -> geotransform.Coefficients:
     if _MODEL_TRANSFORM in tags:
         m = tags[_MODEL_TRANSFORM][1]
         if len(m) != 16:
             raise _UnsupportedError("ModelTransformationTag without 16 values")
-        return Affine(m[0], m[1], m[3], m[4], m[5], m[7])
+        return geotransform.coefficients((m[0], m[1], m[3], m[4], m[5], m[7]))
     if _PIXEL_SCALE not in tags or _TIEPOINT not in tags or len(tags[_TIEPOINT][1]) != 6:
         raise _UnsupportedError("no pixel scale with one tie point (ground control points or a world file)")
     sx, sy = tags[_PIXEL_SCALE][1][:2]
     i, j, _, x, y, _ = tags[_TIEPOINT][1]
-    return Affine(sx, 0.0, x - i * sx, 0.0, -sy, y + j * sy)
+    return geotransform.coefficients((sx, 0.0, x - i * sx, 0.0, -sy, y + j * sy))
 
 
 class GeoTIFF:
@@ -209,9 +212,10 @@ class GeoTIFF:
 
     Attributes
     ----------
-    path, width, height, dtype, nodata, transform, crs
-        The file, its size in pixels, numpy data type, nodata value (None when the file has none), affine
-        transform (cell corners) and :class:`GeoTIFFCRS`.
+    path, width, height, dtype, nodata, coefficients, crs
+        The file, its size in pixels, numpy data type, nodata value (None when the file has none), the six
+        coefficients of its affine transform (cell corners; :attr:`transform` is the ``Affine``) and
+        :class:`GeoTIFFCRS`.
     """
 
     def __init__(self, path: Path, buf: mmap.mmap) -> None:
@@ -257,10 +261,15 @@ class GeoTIFF:
             raise _UnsupportedError("pixel-is-point")
         geo = {t: tags[t] for t in (_GEOKEYS, _GEO_DOUBLES, _GEO_ASCII) if t in tags}
         self.crs = GeoTIFFCRS(path, keys, geo)
-        self.transform = _transform(tags)
+        self.coefficients = _transform(tags)
         self.nodata: float | None = None
         if _GDAL_NODATA in tags:
             self.nodata = float(tags[_GDAL_NODATA][1].rstrip(b"\0").decode("ascii").strip())
+
+    @property
+    def transform(self) -> Affine:
+        """The affine transform (imports ``affine``; :attr:`coefficients` does not)."""
+        return geotransform.to_affine(self.coefficients)
 
     def __enter__(self) -> GeoTIFF:
         return self
@@ -299,8 +308,19 @@ class GeoTIFF:
     def _block(self, index: int, rows: int, cols: int) -> npt.NDArray[Any]:
         return self._decode(self._bytes(index, rows, cols), rows, cols)
 
-    def read(self, window: tuple[int, int, int, int] | None = None) -> npt.NDArray[Any]:
-        """Return the band (or the window ``(row_off, col_off, height, width)``) in the file's data type."""
+    def read(
+        self, window: tuple[int, int, int, int] | None = None, dtype: npt.DTypeLike | None = None
+    ) -> npt.NDArray[Any]:
+        """Return the band (or the window ``(row_off, col_off, height, width)``) as a new array.
+
+        Parameters
+        ----------
+        window
+            ``(row_off, col_off, height, width)`` in pixels, inside the image; None for the whole band.
+        dtype
+            Data type of the result (one conversion, e.g. float64 for a DEM); default the file's.
+        """
+        out_dtype = self.dtype.newbyteorder("=") if dtype is None else np.dtype(dtype)
         r0, c0, h, w = (0, 0, self.height, self.width) if window is None else window
         bh, bw = self.block
         if not self.tiled:  # the strips' bytes joined, decoded at once (per-strip numpy calls cost more)
@@ -310,8 +330,8 @@ class GeoTIFF:
                 self._bytes(i, n, self.width) for i, n in zip(range(first, last), rows, strict=True)
             )
             a = self._decode(data, sum(rows), self.width)[r0 - first * bh :][:h, c0 : c0 + w]
-            return a.astype(self.dtype.newbyteorder("="))  # a copy: writeable, native byte order
-        out = np.empty((h, w), dtype=self.dtype.newbyteorder("="))
+            return a.astype(out_dtype)  # a copy: writeable, native byte order
+        out = np.empty((h, w), dtype=out_dtype)
         for br in range(r0 // bh, -(-(r0 + h) // bh)):
             for bc in range(c0 // bw, -(-(c0 + w) // bw)):
                 block = self._block(br * self._across + bc, bh, bw)
@@ -353,15 +373,17 @@ def open_geotiff(path: str | os.PathLike[str]) -> GeoTIFF | None:
 
 
 def window_from_bounds(
-    transform: Affine, bounds: tuple[float, float, float, float], width: int, height: int
+    transform: Iterable[float], bounds: tuple[float, float, float, float], width: int, height: int
 ) -> tuple[int, int, int, int] | None:
     """Return the pixel window ``(row_off, col_off, height, width)`` of ``bounds`` in the image, or None.
 
     The same window as rasterio's ``from_bounds(...).round_offsets().round_lengths().intersection(...)``
     (tests/test_geotiff.py checks it): offsets floored after adding 0.1, lengths rounded half up.
+    ``transform`` is an ``Affine`` or its six coefficients.
     """
     left, bottom, right, top = bounds
-    inv = np.array(tuple(~transform), dtype=np.float64).reshape(3, 3)
+    inverse = geotransform.invert(geotransform.coefficients(transform))
+    inv = np.array([*inverse, 0.0, 0.0, 1.0], dtype=np.float64).reshape(3, 3)
     corners = np.array([[left, right, right, left], [top, top, bottom, bottom], [1.0, 1.0, 1.0, 1.0]])
     cols, rows = inv.dot(corners)[:2]
     row_off, col_off = float(rows.min()), float(cols.min())
@@ -389,7 +411,7 @@ def write_geotiff(
     path: str | os.PathLike[str],
     array: npt.NDArray[Any],
     *,
-    transform: Affine,
+    transform: Iterable[float],
     crs: GeoTIFFCRS,
     nodata: float | None,
     tags: Mapping[str, str] | None = None,
@@ -404,7 +426,7 @@ def write_geotiff(
     array
         2-D array of one of the data types read here.
     transform
-        Affine transform of the grid (cell corners).
+        Affine transform of the grid (cell corners): an ``Affine`` or its six coefficients.
     crs
         The CRS, as read from a GeoTIFF: its GeoKey tags are written unchanged.
     nodata
@@ -438,12 +460,12 @@ def write_geotiff(
         _PLANAR: (3, (1,)),
         _SAMPLE_FORMAT: (3, (code[0],)),
     }
-    t = transform
-    if t.b == 0 and t.d == 0:
-        entries[_PIXEL_SCALE] = (12, (t.a, -t.e, 0.0))
-        entries[_TIEPOINT] = (12, (0.0, 0.0, 0.0, t.c, t.f, 0.0))
+    a, b, c, d, e, f = geotransform.coefficients(transform)
+    if b == 0 and d == 0:
+        entries[_PIXEL_SCALE] = (12, (a, -e, 0.0))
+        entries[_TIEPOINT] = (12, (0.0, 0.0, 0.0, c, f, 0.0))
     else:
-        entries[_MODEL_TRANSFORM] = (12, (t.a, t.b, 0.0, t.c, t.d, t.e, 0.0, t.f, 0, 0, 0, 0, 0, 0, 0, 1.0))
+        entries[_MODEL_TRANSFORM] = (12, (a, b, 0.0, c, d, e, 0.0, f, 0, 0, 0, 0, 0, 0, 0, 1.0))
     entries.update(crs.tags)
     if tags:
         entries[_GDAL_METADATA] = (2, _metadata_xml(tags) + b"\0")
@@ -472,9 +494,9 @@ def write_geotiff(
             extra.append(payload + b"\0" * (len(payload) & 1))
             extra_offset += len(extra[-1])
     ifd.append(struct.pack("<I", 0))
-    with Path(path).open("wb") as f:
-        f.write(b"II*\0" + struct.pack("<I", ifd_offset))
+    with Path(path).open("wb") as out:
+        out.write(b"II*\0" + struct.pack("<I", ifd_offset))
         for s in strips:
-            f.write(s + b"\0" * (len(s) & 1))
-        f.write(b"".join(ifd) + b"".join(extra))
+            out.write(s + b"\0" * (len(s) & 1))
+        out.write(b"".join(ifd) + b"".join(extra))
     return Path(path)

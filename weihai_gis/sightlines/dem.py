@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from affine import Affine
 
+from weihai_gis import geotransform
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.errors import DEMError, InputFileError, LayerError
 from weihai_gis.files import atomic_path, require_input_file
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # geopandas loads only when buildings are burnt in; pyproj wh
     import geopandas as gpd
     import rasterio
     import rasterio.windows
+    from affine import Affine
     from pyproj import CRS
 
 __all__ = ["DEM", "burn_buildings", "memory_bound_bytes", "read_dem", "write_raster"]
@@ -107,24 +108,27 @@ def _cells_to_read(srcs: list[Any], window: Any, src_bounds: tuple[float, ...] |
 
 def _read_baseline(
     path: PathLike, bounds: tuple[float, float, float, float] | None, source: str, max_bytes: int | None
-) -> tuple[npt.NDArray[np.float64], Affine, GeoTIFFCRS, float | None] | None:
+) -> tuple[npt.NDArray[np.float64], geotransform.Coefficients, GeoTIFFCRS, float | None] | None:
     """Read a baseline GeoTIFF in numpy (:mod:`weihai_gis.io.geotiff`); None when rasterio must read it."""
     tif = open_geotiff(require_input_file(path, what="DEM"))
     if tif is None:
         return None
     with tif:
         window = (0, 0, tif.height, tif.width)
+        t = tif.coefficients
         if bounds is not None:
-            window = window_from_bounds(tif.transform, bounds, tif.width, tif.height)  # type: ignore[assignment]
-        if window is None or tif.transform.is_identity:  # rasterio says what is wrong
-            return None
+            window = window_from_bounds(t, bounds, tif.width, tif.height)  # type: ignore[assignment]
+        if window is None or all(abs(v - w) < 1e-5 for v, w in zip(t, (1, 0, 0, 0, 1, 0), strict=True)):
+            return None  # outside the image, or no georeferencing (Affine.is_identity): rasterio explains
         _require_memory(float(window[2] * window[3]), tif.dtype.itemsize, source, max_bytes)
         try:
-            elevation = tif.read(window).astype(np.float64)
+            elevation = tif.read(window, dtype=np.float64)
         except (ValueError, zlib.error) as exc:  # a damaged block
             raise DEMError(f"DEM {source}: reading failed ({exc}).") from exc
-        transform = tif.transform @ Affine.translation(window[1], window[0])
-        return elevation, transform, tif.crs, tif.nodata
+        # rasterio's window_transform: Affine.translation(x - c, y - f) @ transform, (x, y) the window's corner
+        x, y = geotransform.apply(t, window[1], window[0])
+        a, b, c, d, e, f = t
+        return elevation, (a, b, c + (x - c), d, e, f + (y - f)), tif.crs, tif.nodata
 
 
 def _read_rasterio(
@@ -238,7 +242,7 @@ def read_dem(
     source = ", ".join(str(Path(p)) for p in path_list)
     if window is not None and len(path_list) > 1:
         raise DEMError(f"DEM {source}: a pixel window applies to one file; use bounds for a mosaic.")
-    fast = None
+    fast: tuple[npt.NDArray[np.float64], Any, Any, float | None] | None = None
     if crs is None and window is None and bounds_crs is None and len(path_list) == 1:
         fast = _read_baseline(path_list[0], bounds, source, max_memory_bytes)
     if fast is None:
@@ -359,7 +363,13 @@ def write_raster(
     if isinstance(dem._crs_light, GeoTIFFCRS) and arr.dtype.name in _BASELINE_DTYPES:
         with atomic_path(path, inputs=inputs) as tmp:  # the DEM came from a baseline GeoTIFF: no rasterio
             write_geotiff(
-                tmp, arr, transform=dem.transform, crs=dem._crs_light, nodata=nodata, tags=tags, zlevel=zlevel
+                tmp,
+                arr,
+                transform=dem.coefficients,
+                crs=dem._crs_light,
+                nodata=nodata,
+                tags=tags,
+                zlevel=zlevel,
             )
         return Path(path)
     import rasterio

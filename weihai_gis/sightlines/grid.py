@@ -8,17 +8,19 @@ Files are read and written by :mod:`weihai_gis.sightlines.dem`.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from affine import Affine
 
+from weihai_gis import geotransform
 from weihai_gis.crs import ANALYSIS_CRS
 from weihai_gis.errors import DEMError
 
-if TYPE_CHECKING:  # pyproj loads when a CRS object is used
+if TYPE_CHECKING:  # pyproj loads when a CRS object is used, affine when the transform is
+    from affine import Affine
     from pyproj import CRS
 
 __all__ = ["DEM"]
@@ -62,6 +64,32 @@ class _LazyCRS:
         obj.__dict__[self._given] = value
 
 
+class _LazyTransform:
+    """The descriptor behind :attr:`DEM.transform`: an :class:`affine.Affine`, built on first read.
+
+    An ``Affine`` is kept as given; six coefficients ``(a, b, c, d, e, f)`` (what the numpy GeoTIFF reader
+    gives) become one when the transform is first read. :attr:`DEM.coefficients` has them either way, and
+    the viewshed works from them (``affine`` and ``attrs`` take ~20 ms to import).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._coefficients = f"_{name}_coefficients"
+        self._built = f"_{name}_affine"
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Affine:
+        if obj is None:  # class access: the dataclass field has no default
+            raise AttributeError("DEM.transform has no default")
+        built = obj.__dict__.get(self._built)
+        if built is None:
+            built = obj.__dict__[self._built] = geotransform.to_affine(obj.__dict__[self._coefficients])
+        return built
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        affine = sys.modules.get("affine")
+        obj.__dict__[self._built] = value if affine is not None and isinstance(value, affine.Affine) else None
+        obj.__dict__[self._coefficients] = geotransform.coefficients(value)
+
+
 @dataclass
 class DEM:
     """A digital elevation model on a north-up grid in a metric CRS.
@@ -71,7 +99,8 @@ class DEM:
     elevation
         Heights in metres, float64, shape (rows, cols); ``nan`` where the source had no data.
     transform
-        Affine transform from (col, row) to CRS coordinates of the cell corner.
+        Affine transform from (col, row) to CRS coordinates of the cell corner (an :class:`affine.Affine`;
+        given as one or as its six coefficients).
     crs
         The grid's CRS (metres unless :meth:`require_metric` was skipped on purpose).
     sea
@@ -81,7 +110,7 @@ class DEM:
     """
 
     elevation: npt.NDArray[np.float64]
-    transform: Affine
+    transform: _LazyTransform = _LazyTransform()
     crs: _LazyCRS = _LazyCRS()
     sea: npt.NDArray[np.bool_] = field(default=None)  # type: ignore[arg-type]
     source: str = "<array>"
@@ -97,6 +126,11 @@ class DEM:
         return self.__dict__["_crs_given"]
 
     @property
+    def coefficients(self) -> geotransform.Coefficients:
+        """The transform's six coefficients ``(a, b, c, d, e, f)`` (no ``affine`` import)."""
+        return self.__dict__["_transform_coefficients"]
+
+    @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols) of the grid."""
         return self.elevation.shape
@@ -104,7 +138,7 @@ class DEM:
     @property
     def cell_size_m(self) -> float:
         """Width of a cell in CRS units (metres for a metric grid)."""
-        return float(abs(self.transform.a))
+        return float(abs(self.coefficients[0]))
 
     @property
     def valid(self) -> npt.NDArray[np.bool_]:
@@ -123,15 +157,15 @@ class DEM:
 
     def rowcol(self, x: float, y: float) -> tuple[int, int]:
         """Return the (row, col) of the cell containing CRS point (x, y), truncating like GDAL."""
-        col, row = ~self.transform @ (x, y)
+        col, row = geotransform.apply(geotransform.invert(self.coefficients), x, y)  # ~transform @ (x, y)
         return int(np.floor(row)), int(np.floor(col))
 
     def cell_centres(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Return the x and y coordinates of every cell centre, each of shape (rows, cols)."""
         rows, cols = np.indices(self.shape, dtype=np.float64)
-        t = self.transform
-        xs = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
-        ys = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
+        a, b, c, d, e, f = self.coefficients
+        xs = c + (cols + 0.5) * a + (rows + 0.5) * b
+        ys = f + (cols + 0.5) * d + (rows + 0.5) * e
         return xs, ys
 
     def require_metric(self) -> DEM:
@@ -149,8 +183,8 @@ class DEM:
                 f"metres; read it with read_dem(..., crs={ANALYSIS_CRS!r}) or reproject it "
                 f"(gdalwarp -t_srs {ANALYSIS_CRS})."
             )
-        left, bottom = self.transform @ (0, self.shape[0])
-        right, top = self.transform @ (self.shape[1], 0)
+        left, bottom = geotransform.apply(self.coefficients, 0, self.shape[0])
+        right, top = geotransform.apply(self.coefficients, self.shape[1], 0)
         looks_degrees = max(abs(left), abs(right)) <= 180 and max(abs(top), abs(bottom)) <= 90
         if self.cell_size_m < _DEGREE_SIZED_PIXEL or (looks_degrees and self.cell_size_m < 0.01):
             raise DEMError(
@@ -159,6 +193,6 @@ class DEM:
                 "longitude/latitude degrees; assign the right geographic CRS (gdal_edit -a_srs EPSG:4326) "
                 "and reproject."
             )
-        if abs(self.transform.b) > 1e-9 or abs(self.transform.d) > 1e-9:
+        if abs(self.coefficients[1]) > 1e-9 or abs(self.coefficients[3]) > 1e-9:
             raise DEMError(f"DEM {self.source}: rotated grids are not supported; warp it north-up first.")
         return self

@@ -32,6 +32,7 @@ Nodata cells never occlude (their height is taken as far below the observer) and
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -110,25 +111,35 @@ def _observer_cell(dem: DEM, observer_xy: tuple[float, float]) -> tuple[int, int
 def _squared_distances(dem: DEM, observer_rowcol: tuple[int, int]) -> npt.NDArray[np.float64]:
     """Squared distances (m²) between the observer's cell centre and every cell centre, one new array."""
     r0, c0 = observer_rowcol
-    t = dem.transform
+    a, b, _, d, e, _ = dem.coefficients
     iy = np.arange(dem.shape[0], dtype=np.float64) - r0
     ix = np.arange(dem.shape[1], dtype=np.float64) - c0
-    if t.b == 0 and t.d == 0:  # north-up: r² = (a x)² + (e y)², one pass over the grid
-        dx, dy = t.a * ix, t.e * iy
+    if b == 0 and d == 0:  # north-up: r² = (a x)² + (e y)², one pass over the grid
+        dx, dy = a * ix, e * iy
         return np.add.outer(dy * dy, dx * dx)
-    dx = t.a * ix[None, :] + t.b * iy[:, None]
-    dy = t.d * ix[None, :] + t.e * iy[:, None]
+    dx = a * ix[None, :] + b * iy[:, None]
+    dy = d * ix[None, :] + e * iy[:, None]
     return dx * dx + dy * dy
 
 
 def _lower_in_place(
-    r2: npt.NDArray[np.float64], dem: DEM, observer_z_m: float, curvature_coeff: float
+    r2: npt.NDArray[np.float64],
+    dem: DEM,
+    observer_z_m: float,
+    curvature_coeff: float,
+    valid: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Turn ``r2`` into z' = z - cc r² / 2a - Zobs in place (nodata: far below the eye); return it."""
-    z = np.multiply(r2, -(curvature_coeff / (2.0 * dem.semi_major_m)), out=r2)
+    """Turn ``r2`` into z' = z - cc r² / 2a - Zobs in place (nodata: far below the eye); return it.
+
+    ``valid`` is ``dem.valid`` when the caller has it (z' is then finite exactly where the elevation is).
+    """
+    factor = -(curvature_coeff / (2.0 * dem.semi_major_m))
+    z = np.multiply(r2, factor, out=r2)
     z += dem.elevation
     z -= observer_z_m
-    np.copyto(z, _NODATA_RELATIVE_M, where=~np.isfinite(z))
+    if valid is None or not (math.isfinite(factor) and math.isfinite(observer_z_m)):
+        valid = np.isfinite(z)
+    np.copyto(z, _NODATA_RELATIVE_M, where=~valid)
     return z
 
 
@@ -256,10 +267,11 @@ def viewshed(
     r0, c0 = _observer_cell(dem, observer_xy)
     zobs = float(dem.elevation[r0, c0]) + observer_height_m
     buf = _squared_distances(dem, (r0, c0))
-    in_range = dem.valid
+    valid = dem.valid
+    in_range = valid.copy() if max_distance_m else valid
     if max_distance_m:
         in_range &= buf <= max_distance_m**2
-    zrel = _lower_in_place(buf, dem, zobs, curvature_coeff)
+    zrel = _lower_in_place(buf, dem, zobs, curvature_coeff, valid)
     ref = _reference_heights(zrel, r0, c0, legacy_neighbours=legacy_neighbours)
     visible = np.greater_equal(zrel + target_height_m if target_height_m else zrel, ref)
     visible &= in_range
