@@ -490,6 +490,84 @@ def test_sweep_of_an_elderly_base_on_the_hills_equals_answering_each_scenario_al
     assert rate["撤销公交站"]["bus_stop"] < before["bus_stop"]
 
 
+def test_a_sweep_sends_the_edge_times_so_no_worker_reads_the_dem(client, tmp_path_factory, monkeypatch):
+    """The workers get the base run's edge times with the network: equal outcomes, the DEM never opened there."""
+    import threading
+
+    import weihai_gis.io.raster as raster
+
+    net, origins, facilities, dem = _hilly_grid(str(tmp_path_factory.mktemp("hills-times")))
+    base = coverage(net, origins, facilities, walker="elderly", dem_costs=dem, offset_check="off")
+    rng = np.random.default_rng(12)
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    scenarios = [
+        Scenario(
+            f"新增{i}",
+            add=gpd.GeoDataFrame(
+                {"category": ["bus_stop", "kindergarten"]},
+                geometry=shapely.points(rng.uniform(lo, hi, size=(2, 2))),
+                crs=net.crs,
+            ),
+        )
+        for i in range(4)
+    ]
+    alone = [run_scenarios(WhatIf(net, base, dem_costs=dem), [s])[0] for s in scenarios]
+    opened = []
+    reader = raster.DEMReader
+
+    def counting(*args, **kwargs):
+        opened.append(threading.current_thread().name)
+        return reader(*args, **kwargs)
+
+    monkeypatch.setattr(raster, "DEMReader", counting)
+    # nothing cached on the network (an in-process cluster hands the workers this very object)
+    for key in [k for k in net._cache if isinstance(k, tuple) and k[0] in ("edge_profile", "edge_times")]:
+        del net._cache[key]
+    swept = sweep(scenarios, net, base, scheduler=client, dem_costs=dem)
+    main = threading.main_thread().name
+    assert opened == [main]  # sampled once by the client; the workers (threads here) never opened it
+    for want, got in zip(alone, swept, strict=True):
+        _assert_same_minutes(want.result, got.result)
+        pd.testing.assert_frame_equal(want.table, got.table)
+
+
+def test_cli_coverage_of_the_extract_for_the_elderly_on_hills_with_a_scheduler_writes_the_single_run(
+    client, tmp_path
+):
+    """`coverage --walker elderly --dem-costs --scheduler` on the 山大哈工大 extract: every layer as without Dask."""
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+    from weihai_gis.synthetic import write_hitwh_hill_dem
+
+    inputs = hitwh_inputs()
+    inputs.facilities.to_file(tmp_path / "facilities.gpkg")
+    inputs.origins.to_file(tmp_path / "origins.gpkg")
+    dem = write_hitwh_hill_dem(tmp_path / "hill.tif", height_m=70)
+    args = [
+        "-q",
+        "coverage",
+        "--network",
+        str(inputs.network),
+        "--facilities",
+        str(tmp_path / "facilities.gpkg"),
+    ]
+    args += ["--category-field", "category", "--origins", str(tmp_path / "origins.gpkg")]
+    args += ["--walker", "elderly", "--dem-costs", str(dem)]
+    written = []
+    for run, sched in (("single", []), ("dask", ["--scheduler", client.scheduler.address])):
+        out = tmp_path / f"{run}.gpkg"
+        result = CliRunner().invoke(
+            main, [*args, *sched, "--cache-dir", str(tmp_path / run), "--out", str(out)]
+        )
+        assert result.exit_code == 0, f"{run}: {result.output}"
+        written.append({layer: gpd.read_file(out, layer=layer) for layer, _ in pyogrio.list_layers(out)})
+    assert written[0].keys() == written[1].keys() and "origins" in written[0]
+    assert written[0]["origins"].filter(like="time_").notna().any().any()  # minutes on the hill
+    for layer in set(written[0]) - {"run_metadata"}:  # (its run time differs)
+        pd.testing.assert_frame_equal(written[0][layer], written[1][layer], check_exact=True, obj=layer)
+
+
 def test_minutes_on_the_real_aster_tile_are_the_local_runs(client, shared_dem):
     """A street grid laid over the real ASTER GDEM's hills (23-131 m) near 122.32 E, 36.98 N."""
     from pyproj import Transformer

@@ -6,6 +6,7 @@ directed sub-segment costs (:func:`network_oracle.oracle_times`), and the metres
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from pathlib import Path
@@ -217,6 +218,51 @@ def test_a_hilly_base_needs_its_dem_for_what_if(hilly, tmp_path):
     other = write_hitwh_hill_dem(tmp_path / "other.tif")
     with pytest.raises(LayerError, match=r"'other\.tif' is not the base run's"):
         WhatIf(net, base, dem_costs=other)
+
+
+def test_what_if_from_precomputed_edge_times_never_reads_the_dem_and_answers_the_same(hilly, monkeypatch):
+    import weihai_gis.io.raster as raster
+
+    net, _, dem, base = hilly
+    times = edge_times(net, dem=dem, walker="elderly")
+    add = gpd.GeoDataFrame(
+        {"category": ["primary_school"]}, geometry=shapely.points(net.node_xy[[50]]), crs=net.crs
+    )
+    scenario = Scenario("规划", add=add)
+    want, _ = WhatIf(net, base, dem_costs=dem).run(scenario)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the DEM was opened although the edge times were given")
+
+    monkeypatch.setattr(raster, "DEMReader", refuse)
+    fresh = build_network(hitwh_inputs().network)  # another network object: nothing cached on it
+    fresh_times = dataclasses.replace(times, _edge_u=fresh.edge_u, _edge_v=fresh.edge_v)
+    got, _ = WhatIf(fresh, base, times=fresh_times).run(scenario)
+    for cid in base.category_ids:
+        for col in (f"time_{cid}", f"dist_{cid}", f"met_{cid}"):
+            assert np.array_equal(
+                got.origins[col].to_numpy(), want.origins[col].to_numpy(), equal_nan=True
+            ), col
+    # a cut network needs the DEM for its new edges: said, not walked on level ground
+    centre = shapely.centroid(shapely.union_all(net.edge_geometry))
+    bars = gpd.GeoDataFrame({"name": ["工地"]}, geometry=[shapely.buffer(centre, 150)], crs=CRS)
+    with pytest.raises(LayerError, match=r"cuts the network.*hill\.tif.*dem_costs"):
+        WhatIf(fresh, base, times=fresh_times).run(barrier_scenario(fresh, bars, name="工地"))
+
+
+def test_what_if_refuses_edge_times_of_another_walker_dem_or_network(hilly, tmp_path):
+    net, _, dem, base = hilly
+    with pytest.raises(LayerError, match=r"'adult' group's.*'elderly'"):
+        WhatIf(net, base, times=edge_times(net, dem=dem, walker="adult"))
+    with pytest.raises(LayerError, match=r"level ground.*hills of DEM 'hill\.tif'"):
+        WhatIf(net, base, times=edge_times(net, walker="elderly"))
+    other = write_hitwh_hill_dem(tmp_path / "other.tif")
+    with pytest.raises(LayerError, match=r"DEM 'other\.tif'.*'hill\.tif'"):
+        WhatIf(net, base, times=edge_times(net, dem=other, walker="elderly"))
+    from weihai_gis.synthetic import street_grid
+
+    with pytest.raises(LayerError, match="edges, the network"):
+        WhatIf(net, base, times=edge_times(street_grid(4), walker="elderly"))
 
 
 def test_siting_and_access_for_the_elderly_on_hills_use_the_minutes_matrix(hilly):

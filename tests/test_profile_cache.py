@@ -99,3 +99,54 @@ def test_a_cache_that_cannot_be_written_is_logged_not_raised(tmp_path, caplog):
         got = edge_profile(_net(), dem, cache_dir=blocker)
     assert "not written" in caplog.text
     _same(got, edge_profile(_net(), dem))
+
+
+def _helsinki_hill(path):
+    """A 40 m hill (1 arc-second EPSG:4326 GeoTIFF) over the Helsinki sample's streets."""
+    import geopandas as gpd
+
+    from weihai_gis.network import build_network
+    from weihai_gis.samples import sample_inputs
+    from weihai_gis.synthetic import Hill
+
+    net = build_network(sample_inputs().network)
+    west, south, east, north = gpd.GeoSeries(net.edge_geometry, crs=net.crs).to_crs(4326).total_bounds
+    cols, rows = int((east - west) * 3600) + 8, int((north - south) * 3600) + 8
+    hill = Hill((west + east) / 2, (south + north) / 2, 40.0, (east - west) / 4)
+    return write_hill_dem(path, [hill], west=west - 4 / 3600, south=south - 4 / 3600, cols=cols, rows=rows)
+
+
+def test_the_cli_caches_the_profile_beside_the_network_and_a_second_run_reads_it(tmp_path, monkeypatch):
+    """`coverage --dem-costs --cache-dir`: the first run writes the profile, the second loads it (no DEM read)."""
+    import geopandas as gpd
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from weihai_gis.cli import main
+
+    dem = _helsinki_hill(tmp_path / "hill.tif")
+    cache = tmp_path / "cache"
+    args = ["-q", "coverage", "--sample", "helsinki", "--walker", "elderly", "--dem-costs", str(dem)]
+    args += ["--cache-dir", str(cache)]
+    first = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "first.gpkg")])
+    assert first.exit_code == 0, first.output
+    assert len(list(cache.glob("profile-*.npz"))) == 1 and list(cache.glob("network-*"))
+    _no_dem_reads(monkeypatch)
+    second = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "second.gpkg")])
+    assert second.exit_code == 0, second.output
+    a, b = (gpd.read_file(tmp_path / f"{n}.gpkg", layer="origins") for n in ("first", "second"))
+    assert a.filter(like="time_").notna().any().any()  # minutes on the hill were computed
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    meta = gpd.read_file(tmp_path / "second.gpkg", layer="run_metadata")
+    assert str(cache) not in meta.to_string()  # the machine's cache folder is not recorded
+
+
+def test_without_cache_dir_the_profile_goes_to_the_network_cache_folder(tmp_path, monkeypatch):
+    from weihai_gis.jobs.coverage_job import run_coverage_job
+    from weihai_gis.options import CoverageOptions
+    from weihai_gis.samples import sample_inputs
+
+    monkeypatch.setenv("WEIHAI_GIS_CACHE_DIR", str(tmp_path / "user-cache"))
+    dem = _helsinki_hill(tmp_path / "hill.tif")
+    run_coverage_job(sample_inputs(), CoverageOptions(walker="elderly", dem_costs=dem))
+    assert len(list((tmp_path / "user-cache").glob("profile-*.npz"))) == 1

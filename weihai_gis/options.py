@@ -64,6 +64,12 @@ class CoverageOptions:
     dem_costs
         DEM GeoTIFF (any CRS) giving the hills their walking time (Tobler 1993, uphill ≠ downhill); implies
         ``walker="adult"`` when no walker is named.
+    profile_cache_dir
+        Folder of the on-disk cache of the DEM sampled along the network's edges
+        (:mod:`weihai_gis.network.profile_cache`): a later run with the same network and DEM file loads it
+        instead of reading the DEM. ``None`` (default): sampled in this process. The CLI and the jobs use
+        the network cache's folder (``--cache-dir``, else ``$WEIHAI_GIS_CACHE_DIR`` or the user cache).
+        Not recorded in the results (no folder of the machine in outputs).
     """
 
     profile: str | Profile = DEFAULT_PROFILE
@@ -76,6 +82,7 @@ class CoverageOptions:
     hex_size_m: float | None = None
     walker: str | None = None
     dem_costs: str | os.PathLike[str] | None = None
+    profile_cache_dir: str | os.PathLike[str] | None = None
 
     def __post_init__(self) -> None:
         if self.walker is not None:
@@ -84,8 +91,9 @@ class CoverageOptions:
             groups = walker_groups()
             if self.walker not in groups:
                 raise ValueError(f"walker must be one of {tuple(groups)} (or None), got {self.walker!r}.")
-        if self.dem_costs is not None:
-            object.__setattr__(self, "dem_costs", os.fspath(self.dem_costs))
+        for name in ("dem_costs", "profile_cache_dir"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, os.fspath(getattr(self, name)))
         if self.offset_check not in OFFSET_CHECKS:
             raise ValueError(f"offset_check must be one of {OFFSET_CHECKS}, got {self.offset_check!r}.")
         for name in ("hex_size_m", "max_snap_m"):
@@ -117,6 +125,7 @@ class CoverageOptions:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["profile"] = getattr(self.profile, "name", self.profile)
         out["walker"] = self.walker_group
+        del out["profile_cache_dir"]  # where this machine caches, not how the run was made
         if self.dem_costs is not None:
             out["dem_costs"] = Path(self.dem_costs).name
         return out

@@ -262,12 +262,17 @@ def scheduler_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def cache_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--cache-dir DIR`` (parameter ``cache_dir``, default None): where built walking networks are cached."""
+    """Add ``--cache-dir DIR`` (parameter ``cache_dir``, default None): where built walking networks are cached.
+
+    A run with ``--dem-costs`` caches the DEM sampled along the network's edges there too.
+    """
     return click.option(
         "--cache-dir",
         type=click.Path(file_okay=False),
         default=None,
-        help="Cache the built walking network here (reused while the network file is unchanged).",
+        help="Cache the built walking network here (reused while the network file is unchanged), and with "
+        "--dem-costs the DEM elevations along its edges (reused while network and DEM file are unchanged). "
+        "Default: $WEIHAI_GIS_CACHE_DIR, else ~/.cache/weihai_gis/networks.",
     )(command)
 
 

@@ -330,7 +330,12 @@ class DaskDistances:
         / exp(−0.175) ≈ 1.19 × (the fastest descent, slope −5 %). That speed also sizes the default grid
         cells.
         """
-        times = edge_times(net, dem=options.dem_costs, walker=options.walker_group or "adult")
+        times = edge_times(
+            net,
+            dem=options.dem_costs,
+            walker=options.walker_group or "adult",
+            cache_dir=options.profile_cache_dir,
+        )
         adult_m_per_s = walker_groups()["adult"]["speed_m_per_min"] / 60
         budget_s = max(cutoff for _, _, cutoff in requests) / adult_m_per_s
         radius = budget_s * fastest_m_per_s(times)

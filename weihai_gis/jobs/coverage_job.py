@@ -34,6 +34,7 @@ from weihai_gis.network import (
     disconnected_origins,
     read_osm_crossings,
 )
+from weihai_gis.network.build import default_cache_dir
 from weihai_gis.options import CoverageOptions
 from weihai_gis.samples import CoverageInputs
 
@@ -138,7 +139,9 @@ def run_coverage_job(
     network_layer
         Layer of a multi-layer road-lines file.
     cache_dir
-        Where built networks are cached (second runs skip parsing).
+        Where built networks are cached (second runs skip parsing), default
+        :func:`~weihai_gis.network.build.default_cache_dir`; a run with hills caches the DEM sampled along
+        the network there too (``options.profile_cache_dir``, unless set).
     progress
         Show progress bars.
     scheduler
@@ -162,16 +165,21 @@ def run_coverage_job(
         :class:`~weihai_gis.lifecircle.CoverageResult`.
     """
     net = build_network(inputs.network, layer=network_layer, cache_dir=cache_dir)
+    options = options or CoverageOptions()
+    if options.dem_costs is not None and options.profile_cache_dir is None:
+        options = options.replace(
+            profile_cache_dir=cache_dir if cache_dir is not None else default_cache_dir()
+        )
     notes: list[str] = []
     if barriers is not None:
-        net, note = apply_barriers(net, barriers, crossings, inputs, options or CoverageOptions())
+        net, note = apply_barriers(net, barriers, crossings, inputs, options)
         notes.append(note)
     run = functools.partial(
         coverage,
         net,
         inputs.origins,
         inputs.facilities,
-        options=options or CoverageOptions(),
+        options=options,
         units=units,
         inputs=input_provenance(inputs, files),
         source_label=_without_folders(inputs, files),
@@ -186,7 +194,7 @@ def run_coverage_job(
         res = run()
         gap = None
         if compare_walker is not None:
-            opts = options or CoverageOptions()
+            opts = options
             adult = res if res.walker == "adult" else run(options=opts.replace(walker="adult"))
             other = res if res.walker == compare_walker else run(options=opts.replace(walker=compare_walker))
             gap = walker_gap(adult, other)
@@ -200,7 +208,7 @@ def run_coverage_job(
             mode=service_areas,
             buffer_m=service_area_buffer_m,
             progress=progress,
-            dem_costs=(options or CoverageOptions()).dem_costs,
+            dem_costs=options.dem_costs,
         )
         res = dataclasses.replace(res, service_areas=areas)
     return net, res if gap is None else dataclasses.replace(res, walker_comparison=gap)

@@ -117,7 +117,10 @@ def category_times(
     """
     walker = options.walker_group or "adult"
     index = TimeIndex(
-        net, times if times is not None else edge_times(net, dem=options.dem_costs, walker=walker)
+        net,
+        times
+        if times is not None
+        else edge_times(net, dem=options.dem_costs, walker=walker, cache_dir=options.profile_cache_dir),
     )
     adult_m_per_s = walker_groups()["adult"]["speed_m_per_min"] / 60
     return {

@@ -147,11 +147,14 @@ class EdgeTimes:
         length = self.profile.piece_end_m[self.profile.piece_offset[1:] - 1]
         metres = np.concatenate([length[keep], length[keep]])
         ok = np.isfinite(time)
-        rows, cols, time, metres = rows[ok], cols[ok], time[ok], metres[ok]
+        if not ok.all():
+            rows, cols, time, metres = rows[ok], cols[ok], time[ok], metres[ok]
         key = rows * np.int64(n + 1) + cols
         order = _by_key_then_time(key, time)
         key, cols, time, metres = key[order], cols[order], time[order], metres[order]
         first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        if first.all():  # no parallel edges
+            return key, cols, time, metres
         return key[first], cols[first], time[first], metres[first]
 
     @functools.cached_property

@@ -36,12 +36,20 @@ from weihai_gis.lifecircle import CoverageResult, NetworkIndex, column, coverage
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.time_engine import TimeIndex
 from weihai_gis.network import WalkNetwork, snap_points
-from weihai_gis.network.costs import edge_times
+from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.planning.incremental import ChangeStats, NearestState, empty_snapped
 from weihai_gis.planning.incremental_time import TimeState, Walks
 from weihai_gis.standards import load_profile, walker_groups
 
-__all__ = ["Scenario", "ScenarioOutcome", "WhatIf", "check_base_dem", "facility_ids", "run_scenarios"]
+__all__ = [
+    "Scenario",
+    "ScenarioOutcome",
+    "WhatIf",
+    "check_base_dem",
+    "check_base_times",
+    "facility_ids",
+    "run_scenarios",
+]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +117,38 @@ def check_base_dem(base: CoverageResult, dem_costs: str | os.PathLike[str] | Non
         )
 
 
+def check_base_times(base: CoverageResult, net: WalkNetwork, times: EdgeTimes) -> None:
+    """Raise :class:`LayerError` unless ``times`` are ``net``'s edge times of the base run's walker and DEM.
+
+    The walker group must be the base run's, and the times must come from the DEM the base run walked (its
+    file name, as the result records it) or from level ground when it walked level ground.
+    """
+    walker = base.meta.options.get("walker")
+    if walker is None:
+        raise LayerError(
+            "what-if: edge times given, but the base run measured metres; leave times= out or rerun the "
+            "base for a walker group (walker=, --walker)."
+        )
+    if len(times.forward_s) != net.n_edges:
+        raise LayerError(
+            f"what-if: the edge times hold {len(times.forward_s)} edges, the network {net.n_edges}; give "
+            "edge_times(net, ...) of the base run's network."
+        )
+    if times.walker != walker:
+        raise LayerError(
+            f"what-if: the edge times are the {times.walker!r} group's, the base run walked as {walker!r}; "
+            f"give edge_times(net, dem, walker={walker!r})."
+        )
+    recorded = base.meta.options.get("dem_costs")
+    source = times.profile.dem_source or None
+    if source != recorded:
+        raise LayerError(
+            f"what-if: the edge times come from {f'DEM {source!r}' if source else 'level ground'}, the base "
+            f"run walked {f'the hills of DEM {recorded!r}' if recorded else 'level ground'}; give the edge "
+            "times of the base run's DEM."
+        )
+
+
 class WhatIf:
     """Answer scenarios against one base coverage result on its network, reusing the base distances.
 
@@ -122,11 +162,17 @@ class WhatIf:
         answered in minutes for the same group.
     dem_costs
         The DEM file of a base run with hills (the result records only its file name, ``dem_costs``).
+    times
+        The edge times of ``net`` for the base run's walker (and DEM), when already known
+        (:func:`weihai_gis.network.costs.edge_times`): the DEM is then not read, which lets a Dask sweep
+        send them to its workers. A scenario with a cut network is walked from ``dem_costs`` again (its
+        edges are not the network's), so give both for such scenarios.
 
     Raises
     ------
     LayerError
-        A base run with hills but no ``dem_costs`` given, or a DEM of another file name.
+        A base run with hills but neither ``dem_costs`` nor ``times`` given, a DEM of another file name, or
+        ``times`` of another network, walker or DEM (:func:`check_base_times`).
 
     Notes
     -----
@@ -135,13 +181,21 @@ class WhatIf:
     """
 
     def __init__(
-        self, net: WalkNetwork, base: CoverageResult, *, dem_costs: str | os.PathLike[str] | None = None
+        self,
+        net: WalkNetwork,
+        base: CoverageResult,
+        *,
+        dem_costs: str | os.PathLike[str] | None = None,
+        times: EdgeTimes | None = None,
     ) -> None:
         self.net = net
         self.base = base
         self.profile = load_profile(base.profile_name)
         opts = base.meta.options
-        check_base_dem(base, dem_costs)
+        if times is None or dem_costs is not None:
+            check_base_dem(base, dem_costs)
+        if times is not None:
+            check_base_times(base, net, times)
         self.walker: str | None = opts.get("walker")
         self.dem_costs = None if dem_costs is None else os.fspath(dem_costs)
         self._snap_opts = {k: opts.get(k) for k in ("max_snap_m", "min_component_nodes")}
@@ -150,7 +204,9 @@ class WhatIf:
         self._buffer_scale = 1.0
         if self.walker is not None:
             groups = walker_groups()
-            tindex = TimeIndex(net, edge_times(net, dem=self.dem_costs, walker=self.walker))
+            if times is None:
+                times = edge_times(net, dem=self.dem_costs, walker=self.walker)
+            tindex = TimeIndex(net, times)
             self._time = (tindex, Walks.of(tindex))
             self._adult_m_per_s = groups["adult"]["speed_m_per_min"] / 60
             self._buffer_scale = groups[self.walker]["speed_m_per_min"] / groups["adult"]["speed_m_per_min"]
@@ -328,6 +384,12 @@ class WhatIf:
         """Recompute fully on the scenario's cut network (edges closed change every path)."""
         assert scenario.network is not None
         base = self.base
+        if self.dem_costs is None and base.meta.options.get("dem_costs") is not None:
+            raise LayerError(
+                f"what-if: scenario {scenario.name!r} cuts the network, so its walks are sampled again on "
+                f"the base run's DEM {base.meta.options['dem_costs']!r}; give the file (dem_costs=) besides "
+                "the edge times."
+            )
         keep = [c for c in base.origins.columns if not c.startswith(("dist_", "met_", "time_"))]
         opts = {k: v for k, v in base.meta.options.items() if k in ("max_snap_m", "min_component_nodes")}
         log.info("scenario %s: a cut network, full recompute", scenario.name)
