@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -166,3 +167,36 @@ def test_a_problem_list_whose_points_are_not_the_origins_keeps_its_own_points(wr
     assert "problems_rows" not in dict(pyogrio.list_layers(path))
     assert _gpkg_kind(path, "problems")[0] == "table"
     _same(res.problems, read_results(path).problems)
+
+
+def test_the_temporary_file_is_written_without_journal_and_the_options_are_restored(
+    written, tmp_path, monkeypatch
+):
+    """SQLite journal and fsync are off for the temporary file only; the user's GDAL options come back."""
+    res, _ = written
+    seen = []
+    real = pyogrio.write_dataframe
+
+    def spy(frame, path, **kwargs):
+        options = [
+            pyogrio.get_gdal_config_option(k) for k in ("OGR_SQLITE_JOURNAL", "OGR_SQLITE_SYNCHRONOUS")
+        ]
+        seen.append((Path(path).name, options))
+        return real(frame, path, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", spy)
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "NORMAL"})
+    try:
+        out = write_results(res, tmp_path / "r.gpkg")
+        after = [pyogrio.get_gdal_config_option(k) for k in ("OGR_SQLITE_JOURNAL", "OGR_SQLITE_SYNCHRONOUS")]
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+    assert after == [None, "NORMAL"]
+    assert len(seen) >= 6 and all(
+        options == [False, False] for _, options in seen
+    )  # pyogrio reads OFF as False
+    assert all(name.startswith(".r.") for name, _ in seen)  # the temporary file, renamed at the end
+    assert [p.name for p in tmp_path.iterdir()] == ["r.gpkg"]  # no journal or temporary left
+    back = read_results(out)
+    for name in ("origins", "facilities", "hexagons", "categories", "overall_table"):
+        _same(getattr(res, name), getattr(back, name))

@@ -49,11 +49,13 @@ points when they are not the origins'.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,28 @@ def _write(
         else:
             kwargs["promote_to_multi"] = False
     pyogrio.write_dataframe(frame, path, **kwargs)
+
+
+#: GDAL configuration options for writing the temporary file of :func:`atomic_path`: no SQLite rollback journal
+#: and no fsync per transaction. The file is renamed into place only when complete, so a crash leaves a
+#: broken temporary file (removed) and the previous result untouched; both options only cost time here
+#: (about 0.1 s CPU and 0.7 s wall for the layers of the 200k-node city run).
+_TEMP_FILE_OPTIONS = {"OGR_SQLITE_JOURNAL": "OFF", "OGR_SQLITE_SYNCHRONOUS": "OFF"}
+
+
+@contextlib.contextmanager
+def _temp_file_options() -> Iterator[None]:
+    """Set :data:`_TEMP_FILE_OPTIONS` while writing, then restore what was set before.
+
+    GDAL configuration options are process-wide: another thread writing a GeoPackage meanwhile would
+    write without journal too (weihai_gis writes its results from one thread).
+    """
+    before = {key: pyogrio.get_gdal_config_option(key) for key in _TEMP_FILE_OPTIONS}
+    pyogrio.set_gdal_config_options(_TEMP_FILE_OPTIONS)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
 
 
 def _origin_rows(res: CoverageResult) -> np.ndarray | None:
@@ -318,7 +342,7 @@ def write_results(
     """
     dest = Path(path)
     note = "\n".join(res.quality_notes())  # on every layer, so no layer travels without its notice
-    with atomic_path(dest, inputs=inputs) as tmp:
+    with atomic_path(dest, inputs=inputs) as tmp, _temp_file_options():
         _write(res.origins, tmp, "origins", "Point", note)
         _write(res.facilities, tmp, "facilities", "Point", note)
         _write(res.hexagons, tmp, "summary_hex", "Polygon", note)
