@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +16,9 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from weihai_gis.errors import InputFileError, NetworkError
-from weihai_gis.files import atomic_path
+from weihai_gis.errors import NetworkError
 from weihai_gis.network.polylines import (
     lines_from_vertices,
-    offsets_from_counts,
     polyline_lengths,
     vertices_of,
 )
@@ -29,21 +26,6 @@ from weihai_gis.network.polylines import (
 __all__ = ["Components", "WalkNetwork"]
 
 log = logging.getLogger(__name__)
-
-
-#: Arrays a network cache (``.npz``) holds; anything else in the file is ignored.
-_CACHE_ARRAYS = (
-    "node_ids",
-    "node_xy",
-    "edge_u",
-    "edge_v",
-    "edge_length_m",
-    "edge_coords",
-    "edge_vertex_count",
-    "highway_code",
-    "highway_names",
-    "meta",
-)
 
 
 @dataclass(frozen=True)
@@ -458,83 +440,23 @@ class WalkNetwork:
         return key
 
     def save(self, path: str | Path) -> None:
-        """Write the network to ``<path>.npz`` atomically: arrays, edge vertices and ``highway`` codes.
+        """Write the network to ``<path>.npz`` atomically (:func:`weihai_gis.network.store.save_network`)."""
+        from weihai_gis.network.store import save_network
 
-        Geometries are stored as the network holds them, one coordinate array with per-edge vertex counts
-        (no WKB): loading reads arrays only, LineStrings are built when first asked for.
-        """
-        base = Path(path)
-        meta = json.dumps({"crs": self.crs, "source": self.source, "barriers": self.barriers is not None})
-        coords, counts = self.edge_vertices()
-        codes, names = pd.factorize(pd.Series(self.highway, dtype=object).fillna("").astype(str))
-        with atomic_path(base.with_suffix(".npz")) as tmp, tmp.open("wb") as fh:
-            np.savez(
-                fh,
-                node_ids=self.node_ids,
-                node_xy=self.node_xy,
-                edge_u=self.edge_u,
-                edge_v=self.edge_v,
-                edge_length_m=self.edge_length_m,
-                edge_coords=coords,
-                edge_vertex_count=counts.astype(np.int32),
-                highway_code=codes.astype(np.int32),
-                highway_names=np.asarray(names, dtype=str),
-                meta=np.array(meta),
-                **_barrier_arrays(self.barriers),
-            )
+        save_network(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> WalkNetwork:
-        """Read a network written by :meth:`save` (``path`` with or without suffix).
-
-        Arrays are read with ``allow_pickle=False``: a cache never runs code.
+        """Read a network written by :meth:`save` (:func:`weihai_gis.network.store.load_network`).
 
         Raises
         ------
         InputFileError
             When the file is missing, truncated, not written by :meth:`save` or inconsistent.
         """
-        base = Path(path)
-        npz = base.with_suffix(".npz")
-        if not npz.exists():
-            raise InputFileError(f"network cache {str(base)!r}: expected {npz.name}.")
-        try:
-            with np.load(npz, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in _CACHE_ARRAYS}
-                meta = json.loads(str(arrays["meta"]))
-                barriers = _barriers_from(data) if meta.get("barriers") else None
-            arrays.pop("meta")
-            counts = arrays.pop("edge_vertex_count")
-            coords = arrays.pop("edge_coords")
-            if counts.sum() != len(coords) or (len(counts) and counts.min() < 2):
-                raise ValueError("vertex counts do not match the coordinates")
-            names = arrays.pop("highway_names").astype(object)
-            codes = arrays.pop("highway_code")
-            highway = names[codes] if len(names) else np.full(len(counts), "", dtype=object)
-            net = cls(
-                **arrays,
-                edge_coords=coords,
-                edge_offsets=offsets_from_counts(counts),
-                highway=highway,
-                crs=meta["crs"],
-                source=meta["source"],
-                barriers=barriers,
-            )
-        except Exception as exc:  # any damage: zip, npy header, object arrays, JSON, keys, geometry
-            reason = "it holds pickled objects" if "pickle" in str(exc) else f"{type(exc).__name__}"
-            raise InputFileError(f"network cache {str(base)!r} is unreadable ({reason}).") from exc
-        n_nodes, n_edges = len(net.node_ids), len(net.edge_u)
-        if (
-            net.node_xy.shape != (n_nodes, 2)
-            or not len(net.edge_v)
-            == len(net.edge_length_m)
-            == len(net.edge_offsets) - 1
-            == len(net.highway)
-            == n_edges
-            or (n_edges and max(int(net.edge_u.max()), int(net.edge_v.max())) >= n_nodes)
-        ):
-            raise InputFileError(f"network cache {str(base)!r} is inconsistent (array sizes do not match).")
-        return net
+        from weihai_gis.network.store import load_network
+
+        return load_network(path, cls)
 
 
 def _first_of_duplicates(
@@ -558,26 +480,3 @@ def _first_of_duplicates(
     frame = pd.DataFrame({"pair": pair[rows], "mm": np.round(length[rows] * 1000).astype(np.int64)})
     keep[rows[frame.duplicated().to_numpy()]] = False
     return keep
-
-
-def _barrier_arrays(barriers: npt.NDArray[np.object_] | None) -> dict[str, Any]:
-    """Return the barriers as arrays :func:`numpy.savez` writes without pickle: their WKB end to end."""
-    if barriers is None:
-        return {}
-    wkb = [bytes(b) for b in shapely.to_wkb(np.asarray(barriers, dtype=object))]
-    return {
-        "barrier_wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8),
-        "barrier_wkb_length": np.array([len(b) for b in wkb], dtype=np.int64),
-    }
-
-
-def _barriers_from(data: Any) -> npt.NDArray[np.object_]:
-    """Return the barriers :func:`_barrier_arrays` wrote (WKB keeps every coordinate bit for bit)."""
-    blob = data["barrier_wkb"].tobytes()
-    ends = np.cumsum(data["barrier_wkb_length"])
-    if len(ends) and ends[-1] != len(blob):
-        raise ValueError("barrier WKB lengths do not match the bytes")
-    starts = np.r_[0, ends[:-1]]
-    pieces = np.empty(len(ends), dtype=object)
-    pieces[:] = [blob[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    return np.asarray(shapely.from_wkb(pieces), dtype=object)
