@@ -82,6 +82,7 @@ class SegmentIndex:
         np.cumsum(seg_count, out=self.first[1:])
         dx, dy = self.x1 - self.x0, self.y1 - self.y0
         length = np.sqrt(dx * dx + dy * dy)  # Coordinate::distance
+        del dx, dy, start_vertex, first_vertex, last
         self.start = _running_starts(length, self.first)
         #: polyline of each network edge (-1 for edges not indexed)
         self.line_of_edge = np.full(n_edges, -1, dtype=np.int64)
@@ -113,11 +114,12 @@ class SegmentIndex:
         self.nx = int((xmax - self.ox) / cell) + 2
         self.ny = int((ymax - self.oy) / cell) + 2
         # pieces of at most one cell: each touches at most 2 x 2 cells
-        pieces = np.maximum(np.ceil(length / cell), 1).astype(np.int64)
-        if (pieces == 1).all():  # street grids: no segment longer than a cell
-            seg = np.arange(n, dtype=np.int64)
+        split = bool((length > cell).any())  # np.ceil(length / cell) > 1 somewhere
+        if not split:  # street grids: no segment longer than a cell
+            seg = None
             ax, bx, ay, by = self.x0, self.x1, self.y0, self.y1
         else:
+            pieces = np.maximum(np.ceil(length / cell), 1).astype(np.int64)
             seg = np.repeat(np.arange(n, dtype=np.int64), pieces)
             k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
             t0, t1 = k / pieces[seg], (k + 1) / pieces[seg]
@@ -126,26 +128,41 @@ class SegmentIndex:
             ay, by = self.y0[seg] + t0 * dy, self.y0[seg] + t1 * dy
             del dx, dy, t0, t1, k
 
-        def cell_of(v: npt.NDArray[np.float64], origin: float) -> npt.NDArray[np.int64]:
-            return np.floor((v - origin) / cell).astype(np.int64)  # np.floor_divide on floats is ~10x slower
+        # cell indices in int32 (a grid has ~2 cells a segment), computed in one buffer per bound: the
+        # province grid's transients stay a few arrays (the floats are those of floor((v - eps - o) / cell))
+        def cell_of(v: npt.NDArray[np.float64], eps: float, origin: float) -> npt.NDArray[np.int32]:
+            v += eps
+            v -= origin
+            v /= cell
+            np.floor(v, out=v)  # np.floor_divide on floats is ~10x slower
+            return v.astype(np.int32)
 
-        ix0, ix1 = cell_of(np.minimum(ax, bx) - _EPS, self.ox), cell_of(np.maximum(ax, bx) + _EPS, self.ox)
-        iy0, iy1 = cell_of(np.minimum(ay, by) - _EPS, self.oy), cell_of(np.maximum(ay, by) + _EPS, self.oy)
+        ix0 = cell_of(np.minimum(ax, bx), -_EPS, self.ox)
+        ix1 = cell_of(np.maximum(ax, bx), _EPS, self.ox)
+        iy0 = cell_of(np.minimum(ay, by), -_EPS, self.oy)
+        iy1 = cell_of(np.maximum(ay, by), _EPS, self.oy)
         del ax, bx, ay, by
-        keys = []
-        for ox in (0, 1):
-            for oy in (0, 1):
-                ok = (ix0 + ox <= ix1) & (iy0 + oy <= iy1)
-                keys.append(((ix0[ok] + ox) * self.ny + iy0[ok] + oy) * n + seg[ok])
-        key = np.concatenate(keys)
-        del keys, ix0, ix1, iy0, iy1
+        masks = [(ix0 + ox <= ix1) & (iy0 + oy <= iy1) for ox in (0, 1) for oy in (0, 1)]
+        key = np.empty(sum(int(m.sum()) for m in masks), dtype=np.int64)
+        at = 0
+        for (ox, oy), ok in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks, strict=True):
+            rows = np.flatnonzero(ok)
+            part = key[at : at + len(rows)]
+            np.add(ix0[rows], ox, out=part)
+            part *= self.ny
+            part += iy0[rows]
+            part += oy
+            part *= n
+            part += rows if seg is None else seg[rows]
+            at += len(rows)
+        del masks, ix0, ix1, iy0, iy1, rows, part
         key.sort()
-        if (pieces > 1).any():  # the pieces of one segment share cells
+        if split:  # the pieces of one segment share cells
             key = key[np.r_[True, key[1:] != key[:-1]]]
-        cells = key // n
-        self.cell_seg = (key - cells * n).astype(np.int32)
+        self.cell_seg = (key % n).astype(np.int32)
+        key //= n  # the cell of each entry
         self.cell_ptr = np.zeros(self.nx * self.ny + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cells, minlength=self.nx * self.ny), out=self.cell_ptr[1:])
+        np.cumsum(np.bincount(key, minlength=self.nx * self.ny), out=self.cell_ptr[1:])
 
     # ------------------------------------------------------------------ distances
 
@@ -448,7 +465,7 @@ def _running_starts(length: npt.NDArray[np.float64], first: npt.NDArray[np.int64
     """Along-polyline metres at each segment's start, summed segment after segment as GEOS does."""
     start = np.zeros(len(length))
     count = np.diff(first)
-    if not len(length):
+    if not len(length) or int(count.max()) <= 1:  # straight polylines: every segment starts at 0
         return start
     rank = np.arange(len(length)) - np.repeat(first[:-1], count)
     order = np.argsort(rank, kind="stable")

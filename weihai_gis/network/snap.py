@@ -75,7 +75,8 @@ def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
         every = ("segment_index", 0) if len(edges) == net.n_edges else key
         index = net._cache.get(every)
         if index is None:
-            coords, counts = net.edge_vertices(edges)
+            # all edges: the network's own vertex array (no copy of every coordinate)
+            coords, counts = net.edge_vertices(None if len(edges) == net.n_edges else edges)
             index = net._cache[every] = SegmentIndex(coords, counts, edges, net.n_edges)
         net._cache[key] = index
     return index
