@@ -199,7 +199,8 @@ def render_startup(doc: dict) -> str:
         parts = [
             f"{label} {rows[label]['cpu_s'] / gdal:.2f}x"
             for label in rows
-            if ("viewshed" in label and "--help" not in label and "peer" not in label) or "rasterio" in label
+            if ("viewshed" in label and "--help" not in label and "peer" not in label)
+            or label.startswith("python -c 'import")
         ]
         agree = doc.get("agreement")
         lines += [
