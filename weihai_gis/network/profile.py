@@ -136,7 +136,8 @@ def edge_profile(
             return hit
     with DEMReader(dem) as reader:
         # the cell size at the network's corners and centre sets the sample spacing
-        (x0, y0), (x1, y1) = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+        nx, ny = net.node_xy[:, 0], net.node_xy[:, 1]  # (a reduction along axis 0 of (n, 2) is slow)
+        x0, y0, x1, y1 = nx.min(), ny.min(), nx.max(), ny.max()
         px = np.array([x0, x1, x0, x1, (x0 + x1) / 2])
         py = np.array([y0, y0, y1, y1, (y0 + y1) / 2])
         cell_size_m = reader.cell_size_m(*reader.to_dem_crs(px, py, net.crs))
@@ -238,13 +239,17 @@ def _points_along(
     count = count.astype(np.int64)
     first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
     last = first + count - 1
-    seg = np.hypot(*np.diff(coords, axis=0).T)
+    # the coordinates as contiguous columns: every step below is elementwise, as on the (k, 2) array
+    cx, cy = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
+    seg = np.hypot(cx[1:] - cx[:-1], cy[1:] - cy[:-1])
     seg[last[(count > 0) & (last < len(seg))]] = (
         0.0  # no length between one edge's end and the next edge's start
     )
-    cum = np.r_[0.0, np.cumsum(seg)]
-    start, total = cum[first], cum[last] - cum[first]
-    begin = coords[first]
+    cum = np.zeros(len(seg) + 1)
+    np.cumsum(seg, out=cum[1:])
+    start = cum[first]
+    total = cum[last] - start
+    bx, by = cx[first], cy[first]
     # straight edges: the point's segment is the edge, cum[k] its start and the segment's span its total
     # (the in-place steps compute start + frac * total, minus start, over total, as for a bent edge)
     s_rep = np.repeat(start, n_pieces)
@@ -258,12 +263,11 @@ def _points_along(
         t = np.divide(target - s_rep, t_rep, out=np.zeros_like(target), where=t_rep > 0)
     np.clip(t, 0.0, 1.0, out=t)
     del s_rep, t_rep
-    second = coords[np.minimum(first + 1, len(coords) - 1)] if len(coords) else coords[:0]
-    step = second - begin
-    px = np.repeat(step[:, 0], n_pieces) * t
-    px += np.repeat(begin[:, 0], n_pieces)
-    py = np.repeat(step[:, 1], n_pieces) * t
-    py += np.repeat(begin[:, 1], n_pieces)
+    second = np.minimum(first + 1, max(len(cx) - 1, 0))
+    px = np.repeat(cx[second] - bx, n_pieces) * t if len(cx) else np.zeros_like(t)
+    px += np.repeat(bx, n_pieces)
+    py = np.repeat(cy[second] - by, n_pieces) * t if len(cy) else np.zeros_like(t)
+    py += np.repeat(by, n_pieces)
     odd = count != 2
     other = np.flatnonzero(np.repeat(odd, n_pieces)) if odd.any() else np.zeros(0, dtype=np.int64)
     if len(other):  # bent edges (and degenerate ones): the segment holding each point
@@ -278,6 +282,6 @@ def _points_along(
         span = cum[k + 1] - cum[k]
         rel = target[other] - cum[k]
         tk = np.clip(np.divide(rel, span, out=np.zeros_like(rel), where=span > 0), 0.0, 1.0)
-        px[other] = coords[k, 0] + (coords[k + 1, 0] - coords[k, 0]) * tk
-        py[other] = coords[k, 1] + (coords[k + 1, 1] - coords[k, 1]) * tk
-    return (begin[:, 0].copy(), begin[:, 1].copy()), (px, py)
+        px[other] = cx[k] + (cx[k + 1] - cx[k]) * tk
+        py[other] = cy[k] + (cy[k + 1] - cy[k]) * tk
+    return (bx, by), (px, py)
