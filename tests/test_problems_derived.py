@@ -31,6 +31,7 @@ from weihai_gis.lifecircle.problems import (
     missing_from_origins,
     problem_list,
     problems_from_origins,
+    problems_head,
 )
 from weihai_gis.network import snap_points
 from weihai_gis.standards import load_profile
@@ -188,3 +189,26 @@ def test_a_walker_run_keeps_its_own_metres_search_and_refuses_derivation():
     assert timed.meta.options["search_m"] is None
     with pytest.raises(ValueError, match="walker-group run"):
         problems_from_origins(timed.origins, timed.categories)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 900), top=st.integers(1, 6))
+def test_the_sheet_head_equals_sorting_the_whole_list(seed, n, top):
+    """The XLSX head, derived from the origins whose population can reach it, is the whole list sorted and cut.
+
+    Populations drawn from 1..top make many ties at the head's boundary (the stable order decides them).
+    """
+    _, res = _run(seed, n_fac=5)
+    pops = np.random.default_rng(seed).integers(1, top + 1, len(res.origins)).astype(float)
+    res = dataclasses.replace(res, origins=res.origins.assign(population=pops))
+    whole = res.problems
+    order = np.argsort(-whole["population"].to_numpy(dtype=float), kind="stable")
+    want = whole.iloc[order[:n]] if len(whole) > n else whole  # a short list keeps its own order
+    head, total = problems_head(res.origins, res.categories, n)
+    assert total == len(whole)
+    pd.testing.assert_frame_equal(_plain(head), _plain(want))
+    assert shapely.equals(head.geometry.to_numpy(), want.geometry.to_numpy()).all()
+    fresh = dataclasses.replace(res)  # nothing built yet: the head path, not the whole list
+    got, n_rows = fresh.problems_head(n)
+    assert "problems" not in fresh.__dict__ and n_rows == total
+    pd.testing.assert_frame_equal(_plain(got), _plain(want))

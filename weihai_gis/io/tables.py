@@ -18,7 +18,6 @@ import logging
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from weihai_gis.files import atomic_path
@@ -175,16 +174,13 @@ def _side_by_side(frame: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
 XLSX_PROBLEM_ROWS = 20_000
 
 
-def _problem_head(problems: pd.DataFrame, lines: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def _problem_head(res: CoverageResult, lines: list[str]) -> tuple[pd.DataFrame, list[str]] | None:
     """Return the rows of the 问题清单 sheet (at most :data:`XLSX_PROBLEM_ROWS`) and its header lines."""
-    n = len(problems)
+    if (found := res.problems_head(XLSX_PROBLEM_ROWS)) is None:
+        return None
+    head, n = found
     if n <= XLSX_PROBLEM_ROWS:
-        return problems, lines
-    if "population" in problems.columns:
-        order = np.argsort(-problems["population"].to_numpy(dtype=float), kind="stable")
-        head = problems.iloc[order[:XLSX_PROBLEM_ROWS]]
-    else:
-        head = problems.head(XLSX_PROBLEM_ROWS)
+        return head, lines
     note = (
         f"仅列出居民最多的前 {XLSX_PROBLEM_ROWS:,} 行（共 {n:,} 行）；完整清单见结果 GeoPackage 的 problems 图层"
         f"（QGIS 可直接打开、筛选，或用 ogr2ogr -f CSV 导出）/ first {XLSX_PROBLEM_ROWS:,} of {n:,} rows, most "
@@ -204,8 +200,8 @@ def summary_sheets(res: CoverageResult) -> list[Sheet]:
         zh = UNIT_SHEETS.get(unit, unit)
         frame = _side_by_side(frame, res.category_ids)
         sheets.append(table_sheet(zh, frame, heads, [f"汇总单元 / unit layer: {unit}", *lines], zh))
-    if res.problems is not None:
-        problems, plines = _problem_head(res.problems, lines)
+    if (found := _problem_head(res, lines)) is not None:
+        problems, plines = found
         sheets.append(table_sheet("问题清单", problems, pheads, plines, "问题清单 / problem list"))
     if res.missing_by_category is not None:
         sheets.append(

@@ -292,6 +292,26 @@ class CoverageResult:
 
         return problems_from_origins(self.origins, self.categories)
 
+    def problems_head(self, n: int) -> tuple[gpd.GeoDataFrame, int] | None:
+        """Return the first ``n`` rows of :attr:`problems` (most residents first, stable) and the list's length.
+
+        A list of at most ``n`` rows comes whole, in its own order. A derived list is not built whole for it
+        (:func:`~weihai_gis.lifecircle.problems.problems_head`); None when the result lists no problems.
+        """
+        if self.problem_table is None and "problems" not in self.__dict__:  # not built: derive the head only
+            if not self.lists_problems:
+                return None
+            from weihai_gis.lifecircle.problems import problems_head
+
+            return problems_head(self.origins, self.categories, n)
+        problems = self.problems
+        if problems is None:
+            return None
+        if len(problems) <= n:
+            return problems, len(problems)
+        order = np.argsort(-problems["population"].to_numpy(dtype=float), kind="stable")
+        return problems.iloc[order[:n]].reset_index(drop=True), len(problems)
+
     # --- metadata shortcuts -----------------------------------------------------------------------------
 
     @property
