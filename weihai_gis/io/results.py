@@ -170,6 +170,20 @@ def _origin_rows(res: CoverageResult) -> np.ndarray | None:
     return at
 
 
+def _register_problems_view(con: sqlite3.Connection, description: str, srs: int) -> None:
+    """Register the view ``problems`` (point column ``geom``) as a GeoPackage feature layer."""
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, identifier, data_type, description, srs_id) "
+        "VALUES ('problems', 'problems', 'features', ?, ?)",
+        (description, srs),
+    )
+    con.execute(
+        "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) "
+        "VALUES ('problems', 'geom', 'POINT', ?, 0, 0)",
+        (srs,),
+    )
+
+
 def _write_problems_view(res: CoverageResult, path: Path, description: str) -> bool:
     """Write a held 问题清单 as ``problems_rows`` + the spatial view ``problems``; False when it must carry its points.
 
@@ -202,16 +216,7 @@ def _write_problems_view(res: CoverageResult, path: Path, description: str) -> b
             f'CREATE VIEW problems AS SELECT p.fid AS OGC_FID, {cols}, o."{geom}" AS geom '
             "FROM problems_rows AS p JOIN origins AS o ON o.fid = p.origin_fid"
         )
-        con.execute(
-            "INSERT INTO gpkg_contents (table_name, identifier, data_type, description, srs_id) "
-            "VALUES ('problems', 'problems', 'features', ?, ?)",
-            (description, srs),
-        )
-        con.execute(
-            "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) "
-            "VALUES ('problems', 'geom', 'POINT', ?, 0, 0)",
-            (srs,),
-        )
+        _register_problems_view(con, description, srs)
     return True
 
 
@@ -273,16 +278,7 @@ def _write_derived_problems(res: CoverageResult, path: Path, description: str) -
                 f"WHERE c.fid = {k + 1} AND NOT o.{_sql_name(column('met', cid))}"
             )
         con.execute("CREATE VIEW problems AS " + " UNION ALL ".join(branches))
-        con.execute(
-            "INSERT INTO gpkg_contents (table_name, identifier, data_type, description, srs_id) "
-            "VALUES ('problems', 'problems', 'features', ?, ?)",
-            (description, srs),
-        )
-        con.execute(
-            "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m) "
-            "VALUES ('problems', 'geom', 'POINT', ?, 0, 0)",
-            (srs,),
-        )
+        _register_problems_view(con, description, srs)
 
 
 def _write_problems(res: CoverageResult, path: Path, description: str) -> None:

@@ -326,16 +326,7 @@ def missing_by_category(problems: pd.DataFrame, total_population: float) -> pd.D
         population_left_out=("population", "sum"),
         population_left_out_interior=("interior", "sum"),
     ).reset_index()
-    out["share_left_out"] = out["population_left_out"] / total_population if total_population else np.nan
-    cols = [
-        "category",
-        "category_zh",
-        "n_origins",
-        "population_left_out",
-        "share_left_out",
-        "population_left_out_interior",
-    ]
-    return out[cols].sort_values("population_left_out", ascending=False, ignore_index=True)
+    return _with_shares(out, total_population)
 
 
 def missing_from_origins(origins: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
@@ -367,8 +358,12 @@ def missing_from_origins(origins: pd.DataFrame, categories: pd.DataFrame) -> pd.
             "population_left_out_interior",
         ],
     )
-    total = float(pop.sum())
-    out["share_left_out"] = out["population_left_out"] / total if total else np.nan
+    return _with_shares(out, float(pop.sum()))
+
+
+def _with_shares(out: pd.DataFrame, total_population: float) -> pd.DataFrame:
+    """Add ``share_left_out`` and order the residents-left-out table: columns fixed, most left out first."""
+    out["share_left_out"] = out["population_left_out"] / total_population if total_population else np.nan
     cols = [
         "category",
         "category_zh",
