@@ -7,6 +7,7 @@ asserts which modules a command left in ``sys.modules``.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import subprocess
@@ -133,6 +134,29 @@ def test_lazy_package_names_resolve_to_the_library_objects():
     assert set(weihai_gis.__all__) <= set(dir(weihai_gis))
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = weihai_gis.no_such_name
+
+
+LAZY_PACKAGES = [
+    "weihai_gis",
+    "weihai_gis.layers",
+    "weihai_gis.io",
+    "weihai_gis.sightlines",
+    "weihai_gis.jobs",
+]
+
+
+@pytest.mark.parametrize("name", LAZY_PACKAGES)
+def test_a_lazy_package_imports_a_name_on_first_use_keeps_it_and_lists_it(name):
+    package = importlib.import_module(name)
+    public = sorted(set(package.__all__) & set(package._WHERE))
+    first = public[0]
+    package.__dict__.pop(first, None)  # as before its first use
+    value = getattr(package, first)
+    assert package.__dict__[first] is value  # kept: the hook runs once per name
+    assert value is getattr(importlib.import_module(package._WHERE[first]), first)
+    assert set(package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match=f"module '{name}' has no attribute 'no_such_name'"):
+        _ = package.no_such_name
 
 
 @pytest.mark.parametrize("package", [weihai_gis, weihai_gis.layers])

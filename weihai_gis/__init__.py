@@ -18,8 +18,9 @@ the whole API.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from weihai_gis import lazy_exports as _lazy
 
 if TYPE_CHECKING:  # the same names as _WHERE, for type checkers and editors
     from weihai_gis import crs, errors, maps, sightlines, standards
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # the same names as _WHERE, for type checkers and editors
     from weihai_gis.report import build_report, write_report
     from weihai_gis.standards import list_profiles, load_profile
 
-__version__: str  # read from the installed metadata on first access (see __getattr__)
+__version__: str  # read from the installed metadata on first access (see lazy_exports)
 
 _SUBMODULES = ("crs", "errors", "maps", "sightlines", "standards")
 
@@ -114,19 +115,6 @@ def _version() -> str:
         return "0.0.0"
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name (or submodule) on first access and keep it on the package."""
-    if name == "__version__":
-        value: Any = _version()
-    elif name in _WHERE:
-        value = getattr(import_module(_WHERE[name]), name)
-    elif name in _SUBMODULES:
-        value = import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__, _WHERE, __all__, submodules=_SUBMODULES, computed={"__version__": _version}
+)

@@ -9,8 +9,9 @@ The names load on first use (module ``__getattr__``), so ``weihai_gis.io.geotiff
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from weihai_gis.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from weihai_gis.io.results import read_results, write_results
@@ -25,10 +26,4 @@ _WHERE = {
 __all__ = ["read_results", "write_results", "write_summary_tables"]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first access and keep it on the package."""
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

@@ -7,8 +7,7 @@ maps and the report).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from weihai_gis.lazy_exports import lazy_exports
 
 __all__ = ["MainJobOutputs", "run_coverage_job", "run_main_job"]
 
@@ -19,7 +18,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

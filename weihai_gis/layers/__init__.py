@@ -10,8 +10,9 @@ reader behind ``weihai-gis layers list|show`` load without geopandas.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from weihai_gis.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:  # the same names as _WHERE, for type checkers and editors
     from weihai_gis.layers.dataset import DEFAULT_GPKG, Layers, Override, load_layers, validate_layers
@@ -54,14 +55,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first access and keep it on the package."""
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)

@@ -17,9 +17,9 @@ and on a baseline GeoTIFF without rasterio (:mod:`weihai_gis.io.geotiff`).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from weihai_gis.lazy_exports import lazy_exports
 from weihai_gis.sightlines.viewshed import (
     DEFAULT_CURVATURE_COEFF,
     ViewshedResult,
@@ -86,14 +86,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first access and keep it on the package."""
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
