@@ -80,7 +80,7 @@ def test_demo_writes_the_problem_list_with_chinese_headers_and_250_m_hexagons(de
     assert {
         "建筑编号",
         "缺失类别",
-        "最近设施网络距离（米）",
+        "最近设施网络距离（米；空 = 超过 2 倍服务半径）",
         "最近设施直线距离（米）",
         "人口（估算）",
     } <= heads

@@ -91,10 +91,10 @@ def test_distributed_coverage_equals_single_machine_on_the_shipped_extracts(clie
 def test_grid_partitions_with_facilities_only_across_the_border_are_exact(client):
     net, origins, facilities = _inputs("hitwh")
     prof = _short_profile()
-    # search_m=0: to the short limits only, so that the partitions' halos are real cuts of the extract
-    single = coverage(net, origins, facilities, profile=prof, search_m=0)
+    # the default reach (twice the short limits): the partitions' halos are still real cuts of the extract
+    single = coverage(net, origins, facilities, profile=prof)
     backend = DaskDistances(client, method="grid", cell_m=150, ship="parts")
-    dist = coverage(net, origins, facilities, profile=prof, distances=backend, search_m=0)
+    dist = coverage(net, origins, facilities, profile=prof, distances=backend)
     _assert_same(single, dist)
     parts = backend.partitions
     assert len(parts) >= 8

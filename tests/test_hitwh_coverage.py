@@ -18,7 +18,7 @@ from weihai_gis.crs import WEB_CRS, diagnose_offset, wgs84_to_bd09, wgs84_to_gcj
 from weihai_gis.errors import CoordinateOffsetError
 from weihai_gis.facilities import read_facilities
 from weihai_gis.lifecircle import coverage
-from weihai_gis.lifecircle.engine import SEARCH_M
+from weihai_gis.lifecircle.engine import SEARCH_FACTOR
 from weihai_gis.network import build_network, snap_points
 from weihai_gis.samples import hitwh_inputs
 from weihai_gis.standards import load_profile
@@ -49,7 +49,7 @@ def test_engine_equals_networkx_oracle_for_every_building_and_category_on_hitwh(
         want = oracle_distances(net, o_snap, f_snap)
         met = res.origins[f"met_{cat['id']}"].to_numpy(dtype=bool)
         assert (met == (want <= cutoff)).all(), cat["id"]  # met: within the limit
-        want = np.where(want <= max(cutoff, SEARCH_M), want, np.nan)  # dist: searched to SEARCH_M
+        want = np.where(want <= SEARCH_FACTOR * cutoff, want, np.nan)  # dist: searched to twice the limit
         got = res.origins[f"dist_{cat['id']}"].to_numpy()
         np.testing.assert_allclose(got, want, atol=1e-6, rtol=0, err_msg=cat["id"])
         compared += int(np.isfinite(want).sum())
@@ -200,7 +200,7 @@ def test_problem_list_has_every_unmet_basic_category_with_network_beyond_the_lim
     sub = o.set_index("origin_id").loc[rows["origin_id"]]
     got = rows["dist_network_m"].to_numpy()
     want = oracle_distances(net, snap_points(net, sub.geometry), snap_points(net, fac.geometry))
-    want = np.where(want <= 5000, want, np.nan)
+    want = np.where(want <= SEARCH_FACTOR * res.cutoffs_m["bus_stop"], want, np.nan)
     np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
 
 

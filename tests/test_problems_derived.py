@@ -1,7 +1,7 @@
 """The 问题清单 derived from the origins of one search per category equals the old two-search list.
 
-Oracles: :func:`~weihai_gis.lifecircle.problems.problem_list` (the second, 5000 m search per category of the
-earlier versions, kept for walker-group runs), networkx distances, a pandas melt of the origin columns, and
+Oracles: :func:`~weihai_gis.lifecircle.problems.problem_list` (the second search per category, to twice the
+limit, of the earlier versions, kept for walker-group runs), networkx distances, a pandas melt of the origin columns, and
 GDAL (pyogrio) reading the GeoPackage view.
 """
 
@@ -24,7 +24,7 @@ from network_oracle import oracle_distances
 from weihai_gis.io.results import read_results, write_results
 from weihai_gis.lifecircle.compute import coverage
 from weihai_gis.lifecircle.edge import edge_flags
-from weihai_gis.lifecircle.engine import SEARCH_M
+from weihai_gis.lifecircle.engine import SEARCH_FACTOR
 from weihai_gis.lifecircle.problems import (
     PROBLEM_COLUMNS,
     missing_by_category,
@@ -88,7 +88,7 @@ def test_one_search_per_category_gives_the_two_search_list_row_for_row():
 
 
 def test_derived_distances_equal_networkx_up_to_the_search_radius():
-    net, res = _run(11, grid=60, spacing=100.0, n_fac=6)  # 5.9 km across: some nearest beyond SEARCH_M
+    net, res = _run(11, grid=24, spacing=100.0, n_fac=6)  # 2.3 km across: some nearest beyond the reach
     p, o = res.problems, res.origins.set_index("origin_id")
     beyond = 0
     for cid, rows in p.groupby("category", observed=True):
@@ -98,14 +98,44 @@ def test_derived_distances_equal_networkx_up_to_the_search_radius():
         want = oracle_distances(net, snap_points(net, o.loc[ids].geometry), snap_points(net, fac.geometry))
         limit = float(rows["max_walk_m"].iloc[0])
         assert (want > limit).all(), cid  # listed = out of reach
+        reach = SEARCH_FACTOR * limit
         np.testing.assert_allclose(
             rows["dist_network_m"].to_numpy(float),
-            np.where(want <= SEARCH_M, want, np.nan),
+            np.where(want <= reach, want, np.nan),
             atol=1e-6,
             rtol=0,
         )
-        beyond += int((np.isfinite(want) & (want > SEARCH_M)).sum())
+        beyond += int((np.isfinite(want) & (want > reach)).sum())
     assert beyond > 0  # the NaN beyond the search radius is exercised
+
+
+def test_an_origin_at_1_5_times_the_limit_gets_its_distance_and_one_at_2_5_times_gets_nan():
+    net = grid_network(12, 100.0)
+    limit = float(load_profile(PROFILE).categories.set_index("id").at["kindergarten", "max_walk_m"])
+    # along the grid's bottom street (y = Y0) from a kindergarten at its west end: network = straight line
+    xs = np.array([0.5, 1.5, 2.5]) * limit
+    origins = gpd.GeoDataFrame(
+        {"origin_id": ["in", "near", "far"], "population": [1, 1, 1]},
+        geometry=shapely.points(X0 + xs, np.full(3, Y0)),
+        crs=CRS,
+    )
+    facilities = gpd.GeoDataFrame({"category": ["kindergarten"]}, geometry=[shapely.Point(X0, Y0)], crs=CRS)
+    res = coverage(net, origins, facilities, profile=PROFILE, offset_check="off")
+    np.testing.assert_allclose(res.origins["dist_kindergarten"], [xs[0], xs[1], np.nan], atol=1e-9)
+    assert res.origins["met_kindergarten"].tolist() == [True, False, False]
+    assert res.meta.options["search_factor"] == SEARCH_FACTOR == 2.0
+    assert (
+        res.search_reach_m["kindergarten"] == res.meta.options["search_reach_m"]["kindergarten"] == 2 * limit
+    )
+    listed = problems_from_origins(res.origins, res.categories).set_index("origin_id").loc[["near", "far"]]
+    listed = listed[listed["category"] == "kindergarten"]
+    np.testing.assert_allclose(listed["dist_network_m"], [xs[1], np.nan], atol=1e-9)
+    # limit-only mode: both beyond the limit are NaN; a factor below 1 would not even give the coverage
+    only = coverage(net, origins, facilities, profile=PROFILE, offset_check="off", search_factor=1)
+    np.testing.assert_allclose(only.origins["dist_kindergarten"], [xs[0], np.nan, np.nan], atol=1e-9)
+    assert only.search_reach_m["kindergarten"] == limit
+    with pytest.raises(ValueError, match="search factor"):
+        coverage(net, origins, facilities, profile=PROFILE, offset_check="off", search_factor=0.5)
 
 
 def _melt(origins: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
@@ -186,7 +216,7 @@ def test_a_walker_run_keeps_its_own_metres_search_and_refuses_derivation():
         walker="elderly",
         offset_check="off",
     )
-    assert timed.meta.options["search_m"] is None
+    assert timed.meta.options["search_factor"] is None and timed.meta.options["search_reach_m"] is None
     with pytest.raises(ValueError, match="walker-group run"):
         problems_from_origins(timed.origins, timed.categories)
 

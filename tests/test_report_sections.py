@@ -93,7 +93,7 @@ def test_problem_list_is_a_table_sorted_by_residents_with_edge_flags(page):
     assert rows[0][0].startswith("建筑") and "估算" in rows[0][1]
     names = [r[0] for r in rows[1:]]
     assert names == ["O2", "一号楼", "三号楼"]  # most residents first; no name -> the building id
-    assert rows[1][4] == "超出搜索 / beyond search"  # NaN network distance: nothing within the search
+    assert rows[1][4] == "超过 2 倍服务半径 / beyond 2× the limit"  # NaN: nothing within twice the limit
     assert rows[2][6].startswith("是") and rows[3][6] == "否"
     by_cat = _table(page, "missing-by-category")
     assert by_cat[1][:3] == ["小学 / primary_school", "300", "30.0%"] and by_cat[2][3] == "80"

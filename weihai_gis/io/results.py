@@ -6,8 +6,8 @@ Layers of a results file (format ``weihai-gis-results``, version :data:`FORMAT_V
 layer                  kind      content
 =====================  ========  ===============================================================
 ``origins``            points    per-origin distances and flags (:mod:`weihai_gis.lifecircle.columns`):
-                                 ``dist_<c>`` network metres to the nearest facility, searched to the farther
-                                 of the limit and 5000 m (``SEARCH_M``; NaN beyond), ``straight_<c>``
+                                 ``dist_<c>`` network metres to the nearest facility, searched to twice
+                                 the limit (``SEARCH_FACTOR``; NaN beyond), ``straight_<c>``
                                  straight-line metres, ``met_<c>`` within the limit; ``name`` when known
 ``facilities``         points    facilities used, with their snapping outcome
 ``summary_hex``        polygons  per-hexagon summary

@@ -22,7 +22,7 @@ from weihai_gis.errors import InputFileError
 from weihai_gis.layers.io import read_vector
 from weihai_gis.lifecircle import CoverageResult, InputRecord, coverage
 from weihai_gis.lifecircle.edge import edge_flags
-from weihai_gis.lifecircle.engine import SEARCH_M
+from weihai_gis.lifecircle.engine import SEARCH_FACTOR
 from weihai_gis.lifecircle.problems import missing_by_category, missing_from_origins, problem_list
 from weihai_gis.lifecircle.results import source_name
 from weihai_gis.lifecircle.service_areas import result_service_areas
@@ -260,7 +260,8 @@ def with_problems(
 
     With a boundary the origins gain ``edge_m`` and ``edge_affected_<category>`` and the summaries are
     rebuilt so that the overall table carries the interior-only rates; with origin names the origins gain
-    ``name``. A metres run searched each category to :data:`~weihai_gis.lifecircle.engine.SEARCH_M`, so its
+    ``name``. A metres run searched each category to twice its limit
+    (:data:`~weihai_gis.lifecircle.engine.SEARCH_FACTOR`), so its
     list is derived from the origins (``lists_problems``: no second search, and in the GeoPackage a view);
     a walker-group run (minutes) or one searched less far gets the list by a metres search of its own
     (:func:`~weihai_gis.lifecircle.problems.problem_list`, held in ``problem_table``).
@@ -273,8 +274,8 @@ def with_problems(
         names = names[~names.index.duplicated()]
         named = res.origins["origin_id"].astype(str).map(names).fillna("").astype(str)
         res = dataclasses.replace(res, origins=res.origins.assign(name=named.to_numpy(dtype=object)))
-    searched = res.meta.options.get("search_m")
-    if res.walker is None and searched is not None and float(searched) >= SEARCH_M:
+    searched = res.meta.options.get("search_factor")
+    if res.walker is None and searched is not None and float(searched) >= SEARCH_FACTOR:
         missing = missing_from_origins(res.origins, res.categories)  # the list itself only when asked for
         return dataclasses.replace(res, problem_table=None, lists_problems=True, missing_by_category=missing)
     table = problem_list(net, res.origins, res.categories, res.facilities, profile=res.profile_name)

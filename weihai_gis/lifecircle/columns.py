@@ -6,8 +6,8 @@ Every column a coverage run writes is ``<measure>[_buffer]_<category>``:
 measure            frames                       meaning
 =================  ===========================  ======================================================
 ``dist``           origins                      network distance in metres to the nearest facility of
-                                                the category, searched to the farther of its limit and
-                                                ``SEARCH_M`` (5000 m; metres runs) so that it is also the
+                                                the category, searched to twice its limit
+                                                (``SEARCH_FACTOR``; metres runs) so that it is also the
                                                 问题清单's distance (NaN: none within that search,
                                                 unreachable origin, or category not assessed)
 ``straight``       origins                      straight-line distance in metres to the nearest facility

@@ -18,7 +18,7 @@ from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, diagnose_offset, inside_ch
 from weihai_gis.errors import CoordinateOffsetError, CRSError, LayerError, StandardsError
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import ALL_BASIC, column
-from weihai_gis.lifecircle.engine import SEARCH_M, NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.engine import SEARCH_FACTOR, NetworkIndex, nearest_distance_m, search_reach_m
 from weihai_gis.lifecircle.placement import (
     check_coordinates,
     check_extent,
@@ -242,7 +242,7 @@ def coverage(
     source_label: str = "",
     progress: bool = False,
     distances: DistanceBackend | None = None,
-    search_m: float = SEARCH_M,
+    search_factor: float = SEARCH_FACTOR,
     **overrides: Any,
 ) -> CoverageResult:
     """Compute life-circle coverage: network distance from every origin to the nearest facility per category.
@@ -272,12 +272,13 @@ def coverage(
         runs them on a Dask cluster with the same result (walker-group runs through its ``times`` method,
         the counterpart of :func:`category_times`). Validation, snapping (on the whole network) and the
         summaries happen here either way.
-    search_m
-        Metres runs: how far (network metres) each category's nearest facility is searched when it lies
-        beyond the category's limit (default :data:`~weihai_gis.lifecircle.engine.SEARCH_M`, 5000 m;
-        ``0``: to the limit only). One search per category then gives ``met_<c>`` (``dist_<c>`` <= limit)
-        and the 问题清单's network distance (:func:`~weihai_gis.lifecircle.problems.problems_from_origins`).
-        Walker-group runs search to their time budget only.
+    search_factor
+        Metres runs: how far each category's nearest facility is searched, as a multiple of the category's
+        limit (default :data:`~weihai_gis.lifecircle.engine.SEARCH_FACTOR`, twice the limit; ``1``: to the
+        limit only). One search per category then gives ``met_<c>`` (``dist_<c>`` <= limit) and the
+        问题清单's network distance (:func:`~weihai_gis.lifecircle.problems.problems_from_origins`); the
+        metadata options record ``search_factor`` and each category's reach (``search_reach_m``).
+        Walker-group runs search to their time budget only (both recorded as None).
     **overrides
         Fields of :class:`~weihai_gis.options.CoverageOptions` replacing those of ``options``, e.g.
         ``profile="mofcom-15min"``, ``max_snap_m=100``, ``offset_check="warn"``, ``hex_size_m=300``.
@@ -358,15 +359,14 @@ def coverage(
     }
     cats = prof.categories.drop(columns=["kinds"]).copy()
     timed = opts.walker_group is not None
-    # metres: ONE search per category, to its limit or search_m if farther; its distances give the coverage
+    # metres: ONE search per category, to search_factor x its limit; its distances give the coverage
     # (<= limit) and the 问题清单's distance of the origins left out. Minutes (a walker group) search to the
     # time budget only: the problem list's metres then come from problems.problem_list's own search.
-    reach = 0.0 if timed else float(search_m)
-    requests = [
-        (cid, sets[cid], max(float(cutoff), reach))
+    reach = {
+        str(cid): float(cutoff) if timed else search_reach_m(cutoff, search_factor)
         for cid, cutoff in zip(prof.categories["id"], prof.categories["max_walk_m"], strict=True)
-        if len(sets.get(cid, ())) > 0
-    ]
+    }
+    requests = [(cid, sets[cid], reach[cid]) for cid in reach if len(sets.get(cid, ())) > 0]
     buffer_scale = 1.0
     if timed:
         groups = walker_groups()
@@ -422,7 +422,7 @@ def coverage(
         if timed:
             out[column("time", cid)] = minutes
             out[column("met", cid)] = np.isfinite(dist)
-        else:  # dist holds the nearest facility up to search_m: met within the limit only
+        else:  # dist holds the nearest facility up to the reach: met within the limit only
             out[column("met", cid)] = np.isfinite(dist) & (dist <= cutoff)
         out[column("met", cid, buffer=True)] = bmet
         out[column("straight", cid)] = straight
@@ -447,7 +447,11 @@ def coverage(
         profile_name=prof.name,
         hex_size_m=opts.hex_size_m or auto_hex_size_m(result_origins),
         crs=str(net.crs),
-        options={**opts.as_dict(), "search_m": None if timed else float(search_m)},
+        options={
+            **opts.as_dict(),
+            "search_factor": None if timed else float(search_factor),
+            "search_reach_m": None if timed else reach,
+        },
         network_summary=network,
         warnings=tuple(warnings),
         inputs=inputs,

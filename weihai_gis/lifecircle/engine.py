@@ -22,21 +22,47 @@ from scipy.sparse.csgraph import dijkstra
 
 from weihai_gis.network import Snapped, WalkNetwork
 
-#: How far (metres of network) a metres run searches each category's nearest facility, beyond the category's
-#: limit: one search per category gives both the coverage (distance <= limit) and the 问题清单's distance of
-#: the origins it leaves out (:mod:`weihai_gis.lifecircle.problems`); farther facilities give NaN.
-SEARCH_M = 5000.0
+#: How far a metres run searches each category's nearest facility, as a multiple of the category's limit
+#: (network metres). One search per category to this reach gives both the coverage (distance <= limit) and
+#: the 问题清单's distance of the origins it leaves out (:mod:`weihai_gis.lifecircle.problems`): that distance
+#: tells a near miss (1.2 km for a 1 km limit: a footpath or a gate fixes it) from a real gap. Beyond twice
+#: the limit the answer is always a new facility, so the distance is NaN there and the list says
+#: "超过 2 倍服务半径 / beyond twice the limit". A fixed reach (it was 5000 m) would search a whole city per
+#: category for limits of 300 m.
+SEARCH_FACTOR = 2.0
+
 
 __all__ = [
-    "SEARCH_M",
+    "SEARCH_FACTOR",
     "NetworkIndex",
     "min_by_key",
     "nearest_distance_m",
     "node_distance_m",
     "origin_distance_m",
     "same_edge_pairs",
+    "search_reach_m",
     "source_entries",
 ]
+
+
+def search_reach_m(limit_m: float, factor: float = SEARCH_FACTOR) -> float:
+    """Return how far (network metres) a metres run searches a category of limit ``limit_m``.
+
+    Parameters
+    ----------
+    limit_m
+        The category's walking limit (metres).
+    factor
+        The reach as a multiple of the limit, >= 1 (default :data:`SEARCH_FACTOR`; 1: to the limit only).
+
+    Raises
+    ------
+    ValueError
+        ``factor`` below 1 (the coverage itself needs the search to reach the limit) or not finite.
+    """
+    if not np.isfinite(factor) or factor < 1:
+        raise ValueError(f"search factor {factor!r}: expected a number >= 1 (1: search to the limit only).")
+    return float(limit_m) * float(factor)
 
 
 def min_by_key(

@@ -1,12 +1,13 @@
 """The planner's list (问题清单): per origin, the basic categories out of reach and how far the nearest one is.
 
 For every origin and every assessed 基础保障 category it does not meet, the list gives the network distance
-to the nearest facility of the category (searched up to :data:`SEARCH_M`, beyond the category's limit) and
-the straight-line distance, so a planner sees whether a gap is 50 m or 2 km; :func:`missing_by_category`
-counts the residents each category leaves out.
+to the nearest facility of the category, searched to twice the category's limit (:data:`SEARCH_FACTOR`),
+and the straight-line distance, so a planner tells a near miss (1.2 km for a 1 km limit: a footpath or a
+gate fixes it) from a real gap. A NaN network distance of a reachable origin means none within twice the
+limit ("超过 2 倍服务半径 / beyond twice the limit"): the answer there is a new facility.
+:func:`missing_by_category` counts the residents each category leaves out.
 
-A metres run searches each category once, to the farther of its limit and :data:`SEARCH_M`
-(:func:`~weihai_gis.lifecircle.coverage`), and keeps ``dist_<c>``, ``straight_<c>`` on its origins, so the list
+A metres run searches each category once, to twice its limit (:func:`~weihai_gis.lifecircle.coverage`), and keeps ``dist_<c>``, ``straight_<c>`` on its origins, so the list
 is derived from them (:func:`problems_from_origins`: ``CoverageResult.problems``, and in the results
 GeoPackage a view over the origins). A walker-group run measures minutes; its list keeps a metres search
 of its own (:func:`problem_list`).
@@ -26,14 +27,15 @@ from scipy.spatial import cKDTree
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import column
 from weihai_gis.lifecircle.edge import edge_column
-from weihai_gis.lifecircle.engine import SEARCH_M, NetworkIndex, nearest_distance_m
+from weihai_gis.lifecircle.engine import SEARCH_FACTOR, NetworkIndex, nearest_distance_m, search_reach_m
 from weihai_gis.network import WalkNetwork, snap_points
 from weihai_gis.standards import load_profile
 
 __all__ = [
+    "BEYOND_REACH_ZH",
     "PROBLEM_COLUMNS",
     "PROBLEM_HEADERS_ZH",
-    "SEARCH_M",
+    "SEARCH_FACTOR",
     "missing_by_category",
     "missing_from_origins",
     "problem_list",
@@ -51,7 +53,7 @@ PROBLEM_HEADERS_ZH = {
     "category": "缺失类别",
     "category_zh": "类别名称",
     "max_walk_m": "步行距离限值（米）",
-    "dist_network_m": "最近设施网络距离（米）",
+    "dist_network_m": f"最近设施网络距离（米；空 = 超过 {SEARCH_FACTOR:g} 倍服务半径）",
     "dist_straight_m": "最近设施直线距离（米）",
     "edge_affected": "受数据边界影响",
     "unreachable_reason": "未接入路网原因",
@@ -61,6 +63,9 @@ PROBLEM_HEADERS_ZH = {
     "population_left_out_interior": "未覆盖人口（估算，不含边界影响）",
 }
 
+
+#: What a planner reads for a NaN network distance of a reachable origin in the list (report, XLSX header).
+BEYOND_REACH_ZH = f"超过 {SEARCH_FACTOR:g} 倍服务半径 / beyond {SEARCH_FACTOR:g}× the limit"
 
 #: Columns of the problem list, in order.
 PROBLEM_COLUMNS = (
@@ -82,8 +87,8 @@ def problems_from_origins(origins: gpd.GeoDataFrame, categories: pd.DataFrame) -
     """Return the 问题清单 of a metres run from its origin columns: no search, no snapping.
 
     One row per assessed basic category (table order) and origin (row order) with ``met_<c>`` False:
-    ``dist_network_m`` is ``dist_<c>`` (the run searched each category to the farther of its limit and
-    :data:`SEARCH_M`, so it is the nearest facility up to that search; NaN beyond it or off the network),
+    ``dist_network_m`` is ``dist_<c>`` (the run searched each category to twice its limit,
+    :data:`SEARCH_FACTOR`, so it is the nearest facility up to that reach; NaN beyond it or off the network),
     ``dist_straight_m`` is ``straight_<c>``, ``edge_affected`` is ``edge_affected_<c>`` (False without
     data-edge flags) and ``name`` the origins' ``name`` column ("" without one). The same rows, columns and
     order as :func:`problem_list` on the same run; the GeoPackage view ``problems``
@@ -179,13 +184,13 @@ def problem_list(
     *,
     profile: str,
     names: pd.Series | None = None,
-    search_m: float = SEARCH_M,
+    search_factor: float = SEARCH_FACTOR,
 ) -> gpd.GeoDataFrame:
     """Return one row per origin and assessed basic category it does not meet, by a search of its own (问题清单).
 
     The path of walker-group (minutes) runs, whose ``dist_<c>`` are the metres of the quickest route within
-    the time budget: a second multi-source search per category in metres, to ``search_m``. A metres run
-    searched that far already: :func:`problems_from_origins` gives the same table from its origin columns.
+    the time budget: a second multi-source search per category in metres, to ``search_factor`` × its limit.
+    A metres run searched that far already: :func:`problems_from_origins` gives the same table from its origin columns.
 
     Parameters
     ----------
@@ -201,19 +206,21 @@ def problem_list(
         Profile name: which facility kinds serve each category.
     names
         Optional origin name per ``origin_id`` (e.g. building names); default the origins' ``name`` column.
-    search_m
-        Network search radius for the nearest facility (metres); farther ones give NaN.
+    search_factor
+        Network search radius for the nearest facility as a multiple of each category's limit (default
+        :data:`SEARCH_FACTOR`: twice the limit); farther ones give NaN.
 
     Returns
     -------
     geopandas.GeoDataFrame
         origin_id, name, population, category, category_zh, max_walk_m, dist_network_m (NaN beyond
-        ``search_m`` or off the network), dist_straight_m, edge_affected, unreachable_reason, point geometry.
+        ``search_factor`` × the limit or off the network), dist_straight_m, edge_affected, unreachable_reason, point geometry.
     """
     kinds = {
         str(r["id"]): {*r["kinds"], str(r["id"])} for _, r in load_profile(profile).categories.iterrows()
     }
     basic, _ = basic_assessment(categories)
+    limits = dict(zip(categories["id"].astype(str), categories["max_walk_m"].astype(float), strict=True))
     index = NetworkIndex(net)
     # the run's own snaps (snap_points remembers them per network): no second snapping of either set
     o_snap = snap_points(net, origins.geometry)
@@ -235,7 +242,8 @@ def problem_list(
             continue
         assert all_f_snap is not None
         f_snap = all_f_snap.take(serve)
-        network_m.append(nearest_distance_m(index, o_snap.take(rows), f_snap, max_walk_m=search_m))
+        reach = search_reach_m(limits[cid], search_factor)
+        network_m.append(nearest_distance_m(index, o_snap.take(rows), f_snap, max_walk_m=reach))
         straight_m.append(cKDTree(f_xy[serve]).query(o_xy[rows], k=1)[0])
         edge = edge_column(cid)
         edge_flags.append(

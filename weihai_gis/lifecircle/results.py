@@ -176,9 +176,9 @@ class CoverageResult:
     ----------
     origins
         GeoDataFrame in the network's metric CRS: origin_id, population, reachable, unreachable_reason,
-        snap_m, ``dist_<c>`` (network metres to the nearest facility, searched to the farther of the
-        limit and ``SEARCH_M`` = 5000 m in a metres run, to the time budget in a walker-group run; NaN =
-        none within that search, unreachable origin or category not assessed), ``straight_<c>``
+        snap_m, ``dist_<c>`` (network metres to the nearest facility, searched to twice the limit
+        (``SEARCH_FACTOR``, :attr:`search_reach_m`) in a metres run, to the time budget in a walker-group
+        run; NaN = none within that search, unreachable origin or category not assessed), ``straight_<c>``
         (straight-line metres to the nearest facility, any distance), ``met_<c>`` (``dist_<c>`` within
         the category's limit), ``met_buffer_<c>`` (straight line; both False for a category not assessed),
         ``met_all_basic`` (every *assessed* 基础保障 category met; False for unreachable origins and when
@@ -349,6 +349,19 @@ class CoverageResult:
     def cutoffs_m(self) -> dict[str, float]:
         """Category id → walking limit in metres."""
         return dict(zip(self.category_ids, self.categories["max_walk_m"].astype(float), strict=True))
+
+    @property
+    def search_reach_m(self) -> dict[str, float]:
+        """Category id → how far (network metres) the run searched ``dist_<c>``; NaN beyond it.
+
+        A metres run records it (``search_reach_m`` of the metadata options: ``search_factor`` × the limit);
+        a file of an older version records one ``search_m`` for all (the farther of it and the limit); a
+        walker-group run searched its time budget: the limit here.
+        """
+        options = self.meta.options
+        recorded = options.get("search_reach_m") or {}
+        old = float(options.get("search_m") or 0.0) if self.walker is None else 0.0
+        return {c: float(recorded.get(c, max(m, old))) for c, m in self.cutoffs_m.items()}
 
     @property
     def population(self) -> float:

@@ -276,8 +276,8 @@ class WhatIf:
             assert self.f_snap is not None or len(rows) == 0
             fac = self.f_snap.take(rows) if self.f_snap is not None else empty_snapped()
             cutoff = self.base.cutoffs_m[cid]
-            if self._time is None:  # as far as the base run searched (dist_<c> beyond the limit, SEARCH_M)
-                reach = max(cutoff, float(self.base.meta.options.get("search_m") or 0.0))
+            if self._time is None:  # as far as the base run searched (dist_<c> up to twice the limit)
+                reach = self.base.search_reach_m[cid]
                 self._states[cid] = NearestState.build(self.index, self.o_snap, fac, max_walk_m=reach)
             else:  # the budget of a minutes run: the limit walked at the adult reference speed, as coverage()
                 tindex, walks = self._time

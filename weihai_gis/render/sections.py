@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from weihai_gis.lifecircle.problems import BEYOND_REACH_ZH
+
 if TYPE_CHECKING:
     from weihai_gis.lifecircle import CoverageResult
 
@@ -24,6 +26,13 @@ def _num(v: Any, fmt: str = "{:,.0f}") -> str:
 
 def _pct(v: Any) -> str:
     return _num(v, "{:.1%}")
+
+
+def _beyond(row: pd.Series) -> str:
+    """Return what a NaN network distance of a 问题清单 row means: off the network, or none within the reach."""
+    if str(row.get("unreachable_reason") or ""):
+        return "未接入路网 / off the network"
+    return BEYOND_REACH_ZH
 
 
 def problems_section(res: CoverageResult, *, n_rows: int = 20) -> dict[str, Any] | None:
@@ -86,7 +95,7 @@ def problems_section(res: CoverageResult, *, n_rows: int = 20) -> dict[str, Any]
                 _num(r["population"]),
                 f"{names.get(str(r['category']), r['category'])}",
                 _num(r["max_walk_m"]),
-                _num(r["dist_network_m"]) if pd.notna(r["dist_network_m"]) else "超出搜索 / beyond search",
+                _num(r["dist_network_m"]) if pd.notna(r["dist_network_m"]) else _beyond(r),
                 _num(r["dist_straight_m"]),
                 "是 ⚠" if bool(r.get("edge_affected", False)) else "否",
             ]
