@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -320,3 +322,40 @@ def test_viewpoint_limit_does_not_depend_on_how_rays_are_chunked(monkeypatch):
         got = surface.viewpoint_limit(dem, xy(r, c), ridge_mask=ridges, ridge_exposed_share=0.3)
         np.testing.assert_array_equal(got, want)
         assert np.isfinite(got).mean() > 0.5  # the ridge and the sea constrain most cells
+
+
+@pytest.mark.parametrize("a, e", [(20.0, -20.0), (-12.5, 30.0), (0.3, -0.7)])
+def test_offset_tables_equal_the_direct_formula_bit_for_bit(a, e):
+    # one mirrored quadrant of distances and mod's in-place equivalent must not move any cell to another ray
+    from weihai_gis.sightlines.surface import _offset_tables
+
+    n_rows, n_cols = 23, 31
+    dist, turn = _offset_tables.__wrapped__(n_rows, n_cols, a, e)
+    dr = np.arange(-(n_rows - 1), n_rows, dtype=np.float64)[:, None] * e + 0.0
+    dc = np.arange(-(n_cols - 1), n_cols, dtype=np.float64)[None, :] * a + 0.0
+    np.testing.assert_array_equal(dist, np.hypot(dc, dr).astype(np.float32))
+    want = np.mod(np.arctan2(dc, dr), 2 * np.pi) / (2 * np.pi)
+    np.testing.assert_array_equal(turn.view(np.int64), want.view(np.int64))  # signed zeros too
+
+
+def test_a_thread_pool_builds_the_shared_tables_once(monkeypatch):
+    import weihai_gis.sightlines.surface as surface
+
+    built: list[int] = []
+    real_offsets, real_tables = surface._offset_tables.__wrapped__, surface._GridTables.__init__
+
+    def count_offsets(*args):
+        built.append(1)
+        return real_offsets(*args)
+
+    def count_tables(self, dem):
+        built.append(2)
+        real_tables(self, dem)
+
+    monkeypatch.setattr(surface, "_offset_tables", functools.lru_cache(maxsize=2)(count_offsets))
+    monkeypatch.setattr(surface._GridTables, "__init__", count_tables)
+    dem = ridge_dem(n_rows=40, n_cols=60, crest_col=45)
+    vps = [xy(r, c) for r, c in ((5, 5), (20, 10), (35, 20), (10, 30), (30, 2), (2, 25))]
+    got = height_surface(dem, vps, workers=4)
+    assert sorted(built) == [1, 2]
+    np.testing.assert_array_equal(got, height_surface(dem, vps, workers=1))

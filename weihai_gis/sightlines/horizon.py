@@ -85,16 +85,18 @@ def sample_rays(
     n_rows, n_cols = dem.shape
     sc = (np.sin(azimuths) / t.a).astype(np.float32)
     sr = (np.cos(azimuths) / t.e).astype(np.float32)
-    index_type = np.int32 if n_rows * n_cols < 2**31 - 1 else np.intp
     d2 = dist[:, None] if dist.ndim == 1 else dist
     pos = d2 * sr
     pos += np.float32(r0 + 0.5)
-    flat: npt.NDArray[np.intp] = pos.astype(index_type)
+    # intp, not int32: numpy gathers with an intp index without converting it first (2x faster)
+    flat: npt.NDArray[np.intp] = pos.astype(np.intp)
     flat *= n_cols
     np.multiply(d2, sc, out=pos)
     pos += np.float32(c0 + 0.5)
-    flat += pos.astype(index_type)
-    np.putmask(flat, np.arange(len(d2), dtype=np.int64)[:, None] >= count[None, :], n_rows * n_cols)
+    flat += pos.astype(np.intp)
+    first = int(count.min()) if len(count) else 0  # every ray keeps its samples before the shortest's end
+    tail = np.arange(first, len(d2), dtype=np.int64)[:, None] >= count[None, :]
+    np.putmask(flat[first:], tail, n_rows * n_cols)
     return flat
 
 
@@ -309,7 +311,9 @@ def _sea_tail(
             count = n_on_grid[sl] - q[sl]
             idx = np.arange(int(count.max()), dtype=np.int64)[:, None] + q[sl][None, :]  # sample number
             flat = sample_rays(dem, r0, c0, azimuths[sl], (idx + 1).astype(np.float32) * cell, count)
-            t = np.where(flags[flat] >= SEA_FLAG, tangent[np.minimum(idx, n - 1)], -np.inf)
+            t = np.where(
+                np.take(flags, flat, mode="clip") >= SEA_FLAG, tangent[np.minimum(idx, n - 1)], -np.inf
+            )
             best[sl] = np.maximum(best[sl], t.max(axis=0))
     return best
 
@@ -440,11 +444,12 @@ def horizon_scan(
         sl = np.sort(order[a0:a1])  # neighbouring azimuths side by side: a sample row is an arc of cells
         n_s = int(p[sl].max())
         flat = sample_rays(dem, r0, c0, azimuths[sl], dist[:n_s], p[sl])
-        z = elevation[flat]  # -inf off the grid and on nodata
+        # take(mode="clip") is a gather without the bounds check of fancy indexing (indices are valid)
+        z = np.take(elevation, flat, mode="clip")  # -inf off the grid and on nodata
         t = z - c_dist[:n_s, None]
         t *= inv_dist[:n_s, None]
         k_r[sl], t_front[sl], t_back[sl], t_sea[sl], horizon[sl] = _ray_limits(
-            t, z, flags[flat], share, grid.has_nodata
+            t, z, np.take(flags, flat, mode="clip"), share, grid.has_nodata
         )
         del flat, z, t
     t_sea = np.where(t_tail >= horizon, np.maximum(t_sea, t_tail), t_sea)  # the tail's peak is visible

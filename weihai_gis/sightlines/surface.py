@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -51,6 +52,9 @@ __all__ = ["height_surface", "viewpoint_limit"]
 _MAX_TABLE_CELLS = 40_000_000  # a 3160 x 3160 grid
 """Largest shared per-cell geometry table (float32 distance + float64 azimuth: 480 MB); larger grids compute it per viewpoint."""
 
+_TABLES_LOCK = threading.RLock()
+"""Serialises building the shared tables: viewpoints on a thread pool would otherwise each build them."""
+
 
 @functools.lru_cache(maxsize=2)
 def _offset_tables(
@@ -62,9 +66,18 @@ def _offset_tables(
     the grid is a view into these tables, computed once for all viewpoints.
     """
     dr = np.arange(-(n_rows - 1), n_rows, dtype=np.float64)[:, None] * e + 0.0  # y offsets; +0.0 not -0.0
-    dc = np.arange(-(n_cols - 1), n_cols, dtype=np.float64)[None, :] * a
-    dist = np.hypot(dc, dr).astype(np.float32)
-    turn = np.mod(np.arctan2(dc, dr), 2 * np.pi) / (2 * np.pi)  # float64: ray choice as exact as before
+    dc = np.arange(-(n_cols - 1), n_cols, dtype=np.float64)[None, :] * a + 0.0
+    # the distance is symmetric in the offsets' signs (hypot takes absolute values): one quadrant, mirrored
+    quadrant = np.hypot(dc[:, n_cols - 1 :], dr[n_rows - 1 :]).astype(np.float32)
+    dist = np.empty((2 * n_rows - 1, 2 * n_cols - 1), dtype=np.float32)
+    dist[n_rows - 1 :, n_cols - 1 :] = quadrant
+    dist[n_rows - 1 :, : n_cols - 1] = quadrant[:, :0:-1]
+    dist[: n_rows - 1] = dist[: n_rows - 1 : -1]
+    # float64: ray choice as exact as before; np.mod(x, 2 pi) for x in (-pi, pi] is x + 2 pi where x < 0
+    # (numpy's float mod adds the divisor to a negative fmod), done in place without mod's division
+    turn = np.arctan2(dc, dr)
+    np.add(turn, 2 * np.pi, out=turn, where=turn < 0)
+    turn /= 2 * np.pi
     return dist, turn
 
 
@@ -73,7 +86,8 @@ def _cell_geometry(dem: DEM, r0: int, c0: int) -> tuple[npt.NDArray[np.floating]
     t = dem.transform
     n_rows, n_cols = dem.shape
     if t.b == 0 and t.d == 0 and (2 * n_rows - 1) * (2 * n_cols - 1) <= _MAX_TABLE_CELLS:
-        dist, turn = _offset_tables(n_rows, n_cols, float(t.a), float(t.e))
+        with _TABLES_LOCK:  # lru_cache would let every thread of a pool compute the same tables
+            dist, turn = _offset_tables(n_rows, n_cols, float(t.a), float(t.e))
         rows = slice(n_rows - 1 - r0, 2 * n_rows - 1 - r0)
         cols = slice(n_cols - 1 - c0, 2 * n_cols - 1 - c0)
         return dist[rows, cols], turn[rows, cols]
@@ -153,12 +167,17 @@ def viewpoint_limit(
     # rounds to a full turn
     az = np.multiply(turn, n_az)
     np.rint(az, out=az)
-    az_idx = az.astype(np.int32 if n_az < 2**31 - 1 else np.intp)
+    az_idx = az.astype(np.intp)  # numpy gathers with intp indices as they are (int32 ones are converted)
     del az
-    tan_lim = np.append(rays.tan_behind, rays.tan_behind[0])[az_idx]
+
+    def per_cell(per_ray: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        # take(mode="clip"): a gather without the bounds check of fancy indexing (az_idx is within range)
+        return np.take(np.append(per_ray, per_ray[0]), az_idx, mode="clip")
+
+    tan_lim = per_cell(rays.tan_behind)
     if not np.array_equal(rays.tan_front, rays.tan_behind):  # a ridge share: lower in front of the ridge
-        front = d < np.append(rays.ridge_d, rays.ridge_d[0])[az_idx]
-        np.copyto(tan_lim, np.append(rays.tan_front, rays.tan_front[0])[az_idx], where=front)
+        front = d < per_cell(rays.ridge_d)
+        np.copyto(tan_lim, per_cell(rays.tan_front), where=front)
     # limit = zobs + d * (tan + k d) - ground, in float32 (heights to 0.1 mm)
     limit = np.float32(k_curv) * d
     limit += tan_lim
@@ -186,6 +205,10 @@ class _GridTables:
 
     def scan_grid(self, ridge_mask: npt.NDArray[np.bool_] | None, protect_sea: bool) -> ScanGrid:
         """Return the scan tables for this ridge mask and sea choice (the last ones are kept)."""
+        with _TABLES_LOCK:
+            return self._scan_grid(ridge_mask, protect_sea)
+
+    def _scan_grid(self, ridge_mask: npt.NDArray[np.bool_] | None, protect_sea: bool) -> ScanGrid:
         if self._scan is not None:
             ridge, sea, grid = self._scan
             same_ridge = (ridge is None and ridge_mask is None) or (
@@ -200,13 +223,15 @@ class _GridTables:
 
 
 def _grid_tables(dem: DEM) -> _GridTables:
-    cached = _TABLES.get(id(dem))
-    if cached is not None and cached[0] is dem:
-        return cached[1]
-    tables = _GridTables(dem)
-    _TABLES.clear()  # one DEM at a time
-    _TABLES[id(dem)] = (dem, tables)
-    return tables
+    """Return the per-DEM tables of ``dem``, built on first use (by one thread: the others wait)."""
+    with _TABLES_LOCK:
+        cached = _TABLES.get(id(dem))
+        if cached is not None and cached[0] is dem:
+            return cached[1]
+        tables = _GridTables(dem)
+        _TABLES.clear()  # one DEM at a time
+        _TABLES[id(dem)] = (dem, tables)
+        return tables
 
 
 _TABLES: dict[int, tuple[DEM, _GridTables]] = {}
