@@ -214,3 +214,21 @@ def test_one_index_serves_snapping_and_the_offset_check_when_every_edge_is_in_a_
     full, large = segment_index(cut, 0), segment_index(cut, 20)
     assert full is not large
     assert len(full.edges) == cut.n_edges and len(large.edges) == cut.n_edges - 1
+
+
+def test_an_index_of_every_edge_holds_no_coordinate_of_its_own():
+    # the segment ends are views of the network's vertex array (a province's would copy 200 MiB), and an
+    # index of a subset of edges owns its vertices, which the network keeps unchanged
+    net = grid_network(6, 100.0)
+    full = segment_index(net, 0)
+    for ends in (full.x0, full.y0, full.x1, full.y1):
+        assert np.shares_memory(ends, net.edge_coords)
+    assert full.line_of_edge is None and full.n_segments == len(net.edge_coords) - net.n_edges
+    edges = np.arange(0, net.n_edges, 2)
+    coords, counts = net.edge_vertices(edges)
+    part = SegmentIndex(coords, counts, edges, net.n_edges)
+    assert not np.shares_memory(part.x0, net.edge_coords)
+    assert (part.line_of_edge[edges] == np.arange(len(edges))).all() and (part.line_of_edge[1::2] == -1).all()
+    mid = net.edge_coords[net.edge_offsets[edges]] * 0.5 + net.edge_coords[net.edge_offsets[edges] + 1] * 0.5
+    edge, dist, _ = part.nearest(mid[:, 0], mid[:, 1])
+    assert (edge == edges).all() and np.allclose(dist, 0.0)

@@ -430,15 +430,15 @@ def coverage(
     cats["n_facilities_reachable"] = n_fac_ok
     cats["assessed"] = np.asarray(n_fac) > 0
     basic, _ = basic_assessment(cats)
-    frame = pd.DataFrame(out, index=orig.index)
+    frame = pd.DataFrame(out)  # one consolidated copy of the columns: drop the per-column arrays
+    del out
     # all-basic over the assessed basic categories only: a kind absent from the input is "not assessed",
     # not "nobody served" (met_<cat> of such a category stays False and is reported as NaN rates)
     for buffer in (False, True):
         flags = [column("met", c, buffer=buffer) for c in basic]
         frame[column("met", ALL_BASIC, buffer=buffer)] = frame[flags].all(axis=1) if basic else False
-    result_origins = gpd.GeoDataFrame(
-        frame.reset_index(drop=True), geometry=orig.geometry.to_numpy(), crs=net.crs
-    )
+    # copy=False: the frame's columns become the result's (a province's origins hold ~100 columns)
+    result_origins = gpd.GeoDataFrame(frame, geometry=orig.geometry.to_numpy(), crs=net.crs, copy=False)
     result_fac = _facilities_frame(fac, f_snap, category_field, net.crs)
     for w in warnings:
         log.warning(w)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from weihai_gis.network.polylines import offsets_from_counts
+
 if TYPE_CHECKING:  # scipy.spatial loads where the k-d tree fallback is built (0.1-0.3 s of start-up)
     from scipy.spatial import cKDTree
 
@@ -46,6 +48,11 @@ _EPS = 1e-6
 class SegmentIndex:
     """The straight segments of some edges of a network in a grid of cells.
 
+    A segment is named by its first vertex: segment ``j`` joins vertex ``j`` and ``j + 1`` of ``coords``
+    (the slot of a polyline's last vertex is no segment and is in no cell). The segment ends are views of
+    ``coords``: an index of every edge copies no coordinate of the network (a province's 6.4M segments
+    would otherwise hold 200 MiB of their own).
+
     Parameters
     ----------
     coords
@@ -56,6 +63,9 @@ class SegmentIndex:
         Edge position (into the network's edge arrays) of each polyline, ascending.
     n_edges
         Number of edges of the network (for the edge-to-polyline map).
+    offsets
+        The ``len(edges) + 1`` vertex offsets of the polylines when known (the network's own array, not
+        copied); default: from ``vertex_count``.
     """
 
     def __init__(
@@ -64,39 +74,69 @@ class SegmentIndex:
         vertex_count: npt.NDArray[np.int64],
         edges: npt.NDArray[np.int64],
         n_edges: int,
+        *,
+        offsets: npt.NDArray[np.int64] | None = None,
     ) -> None:
-        coords = np.asarray(coords, dtype=np.float64)
+        self.coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
         counts = np.asarray(vertex_count, dtype=np.int64)
         self.edges = np.asarray(edges, dtype=np.int64)
-        # segment j joins vertex j and j + 1 of the same polyline: drop the joins between polylines
-        last = np.cumsum(counts) - 1
-        start_vertex = np.ones(len(coords), dtype=bool)
-        start_vertex[last] = False
-        first_vertex = start_vertex.nonzero()[0]
-        self.x0, self.y0 = coords[first_vertex, 0], coords[first_vertex, 1]
-        self.x1, self.y1 = coords[first_vertex + 1, 0], coords[first_vertex + 1, 1]
-        seg_count = counts - 1
-        #: polyline (position into ``edges``) of each segment
-        self.line = np.repeat(np.arange(len(counts), dtype=np.int32), seg_count)
-        self.first = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(seg_count, out=self.first[1:])
-        dx, dy = self.x1 - self.x0, self.y1 - self.y0
+        #: first vertex (= first segment) of each polyline, and the end
+        self.first = offsets_from_counts(counts) if offsets is None else np.asarray(offsets, dtype=np.int64)
+        slots = max(len(self.coords) - 1, 0)
+        self.x0, self.y0 = self.coords[:slots, 0], self.coords[:slots, 1]
+        self.x1, self.y1 = self.coords[1 : slots + 1, 0], self.coords[1 : slots + 1, 1]
+        #: every edge indexed: polyline i is edge i (no map held)
+        self._identity = len(self.edges) == n_edges
+        #: polyline of each network edge (-1 for edges not indexed); None when every edge is indexed
+        self.line_of_edge: npt.NDArray[np.int64] | None = None
+        if not self._identity:
+            self.line_of_edge = np.full(n_edges, -1, dtype=np.int64)
+            self.line_of_edge[self.edges] = np.arange(len(self.edges))
+        ids = self._segments()
+        self._n_segments = len(ids)
+        rx0, ry0, rx1, ry1 = self.x0[ids], self.y0[ids], self.x1[ids], self.y1[ids]
+        dx, dy = rx1 - rx0, ry1 - ry0
         length = np.sqrt(dx * dx + dy * dy)  # Coordinate::distance
-        del dx, dy, start_vertex, first_vertex, last
-        self.start = _running_starts(length, self.first)
-        #: polyline of each network edge (-1 for edges not indexed)
-        self.line_of_edge = np.full(n_edges, -1, dtype=np.int64)
-        self.line_of_edge[self.edges] = np.arange(len(self.edges))
-        self._grid(length)
+        del dx, dy
+        seg_first = offsets_from_counts(np.maximum(counts - 1, 0))
+        #: along-polyline metres at each segment's start (a read-only zero view when every polyline is straight)
+        self.start: npt.NDArray[np.float64] = np.broadcast_to(np.float64(0.0), (slots,))
+        if len(counts) and int(counts.max()) > 2:
+            self.start = np.zeros(slots)
+            self.start[ids] = _running_starts(length, seg_first)
+        del seg_first
+        self._grid(ids, (rx0, ry0, rx1, ry1), length)
         self._midpoints: cKDTree | None = None
 
     @property
     def n_segments(self) -> int:
         """Number of straight segments."""
-        return len(self.x0)
+        return self._n_segments
 
-    def _grid(self, length: npt.NDArray[np.float64]) -> None:
-        n = self.n_segments
+    def _segments(self) -> npt.NDArray[np.int64]:
+        """Return the segments (slots joining two vertices of one polyline), ascending."""
+        real = np.ones(len(self.x0), dtype=bool)
+        last = self.first[1:-1] - 1  # a polyline's last vertex joins the next polyline's first
+        real[last[last >= 0]] = False
+        return np.flatnonzero(real)
+
+    def _line(self, seg: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Polyline (position into ``edges``) of each segment."""
+        return np.searchsorted(self.first, seg, side="right") - 1
+
+    def _edge_of(self, line: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Network edge position of each polyline."""
+        return line.astype(np.int64) if self._identity else self.edges[line]
+
+    def _grid(
+        self,
+        ids: npt.NDArray[np.int64],
+        ends: tuple[npt.NDArray[np.float64], ...],
+        length: npt.NDArray[np.float64],
+    ) -> None:
+        """Register the segments ``ids`` (their ends ``x0, y0, x1, y1`` and lengths) in the cells."""
+        n = len(ids)
+        slots = max(len(self.x0), 1)
         if n == 0:
             self.cell = 1.0
             self.ox = self.oy = 0.0
@@ -104,10 +144,11 @@ class SegmentIndex:
             self.cell_ptr = np.zeros(2, dtype=np.int64)
             self.cell_seg = np.zeros(0, dtype=np.int32)
             return
-        xmin = float(min(self.x0.min(), self.x1.min()))
-        ymin = float(min(self.y0.min(), self.y1.min()))
-        xmax = float(max(self.x0.max(), self.x1.max()))
-        ymax = float(max(self.y0.max(), self.y1.max()))
+        x0, y0, x1, y1 = ends
+        xmin = float(min(x0.min(), x1.min()))
+        ymin = float(min(y0.min(), y1.min()))
+        xmax = float(max(x0.max(), x1.max()))
+        ymax = float(max(y0.max(), y1.max()))
         # about one segment per cell: the median segment, widened so the grid has at most ~2 cells a segment
         cell = max(float(np.median(length)), np.sqrt((xmax - xmin) * (ymax - ymin) / (2.0 * n)), 1.0)
         self.cell, self.ox, self.oy = cell, xmin - cell, ymin - cell
@@ -117,16 +158,17 @@ class SegmentIndex:
         split = bool((length > cell).any())  # np.ceil(length / cell) > 1 somewhere
         if not split:  # street grids: no segment longer than a cell
             seg = None
-            ax, bx, ay, by = self.x0, self.x1, self.y0, self.y1
+            ax, bx, ay, by = x0, x1, y0, y1
         else:
             pieces = np.maximum(np.ceil(length / cell), 1).astype(np.int64)
             seg = np.repeat(np.arange(n, dtype=np.int64), pieces)
             k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
             t0, t1 = k / pieces[seg], (k + 1) / pieces[seg]
-            dx, dy = (self.x1 - self.x0)[seg], (self.y1 - self.y0)[seg]
-            ax, bx = self.x0[seg] + t0 * dx, self.x0[seg] + t1 * dx
-            ay, by = self.y0[seg] + t0 * dy, self.y0[seg] + t1 * dy
+            dx, dy = (x1 - x0)[seg], (y1 - y0)[seg]
+            ax, bx = x0[seg] + t0 * dx, x0[seg] + t1 * dx
+            ay, by = y0[seg] + t0 * dy, y0[seg] + t1 * dy
             del dx, dy, t0, t1, k
+        del x0, y0, x1, y1, ends
 
         # cell indices in int32 (a grid has ~2 cells a segment), computed in one buffer per bound: the
         # province grid's transients stay a few arrays (the floats are those of floor((v - eps - o) / cell))
@@ -152,15 +194,15 @@ class SegmentIndex:
             part *= self.ny
             part += iy0[rows]
             part += oy
-            part *= n
-            part += rows if seg is None else seg[rows]
+            part *= slots
+            part += ids[rows] if seg is None else ids[seg[rows]]
             at += len(rows)
         del masks, ix0, ix1, iy0, iy1, rows, part
         key.sort()
         if split:  # the pieces of one segment share cells
             key = key[np.r_[True, key[1:] != key[:-1]]]
-        self.cell_seg = (key % n).astype(np.int32)
-        key //= n  # the cell of each entry
+        self.cell_seg = (key % slots).astype(np.int32 if slots < 2**31 else np.int64)
+        key //= slots  # the cell of each entry
         self.cell_ptr = np.zeros(self.nx * self.ny + 1, dtype=np.int64)
         np.cumsum(np.bincount(key, minlength=self.nx * self.ny), out=self.cell_ptr[1:])
 
@@ -322,7 +364,7 @@ class SegmentIndex:
         at = np.full(n, np.nan)
         at[has] = self._measure(seg[has], px[has], py[has])[1]
         edge = np.full(n, -1, dtype=np.int64)
-        edge[has] = self.edges[self.line[seg[has]]]
+        edge[has] = self._edge_of(self._line(seg[has]))
         return edge, dist, at
 
     def _nearest_far(
@@ -336,11 +378,13 @@ class SegmentIndex:
         if self._midpoints is None:
             from scipy.spatial import cKDTree
 
-            length = np.hypot(self.x1 - self.x0, self.y1 - self.y0)
+            ids = self._segments()
+            length = np.hypot(self.x1[ids] - self.x0[ids], self.y1[ids] - self.y0[ids])
             pieces = np.maximum(np.ceil(length / self.cell), 1).astype(np.int64)
-            seg = np.repeat(np.arange(self.n_segments), pieces)
+            which = np.repeat(np.arange(len(ids)), pieces)
+            seg = ids[which]
             k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-            t = (k + 0.5) / pieces[seg]
+            t = (k + 0.5) / pieces[which]
             mid = np.column_stack(
                 [self.x0[seg] + t * (self.x1 - self.x0)[seg], self.y0[seg] + t * (self.y1 - self.y0)[seg]]
             )
@@ -377,13 +421,13 @@ class SegmentIndex:
         d, at = self._measure(seg, px[pt], py[pt])
         keep = d <= radius
         pt, seg, d, at = pt[keep], seg[keep], d[keep], at[keep]
-        line = self.line[seg].astype(np.int64)
+        line = self._line(seg)
         # per (point, edge): the smallest distance, on its first segment
         order = np.lexsort((seg, d, line, pt))
         pt, line, d, at = pt[order], line[order], d[order], at[order]
         first = np.r_[True, (pt[1:] != pt[:-1]) | (line[1:] != line[:-1])] if len(pt) else np.zeros(0, bool)
         pt, line, d, at = pt[first], line[first], d[first], at[first]
-        edge = self.edges[line]
+        edge = self._edge_of(line)
         order = np.lexsort((edge, d, pt))
         return pt[order], edge[order], d[order], at[order]
 
@@ -418,9 +462,13 @@ class SegmentIndex:
         The point lies on the first segment ending beyond ``pos`` (GEOS ``LengthLocationMap``), at the
         fraction of that segment left; positions at or past the end give the last vertex.
         """
-        line = self.line_of_edge[np.asarray(edge, dtype=np.int64)]
+        edge = np.asarray(edge, dtype=np.int64)
+        line = edge if self.line_of_edge is None else self.line_of_edge[edge]
         pos = np.asarray(pos, dtype=np.float64)
-        lo, hi = self.first[line], self.first[line + 1]
+        lo, hi = (
+            self.first[line],
+            self.first[line + 1] - 1,
+        )  # the polyline's segments: its vertices but the last
         # bisection for the first segment s in [lo, hi) with start[s] + length[s] > pos (hi when none)
         a, b = lo.copy(), hi.copy()
         while (open_ := a < b).any():

@@ -77,7 +77,8 @@ def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
         if index is None:
             # all edges: the network's own vertex array (no copy of every coordinate)
             coords, counts = net.edge_vertices(None if len(edges) == net.n_edges else edges)
-            index = net._cache[every] = SegmentIndex(coords, counts, edges, net.n_edges)
+            offsets = net.edge_offsets if len(edges) == net.n_edges else None
+            index = net._cache[every] = SegmentIndex(coords, counts, edges, net.n_edges, offsets=offsets)
         net._cache[key] = index
     return index
 
