@@ -337,7 +337,11 @@ def test_the_transposed_graph_order_is_lexsort_by_key_then_time(pairs):
 
 
 def test_the_profile_equals_sampling_every_cut_point_on_its_own(tmp_path):
-    """Shared nodes are sampled once: the rises equal sampling each edge's start and cut ends separately."""
+    """Shared nodes are sampled once: the rises equal sampling each edge's start and cut ends separately.
+
+    The cut points are interpolated between their span's transformed vertices: <= 0.2 mm from transforming
+    each (EXACT_SPAN_M), so on this hill (slopes < 0.5) a rise differs by < 2 x 0.5 x 0.2 mm = 0.2 mm.
+    """
     from weihai_gis.network import build_network
     from weihai_gis.network.costs import edge_profile
     from weihai_gis.samples import hitwh_inputs
@@ -353,6 +357,7 @@ def test_the_profile_equals_sampling_every_cut_point_on_its_own(tmp_path):
     z1 = sample_elevation(dem, ends[:, 0], ends[:, 1], net.crs).z_m
     prev = np.r_[0.0, z1[:-1]]
     prev[prof.piece_offset[:-1]] = z0
-    np.testing.assert_allclose(prof.piece_rise_m, z1 - prev, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(prof.piece_rise_m, z1 - prev, rtol=0, atol=2e-4)
     assert np.abs(prof.piece_rise_m).max() > 1  # a real hill
+    assert np.abs(prof.piece_rise_m / prof.piece_length_m).max() < 0.5
     assert edge_profile(net, dem) is prof  # cached per network and file

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import rasterio
+import rasterio.transform
 import rasterio.windows
 from affine import Affine
 from pyproj import CRS, Geod, Transformer
@@ -27,7 +28,7 @@ from weihai_gis.errors import DEMError
 from weihai_gis.files import require_input_file
 from weihai_gis.sightlines.dem import DEM
 
-__all__ = ["DEMReader", "ElevationSamples", "sample_elevation"]
+__all__ = ["DEMReader", "ElevationSamples", "bilinear_cells", "cell_coords", "sample_elevation"]
 
 log = logging.getLogger(__name__)
 
@@ -77,38 +78,71 @@ def _pixel(
     return np.asarray(col, dtype=float), np.asarray(row, dtype=float)
 
 
-def _bilinear(
-    grid: npt.NDArray[np.float64], transform: Affine, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Bilinear interpolation between cell centres; NaN outside the centres' hull or next to nodata."""
+def cell_coords(
+    transform: Affine, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Column and row of points counted from the first cell's centre (what :func:`bilinear_cells` takes).
+
+    The pixel coordinates of ``~transform`` minus one half. Both are affine in ``(x, y)``, so a point placed by
+    linear interpolation between two points has the interpolated cell coordinates.
+    """
     col, row = _pixel(transform, x, y)
-    col = col - 0.5
-    row = row - 0.5
+    return col - 0.5, row - 0.5
+
+
+def bilinear_cells(
+    grid: npt.NDArray[np.float64], col: npt.NDArray[np.float64], row: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Bilinear interpolation at cell coordinates (:func:`cell_coords`); NaN outside the centres' hull or next to nodata.
+
+    A point within half a cell of the outer edge takes the edge cells (clamped), as GDAL does. When every
+    point lies strictly inside the centres' hull (the usual case: the window is read with a margin) the
+    clamps and the mask are skipped; they change nothing there, so the values are the same bit for bit.
+    """
     rows, cols = grid.shape
-    # a point within half a cell of the outer edge takes the edge cells (clamped), as GDAL does
-    inside = (col >= -0.5) & (row >= -0.5) & (col <= cols - 0.5) & (row <= rows - 0.5)
-    everywhere = bool(inside.all())
-    if not everywhere and not inside.any():
-        return np.full(len(x), np.nan)
-    c = np.clip(col if everywhere else col[inside], 0.0, cols - 1.0)
-    r = np.clip(row if everywhere else row[inside], 0.0, rows - 1.0)
-    c0 = np.minimum(np.floor(c).astype(np.int64), max(cols - 2, 0))
-    r0 = np.minimum(np.floor(r).astype(np.int64), max(rows - 2, 0))
+    n = len(col)
+    everywhere = n > 0 and rows > 1 and cols > 1
+    if everywhere:  # min/max are NaN when any coordinate is, and NaN fails every comparison
+        everywhere = bool(
+            col.min() >= 0.0 and col.max() < cols - 1 and row.min() >= 0.0 and row.max() < rows - 1
+        )
+    if everywhere:
+        c, r = col, row
+        c0 = c.astype(np.int64)  # truncation is the floor of a non-negative number
+        r0 = r.astype(np.int64)
+        inside = None
+    else:
+        inside = (col >= -0.5) & (row >= -0.5) & (col <= cols - 0.5) & (row <= rows - 0.5)
+        if not inside.any():
+            return np.full(n, np.nan)
+        everywhere = bool(inside.all())
+        c = np.clip(col if everywhere else col[inside], 0.0, cols - 1.0)
+        r = np.clip(row if everywhere else row[inside], 0.0, rows - 1.0)
+        c0 = np.minimum(np.floor(c).astype(np.int64), max(cols - 2, 0))
+        r0 = np.minimum(np.floor(r).astype(np.int64), max(rows - 2, 0))
     fc, fr = c - c0, r - r0
     # the next column and row: c0 + 1 and r0 + 1, or the same cell on a grid one cell wide or high
     dc, dr = int(cols > 1), cols * int(rows > 1)
     flat = grid.ravel()
-    at = r0 * cols + c0
+    at = r0 * cols
+    at += c0
     gc = 1 - fc
     top = flat[at] * gc + flat[at + dc] * fc
     at += dr
     bottom = flat[at] * gc + flat[at + dc] * fc
     z = top * (1 - fr) + bottom * fr
-    if everywhere:
+    if everywhere or inside is None:
         return z
-    out = np.full(len(x), np.nan)
+    out = np.full(n, np.nan)
     out[inside] = z
     return out
+
+
+def _bilinear(
+    grid: npt.NDArray[np.float64], transform: Affine, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Bilinear interpolation between cell centres at points in the grid's CRS (:func:`bilinear_cells`)."""
+    return bilinear_cells(grid, *cell_coords(transform, x, y))
 
 
 class DEMReader:
@@ -175,18 +209,23 @@ class DEMReader:
         lon, lat = _centre_lonlat(px, py, self.crs)
         return _cell_size_m(self.transform, self.crs, lon, lat)
 
-    def z_m(self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Return the bilinear elevation at points in the DEM's CRS (a file: only their window is read).
+    def window(
+        self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], Affine]:
+        """Return the elevation grid around points in the DEM's CRS and its transform (a file: only that window read).
+
+        The window covers the points' cells with a margin of two cells (NaN on nodata cells); an in-memory
+        DEM gives its whole grid.
 
         Raises
         ------
         DEMError
-            (A file.) No point could be transformed, or none falls on the DEM.
+            (A file.) No point could be transformed, or the points' window misses the DEM.
         """
         if self._src is None:
             if self._grid is None:
                 raise DEMError(f"DEM {self.source}: the file is closed.")
-            return _bilinear(self._grid, self.transform, px, py)
+            return self._grid, self.transform
         src = self._src
         ok = np.isfinite(px) & np.isfinite(py)
         if not ok.any():
@@ -204,13 +243,32 @@ class DEMReader:
         c0 = max(int(np.floor(np.min(col))) - 2, 0)
         c1 = min(int(np.ceil(np.max(col))) + 3, src.width)
         if r1 <= r0 or c1 <= c0:
-            raise DEMError(_outside_message(self.source, src.bounds, self.crs, px, py))
+            raise DEMError(self.outside_message(px, py))
         window = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
         data = src.read(1, window=window, masked=True)
-        grid = np.ma.filled(data.astype(np.float64), np.nan)
-        z = _bilinear(grid, src.window_transform(window), px, py)
-        if not np.isfinite(z).any():
-            raise DEMError(_outside_message(self.source, src.bounds, self.crs, px, py))
+        return np.ma.filled(data.astype(np.float64), np.nan), src.window_transform(window)
+
+    def outside_message(self, px: npt.ArrayLike, py: npt.ArrayLike) -> str:
+        """Return the error text for points (in the DEM's CRS) that miss the DEM: both extents."""
+        if self._src is not None:
+            bounds = tuple(self._src.bounds)
+        else:  # an in-memory DEM: its grid's extent (west, south, east, north)
+            assert self._grid is not None
+            bounds = rasterio.transform.array_bounds(*self._grid.shape, self.transform)
+        return _outside_message(self.source, bounds, self.crs, px, py)
+
+    def z_m(self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Return the bilinear elevation at points in the DEM's CRS (a file: only their window is read).
+
+        Raises
+        ------
+        DEMError
+            (A file.) No point could be transformed, or none falls on the DEM.
+        """
+        grid, transform = self.window(px, py)
+        z = _bilinear(grid, transform, px, py)
+        if self._src is not None and not np.isfinite(z).any():
+            raise DEMError(self.outside_message(px, py))
         return z
 
     def sample(self, x: npt.ArrayLike, y: npt.ArrayLike, crs: str | CRS) -> ElevationSamples:
@@ -278,7 +336,7 @@ def _centre_lonlat(px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], crs
     return (float(lon), float(lat)) if math.isfinite(lon) and math.isfinite(lat) else (0.0, 0.0)
 
 
-def _outside_message(source: str, bounds: rasterio.coords.BoundingBox, crs: CRS, px: Any, py: Any) -> str:
+def _outside_message(source: str, bounds: tuple[float, ...], crs: CRS, px: Any, py: Any) -> str:
     return (
         f"DEM {source}: the walking network lies outside it (DEM bounds {tuple(round(b, 4) for b in bounds)} in "
         f"{crs.to_string()}; network points span x {np.nanmin(px):.4f}–{np.nanmax(px):.4f}, "

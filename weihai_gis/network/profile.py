@@ -1,14 +1,16 @@
 """Edges cut into sub-segments about one DEM cell long, with the elevation change of each (walker-independent).
 
 An edge is cut at ``hills.sample_spacing_cells`` × the DEM's cell size (``standards/coverage-config.yaml``);
-the elevation at each cut is sampled bilinearly (:class:`weihai_gis.io.raster.DEMReader`: the points
-reprojected into the DEM's CRS, only the window around the network read). The profile is cached on the
+the elevation at each cut is sampled bilinearly (:class:`weihai_gis.io.raster.DEMReader`: only the window
+around the network read). The profile is cached on the
 network per DEM file, and on disk with :mod:`weihai_gis.network.profile_cache`; walking times per walker
 group come from it in :func:`weihai_gis.network.costs.edge_times`.
 
 The cut points are placed from the network's vertex arrays: a straight edge (two vertices) on its one
-segment, a bent edge by one search over every edge's vertices laid end to end; a point equal to a node is
-sampled once for all edges meeting there.
+segment, a bent edge by one search over every edge's vertices laid end to end. Only the vertices are
+reprojected into the DEM's CRS; a cut point takes the linear interpolation of its span's ends in the DEM's
+cell coordinates (a span longer than :data:`EXACT_SPAN_M` has its cut points reprojected on their own).
+A point equal to a node is sampled once for all edges meeting there.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from weihai_gis.io.raster import DEMReader
     from weihai_gis.sightlines.dem import DEM
 
-__all__ = ["EdgeProfile", "edge_profile"]
+__all__ = ["EXACT_SPAN_M", "EdgeProfile", "edge_profile"]
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +116,10 @@ def edge_profile(
 
     Notes
     -----
-    The DEM is opened once and only the window around the network is read; every cut point is
-    transformed into the DEM's CRS and sampled in one vectorised pass, a point shared by several edges
-    (a node, where an edge starts or ends exactly on it) once.
+    The DEM is opened once and only the window around the network is read; the vertices are
+    transformed into the DEM's CRS, the cut points interpolated between them (within 0.2 mm of
+    transforming each on its own, see :data:`EXACT_SPAN_M`) and sampled in one vectorised pass, a point
+    shared by several edges (a node, where an edge starts or ends exactly on it) once.
     """
     if dem is None:
         return _flat_profile(net)
@@ -151,8 +154,7 @@ def edge_profile(
         frac = k / np.repeat(n_pieces, n_pieces)
         end_m = frac * np.repeat(length, n_pieces)
         # elevation at the start of each edge and at the end of each sub-segment
-        start, end = _points_along(net, n_pieces, frac)
-        z_start, z_end = _sample_shared(reader, net, start, end, offset)
+        z_start, z_end = _elevations(reader, net, n_pieces)
     z = np.concatenate([z_start, z_end])
     missing = ~np.isfinite(z)
     if missing.any():
@@ -184,104 +186,153 @@ def edge_profile(
     return profile
 
 
-Points = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+#: Longest straight span (metres between two vertices of an edge) along which cut points are placed by linear
+#: interpolation in the DEM's cell coordinates; cut points on a longer span are transformed on their own. The
+#: map from a metric CRS to the DEM's bends straight lines a little: in Weihai (EPSG:4550, 2° east of its
+#: central meridian, into EPSG:4326) the interpolated point lies <= 0.2 mm from the transformed one on a 100 m
+#: span (growing with the span squared), far below a DEM cell (tests/test_hills_fast_paths.py checks it).
+EXACT_SPAN_M = 100.0
 
 
-def _sample_shared(
-    reader: DEMReader, net: WalkNetwork, start: Points, end: Points, offset: npt.NDArray[np.int64]
+def _elevations(
+    reader: DEMReader, net: WalkNetwork, n_pieces: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Elevation at each edge's start and each sub-segment's end, a point equal to a node sampled once.
+    """Elevation at each edge's start and at each sub-segment's end (``n_pieces`` sub-segments per edge).
 
-    ``start`` and ``end`` are (x, y) arrays. A start or last end that equals its node's coordinates bit for
-    bit is sampled at the node; every other point on its own. The transform and the interpolation work
-    point by point, so the values are those of sampling every point.
+    Only the nodes and the vertices that are not a node are transformed into the DEM's CRS (pyproj is the
+    dearest step); a cut point between two vertices takes the linear interpolation of their cell
+    coordinates (:func:`~weihai_gis.io.raster.cell_coords`), unless the span is longer than
+    :data:`EXACT_SPAN_M`. A point equal to a node (an edge's start or end) is sampled once for every edge
+    meeting there.
     """
+    from weihai_gis.io.raster import bilinear_cells, cell_coords
+
     m = net.n_edges
-    (sx, sy), (ex, ey) = start, end
-    node_x, node_y = net.node_xy[:, 0], net.node_xy[:, 1]
-    last = offset[1:] - 1
-    u, v = net.edge_u, net.edge_v
-    at_u = (sx == node_x[u]) & (sy == node_y[u])
-    at_v = (ex[last] == node_x[v]) & (ey[last] == node_y[v])
-    used = np.zeros(net.n_nodes, dtype=bool)
-    used[u[at_u]] = True
-    used[v[at_v]] = True
-    nodes = np.flatnonzero(used)
-    own_start = ~at_u
-    own_end = np.ones(len(ex), dtype=bool)
-    own_end[last[at_v]] = False
-    x = np.concatenate([node_x[nodes], sx[own_start], ex[own_end]])
-    y = np.concatenate([node_y[nodes], sy[own_start], ey[own_end]])
-    z = reader.z_m(*reader.to_dem_crs(x, y, net.crs))
-    n_nodes, n_start = len(nodes), int(own_start.sum())
-    z_node = np.full(net.n_nodes, np.nan)
-    z_node[nodes] = z[:n_nodes]
-    z_start = np.empty(m)
-    z_start[at_u] = z_node[u[at_u]]
-    z_start[own_start] = z[n_nodes : n_nodes + n_start]
-    z_end = np.empty(len(ex))
-    z_end[own_end] = z[n_nodes + n_start :]
-    z_end[last[at_v]] = z_node[v[at_v]]
-    return z_start, z_end
-
-
-def _points_along(
-    net: WalkNetwork, n_pieces: npt.NDArray[np.int64], frac: npt.NDArray[np.float64]
-) -> tuple[Points, Points]:
-    """Each edge's first vertex, and the points at the shares ``frac`` (0..1) of the edges' lengths.
-
-    ``frac`` holds ``n_pieces[e]`` shares per edge ``e``, edge after edge; both results are (x, y) arrays.
-    ``shapely.line_interpolate_point`` walks every line once per point; here every edge's vertices are
-    laid end to end with their cumulative length, so one ``searchsorted`` places the points of bent edges
-    and a straight edge's (two vertices) are placed on its one segment without a search.
-    """
     coords, count = net.edge_vertices()
     count = count.astype(np.int64)
     first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
     last = first + count - 1
-    # the coordinates as contiguous columns: every step below is elementwise, as on the (k, 2) array
     cx, cy = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
-    seg = np.hypot(cx[1:] - cx[:-1], cy[1:] - cy[:-1])
-    seg[last[(count > 0) & (last < len(seg))]] = (
-        0.0  # no length between one edge's end and the next edge's start
+    u, v = net.edge_u, net.edge_v
+    node_x, node_y = net.node_xy[:, 0], net.node_xy[:, 1]
+    at_u = (cx[first] == node_x[u]) & (cy[first] == node_y[u])
+    at_v = (cx[last] == node_x[v]) & (cy[last] == node_y[v])
+    # the cut points inside each edge (its last one is the edge's end): shares j / n, j = 1 .. n - 1
+    n_inner = n_pieces - 1
+    inner_start = np.cumsum(n_inner) - n_inner
+    j = np.arange(1, int(n_inner.sum()) + 1) - np.repeat(inner_start, n_inner)
+    frac = j / np.repeat(n_pieces, n_inner)
+    k, t, bent = _cut_spans(cx, cy, first, last, count, n_inner, frac)
+    exact = np.repeat((net.edge_length_m > EXACT_SPAN_M) & (count == 2), n_inner)
+    if len(bent):
+        kb = k[bent]
+        exact[bent] = np.hypot(cx[kb + 1] - cx[kb], cy[kb + 1] - cy[kb]) > EXACT_SPAN_M
+    exact_at = np.flatnonzero(exact)
+    # points transformed on their own: the nodes met, the vertices that are not a node, long spans' cuts
+    used = np.zeros(net.n_nodes, dtype=bool)
+    used[u[at_u]] = True
+    used[v[at_v]] = True
+    nodes = np.flatnonzero(used)
+    own = np.ones(len(cx), dtype=bool)
+    own[first[at_u]] = False
+    own[last[at_v]] = False
+    own_v = np.flatnonzero(own)
+    ek, et = k[exact_at], t[exact_at]
+    ex = cx[ek] + (cx[ek + 1] - cx[ek]) * et
+    ey = cy[ek] + (cy[ek + 1] - cy[ek]) * et
+    dx, dy = reader.to_dem_crs(
+        np.concatenate([node_x[nodes], cx[own_v], ex]),
+        np.concatenate([node_y[nodes], cy[own_v], ey]),
+        net.crs,
     )
+    grid, transform = reader.window(dx, dy)
+    col, row = cell_coords(transform, dx, dy)
+    n_nodes, n_own = len(nodes), len(own_v)
+    node_c, node_r = np.zeros(net.n_nodes), np.zeros(net.n_nodes)
+    node_c[nodes], node_r[nodes] = col[:n_nodes], row[:n_nodes]
+    # a straight edge from node to node: its cuts between the nodes' cells (the others' rows redone below)
+    simple = (count == 2) & at_u & at_v
+    pc = _between(node_c[u], node_c[v], n_inner, frac)
+    pr = _between(node_r[u], node_r[v], n_inner, frac)
+    starts, lasts = first[~at_u], last[~at_v]
+    end_c, end_r = node_c[:0], node_r[:0]
+    if not simple.all():  # every vertex's cell coordinates: a node's, or its own
+        vc, vr = np.empty(len(cx)), np.empty(len(cx))
+        vc[first[at_u]], vr[first[at_u]] = node_c[u[at_u]], node_r[u[at_u]]
+        vc[last[at_v]], vr[last[at_v]] = node_c[v[at_v]], node_r[v[at_v]]
+        vc[own_v], vr[own_v] = col[n_nodes : n_nodes + n_own], row[n_nodes : n_nodes + n_own]
+        other = np.flatnonzero(np.repeat(~simple, n_inner))
+        ko, to = k[other], t[other]
+        pc[other] = vc[ko] + (vc[ko + 1] - vc[ko]) * to
+        pr[other] = vr[ko] + (vr[ko + 1] - vr[ko]) * to
+        ends = np.concatenate([starts, lasts])
+        end_c, end_r = vc[ends], vr[ends]
+    pc[exact_at], pr[exact_at] = col[n_nodes + n_own :], row[n_nodes + n_own :]
+    # sampled: the nodes, the edges' starts and ends that are not a node, the inner cut points
+    z_pts = bilinear_cells(
+        grid, np.concatenate([col[:n_nodes], end_c]), np.concatenate([row[:n_nodes], end_r])
+    )
+    z_inner = bilinear_cells(grid, pc, pr)
+    z_node = np.full(net.n_nodes, np.nan)
+    z_node[nodes] = z_pts[:n_nodes]
+    n_first = len(starts)
+    z_start = np.empty(m)
+    z_start[at_u] = z_node[u[at_u]]
+    z_start[~at_u] = z_pts[n_nodes : n_nodes + n_first]
+    z_last = np.empty(m)
+    z_last[at_v] = z_node[v[at_v]]
+    z_last[~at_v] = z_pts[n_nodes + n_first :]
+    z_end = np.empty(int(n_pieces.sum()))
+    z_end[np.cumsum(n_pieces) - 1] = z_last
+    inner_pos = np.arange(len(z_inner)) + np.repeat(np.arange(m), n_inner)  # each earlier edge ends once
+    z_end[inner_pos] = z_inner
+    return z_start, z_end
+
+
+def _between(
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    n: npt.NDArray[np.int64],
+    t: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Return ``a + (b − a) · t`` for ``a``, ``b`` given per edge and ``t`` per inner cut (``n`` per edge)."""
+    out = np.repeat(b - a, n)
+    out *= t
+    out += np.repeat(a, n)
+    return out
+
+
+def _cut_spans(
+    cx: npt.NDArray[np.float64],
+    cy: npt.NDArray[np.float64],
+    first: npt.NDArray[np.int64],
+    last: npt.NDArray[np.int64],
+    count: npt.NDArray[np.int64],
+    n_inner: npt.NDArray[np.int64],
+    frac: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Return the span holding each inner cut point: its first vertex ``k``, the share ``t`` along it, and ``bent``.
+
+    The point is ``vertex[k] + (vertex[k + 1] − vertex[k]) · t``. A straight edge (two vertices) has its cuts
+    at the shares ``frac`` of its one span; the cut points of edges with more vertices (positions ``bent``)
+    are placed by one search over every edge's vertices laid end to end with their cumulative length.
+    """
+    k = np.repeat(first, n_inner)
+    bent_edge = count > 2
+    if not bent_edge[n_inner > 0].any():
+        return k, frac, np.zeros(0, dtype=np.int64)
+    bent = np.flatnonzero(np.repeat(bent_edge, n_inner))
+    seg = np.hypot(cx[1:] - cx[:-1], cy[1:] - cy[:-1])
+    seg[last[last < len(seg)]] = 0.0  # no length between one edge's end and the next edge's start
     cum = np.zeros(len(seg) + 1)
     np.cumsum(seg, out=cum[1:])
-    start = cum[first]
-    total = cum[last] - start
-    bx, by = cx[first], cy[first]
-    # straight edges: the point's segment is the edge, cum[k] its start and the segment's span its total
-    # (the in-place steps compute start + frac * total, minus start, over total, as for a bent edge)
-    s_rep = np.repeat(start, n_pieces)
-    t_rep = np.repeat(total, n_pieces)
-    target = frac * t_rep
-    target += s_rep
-    if bool((total > 0).all()):
-        t = target - s_rep
-        t /= t_rep
-    else:
-        t = np.divide(target - s_rep, t_rep, out=np.zeros_like(target), where=t_rep > 0)
-    np.clip(t, 0.0, 1.0, out=t)
-    del s_rep, t_rep
-    second = np.minimum(first + 1, max(len(cx) - 1, 0))
-    px = np.repeat(cx[second] - bx, n_pieces) * t if len(cx) else np.zeros_like(t)
-    px += np.repeat(bx, n_pieces)
-    py = np.repeat(cy[second] - by, n_pieces) * t if len(cy) else np.zeros_like(t)
-    py += np.repeat(by, n_pieces)
-    odd = count != 2
-    other = np.flatnonzero(np.repeat(odd, n_pieces)) if odd.any() else np.zeros(0, dtype=np.int64)
-    if len(other):  # bent edges (and degenerate ones): the segment holding each point
-        edge = np.repeat(np.arange(len(count)), n_pieces)[other]
-        k = first[edge]
-        bent = np.flatnonzero(count[edge] > 2)
-        if len(bent):
-            eb = edge[bent]
-            k[bent] = np.clip(
-                np.searchsorted(cum, target[other[bent]], side="right") - 1, first[eb], last[eb] - 1
-            )
-        span = cum[k + 1] - cum[k]
-        rel = target[other] - cum[k]
-        tk = np.clip(np.divide(rel, span, out=np.zeros_like(rel), where=span > 0), 0.0, 1.0)
-        px[other] = cx[k] + (cx[k + 1] - cx[k]) * tk
-        py[other] = cy[k] + (cy[k + 1] - cy[k]) * tk
-    return (bx, by), (px, py)
+    edge = np.repeat(np.arange(len(count)), n_inner)[bent]
+    start = cum[first[edge]]
+    target = start + frac[bent] * (cum[last[edge]] - start)
+    kb = np.clip(np.searchsorted(cum, target, side="right") - 1, first[edge], last[edge] - 1)
+    span = cum[kb + 1] - cum[kb]
+    rel = target - cum[kb]
+    t = frac.copy()
+    t[bent] = np.clip(np.divide(rel, span, out=np.zeros_like(rel), where=span > 0), 0.0, 1.0)
+    k[bent] = kb
+    return k, t, bent
