@@ -216,7 +216,9 @@ def test_a_walker_run_keeps_its_own_metres_search_and_refuses_derivation():
         walker="elderly",
         offset_check="off",
     )
-    assert timed.meta.options["search_factor"] is None and timed.meta.options["search_reach_m"] is None
+    # the time budget bounds dist_<c>; the factor still bounds straight_<c> and the list's metres search
+    assert timed.meta.options["search_reach_m"] is None and timed.meta.options["search_factor"] == 2.0
+    assert timed.straight_reach_m["kindergarten"] == 2 * timed.cutoffs_m["kindergarten"]
     with pytest.raises(ValueError, match="walker-group run"):
         problems_from_origins(timed.origins, timed.categories)
 

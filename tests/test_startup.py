@@ -238,7 +238,7 @@ def test_a_coverage_run_on_vector_files_loads_no_networkx_rasterio_or_map_librar
     args = ["-q", "coverage", "--network", str(tmp_path / "roads.gpkg"), "--network-layer", "roads"]
     args += ["--facilities", str(tmp_path / "facilities.gpkg"), "--category-field", "category"]
     args += ["--origins", str(tmp_path / "origins.gpkg"), "--out", str(tmp_path / "res.gpkg")]
-    unneeded = ("networkx", "rasterio", "folium", "jinja2", "matplotlib", "weihai_gis.maps")
+    unneeded = ("networkx", "rasterio", "folium", "jinja2", "matplotlib", "weihai_gis.maps", "scipy.spatial")
     assert _loaded_after(_cli(args), (*unneeded, "geopandas")) == ["geopandas"]  # the probe can fail
     assert (tmp_path / "res.gpkg").exists()
 

@@ -11,7 +11,8 @@ measure            frames                       meaning
                                                 问题清单's distance (NaN: none within that search,
                                                 unreachable origin, or category not assessed)
 ``straight``       origins                      straight-line distance in metres to the nearest facility
-                                                of the category, any distance (NaN: not assessed)
+                                                of the category up to the same reach (NaN beyond it,
+                                                or category not assessed)
 ``time``           origins                      walking minutes to the quickest facility, for a walker
                                                 group (``CoverageOptions(walker=...)``; then ``dist`` is
                                                 the metres of that quickest route)

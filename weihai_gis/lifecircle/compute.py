@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from weihai_gis.crs import ANALYSIS_CRS, STORAGE_CRS, diagnose_offset, inside_china, transformer
@@ -35,6 +34,7 @@ from weihai_gis.network.snap import EdgeReference
 from weihai_gis.options import CoverageOptions
 from weihai_gis.population import population_values, refuse_duplicate_ids
 from weihai_gis.standards import Profile, facility_kinds, load_profile, walker_groups
+from weihai_gis.straight_distance import straight_distance_m
 
 __all__ = ["DistanceBackend", "category_distances", "category_times", "coverage"]
 
@@ -278,7 +278,9 @@ def coverage(
         limit only). One search per category then gives ``met_<c>`` (``dist_<c>`` <= limit) and the
         问题清单's network distance (:func:`~weihai_gis.lifecircle.problems.problems_from_origins`); the
         metadata options record ``search_factor`` and each category's reach (``search_reach_m``).
-        Walker-group runs search to their time budget only (both recorded as None).
+        Walker-group runs search to their time budget only (``search_reach_m`` None). ``straight_<c>`` is
+        exact up to the same reach (or the straight-line buffer's radius if farther; ``straight_reach_m``
+        of the options), NaN beyond: a gap that far is told by the network distance's NaN already.
     **overrides
         Fields of :class:`~weihai_gis.options.CoverageOptions` replacing those of ``options``, e.g.
         ``profile="mofcom-15min"``, ``max_snap_m=100``, ``offset_check="warn"``, ``hex_size_m=300``.
@@ -371,6 +373,11 @@ def coverage(
     if timed:
         groups = walker_groups()
         buffer_scale = groups[str(opts.walker_group)]["speed_m_per_min"] / groups["adult"]["speed_m_per_min"]
+    # straight_<c> as far as the list's metres search reaches (and the straight-line buffer, at least)
+    straight_reach = {
+        str(cid): max(search_reach_m(cutoff, search_factor), float(cutoff) * buffer_scale)
+        for cid, cutoff in zip(prof.categories["id"], prof.categories["max_walk_m"], strict=True)
+    }
     if requests:
         assert f_snap is not None
         if timed:
@@ -416,7 +423,7 @@ def coverage(
             else:
                 dist = dists[cid]
             radius = cutoff * buffer_scale  # a walker group: what it covers in the budget on level ground
-            straight, _ = cKDTree(f_xy[rows]).query(o_xy, k=1)
+            straight = straight_distance_m(o_xy, f_xy[rows], within_m=straight_reach[cid])
             bmet = straight <= radius
         out[column("dist", cid)] = dist
         if timed:
@@ -449,8 +456,9 @@ def coverage(
         crs=str(net.crs),
         options={
             **opts.as_dict(),
-            "search_factor": None if timed else float(search_factor),
+            "search_factor": float(search_factor),
             "search_reach_m": None if timed else reach,
+            "straight_reach_m": straight_reach,
         },
         network_summary=network,
         warnings=tuple(warnings),

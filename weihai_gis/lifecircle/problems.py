@@ -22,7 +22,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from weihai_gis.lifecircle.assessment import basic_assessment
 from weihai_gis.lifecircle.columns import column
@@ -30,6 +29,7 @@ from weihai_gis.lifecircle.edge import edge_column
 from weihai_gis.lifecircle.engine import SEARCH_FACTOR, NetworkIndex, nearest_distance_m, search_reach_m
 from weihai_gis.network import WalkNetwork, snap_points
 from weihai_gis.standards import load_profile
+from weihai_gis.straight_distance import straight_distance_m
 
 __all__ = [
     "BEYOND_REACH_ZH",
@@ -244,7 +244,7 @@ def problem_list(
         f_snap = all_f_snap.take(serve)
         reach = search_reach_m(limits[cid], search_factor)
         network_m.append(nearest_distance_m(index, o_snap.take(rows), f_snap, max_walk_m=reach))
-        straight_m.append(cKDTree(f_xy[serve]).query(o_xy[rows], k=1)[0])
+        straight_m.append(straight_distance_m(o_xy[rows], f_xy[serve], within_m=reach))
         edge = edge_column(cid)
         edge_flags.append(
             origins[edge].to_numpy(dtype=bool)[rows] if edge in origins else np.zeros(len(rows), dtype=bool)

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,7 +180,7 @@ class CoverageResult:
         snap_m, ``dist_<c>`` (network metres to the nearest facility, searched to twice the limit
         (``SEARCH_FACTOR``, :attr:`search_reach_m`) in a metres run, to the time budget in a walker-group
         run; NaN = none within that search, unreachable origin or category not assessed), ``straight_<c>``
-        (straight-line metres to the nearest facility, any distance), ``met_<c>`` (``dist_<c>`` within
+        (straight-line metres to the nearest facility, NaN beyond :attr:`straight_reach_m`), ``met_<c>`` (``dist_<c>`` within
         the category's limit), ``met_buffer_<c>`` (straight line; both False for a category not assessed),
         ``met_all_basic`` (every *assessed* 基础保障 category met; False for unreachable origins and when
         no basic category is assessed), ``met_buffer_all_basic``.
@@ -362,6 +363,12 @@ class CoverageResult:
         recorded = options.get("search_reach_m") or {}
         old = float(options.get("search_m") or 0.0) if self.walker is None else 0.0
         return {c: float(recorded.get(c, max(m, old))) for c, m in self.cutoffs_m.items()}
+
+    @property
+    def straight_reach_m(self) -> dict[str, float]:
+        """Category id → how far (metres) ``straight_<c>`` is exact; NaN beyond (inf: a file of an older version)."""
+        recorded = self.meta.options.get("straight_reach_m") or {}
+        return {c: float(recorded.get(c, math.inf)) for c in self.category_ids}
 
     @property
     def population(self) -> float:

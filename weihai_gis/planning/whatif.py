@@ -29,7 +29,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from weihai_gis.errors import LayerError
 from weihai_gis.lifecircle import CoverageResult, NetworkIndex, column, coverage
@@ -40,6 +39,7 @@ from weihai_gis.network.costs import EdgeTimes, edge_times
 from weihai_gis.planning.incremental import ChangeStats, NearestState, empty_snapped
 from weihai_gis.planning.incremental_time import TimeState, Walks
 from weihai_gis.standards import load_profile, walker_groups
+from weihai_gis.straight_distance import straight_distance_m
 
 __all__ = [
     "Scenario",
@@ -331,7 +331,7 @@ class WhatIf:
             cutoff = base.cutoffs_m[cid] * self._buffer_scale  # a walker group: its level-ground reach
             straight = np.full(len(origins), np.nan)
             if len(mine):
-                straight, _ = cKDTree(new_xy[mine]).query(self._xy, k=1)
+                straight = straight_distance_m(self._xy, new_xy[mine], within_m=base.straight_reach_m[cid])
             origins[column("dist", cid)] = dist
             within = np.isfinite(dist)
             if not isinstance(after, TimeState):  # metres: searched past the limit

@@ -20,9 +20,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from weihai_gis.errors import LayerError
+from weihai_gis.straight_distance import straight_distance_m
 from weihai_gis.tijian.land import metric_frame
 
 __all__ = [
@@ -116,8 +116,7 @@ def straight_line_distances(samples_xy: np.ndarray, points_xy: np.ndarray) -> np
     """Straight-line distance (m) from each sample to its nearest facility point (inf when there is none)."""
     if not len(points_xy):
         return np.full(len(samples_xy), np.inf)
-    d, _ = cKDTree(points_xy).query(samples_xy)
-    return np.asarray(d, dtype=float)
+    return straight_distance_m(samples_xy, points_xy)
 
 
 def network_share(distances: pd.DataFrame, indicator_id: str, threshold_m: float) -> tuple[float, float]:
