@@ -80,6 +80,30 @@ def test_the_same_pois_shifted_to_gcj02_are_refused_by_coverage():
         coverage(net, origins, shifted, profile="gb50180-2018")
 
 
+def test_a_50k_point_layer_is_decided_on_its_sample_shifted_caught_and_true_passed():
+    """A city's worth of origins near the extract's streets: the sample of OFFSET_SAMPLE decides both ways."""
+    from weihai_gis.lifecircle.compute import OFFSET_SAMPLE, _check_offset
+    from weihai_gis.network.snap import EdgeReference
+
+    net, _, _ = _hitwh()
+    rng = np.random.default_rng(11)
+    lines = net.edge_series().to_numpy()
+    n = 50_000
+    at = shapely.line_interpolate_point(
+        lines[rng.integers(0, len(lines), n)], rng.uniform(0, 1, n), normalized=True
+    )
+    xy = shapely.get_coordinates(at) + rng.normal(0, 10.0, (n, 2))  # front doors ~10 m off the street line
+    true = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=net.crs).to_crs(WEB_CRS)
+    lonlat = shapely.get_coordinates(true.geometry.to_numpy())
+    lon, lat = wgs84_to_gcj02(lonlat[:, 0], lonlat[:, 1])
+    shifted = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=WEB_CRS)
+    assert n > 20 * OFFSET_SAMPLE
+    edges = EdgeReference(net)
+    assert _check_offset(true.to_crs(net.crs), net, edges, "origins", "error") == []
+    with pytest.raises(CoordinateOffsetError, match="GCJ-02"):
+        _check_offset(shifted.to_crs(net.crs), net, edges, "origins", "error")
+
+
 def _export(facilities: gpd.GeoDataFrame, forward, path):
     """Write the extract's POIs as a lng/lat CSV in the datum ``forward`` converts WGS84 to."""
     xy = _pois_lonlat(facilities)

@@ -149,7 +149,12 @@ def _points(frame: gpd.GeoDataFrame, crs: str, what: str) -> gpd.GeoDataFrame:
     return out
 
 
-#: At most this many points are tested for a GCJ-02/BD-09 offset (a random sample; the median decides).
+#: At most this many points are tested for a GCJ-02/BD-09 offset: a seeded random sample (``random_state=0``)
+#: decides as surely as every point. The median test compares medians of ~10-50 m under the true datum with
+#: the 300-500 m shift; the sample median's standard error is ~1.25 sigma / sqrt(2000) = 3 % of the spread.
+#: The near-street test needs its share ``NEAR_STREET_Z`` binomial errors above chance: at 2000 points that
+#: error is <= 1.1 points of share (0.5 / sqrt(2000)), against shares that differ by tens of points when
+#: shifted. Testing all 50,000 origins of a city would cost ~25x the nearest-street queries for no change.
 OFFSET_SAMPLE = 2000
 
 

@@ -104,21 +104,32 @@ def _aggregate(origins: pd.DataFrame, categories: pd.DataFrame, group: np.ndarra
         np.multiply(pop, origins[flag].to_numpy(dtype=float), out=values[:, j])
     sums = pd.DataFrame(values, columns=names, copy=False).groupby(group).sum()
     del values
-    denom = sums["population"].where(sums["population"] > 0)
-    out = sums[_COUNTS].copy()
-    out[["n_origins", "n_unreachable"]] = out[["n_origins", "n_unreachable"]].astype(np.int64)
+    # the rates and gaps as one block of numpy columns (a dict of Series, then a concatenation, aligned
+    # every column on the index again): the same IEEE divisions and subtractions, bit for bit
+    block = sums.to_numpy()
+    pop_sum = block[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = np.where(pop_sum > 0, pop_sum, np.nan)
+    at = {name: j for j, name in enumerate(names)}
     empty = set(categories.loc[~assessed_flags(categories), "id"].astype(str))
     if not basic_assessment(categories)[0]:
         empty.add(ALL_BASIC)
     ordered = [*ids, ALL_BASIC]
-    rates: dict[str, pd.Series | float] = {}
+    rates: dict[str, np.ndarray] = {}
     for buffer in (False, True):
         for cid in ordered:
             name = column("rate", cid, buffer=buffer)
-            rates[name] = np.nan if cid in empty else sums[name] / denom
+            rates[name] = np.full(len(sums), np.nan) if cid in empty else block[:, at[name]] / denom
     for cid in ordered:
         rates[column("gap", cid)] = rates[column("rate", cid, buffer=True)] - rates[column("rate", cid)]
-    return pd.concat([out, pd.DataFrame(rates, index=out.index)], axis=1)
+    data: dict[str, np.ndarray] = {
+        "population": pop_sum,
+        "n_origins": block[:, 1].astype(np.int64),
+        "n_unreachable": block[:, 2].astype(np.int64),
+        "population_unreachable": block[:, 3],
+        **rates,
+    }
+    return pd.DataFrame(data, index=sums.index, copy=False)
 
 
 def unit_summary(
