@@ -355,10 +355,9 @@ def origin_time_s(
     times = index.times
     speed = times.speed_m_per_s
     n_rows = len(origins.edge) if rows is None else len(rows)
-    out_t, out_m = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
     fac = np.flatnonzero(facilities.reachable)
     if len(fac) == 0:
-        return out_t, out_m
+        return np.full(n_rows, np.nan), np.full(n_rows, np.nan)
     side = index.origin_side(origins, rows)
     f_edge, f_pos = facilities.edge[fac], facilities.pos_m[fac]
     f_conn = facilities.connector_m[fac]
@@ -387,8 +386,11 @@ def origin_time_s(
     best += side.connector_s
     metres += side.connector_m
     far = ~(best <= max_time_s)
-    best[far] = np.nan
-    metres[far] = np.nan
+    np.copyto(best, np.nan, where=far)
+    np.copyto(metres, np.nan, where=far)
+    if len(side.keep) == n_rows:  # every origin reachable: the rows are the kept ones
+        return best, metres
+    out_t, out_m = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
     out_t[side.keep], out_m[side.keep] = best, metres
     return out_t, out_m
 

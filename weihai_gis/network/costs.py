@@ -59,6 +59,24 @@ def tobler_pace_factor(slope: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.exp(a * (np.abs(np.asarray(slope, dtype=float) + s0) - s0))
 
 
+def _tobler_both_ways(
+    slope: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return ``tobler_pace_factor(slope)`` and ``tobler_pace_factor(-slope)``, the same bits, in place.
+
+    ``|−S + s0|`` is ``|S − s0|`` exactly (IEEE subtraction is antisymmetric), so no negated copy is made.
+    """
+    cfg = walking_costs()
+    a, s0 = cfg["tobler_decay"], cfg["tobler_offset_slope"]
+    out = []
+    for shifted in (slope + s0, slope - s0):
+        np.abs(shifted, out=shifted)
+        shifted -= s0
+        shifted *= a
+        out.append(np.exp(shifted, out=shifted))
+    return out[0], out[1]
+
+
 @dataclass(frozen=True)
 class EdgeTimes:
     """Walking time of every edge in both directions for one walker group.
@@ -214,8 +232,8 @@ def edge_times(
     rise = prof.piece_rise_m
     slope = np.divide(rise, dx, out=np.zeros_like(rise), where=dx > 0)
     walk = dx / speed
-    fwd = walk * tobler_pace_factor(slope)
-    bwd = walk * tobler_pace_factor(-slope)
+    pace_f, pace_b = _tobler_both_ways(slope)
+    fwd, bwd = walk * pace_f, walk * pace_b
     steps_edge = np.asarray(net.highway == "steps")
     if steps_edge.any():
         edge = prof.piece_edge
@@ -278,7 +296,10 @@ def _cumsum_per_edge(
     all_usable = bool(usable.all())
     total = np.cumsum(values if all_usable else np.where(usable, values, 0.0))
     counts = np.diff(offset)
-    out = total - np.repeat(np.r_[0.0, total][offset[:-1]], counts)
+    start = offset[:-1]
+    before = total[np.maximum(start - 1, 0)]  # the sum before each edge's first sub-segment
+    before[start == 0] = 0.0
+    out = total - np.repeat(before, counts)
     if all_usable:
         return out
     blocked = np.repeat(np.add.reduceat(~usable, offset[:-1]) > 0, counts)

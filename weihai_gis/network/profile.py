@@ -155,9 +155,8 @@ def edge_profile(
         end_m = frac * np.repeat(length, n_pieces)
         # elevation at the start of each edge and at the end of each sub-segment
         z_start, z_end = _elevations(reader, net, n_pieces)
-    z = np.concatenate([z_start, z_end])
-    missing = ~np.isfinite(z)
-    if missing.any():
+    if not (np.isfinite(z_start).all() and np.isfinite(z_end).all()):
+        missing = ~np.isfinite(np.concatenate([z_start, z_end]))
         cut_edge = np.concatenate([np.arange(m), np.repeat(np.arange(m), n_pieces)])
         bad = np.unique(cut_edge[missing])
         raise DEMError(
@@ -212,34 +211,42 @@ def _elevations(
     count = count.astype(np.int64)
     first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
     last = first + count - 1
-    cx, cy = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
     u, v = net.edge_u, net.edge_v
     node_x, node_y = net.node_xy[:, 0], net.node_xy[:, 1]
-    at_u = (cx[first] == node_x[u]) & (cy[first] == node_y[u])
-    at_v = (cx[last] == node_x[v]) & (cy[last] == node_y[v])
+    at_u = (coords[first, 0] == node_x[u]) & (coords[first, 1] == node_y[u])
+    at_v = (coords[last, 0] == node_x[v]) & (coords[last, 1] == node_y[v])
+    simple = (count == 2) & at_u & at_v  # a straight edge from node to node
+    every_simple = bool(simple.all())
+    # the vertex columns (contiguous copies) only for the edges that are not
+    cx, cy = (coords[:0, 0], coords[:0, 1]) if every_simple else (coords[:, 0].copy(), coords[:, 1].copy())
     # the cut points inside each edge (its last one is the edge's end): shares j / n, j = 1 .. n - 1
     n_inner = n_pieces - 1
     inner_start = np.cumsum(n_inner) - n_inner
     j = np.arange(1, int(n_inner.sum()) + 1) - np.repeat(inner_start, n_inner)
     frac = j / np.repeat(n_pieces, n_inner)
     k, t, bent = _cut_spans(cx, cy, first, last, count, n_inner, frac)
-    exact = np.repeat((net.edge_length_m > EXACT_SPAN_M) & (count == 2), n_inner)
+    long_edge = (net.edge_length_m > EXACT_SPAN_M) & (count == 2)
+    exact_at = np.flatnonzero(np.repeat(long_edge, n_inner)) if long_edge.any() else first[:0]
     if len(bent):
         kb = k[bent]
+        exact = np.zeros(len(k), dtype=bool)
+        exact[exact_at] = True
         exact[bent] = np.hypot(cx[kb + 1] - cx[kb], cy[kb + 1] - cy[kb]) > EXACT_SPAN_M
-    exact_at = np.flatnonzero(exact)
+        exact_at = np.flatnonzero(exact)
     # points transformed on their own: the nodes met, the vertices that are not a node, long spans' cuts
     used = np.zeros(net.n_nodes, dtype=bool)
     used[u[at_u]] = True
     used[v[at_v]] = True
     nodes = np.flatnonzero(used)
-    own = np.ones(len(cx), dtype=bool)
-    own[first[at_u]] = False
-    own[last[at_v]] = False
-    own_v = np.flatnonzero(own)
+    own_v = first[:0]
+    if not every_simple:
+        own = np.ones(len(cx), dtype=bool)
+        own[first[at_u]] = False
+        own[last[at_v]] = False
+        own_v = np.flatnonzero(own)
     ek, et = k[exact_at], t[exact_at]
-    ex = cx[ek] + (cx[ek + 1] - cx[ek]) * et
-    ey = cy[ek] + (cy[ek + 1] - cy[ek]) * et
+    ex = coords[ek, 0] + (coords[ek + 1, 0] - coords[ek, 0]) * et
+    ey = coords[ek, 1] + (coords[ek + 1, 1] - coords[ek, 1]) * et
     dx, dy = reader.to_dem_crs(
         np.concatenate([node_x[nodes], cx[own_v], ex]),
         np.concatenate([node_y[nodes], cy[own_v], ey]),
@@ -251,12 +258,11 @@ def _elevations(
     node_c, node_r = np.zeros(net.n_nodes), np.zeros(net.n_nodes)
     node_c[nodes], node_r[nodes] = col[:n_nodes], row[:n_nodes]
     # a straight edge from node to node: its cuts between the nodes' cells (the others' rows redone below)
-    simple = (count == 2) & at_u & at_v
     pc = _between(node_c[u], node_c[v], n_inner, frac)
     pr = _between(node_r[u], node_r[v], n_inner, frac)
     starts, lasts = first[~at_u], last[~at_v]
     end_c, end_r = node_c[:0], node_r[:0]
-    if not simple.all():  # every vertex's cell coordinates: a node's, or its own
+    if not every_simple:  # every vertex's cell coordinates: a node's, or its own
         vc, vr = np.empty(len(cx)), np.empty(len(cx))
         vc[first[at_u]], vr[first[at_u]] = node_c[u[at_u]], node_r[u[at_u]]
         vc[last[at_v]], vr[last[at_v]] = node_c[v[at_v]], node_r[v[at_v]]
