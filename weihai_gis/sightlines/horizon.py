@@ -41,8 +41,8 @@ class RayLimits:
     Attributes
     ----------
     ridge_d
-        Distance (CRS units) of the ridge's silhouette point (past the ray's end where it meets no ridge;
-        the two tangents are then equal).
+        Distance (CRS units) of the ridge's silhouette point (past the ray's end where it meets no ridge or
+        the ridge share is 0; the two tangents are then equal).
     tan_front
         Tangent of the limiting sight line in front of the silhouette (ridge share and sea horizon).
     tan_behind
@@ -169,8 +169,12 @@ def _ray_limits(
         has_ridge = k_last >= 0
         t_r = run_max[np.maximum(k_last, 0), rays]
         # silhouette point: the first sample holding the skyline tangent t_r; the running maximum never
-        # falls, so it is the number of samples below t_r (all before the farthest ridge sample)
-        k_r = np.count_nonzero(run_max[: int(k_last.max()) + 1] < t_r, axis=0)
+        # falls, so it is the number of samples below t_r (all before the farthest ridge sample). Only a
+        # ridge share lowers the line in front of it: without one, no ray needs it (past the ray's end)
+        if share > 0:
+            k_r = np.count_nonzero(run_max[: int(k_last.max()) + 1] < t_r, axis=0)
+        else:
+            k_r = np.full(n_az, n_s)
         if share > 0 and k_r.max() > 0:
             # foot: the first lowest valid sample in front of the silhouette, i.e. the number of samples
             # whose running minimum is still above the running minimum just before k_r (nodata: +inf)
