@@ -9,10 +9,10 @@ are between reach / 8 and the reach wide: at most 17 block rows per point, whate
 
 Distances are ``sqrt(dx * dx + dy * dy)`` of the nearest target, exactly what brute force computes (and
 ``scipy.spatial.cKDTree``, bit for bit). It replaces that tree on the coverage path, whose import alone costs
-~0.15 s of CPU. CPU of the queries, alternated on a loaded 2-core machine: 50,000 origins × 24 categories of
-124 facilities (a 35 km city, reach twice the limits) 0.33-0.49 s against the tree's 0.46-0.65 s; 800,000
-origins × 2 categories of 2,000 facilities 0.39-0.49 s against 0.82-1.17 s; without a reach about the
-tree's time.
+~1.1 G instructions (~0.15-0.3 s of CPU). On 50,000 origins × 24 categories of 124 facilities (a 35 km city,
+reach twice the limits) the queries take 1.27 G instructions (callgrind) against the tree's 3.71 G; CPU,
+alternated on a loaded 2-core machine, 0.33-0.49 s against 0.46-0.65 s; 800,000 origins × 2 categories of
+2,000 facilities 0.39-0.49 s against 0.82-1.17 s; without a reach about the tree's time.
 """
 
 from __future__ import annotations
@@ -88,13 +88,21 @@ class _Grid:
         best2 = np.full(len(px), np.inf)
         rows = np.where(c0 <= c1, np.maximum(r1 - r0 + 1, 0), 0)
         if len(px) and int(k.min()) == int(k.max()) <= _ROW_LOOP:  # few block rows: one at a time
+            # every point's run in every block row (empty where the row or its columns are off the grid):
+            # two gathers of offsets per row, no subsets of the points
+            cols = c0 <= c1
+            c0c, c1c = np.minimum(c0, nx - 1), np.maximum(c1, 0)
             for row in (iy + dr for dr in range(-int(k[0]), int(k[0]) + 1)):
-                inside = np.flatnonzero((rows > 0) & (row >= 0) & (row < ny))
-                self._gather(best2, px, py, inside, row[inside] * nx, c0[inside], c1[inside])
+                at = np.clip(row, 0, ny - 1) * nx
+                start = self.ptr[at + c0c]
+                count = self.ptr[at + c1c + 1] - start
+                count[~(cols & (row >= 0) & (row < ny))] = 0
+                self._gather(best2, px, py, start, count)
         else:  # one (point, block row) pair per block row inside the grid
             pair = np.repeat(np.arange(len(px)), rows)
             row = r0[pair] + (np.arange(len(pair)) - np.repeat(np.cumsum(rows) - rows, rows))
-            self._gather(best2, px, py, pair, row * nx, c0[pair], c1[pair])
+            start = self.ptr[row * nx + c0[pair]]
+            self._gather(best2, px, py, start, self.ptr[row * nx + c1[pair] + 1] - start, pair)
         return np.sqrt(best2), border, gap
 
     def _gather(
@@ -102,32 +110,31 @@ class _Grid:
         best2: npt.NDArray[np.float64],
         px: npt.NDArray[np.float64],
         py: npt.NDArray[np.float64],
-        who: npt.NDArray[np.int64],
-        at: npt.NDArray[np.int64],
-        c0: npt.NDArray[np.int64],
-        c1: npt.NDArray[np.int64],
+        start: npt.NDArray[np.int64],
+        count: npt.NDArray[np.int64],
+        who: npt.NDArray[np.int64] | None = None,
     ) -> None:
-        """Lower ``best2`` (squared) of the points ``who`` (ascending) by the targets of one block row each.
+        """Lower ``best2`` (squared) of the points by the ``count`` sorted targets from ``start`` of each.
 
-        The targets of the cells ``c0..c1`` of the row starting at cell ``at`` are one run of the sorted arrays.
+        One run per point (``who`` None: per point in order) or per point of ``who`` (ascending, a point's
+        runs consecutive).
         """
-        start = self.ptr[at + c0]
-        count = self.ptr[at + c1 + 1] - start
         has = np.flatnonzero(count)
         if not len(has):
             return
-        who, start, count = who[has], start[has], count[has]
+        pts = has if who is None else who[has]
+        start, count = start[has], count[has]
         first = np.cumsum(count) - count
         pos = np.repeat(start - first, count) + np.arange(int(first[-1] + count[-1]))
-        pt = np.repeat(who, count)
+        pt = np.repeat(pts, count)
         dx = px[pt] - self.tx[pos]
         dy = py[pt] - self.ty[pos]
         d2 = dx * dx + dy * dy
-        # a point's rows are consecutive: one minimum per run of the same point
-        runs = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-        per_row = np.minimum.reduceat(d2, first)
-        lowest = np.minimum.reduceat(per_row, runs)
-        best2[who[runs]] = np.minimum(best2[who[runs]], lowest)
+        per_run = np.minimum.reduceat(d2, first)
+        if who is not None:  # a point's runs are consecutive: one minimum per point
+            runs = np.flatnonzero(np.r_[True, pts[1:] != pts[:-1]])
+            per_run, pts = np.minimum.reduceat(per_run, runs), pts[runs]
+        best2[pts] = np.minimum(best2[pts], per_run)
 
 
 def straight_distance_m(
@@ -160,8 +167,11 @@ def straight_distance_m(
     for lo in range(0, len(pts), BATCH):
         todo = lo + np.flatnonzero(np.isfinite(px[lo : lo + BATCH]) & np.isfinite(py[lo : lo + BATCH]))
         k = np.ones(len(todo), dtype=np.int64)
+        whole = len(todo) == min(BATCH, len(pts) - lo)  # the first pass on a slice, no gather
         while len(todo):
-            best, border, gap = grid.block(px[todo], py[todo], k)
+            qx, qy = (px[lo : lo + len(todo)], py[lo : lo + len(todo)]) if whole else (px[todo], py[todo])
+            whole = False
+            best, border, gap = grid.block(qx, qy, k)
             done = (best <= border) | (border >= within_m)
             hit = done & (best <= within_m)
             out[todo[hit]] = best[hit]
