@@ -121,8 +121,12 @@ class SegmentIndex:
         return np.flatnonzero(real)
 
     def _line(self, seg: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Polyline (position into ``edges``) of each segment."""
-        return np.searchsorted(self.first, seg, side="right") - 1
+        """Polyline (position into ``edges``) of each segment (a bisection of the offsets, in sorted order)."""
+        seg = np.asarray(seg)
+        order = np.argsort(seg, kind="stable")  # sorted needles: numpy's bisection starts from the last one
+        line = np.empty(len(seg), dtype=np.int64)
+        line[order] = np.searchsorted(self.first, seg[order], side="right") - 1
+        return line
 
     def _edge_of(self, line: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Network edge position of each polyline."""
