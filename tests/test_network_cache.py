@@ -102,3 +102,64 @@ def test_the_cache_is_read_without_pickle(roads, tmp_path, monkeypatch):
     assert calls == [False]
     (npz,) = cache.glob("*.npz")
     assert zipfile.is_zipfile(npz)
+
+
+def _fresh(net):
+    """The same network without anything derived (CSR, components, segment index computed again)."""
+    return WalkNetwork(
+        net.node_ids, net.node_xy, net.edge_u, net.edge_v, net.edge_length_m,
+        highway=net.highway, crs=net.crs, source=net.source,
+        edge_coords=net.edge_coords, edge_offsets=net.edge_offsets,
+    )  # fmt: skip
+
+
+def _assert_same_derived(loaded, fresh):
+    from weihai_gis.network.snap import segment_index
+
+    assert (loaded.to_csr() != fresh.to_csr()).nnz == 0
+    assert loaded.to_csr().indices.dtype == fresh.to_csr().indices.dtype
+    a, b = loaded.components(), fresh.components()
+    assert (a.labels == b.labels).all() and (a.sizes == b.sizes).all()
+    assert (a.count, a.largest_nodes, a.largest_length_share) == (
+        b.count,
+        b.largest_nodes,
+        b.largest_length_share,
+    )
+    xy = np.random.default_rng(3).uniform(fresh.node_xy.min(0) - 300, fresh.node_xy.max(0) + 300, (300, 2))
+    for got, want in zip(
+        segment_index(loaded, 0).nearest(xy[:, 0], xy[:, 1]),
+        segment_index(fresh, 0).nearest(xy[:, 0], xy[:, 1]),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_cached_network_brings_its_csr_components_and_segment_grid(roads, tmp_path):
+    net = build_network(roads, layer="roads", cache_dir=tmp_path / "cache")
+    (npz,) = (tmp_path / "cache").glob("*.npz")
+    loaded = WalkNetwork.load(npz)
+    assert "csr" in loaded._cache and ("segment_index", 0) in loaded._cache and loaded._components is not None
+    _assert_same_derived(loaded, _fresh(net))
+
+
+@pytest.mark.parametrize(
+    ("key", "damage"),
+    [
+        ("segment_grid_ptr", lambda a: a[:-1]),  # one cell short
+        ("segment_grid_seg", lambda a: a + 10_000),  # beyond the segments
+        ("csr_indices", lambda a: a + 1000),  # beyond the nodes
+        ("component_labels", lambda a: a[1:]),
+    ],
+)
+def test_derived_arrays_that_do_not_fit_are_computed_again(roads, tmp_path, caplog, key, damage):
+    build_network(roads, layer="roads", cache_dir=tmp_path / "cache")
+    (npz,) = (tmp_path / "cache").glob("*.npz")
+    with np.load(npz) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays[key] = damage(arrays[key])
+    np.savez(npz, **arrays)
+    with caplog.at_level(logging.WARNING):
+        loaded = WalkNetwork.load(npz)
+    assert "derived arrays ignored" in caplog.text
+    assert not loaded._cache and loaded._components is None
+    _assert_same_derived(loaded, _fresh(loaded))

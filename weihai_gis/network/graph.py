@@ -370,17 +370,21 @@ class WalkNetwork:
         """Return the connected components (computed once, then cached)."""
         if self._components is None:
             count, labels = connected_components(self.to_csr(), directed=False)
-            sizes = np.bincount(labels, minlength=count).astype(np.int64)
-            length = np.bincount(labels[self.edge_u], weights=self.edge_length_m, minlength=count)
-            big = int(np.argmax(sizes))
-            self._components = Components(
-                labels=labels.astype(np.int32),
-                sizes=sizes,
-                count=int(count),
-                largest_nodes=int(sizes[big]),
-                largest_length_share=float(length[big] / length.sum()),
-            )
+            self._components = self.components_from_labels(labels, int(count))
         return self._components
+
+    def components_from_labels(self, labels: npt.NDArray[np.integer[Any]], count: int) -> Components:
+        """Return the :class:`Components` of component ``labels`` 0..count-1 per node (those of a cache)."""
+        sizes = np.bincount(labels, minlength=count).astype(np.int64)
+        length = np.bincount(labels[self.edge_u], weights=self.edge_length_m, minlength=count)
+        big = int(np.argmax(sizes))
+        return Components(
+            labels=np.asarray(labels, dtype=np.int32),
+            sizes=sizes,
+            count=count,
+            largest_nodes=int(sizes[big]),
+            largest_length_share=float(length[big] / length.sum()),
+        )
 
     def summary(self) -> dict[str, float | int | str]:
         """Return a small report: nodes, edges, total km, components, largest component share."""

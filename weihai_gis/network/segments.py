@@ -17,7 +17,8 @@ meeting there) go to the lowest edge position; all of them give the same snapped
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +67,9 @@ class SegmentIndex:
     offsets
         The ``len(edges) + 1`` vertex offsets of the polylines when known (the network's own array, not
         copied); default: from ``vertex_count``.
+    grid
+        The cells of an index of the same polylines as :meth:`grid_arrays` gave them (a network cache):
+        they are checked and taken instead of computed.
     """
 
     def __init__(
@@ -76,37 +80,75 @@ class SegmentIndex:
         n_edges: int,
         *,
         offsets: npt.NDArray[np.int64] | None = None,
+        grid: Mapping[str, npt.NDArray[Any]] | None = None,
     ) -> None:
         self.coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
         counts = np.asarray(vertex_count, dtype=np.int64)
-        self.edges = np.asarray(edges, dtype=np.int64)
+        edges = np.asarray(edges, dtype=np.int64)
+        self._n_edges = int(n_edges)
         #: first vertex (= first segment) of each polyline, and the end
         self.first = offsets_from_counts(counts) if offsets is None else np.asarray(offsets, dtype=np.int64)
         slots = max(len(self.coords) - 1, 0)
         self.x0, self.y0 = self.coords[:slots, 0], self.coords[:slots, 1]
         self.x1, self.y1 = self.coords[1 : slots + 1, 0], self.coords[1 : slots + 1, 1]
-        #: every edge indexed: polyline i is edge i (no map held)
-        self._identity = len(self.edges) == n_edges
+        self._edges = None if len(edges) == n_edges else edges
         #: polyline of each network edge (-1 for edges not indexed); None when every edge is indexed
         self.line_of_edge: npt.NDArray[np.int64] | None = None
-        if not self._identity:
+        if self._edges is not None:
             self.line_of_edge = np.full(n_edges, -1, dtype=np.int64)
-            self.line_of_edge[self.edges] = np.arange(len(self.edges))
+            self.line_of_edge[edges] = np.arange(len(edges))
         ids = self._segments()
         self._n_segments = len(ids)
-        rx0, ry0, rx1, ry1 = self.x0[ids], self.y0[ids], self.x1[ids], self.y1[ids]
-        dx, dy = rx1 - rx0, ry1 - ry0
-        length = np.sqrt(dx * dx + dy * dy)  # Coordinate::distance
-        del dx, dy
-        seg_first = offsets_from_counts(np.maximum(counts - 1, 0))
         #: along-polyline metres at each segment's start (a read-only zero view when every polyline is straight)
         self.start: npt.NDArray[np.float64] = np.broadcast_to(np.float64(0.0), (slots,))
-        if len(counts) and int(counts.max()) > 2:
-            self.start = np.zeros(slots)
-            self.start[ids] = _running_starts(length, seg_first)
-        del seg_first
-        self._grid(ids, (rx0, ry0, rx1, ry1), length)
+        curved = bool(len(counts)) and int(counts.max()) > 2
+        if grid is None or curved:
+            rx0, ry0, rx1, ry1 = self.x0[ids], self.y0[ids], self.x1[ids], self.y1[ids]
+            dx, dy = rx1 - rx0, ry1 - ry0
+            length = np.sqrt(dx * dx + dy * dy)  # Coordinate::distance
+            del dx, dy
+            if curved:
+                self.start = np.zeros(slots)
+                self.start[ids] = _running_starts(length, offsets_from_counts(np.maximum(counts - 1, 0)))
+            if grid is None:
+                self._grid(ids, (rx0, ry0, rx1, ry1), length)
+            del rx0, ry0, rx1, ry1, length
+        if grid is not None:
+            self._take_grid(grid)
         self._midpoints: cKDTree | None = None
+
+    @property
+    def edges(self) -> npt.NDArray[np.int64]:
+        """Edge position (into the network's edge arrays) of each polyline."""
+        return np.arange(self._n_edges) if self._edges is None else self._edges
+
+    def grid_arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """Return the cells as plain arrays (the ``grid`` of an index of the same polylines)."""
+        return {
+            "segment_grid_cell": np.array([self.cell, self.ox, self.oy], dtype=np.float64),
+            "segment_grid_shape": np.array([self.nx, self.ny], dtype=np.int64),
+            "segment_grid_ptr": self.cell_ptr,
+            "segment_grid_seg": self.cell_seg,
+        }
+
+    def _take_grid(self, grid: Mapping[str, npt.NDArray[Any]]) -> None:
+        """Take the cells :meth:`grid_arrays` gave, after checking they fit these polylines."""
+        self.cell, self.ox, self.oy = (float(v) for v in grid["segment_grid_cell"])
+        self.nx, self.ny = (int(v) for v in grid["segment_grid_shape"])
+        self.cell_ptr = np.asarray(grid["segment_grid_ptr"], dtype=np.int64)
+        self.cell_seg = np.asarray(grid["segment_grid_seg"])
+        seg = self.cell_seg
+        if (
+            not self.cell > 0
+            or self.cell_ptr.shape != (self.nx * self.ny + 1,)
+            or self.cell_ptr[0] != 0
+            or self.cell_ptr[-1] != len(seg)
+            or (np.diff(self.cell_ptr) < 0).any()
+            or seg.dtype.kind != "i"
+            or (len(seg) and (int(seg.min()) < 0 or int(seg.max()) >= len(self.x0)))
+            or (self.n_segments > 0) != (len(seg) > 0)
+        ):
+            raise ValueError("the segment grid does not fit the polylines")
 
     @property
     def n_segments(self) -> int:
@@ -130,7 +172,7 @@ class SegmentIndex:
 
     def _edge_of(self, line: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Network edge position of each polyline."""
-        return line.astype(np.int64) if self._identity else self.edges[line]
+        return line.astype(np.int64) if self._edges is None else self._edges[line]
 
     def _grid(
         self,
