@@ -2,11 +2,13 @@
 
 Every edge's polyline is split into its straight segments ``(x0, y0) -> (x1, y1)``; the segments are
 registered in a uniform grid of square cells (a long segment in every cell its pieces of at most one cell
-touch). A query looks at the block of cells around each point, computes the exact point-to-segment
-distance of every candidate with GEOS's formulas (``Distance::pointToSegment``, ``LineSegment::
-projectionFactor``), and accepts the nearest when it lies inside the block; points whose nearest segment
-is farther are searched again in a wider block, and the few left after that among all segments whose
-piece midpoints lie within reach (a k-d tree of the midpoints, built on first need).
+touch); segment ``j`` joins vertex ``j`` and ``j + 1`` of the network's own vertex array (no copy). A query
+looks at the cells within half a cell of each point, computes the exact point-to-segment distance of every
+candidate with GEOS's formulas (``Distance::pointToSegment``, ``LineSegment::projectionFactor``), and
+accepts the nearest when it lies within that reach; points whose nearest segment is farther are searched
+again in the block of cells around them, then in wider blocks (accepted when the nearest lies inside the
+block), and the few left after that among all segments whose piece midpoints lie within reach (a k-d tree
+of the midpoints, built on first need).
 
 The results equal shapely's: the distance of a point to an edge is the smallest over its segments, the
 position along the edge (``line_locate_point``) is measured on the first segment reaching that distance,
@@ -32,6 +34,9 @@ __all__ = ["SegmentIndex"]
 
 #: Points per vectorised batch of a query (bounds the candidate arrays to a few tens of MiB).
 BATCH = 4096
+
+#: Reach (in cells) of the first, smallest candidate box of a nearest-segment query.
+_FIRST_REACH = 0.5
 
 #: Block half-widths in cells tried before the k-d tree fallback.
 _RINGS = (1, 2, 4)
@@ -392,7 +397,17 @@ class SegmentIndex:
         if self.n_segments:
             for lo in range(0, len(finite), BATCH):
                 todo = finite[lo : lo + BATCH]
+                # first the 1-4 cells within half a cell of each point: exact for the points whose nearest
+                # segment is that near (every segment within the radius is a candidate), most of them
+                qx, qy = px[todo], py[todo]
+                pt, cand = self._box(qx, qy, _FIRST_REACH * self.cell)
+                s, b = self._exact_best(pt, cand, self._rough(cand, qx[pt], qy[pt]), qx, qy)
+                done = b <= _FIRST_REACH * self.cell
+                seg[todo[done]], dist[todo[done]] = s[done], b[done]
+                todo = todo[~done]
                 for k in _RINGS + _WIDE_RINGS:
+                    if not len(todo):
+                        break
                     if k in _WIDE_RINGS and len(todo) * (2 * k + 1) ** 2 > _WIDE_CELLS:
                         break
                     qx, qy = px[todo], py[todo]
