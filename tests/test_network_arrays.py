@@ -137,3 +137,19 @@ def test_edge_geometry_is_read_only_and_assigning_it_replaces_the_vertices(tmp_p
     np.testing.assert_array_equal(coords, shapely.get_coordinates(moved[0]))
     assert counts.tolist() == [shapely.get_num_coordinates(moved[0])]
     assert shapely.equals_exact(net.edge_lines([0, 3]), moved[[0, 3]], tolerance=0).all()
+
+
+@given(
+    st.lists(st.integers(0, 60), min_size=0, max_size=80)
+    | st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=40)
+)
+@settings(max_examples=80, deadline=None)
+def test_unique_keys_equal_numpys_unique_dense_or_not(values):
+    from weihai_gis.network.graph import _unique_keys
+
+    keys = np.asarray(values, dtype=np.int64)
+    got = _unique_keys(keys)
+    want = np.unique(keys, return_index=True, return_inverse=True)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b.ravel())
+        assert a.dtype == np.int64
