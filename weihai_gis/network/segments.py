@@ -106,19 +106,13 @@ class SegmentIndex:
         self._n_segments = len(ids)
         #: along-polyline metres at each segment's start (a read-only zero view when every polyline is straight)
         self.start: npt.NDArray[np.float64] = np.broadcast_to(np.float64(0.0), (slots,))
-        curved = bool(len(counts)) and int(counts.max()) > 2
-        if grid is None or curved:
-            rx0, ry0, rx1, ry1 = self.x0[ids], self.y0[ids], self.x1[ids], self.y1[ids]
-            dx, dy = rx1 - rx0, ry1 - ry0
-            length = np.sqrt(dx * dx + dy * dy)  # Coordinate::distance
-            del dx, dy
-            if curved:
-                self.start = np.zeros(slots)
-                self.start[ids] = _running_starts(length, offsets_from_counts(np.maximum(counts - 1, 0)))
-            if grid is None:
-                self._grid(ids, (rx0, ry0, rx1, ry1), length)
-            del rx0, ry0, rx1, ry1, length
-        if grid is not None:
+        if len(counts) and int(counts.max()) > 2:  # curved polylines
+            self.start = np.zeros(slots)
+            seg_first = offsets_from_counts(np.maximum(counts - 1, 0))
+            self.start[ids] = _running_starts(self._lengths(ids), seg_first)
+        if grid is None:
+            self._grid(ids)
+        else:
             self._take_grid(grid)
         self._midpoints: cKDTree | None = None
 
@@ -179,13 +173,17 @@ class SegmentIndex:
         """Network edge position of each polyline."""
         return line.astype(np.int64) if self._edges is None else self._edges[line]
 
-    def _grid(
-        self,
-        ids: npt.NDArray[np.int64],
-        ends: tuple[npt.NDArray[np.float64], ...],
-        length: npt.NDArray[np.float64],
-    ) -> None:
-        """Register the segments ``ids`` (their ends ``x0, y0, x1, y1`` and lengths) in the cells."""
+    def _lengths(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Return the length of the segments ``ids`` (``Coordinate::distance``)."""
+        dx = self.x1[ids] - self.x0[ids]
+        dy = self.y1[ids] - self.y0[ids]
+        dx *= dx
+        dy *= dy
+        dx += dy
+        return np.sqrt(dx, out=dx)
+
+    def _grid(self, ids: npt.NDArray[np.int64]) -> None:
+        """Register the segments ``ids`` in the cells (the transients of a province stay a few arrays)."""
         n = len(ids)
         slots = max(len(self.x0), 1)
         if n == 0:
@@ -195,7 +193,8 @@ class SegmentIndex:
             self.cell_ptr = np.zeros(2, dtype=np.int64)
             self.cell_seg = np.zeros(0, dtype=np.int32)
             return
-        x0, y0, x1, y1 = ends
+        length = self._lengths(ids)
+        x0, y0, x1, y1 = self.x0[ids], self.y0[ids], self.x1[ids], self.y1[ids]
         xmin = float(min(x0.min(), x1.min()))
         ymin = float(min(y0.min(), y1.min()))
         xmax = float(max(x0.max(), x1.max()))
@@ -219,7 +218,7 @@ class SegmentIndex:
             ax, bx = x0[seg] + t0 * dx, x0[seg] + t1 * dx
             ay, by = y0[seg] + t0 * dy, y0[seg] + t1 * dy
             del dx, dy, t0, t1, k
-        del x0, y0, x1, y1, ends
+        del x0, y0, x1, y1, length
 
         # cell indices in int32 (a grid has ~2 cells a segment), computed in one buffer per bound: the
         # province grid's transients stay a few arrays (the floats are those of floor((v - eps - o) / cell))
@@ -252,10 +251,13 @@ class SegmentIndex:
         key.sort()
         if split:  # the pieces of one segment share cells
             key = key[np.r_[True, key[1:] != key[:-1]]]
-        self.cell_seg = (key % slots).astype(np.int32 if slots < 2**31 else np.int64)
-        key //= slots  # the cell of each entry
-        self.cell_ptr = np.zeros(self.nx * self.ny + 1, dtype=np.int64)
-        np.cumsum(np.bincount(key, minlength=self.nx * self.ny), out=self.cell_ptr[1:])
+        # the entries of cell c start at the first key >= c * slots (sorted needles: one pass)
+        bounds = np.arange(self.nx * self.ny + 1, dtype=np.int64)
+        bounds *= slots
+        self.cell_ptr = np.searchsorted(key, bounds).astype(np.int64)
+        del bounds
+        key %= slots  # the segment of each entry
+        self.cell_seg = key.astype(np.int32 if slots < 2**31 else np.int64)
 
     # ------------------------------------------------------------------ distances
 
