@@ -219,3 +219,25 @@ def test_driving_items_use_the_driving_network_by_hand(tmp_path):
     assert t.at["mohurd_fire_5min", "value_network_area"] == pytest.approx(100)
     assert pd.isna(t.at["mohurd_fire_5min", "value_straight_line"])  # no metre radius for driving minutes
     assert t.at["mohurd_fire_5min", "value_official"] == 100
+
+
+def test_network_distances_are_searched_to_the_catalogues_factor_times_the_threshold_only(tmp_path):
+    # the profile's radius is already search_factor x threshold (300 m x 2 = 600 m for kindergartens):
+    # coverage() must not widen it again by its own factor (that would search 1200 m)
+    from weihai_gis.tijian import assess, tijian_settings
+
+    road = shapely.LineString([(X0, Y0), (X0 + 3000, Y0)])
+    path = tmp_path / "road.gpkg"
+    gpd.GeoDataFrame(geometry=[road], crs=CRS).to_file(path)
+    net = build_network(path, crs=CRS)
+    land = gpd.GeoDataFrame(geometry=[_box(0, 10, 1500, 30)], crs=CRS)
+    fac = gpd.GeoDataFrame({"category": ["kindergarten"]}, geometry=[shapely.Point(X0, Y0)], crs=CRS)
+    cat = load_catalogue()
+    cat = cat[cat["id"] == "mohurd_xq_kindergarten"].reset_index(drop=True)
+    res = assess(net, land, fac, catalogue=cat, cell_m=10, offset_check="off", min_component_nodes=1)
+    reach = 300.0 * float(tijian_settings()["search_factor"])
+    d = res.samples["dist_mohurd_xq_kindergarten"].to_numpy(dtype=float)
+    x = res.samples.geometry.x.to_numpy() - X0
+    assert np.nanmax(d) <= reach
+    assert np.isfinite(d[x < reach - 40]).all()  # connector <= 30 m: known within the reach
+    assert np.isnan(d[x > reach + 10]).all()

@@ -100,6 +100,7 @@ def assess(
     samples = land_samples(land_m, cell_m=cell)
     kw: dict[str, Any] = {
         "profile": prof,
+        "search_factor": 1.0,  # the profile's radius is already search_factor x threshold
         "category_field": category_field,
         "offset_check": offset_check,
         "min_component_nodes": min_component_nodes,
