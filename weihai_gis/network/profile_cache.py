@@ -31,7 +31,7 @@ __all__ = ["PROFILE_FORMAT", "load_profile", "profile_key", "save_profile"]
 log = logging.getLogger(__name__)
 
 #: Bumped when the sampling or the file layout changes, so old entries are never read.
-PROFILE_FORMAT = 1
+PROFILE_FORMAT = 2  # 2: cut points interpolated between reprojected vertices (network.profile)
 
 
 def _file_sha256(path: Path) -> str:
