@@ -45,7 +45,7 @@ __all__ = [
     "write_hitwh_hill_dem",
 ]
 
-#: Metric CRS of the synthetic networks (CGCS2000 / 3-degree Gauss-Kruger CM 120E, as the shipped data).
+#: Metric CRS of the synthetic networks (CGCS2000 / 3-degree Gauss-Kruger CM 123E, as the shipped data).
 CRS = "EPSG:4550"
 #: South-west corner (metres, EPSG:4550) of :func:`street_grid` by default: near Weihai.
 X0, Y0 = 420_000.0, 4_150_000.0
