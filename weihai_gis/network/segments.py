@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from weihai_gis.network.polylines import offsets_from_counts
+from weihai_gis.network.segment_grid import EPS, SegmentGrid
 
 if TYPE_CHECKING:  # scipy.spatial loads where the k-d tree fallback is built (0.1-0.3 s of start-up)
     from scipy.spatial import cKDTree
@@ -46,9 +47,6 @@ _RINGS = (1, 2, 4)
 #: (building it for 400k segments costs 0.3 s).
 _WIDE_RINGS = (8, 16, 32)
 _WIDE_CELLS = 2_000_000
-
-#: Slack (metres) on cell boundaries and piece boxes against rounding.
-_EPS = 1e-6
 
 
 class SegmentIndex:
@@ -73,8 +71,8 @@ class SegmentIndex:
         The ``len(edges) + 1`` vertex offsets of the polylines when known (the network's own array, not
         copied); default: from ``vertex_count``.
     grid
-        The cells of an index of the same polylines as :meth:`grid_arrays` gave them (a network cache):
-        they are checked and taken instead of computed.
+        The cells of an index of the same polylines as ``SegmentGrid.arrays`` gave them (a network
+        cache): they are checked and taken instead of computed.
     """
 
     def __init__(
@@ -106,48 +104,26 @@ class SegmentIndex:
         self._n_segments = len(ids)
         #: along-polyline metres at each segment's start (a read-only zero view when every polyline is straight)
         self.start: npt.NDArray[np.float64] = np.broadcast_to(np.float64(0.0), (slots,))
-        if len(counts) and int(counts.max()) > 2:  # curved polylines
+        curved = bool(len(counts) and int(counts.max()) > 2)
+        length = self._lengths(ids) if curved or grid is None else None
+        if curved:
+            assert length is not None
             self.start = np.zeros(slots)
             seg_first = offsets_from_counts(np.maximum(counts - 1, 0))
-            self.start[ids] = _running_starts(self._lengths(ids), seg_first)
+            self.start[ids] = _running_starts(length, seg_first)
+        #: the cells of the segments (built, or taken from a network cache after checking they fit)
+        self.grid: SegmentGrid
         if grid is None:
-            self._grid(ids)
+            assert length is not None
+            self.grid = SegmentGrid.build(self.x0, self.y0, self.x1, self.y1, ids, length)
         else:
-            self._take_grid(grid)
+            self.grid = SegmentGrid.from_arrays(grid, n_slots=len(self.x0), has_segments=len(ids) > 0)
         self._midpoints: cKDTree | None = None
 
     @property
     def edges(self) -> npt.NDArray[np.int64]:
         """Edge position (into the network's edge arrays) of each polyline."""
         return np.arange(self._n_edges) if self._edges is None else self._edges
-
-    def grid_arrays(self) -> dict[str, npt.NDArray[Any]]:
-        """Return the cells as plain arrays (the ``grid`` of an index of the same polylines)."""
-        return {
-            "segment_grid_cell": np.array([self.cell, self.ox, self.oy], dtype=np.float64),
-            "segment_grid_shape": np.array([self.nx, self.ny], dtype=np.int64),
-            "segment_grid_ptr": self.cell_ptr,
-            "segment_grid_seg": self.cell_seg,
-        }
-
-    def _take_grid(self, grid: Mapping[str, npt.NDArray[Any]]) -> None:
-        """Take the cells :meth:`grid_arrays` gave, after checking they fit these polylines."""
-        self.cell, self.ox, self.oy = (float(v) for v in grid["segment_grid_cell"])
-        self.nx, self.ny = (int(v) for v in grid["segment_grid_shape"])
-        self.cell_ptr = np.asarray(grid["segment_grid_ptr"], dtype=np.int64)
-        self.cell_seg = np.asarray(grid["segment_grid_seg"])
-        seg = self.cell_seg
-        if (
-            not self.cell > 0
-            or self.cell_ptr.shape != (self.nx * self.ny + 1,)
-            or self.cell_ptr[0] != 0
-            or self.cell_ptr[-1] != len(seg)
-            or (np.diff(self.cell_ptr) < 0).any()
-            or seg.dtype.kind != "i"
-            or (len(seg) and (int(seg.min()) < 0 or int(seg.max()) >= len(self.x0)))
-            or (self.n_segments > 0) != (len(seg) > 0)
-        ):
-            raise ValueError("the segment grid does not fit the polylines")
 
     @property
     def n_segments(self) -> int:
@@ -182,83 +158,6 @@ class SegmentIndex:
         dx += dy
         return np.sqrt(dx, out=dx)
 
-    def _grid(self, ids: npt.NDArray[np.int64]) -> None:
-        """Register the segments ``ids`` in the cells (the transients of a province stay a few arrays)."""
-        n = len(ids)
-        slots = max(len(self.x0), 1)
-        if n == 0:
-            self.cell = 1.0
-            self.ox = self.oy = 0.0
-            self.nx = self.ny = 1
-            self.cell_ptr = np.zeros(2, dtype=np.int64)
-            self.cell_seg = np.zeros(0, dtype=np.int32)
-            return
-        length = self._lengths(ids)
-        x0, y0, x1, y1 = self.x0[ids], self.y0[ids], self.x1[ids], self.y1[ids]
-        xmin = float(min(x0.min(), x1.min()))
-        ymin = float(min(y0.min(), y1.min()))
-        xmax = float(max(x0.max(), x1.max()))
-        ymax = float(max(y0.max(), y1.max()))
-        # about one segment per cell: the median segment, widened so the grid has at most ~2 cells a segment
-        cell = max(float(np.median(length)), np.sqrt((xmax - xmin) * (ymax - ymin) / (2.0 * n)), 1.0)
-        self.cell, self.ox, self.oy = cell, xmin - cell, ymin - cell
-        self.nx = int((xmax - self.ox) / cell) + 2
-        self.ny = int((ymax - self.oy) / cell) + 2
-        # pieces of at most one cell: each touches at most 2 x 2 cells
-        split = bool((length > cell).any())  # np.ceil(length / cell) > 1 somewhere
-        if not split:  # street grids: no segment longer than a cell
-            seg = None
-            ax, bx, ay, by = x0, x1, y0, y1
-        else:
-            pieces = np.maximum(np.ceil(length / cell), 1).astype(np.int64)
-            seg = np.repeat(np.arange(n, dtype=np.int64), pieces)
-            k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-            t0, t1 = k / pieces[seg], (k + 1) / pieces[seg]
-            dx, dy = (x1 - x0)[seg], (y1 - y0)[seg]
-            ax, bx = x0[seg] + t0 * dx, x0[seg] + t1 * dx
-            ay, by = y0[seg] + t0 * dy, y0[seg] + t1 * dy
-            del dx, dy, t0, t1, k
-        del x0, y0, x1, y1, length
-
-        # cell indices in int32 (a grid has ~2 cells a segment), computed in one buffer per bound: the
-        # province grid's transients stay a few arrays (the floats are those of floor((v - eps - o) / cell))
-        def cell_of(v: npt.NDArray[np.float64], eps: float, origin: float) -> npt.NDArray[np.int32]:
-            v += eps
-            v -= origin
-            v /= cell
-            np.floor(v, out=v)  # np.floor_divide on floats is ~10x slower
-            return v.astype(np.int32)
-
-        ix0 = cell_of(np.minimum(ax, bx), -_EPS, self.ox)
-        ix1 = cell_of(np.maximum(ax, bx), _EPS, self.ox)
-        iy0 = cell_of(np.minimum(ay, by), -_EPS, self.oy)
-        iy1 = cell_of(np.maximum(ay, by), _EPS, self.oy)
-        del ax, bx, ay, by
-        masks = [(ix0 + ox <= ix1) & (iy0 + oy <= iy1) for ox in (0, 1) for oy in (0, 1)]
-        key = np.empty(sum(int(m.sum()) for m in masks), dtype=np.int64)
-        at = 0
-        for (ox, oy), ok in zip(((0, 0), (0, 1), (1, 0), (1, 1)), masks, strict=True):
-            rows = np.flatnonzero(ok)
-            part = key[at : at + len(rows)]
-            np.add(ix0[rows], ox, out=part)
-            part *= self.ny
-            part += iy0[rows]
-            part += oy
-            part *= slots
-            part += ids[rows] if seg is None else ids[seg[rows]]
-            at += len(rows)
-        del masks, ix0, ix1, iy0, iy1, rows, part
-        key.sort()
-        if split:  # the pieces of one segment share cells
-            key = key[np.r_[True, key[1:] != key[:-1]]]
-        # the entries of cell c start at the first key >= c * slots (sorted needles: one pass)
-        bounds = np.arange(self.nx * self.ny + 1, dtype=np.int64)
-        bounds *= slots
-        self.cell_ptr = np.searchsorted(key, bounds).astype(np.int64)
-        del bounds
-        key %= slots  # the segment of each entry
-        self.cell_seg = key.astype(np.int32 if slots < 2**31 else np.int64)
-
     # ------------------------------------------------------------------ distances
 
     def _measure(
@@ -289,23 +188,23 @@ class SegmentIndex:
         self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], k: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Candidate (point, segment) pairs of the (2k+1)^2 cells around each point, grouped by point."""
-        ix = np.floor((px - self.ox) / self.cell)
-        iy = np.floor((py - self.oy) / self.cell)
+        ix = np.floor((px - self.grid.ox) / self.grid.cell)
+        iy = np.floor((py - self.grid.oy) / self.grid.cell)
         # far outside the grid: no cell of the block is inside (and no integer overflow)
-        ix = np.clip(ix, -k - 1, self.nx + k).astype(np.int64)
-        iy = np.clip(iy, -k - 1, self.ny + k).astype(np.int64)
+        ix = np.clip(ix, -k - 1, self.grid.nx + k).astype(np.int64)
+        iy = np.clip(iy, -k - 1, self.grid.ny + k).astype(np.int64)
         off = np.arange(-k, k + 1)
         cx = (ix[:, None, None] + off[None, :, None]).repeat(len(off), axis=2)
         cy = (iy[:, None, None] + off[None, None, :]).repeat(len(off), axis=1)
-        inside = ((cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)).reshape(len(px), -1)
-        cell = np.where(inside, (cx * self.ny + cy).reshape(len(px), -1), 0)
-        lo = self.cell_ptr[cell]
-        cnt = np.where(inside, self.cell_ptr[cell + 1] - lo, 0).ravel()
+        inside = ((cx >= 0) & (cx < self.grid.nx) & (cy >= 0) & (cy < self.grid.ny)).reshape(len(px), -1)
+        cell = np.where(inside, (cx * self.grid.ny + cy).reshape(len(px), -1), 0)
+        lo = self.grid.ptr[cell]
+        cnt = np.where(inside, self.grid.ptr[cell + 1] - lo, 0).ravel()
         lo = lo.ravel()
         total = int(cnt.sum())
         pt = np.repeat(np.repeat(np.arange(len(px)), cell.shape[1]), cnt)
         pos = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
-        return pt, self.cell_seg[pos].astype(np.int64)
+        return pt, self.grid.seg[pos].astype(np.int64)
 
     def _box(
         self, px: npt.NDArray[np.float64], py: npt.NDArray[np.float64], radius: float
@@ -316,26 +215,29 @@ class SegmentIndex:
         in a cell the segment is registered in. An 8 m square meets 1-4 cells of a street grid, where the
         block of :meth:`_block` has 9.
         """
-        reach = radius + _EPS
-        lim_x, lim_y = float(self.nx), float(self.ny)  # clipped as floats: no integer overflow far outside
-        x0 = np.clip(np.floor((px - reach - self.ox) / self.cell), -1, lim_x).astype(np.int64)
-        x1 = np.clip(np.floor((px + reach - self.ox) / self.cell), -1, lim_x).astype(np.int64)
-        y0 = np.clip(np.floor((py - reach - self.oy) / self.cell), -1, lim_y).astype(np.int64)
-        y1 = np.clip(np.floor((py + reach - self.oy) / self.cell), -1, lim_y).astype(np.int64)
+        reach = radius + EPS
+        lim_x, lim_y = (
+            float(self.grid.nx),
+            float(self.grid.ny),
+        )  # clipped as floats: no integer overflow far outside
+        x0 = np.clip(np.floor((px - reach - self.grid.ox) / self.grid.cell), -1, lim_x).astype(np.int64)
+        x1 = np.clip(np.floor((px + reach - self.grid.ox) / self.grid.cell), -1, lim_x).astype(np.int64)
+        y0 = np.clip(np.floor((py - reach - self.grid.oy) / self.grid.cell), -1, lim_y).astype(np.int64)
+        y1 = np.clip(np.floor((py + reach - self.grid.oy) / self.grid.cell), -1, lim_y).astype(np.int64)
         x0, y0 = np.maximum(x0, 0), np.maximum(y0, 0)
-        x1, y1 = np.minimum(x1, self.nx - 1), np.minimum(y1, self.ny - 1)
+        x1, y1 = np.minimum(x1, self.grid.nx - 1), np.minimum(y1, self.grid.ny - 1)
         wide = int(max((x1 - x0).max(initial=0), 0)) + 1
         high = int(max((y1 - y0).max(initial=0), 0)) + 1
         cx = x0[:, None, None] + np.arange(wide)[None, :, None]
         cy = y0[:, None, None] + np.arange(high)[None, None, :]
         inside = ((cx <= x1[:, None, None]) & (cy <= y1[:, None, None])).reshape(len(px), -1)
-        cell = np.where(inside, (cx * self.ny + cy).reshape(len(px), -1), 0)
-        lo = self.cell_ptr[cell]
-        cnt = np.where(inside, self.cell_ptr[cell + 1] - lo, 0).ravel()
+        cell = np.where(inside, (cx * self.grid.ny + cy).reshape(len(px), -1), 0)
+        lo = self.grid.ptr[cell]
+        cnt = np.where(inside, self.grid.ptr[cell + 1] - lo, 0).ravel()
         lo = lo.ravel()
         pt = np.repeat(np.repeat(np.arange(len(px)), cell.shape[1]), cnt)
         pos = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-        return pt, self.cell_seg[pos].astype(np.int64)
+        return pt, self.grid.seg[pos].astype(np.int64)
 
     def _rough(
         self, seg: npt.NDArray[np.int64], px: npt.NDArray[np.float64], py: npt.NDArray[np.float64]
@@ -373,7 +275,7 @@ class SegmentIndex:
         starts = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
         near = np.full(n, np.inf)
         near[pt[starts]] = np.minimum.reduceat(d2, starts)
-        reach = np.sqrt(near) + _EPS
+        reach = np.sqrt(near) + EPS
         keep = np.flatnonzero(d2 <= (reach * reach)[pt])
         pt, seg = pt[keep], seg[keep]
         dist, _ = self._measure(seg, px[pt], py[pt])
@@ -402,9 +304,9 @@ class SegmentIndex:
                 # first the 1-4 cells within half a cell of each point: exact for the points whose nearest
                 # segment is that near (every segment within the radius is a candidate), most of them
                 qx, qy = px[todo], py[todo]
-                pt, cand = self._box(qx, qy, _FIRST_REACH * self.cell)
+                pt, cand = self._box(qx, qy, _FIRST_REACH * self.grid.cell)
                 s, b = self._exact_best(pt, cand, self._rough(cand, qx[pt], qy[pt]), qx, qy)
-                done = b <= _FIRST_REACH * self.cell
+                done = b <= _FIRST_REACH * self.grid.cell
                 seg[todo[done]], dist[todo[done]] = s[done], b[done]
                 todo = todo[~done]
                 for k in _RINGS + _WIDE_RINGS:
@@ -416,7 +318,7 @@ class SegmentIndex:
                     pt, cand = self._block(qx, qy, k)
                     s, b = self._exact_best(pt, cand, self._rough(cand, qx[pt], qy[pt]), qx, qy)
                     # exact when the nearest lies inside the block (every nearer segment is in it)
-                    done = b < k * self.cell - _EPS
+                    done = b < k * self.grid.cell - EPS
                     seg[todo[done]], dist[todo[done]] = s[done], b[done]
                     todo = todo[~done]
                     if not len(todo):
@@ -443,7 +345,7 @@ class SegmentIndex:
 
             ids = self._segments()
             length = np.hypot(self.x1[ids] - self.x0[ids], self.y1[ids] - self.y0[ids])
-            pieces = np.maximum(np.ceil(length / self.cell), 1).astype(np.int64)
+            pieces = np.maximum(np.ceil(length / self.grid.cell), 1).astype(np.int64)
             which = np.repeat(np.arange(len(ids)), pieces)
             seg = ids[which]
             k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
@@ -455,7 +357,7 @@ class SegmentIndex:
             self._mid_seg = seg
         xy = np.column_stack([px, py])
         near, _ = self._midpoints.query(xy, k=1)
-        found = self._midpoints.query_ball_point(xy, near + 0.5 * self.cell + _EPS, return_sorted=False)
+        found = self._midpoints.query_ball_point(xy, near + 0.5 * self.grid.cell + EPS, return_sorted=False)
         counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
         pt = np.repeat(np.arange(len(px)), counts)
         cand = self._mid_seg[
@@ -511,8 +413,8 @@ class SegmentIndex:
             pt, seg = self._box(qx, qy, radius)
             d = np.sqrt(self._rough(seg, qx[pt], qy[pt]))
             hit = out[lo : lo + BATCH]
-            hit[pt[d < radius - _EPS]] = True
-            edge = np.flatnonzero(np.abs(d - radius) <= _EPS)
+            hit[pt[d < radius - EPS]] = True
+            edge = np.flatnonzero(np.abs(d - radius) <= EPS)
             edge = edge[~hit[pt[edge]]]
             if len(edge):
                 exact, _ = self._measure(seg[edge], qx[pt[edge]], qy[pt[edge]])

@@ -155,7 +155,7 @@ def _derived_arrays(net: WalkNetwork) -> dict[str, npt.NDArray[Any]]:
         "csr_indices": csr.indices,
         "csr_data": csr.data,
         "component_labels": net.components().labels,
-        **segment_index(net, 0).grid_arrays(),
+        **segment_index(net, 0).grid.arrays(),
     }
 
 
