@@ -382,10 +382,12 @@ def bench_viewshed(repeat: int, rows: list[dict]) -> None:
         ours_cmd += ["--observer-height", "2", "--out", str(Path(tmp) / "ours.tif")]
         gdal_cmd = ["gdal_viewshed", "-q", "-ox", str(x), "-oy", str(y), "-oz", "2", "-cc", "0.85714"]
         gdal_cmd += ["-vv", "1", "-iv", "0", "-ov", "0", str(src), str(Path(tmp) / "gdal.tif")]
-        ours, gdal = [], []
-        for _ in range(repeat):
-            ours.append(measure(ours_cmd))
-            gdal.append(measure(gdal_cmd))
+        ours: list[dict[str, float]] = []
+        gdal: list[dict[str, float]] = []
+        for i in range(repeat):  # who goes first alternates: a process's system CPU depends on the one before
+            pair = [(ours_cmd, ours), (gdal_cmd, gdal)]
+            for cmd, runs in pair if i % 2 == 0 else pair[::-1]:
+                runs.append(measure(cmd))
         with rasterio.open(Path(tmp) / "ours.tif") as a, rasterio.open(Path(tmp) / "gdal.tif") as b:
             va, vb = a.read(1), b.read(1)
         valid = va != 255

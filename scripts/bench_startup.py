@@ -1,8 +1,9 @@
 """Benchmark the command line's start-up and the single viewshed (issue 11) as whole processes.
 
 Every row is a child process measured by the kernel (``os.wait4``: user + system CPU of the whole process,
-interpreter start included, and its peak RSS); all commands run in turn, ``--repeats`` rounds (A B C ... A B C),
-so load from other users of the machine hits every row alike, and medians are printed.
+interpreter start included, and its peak RSS); all commands run in turn, ``--repeats`` rounds, the order rotating
+each round (A B C, B C A, C A B ...: no row always follows the same one, whose memory left behind changes the
+next process's system CPU), so load from other users of the machine hits every row alike, and medians are printed.
 
 Rows
 ----
@@ -191,8 +192,13 @@ def main() -> None:
             for cmd, e in rows.values():  # warm the file cache and the bytecode once
                 run(cmd, e)
             samples: dict[str, list[tuple[float, float, float]]] = {label: [] for label in rows}
-            for _ in range(args.repeats):
-                for label, (cmd, e) in rows.items():
+            labels = list(rows)
+            for r in range(args.repeats):
+                # the order rotates each round, so no row always follows the same one: a process's system
+                # CPU depends on what the one before left in memory (numpy advises huge pages, and the kernel
+                # then compacts memory on first touch: up to +0.25 s of system CPU for one viewshed)
+                for label in labels[r % len(labels) :] + labels[: r % len(labels)]:
+                    cmd, e = rows[label]
                     samples[label].append(run(cmd, e))
             agree = agreement(ours_out, gdal_out) if has_gdal else float("nan")
         finally:
@@ -209,7 +215,9 @@ def main() -> None:
         for label, runs in samples.items()
     }
     base = med["python -c pass"][0]
-    print(f"start-up and one viewshed, whole processes, median of {args.repeats} alternated rounds")
+    print(
+        f"start-up and one viewshed, whole processes, median of {args.repeats} rounds, the order rotating each round"
+    )
     print(f"viewshed DEM: {dem_desc}; agreement with gdal_viewshed {agree:.4%} of cells")
     head = f"{'command':<52} {'CPU s':>6} {'wall s':>6} {'RSS MiB':>7} {'CPU-pass':>8}"
     print(head + ("  vs previous" if previous is not None else ""))
