@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -60,6 +62,10 @@ class Snapped:
         return Snapped(**{name: getattr(self, name)[idx] for name in self.__dataclass_fields__})
 
 
+#: Cache key of the segment index of every edge (:func:`segment_index` with no component threshold).
+_EVERY_EDGE = ("segment_index", 0)
+
+
 def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
     """Return the straight segments of the edges in components of at least ``min_component_nodes`` nodes.
 
@@ -71,16 +77,34 @@ def segment_index(net: WalkNetwork, min_component_nodes: int) -> SegmentIndex:
     if index is None:
         size = net.components().node_component_size()
         edges = np.flatnonzero(size[net.edge_u] >= min_component_nodes)
-        # every edge qualifies (one component, or no threshold): one index of all edges serves both
-        every = ("segment_index", 0) if len(edges) == net.n_edges else key
-        index = net._cache.get(every)
-        if index is None:
-            # all edges: the network's own vertex array (no copy of every coordinate)
-            coords, counts = net.edge_vertices(None if len(edges) == net.n_edges else edges)
-            offsets = net.edge_offsets if len(edges) == net.n_edges else None
-            index = net._cache[every] = SegmentIndex(coords, counts, edges, net.n_edges, offsets=offsets)
+        if len(edges) == net.n_edges:  # every edge qualifies (one component, or no threshold)
+            index = net._cache.get(_EVERY_EDGE)
+            if index is None:
+                index = net._cache[_EVERY_EDGE] = _every_edge_index(net)
+        else:
+            coords, counts = net.edge_vertices(edges)
+            index = SegmentIndex(coords, counts, edges, net.n_edges)
         net._cache[key] = index
     return index
+
+
+def _every_edge_index(net: WalkNetwork, grid: Mapping[str, npt.NDArray[Any]] | None = None) -> SegmentIndex:
+    """Return the segment index of every edge, on the network's own vertex array (no copy of a coordinate)."""
+    coords, counts = net.edge_vertices()
+    return SegmentIndex(
+        coords, counts, np.arange(net.n_edges), net.n_edges, offsets=net.edge_offsets, grid=grid
+    )
+
+
+def adopt_segment_grid(net: WalkNetwork, grid: Mapping[str, npt.NDArray[Any]]) -> None:
+    """Give ``net`` the index of every edge with the cells a network cache holds (``SegmentGrid.arrays``).
+
+    Raises
+    ------
+    ValueError
+        The cells do not fit the network's segments (checked by :meth:`SegmentGrid.from_arrays`).
+    """
+    net._cache[_EVERY_EDGE] = _every_edge_index(net, grid)
 
 
 class EdgeReference:

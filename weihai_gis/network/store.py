@@ -161,7 +161,7 @@ def _derived_arrays(net: WalkNetwork) -> dict[str, npt.NDArray[Any]]:
 
 def _take_derived(net: WalkNetwork, arrays: dict[str, npt.NDArray[Any]]) -> None:
     """Give ``net`` the CSR, components and segment index of :func:`_derived_arrays` (checked to fit)."""
-    from weihai_gis.network.segments import SegmentIndex
+    from weihai_gis.network.snap import adopt_segment_grid
 
     n = net.n_nodes
     indptr, indices, data = arrays["csr_indptr"], arrays["csr_indices"], arrays["csr_data"]
@@ -179,11 +179,7 @@ def _take_derived(net: WalkNetwork, arrays: dict[str, npt.NDArray[Any]]) -> None
         raise ValueError("CSR or component labels do not fit the nodes")
     net._cache["csr"] = csr_matrix((data, indices, indptr), shape=(n, n))
     net._components = net.components_from_labels(labels, int(labels.max()) + 1 if n else 0)
-    counts = np.diff(net.edge_offsets)
-    index = SegmentIndex(
-        net.edge_coords, counts, np.arange(net.n_edges), net.n_edges, offsets=net.edge_offsets, grid=arrays
-    )
-    net._cache[("segment_index", 0)] = index
+    adopt_segment_grid(net, arrays)
 
 
 def _barrier_arrays(barriers: npt.NDArray[np.object_] | None) -> dict[str, Any]:
