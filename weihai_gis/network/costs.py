@@ -54,27 +54,35 @@ def tobler_pace_factor(slope: npt.ArrayLike) -> npt.NDArray[np.float64]:
     ``exp(a (|S + s0| − s0))`` with ``a`` = 3.5 and ``s0`` = 0.05 (Tobler 1993, ``coverage-config.yaml``):
     1 at ``S = 0``, ``exp(−0.175)`` ≈ 0.84 at the fastest descent ``S = −0.05``, ≈ 1.42 at ``S = +0.05``.
     """
-    cfg = walking_costs()
-    a, s0 = cfg["tobler_decay"], cfg["tobler_offset_slope"]
-    return np.exp(a * (np.abs(np.asarray(slope, dtype=float) + s0) - s0))
+    a, s0 = _tobler_coefficients()
+    shifted = np.array(slope, dtype=np.float64)  # a copy: the steps below work in place
+    shifted += s0
+    return _pace_of_shifted(shifted, a, s0)[()]  # [()]: a float for a float, as numpy gives
 
 
 def _tobler_both_ways(
     slope: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Return ``tobler_pace_factor(slope)`` and ``tobler_pace_factor(-slope)``, the same bits, in place.
+    """Return ``tobler_pace_factor(slope)`` and ``tobler_pace_factor(-slope)``, the same bits.
 
     ``|−S + s0|`` is ``|S − s0|`` exactly (IEEE subtraction is antisymmetric), so no negated copy is made.
     """
+    a, s0 = _tobler_coefficients()
+    return _pace_of_shifted(slope + s0, a, s0), _pace_of_shifted(slope - s0, a, s0)
+
+
+def _tobler_coefficients() -> tuple[float, float]:
+    """Tobler's decay ``a`` and offset slope ``s0`` from ``coverage-config.yaml``."""
     cfg = walking_costs()
-    a, s0 = cfg["tobler_decay"], cfg["tobler_offset_slope"]
-    out = []
-    for shifted in (slope + s0, slope - s0):
-        np.abs(shifted, out=shifted)
-        shifted -= s0
-        shifted *= a
-        out.append(np.exp(shifted, out=shifted))
-    return out[0], out[1]
+    return cfg["tobler_decay"], cfg["tobler_offset_slope"]
+
+
+def _pace_of_shifted(shifted: npt.NDArray[np.float64], a: float, s0: float) -> npt.NDArray[np.float64]:
+    """Return ``exp(a (|shifted| − s0))`` computed in ``shifted`` (``shifted`` = ``S + s0``)."""
+    np.abs(shifted, out=shifted)
+    shifted -= s0
+    shifted *= a
+    return np.exp(shifted, out=shifted)
 
 
 @dataclass(frozen=True)
