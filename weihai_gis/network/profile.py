@@ -209,7 +209,7 @@ def _elevations(
     m = net.n_edges
     coords, count = net.edge_vertices()
     count = count.astype(np.int64)
-    first = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
+    first = net.edge_offsets[:-1]
     last = first + count - 1
     u, v = net.edge_u, net.edge_v
     node_x, node_y = net.node_xy[:, 0], net.node_xy[:, 1]

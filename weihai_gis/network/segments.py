@@ -216,10 +216,8 @@ class SegmentIndex:
         block of :meth:`_block` has 9.
         """
         reach = radius + EPS
-        lim_x, lim_y = (
-            float(self.grid.nx),
-            float(self.grid.ny),
-        )  # clipped as floats: no integer overflow far outside
+        # clipped as floats: no integer overflow far outside
+        lim_x, lim_y = float(self.grid.nx), float(self.grid.ny)
         x0 = np.clip(np.floor((px - reach - self.grid.ox) / self.grid.cell), -1, lim_x).astype(np.int64)
         x1 = np.clip(np.floor((px + reach - self.grid.ox) / self.grid.cell), -1, lim_x).astype(np.int64)
         y0 = np.clip(np.floor((py - reach - self.grid.oy) / self.grid.cell), -1, lim_y).astype(np.int64)
